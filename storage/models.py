@@ -1,0 +1,116 @@
+"""Typed objects the repository returns: testimonials, their status and the open step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Where a testimonial is in its life.
+
+    draft -> pending -> approved -> publishing -> published -> withdrawn
+                     \\-> rejected          \\-> approved (publishing failed, retry)
+    """
+
+    DRAFT = "draft"
+    PENDING = "pending"
+    APPROVED = "approved"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+#: Every legal move of the state machine; the repository refuses anything else.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.DRAFT: frozenset({Status.PENDING}),
+    Status.PENDING: frozenset({Status.APPROVED, Status.REJECTED, Status.WITHDRAWN}),
+    Status.APPROVED: frozenset({Status.PUBLISHING, Status.WITHDRAWN}),
+    # Back to approved when the channel refused the post (bot not admin) or an organiser
+    # chose "publish again" after a crash; to published when "mark as published".
+    Status.PUBLISHING: frozenset({Status.PUBLISHED, Status.APPROVED, Status.WITHDRAWN}),
+    Status.PUBLISHED: frozenset({Status.WITHDRAWN}),
+    Status.REJECTED: frozenset(),
+    Status.WITHDRAWN: frozenset(),
+}
+
+
+class Step(StrEnum):
+    """The question that is open on a draft: the conversation state lives in this column."""
+
+    NAME = "name"
+    ORGANISATION = "organisation"
+    QUOTE = "quote"
+    CONSENT = "consent"
+    PREVIEW = "preview"
+    EDIT_NAME = "edit_name"
+    EDIT_ORGANISATION = "edit_organisation"
+    EDIT_QUOTE = "edit_quote"
+
+
+@dataclass(frozen=True, slots=True)
+class Testimonial:
+    """One testimonial row.
+
+    ``organisation`` holds up to three lines joined by ``\\n`` (empty when skipped);
+    ``quote`` holds paragraphs joined by ``\\n\\n`` (a single ``\\n`` is a line break inside a
+    paragraph), without the surrounding « ».
+    """
+
+    id: int
+    user_id: int | None  # None for imported entries
+    status: Status
+    step: Step | None  # only meaningful for drafts
+    language: str
+    name: str
+    organisation: str
+    quote: str
+    created_at: datetime
+    updated_at: datetime
+    start_payload: str | None = None
+    consent_at: datetime | None = None
+    consent_text: str | None = None
+    submitted_at: datetime | None = None
+    decided_at: datetime | None = None
+    decided_by: int | None = None
+    decided_by_name: str | None = None
+    reject_reason: str | None = None
+    approved_seq: int | None = None  # publication order, set at approval
+    published_at: datetime | None = None
+    channel_message_ids: tuple[int, ...] = field(default_factory=tuple)
+    card_message_ids: tuple[int, ...] = field(default_factory=tuple)
+    source: str = "bot"  # "bot" or "import"
+    import_key: str | None = None
+    author_name: str | None = None  # Telegram profile name at submission, for the card
+    author_username: str | None = None
+
+    @property
+    def organisation_lines(self) -> list[str]:
+        """Return the organisation lines, without empty ones."""
+        return [line for line in self.organisation.split("\n") if line.strip()]
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """What the bot knows of one Telegram user."""
+
+    user_id: int
+    language: str | None  # chosen with /language; None = follow Telegram's language_code
+    banned: bool
+    blocked_bot: bool
+    first_name: str
+    last_name: str | None
+    username: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A queued channel action for the single publisher."""
+
+    id: int
+    testimonial_id: int
+    action: str  # "publish" or "unpublish"
+    created_at: datetime
+    attempts: int
