@@ -85,6 +85,10 @@ class Testimonial:
     import_key: str | None = None
     author_name: str | None = None  # Telegram profile name at submission, for the card
     author_username: str | None = None
+    # Draft bookkeeping: the quote as the messages that made it (so an edited message can
+    # replace its own paragraph) and which field each answering message filled.
+    quote_parts: tuple[str, ...] = field(default_factory=tuple)
+    answer_messages: dict[str, str] = field(default_factory=dict)
 
     @property
     def organisation_lines(self) -> list[str]:

@@ -1,0 +1,7 @@
+"""``python -m bot``: the same CLI as ``livredor``."""
+
+import sys
+
+from bot.cli import main
+
+sys.exit(main())

@@ -1,0 +1,134 @@
+"""The ``livredor`` command line: ``livredor run|export|import|check|backup|demo``.
+
+``python -m bot`` is the same program. Settings are loaded here, once, and handed down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from config.settings import Settings, SettingsError, load_settings
+
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="livredor",
+        description="A Telegram bot that collects testimonials at events and prints the "
+        "livre d'or. Settings come from LIVREDOR_* environment variables or a .env file.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sub.add_parser("run", help="run the bot (long polling, or a webhook if LIVREDOR_WEBHOOK_URL)")
+
+    export = sub.add_parser("export", help="write the livre d'or (approved testimonials)")
+    export.add_argument("--format", choices=("md", "html", "csv", "json"), default="md")
+    export.add_argument("--order", choices=("date", "name", "organisation"), default="date")
+    export.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+
+    imp = sub.add_parser("import", help="import testimonials collected elsewhere")
+    imp.add_argument("file", type=Path, help="a livre d'or text/Markdown file, or export CSV/JSON")
+    imp.add_argument("--format", choices=("auto", "md", "txt", "csv", "json"), default="auto")
+    imp.add_argument("--publish", action="store_true", help="queue them for the channel")
+    imp.add_argument("--language", choices=("en", "fr"), help="language of the entries")
+
+    sub.add_parser("check", help="check the token, the group, the channel and the database")
+
+    backup = sub.add_parser("backup", help="online backup of the database, verified")
+    backup.add_argument("path", type=Path, help="where to write the copy")
+
+    demo = sub.add_parser("demo", help="the whole flow against a local fake Telegram, no token")
+    demo.add_argument("--quiet", action="store_true", help="print only the book at the end")
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    """One readable line per event; the HTTP client's own lines (which contain the request
+    URL, and so the token) stay at WARNING."""
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def _print_problems(lines: Sequence[str]) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        _print_problems(exc.lines)
+        return EXIT_CONFIG
+    configure_logging(settings.log_level)
+    commands: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+        "run": _run,
+        "export": _export,
+        "import": _import,
+        "check": _check,
+        "backup": _backup,
+        "demo": _demo,
+    }
+    try:
+        return commands[args.command](settings, args)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    missing = settings.missing_for_telegram()
+    if missing:
+        _print_problems(missing)
+        return EXIT_CONFIG
+    from bot.runner import run_bot
+
+    return run_bot(settings)
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.book import export_book
+
+    return asyncio.run(export_book(settings, args.format, args.order, args.output))
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.book import import_book
+
+    return asyncio.run(import_book(settings, args.file, args.format, args.publish, args.language))
+
+
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    missing = settings.missing_for_telegram()
+    if missing:
+        _print_problems(missing)
+        return EXIT_CONFIG
+    from bot.check import run_check
+
+    return asyncio.run(run_check(settings))
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.maintenance import backup
+
+    return asyncio.run(backup(settings, args.path))
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.sandbox.demo import run_demo
+
+    return asyncio.run(run_demo(quiet=args.quiet))

@@ -1,0 +1,746 @@
+"""The attendee conversation, in private chats: name, organisation, quote, consent, preview.
+
+The draft row is the state: every handler reads the draft, writes the answer and the next
+step in one committed statement, and only then replies. A restart between two messages
+loses nothing; a replayed update finds the draft moved on and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram import User as TgUser
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.ext import BaseHandler as PTBBaseHandler
+
+from bot.render import render_post_parts
+from bot.services import Services, services
+from bot.texts import Html
+from storage.models import Status, Step, Testimonial, User
+from storage.testimonials import SubmitResult
+
+log = logging.getLogger(__name__)
+
+NAME_MAX = 100
+ORGANISATION_LINES_MAX = 3
+ORGANISATION_LINE_MAX = 150
+PREVIEW_MARKER = "({i}/{n})"
+
+TEXT_STEPS = {Step.NAME, Step.ORGANISATION, Step.QUOTE, Step.EDIT_NAME}
+TEXT_STEPS |= {Step.EDIT_ORGANISATION, Step.EDIT_QUOTE}
+# Which question each step asks, for re-asking after a wrong kind of answer.
+QUESTION = {
+    Step.NAME: "intake.ask_name",
+    Step.EDIT_NAME: "intake.ask_name",
+    Step.ORGANISATION: "intake.ask_organisation",
+    Step.EDIT_ORGANISATION: "intake.ask_organisation",
+    Step.QUOTE: "intake.ask_quote",
+    Step.EDIT_QUOTE: "intake.edit_quote_prompt",
+    Step.CONSENT: "intake.ask_consent",
+    Step.PREVIEW: "intake.preview_actions",
+}
+
+
+# -- small helpers ------------------------------------------------------------------------
+
+
+def profile_name(user: TgUser) -> str:
+    """Return the name on a Telegram profile."""
+    return " ".join(p for p in (user.first_name, user.last_name) if p).strip()
+
+
+def clean_name(text: str) -> str:
+    """Trim a typed name; line breaks become spaces (a name is one line)."""
+    return re.sub(r"\s*\n\s*", " ", text).strip()
+
+
+def clean_organisation(text: str) -> list[str]:
+    """Split a typed organisation into its non-empty, trimmed lines."""
+    return [line.strip() for line in text.split("\n") if line.strip()]
+
+
+def _button(label: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=data)
+
+
+async def _user_language(svc: Services, tg_user: TgUser, user: User | None) -> str:
+    if user is not None and user.language:
+        return user.language
+    return svc.texts.language(tg_user.language_code)
+
+
+async def _load(
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[Services, str, Testimonial | None, User | None]:
+    """Read the sender's user row and open draft; stop if they are banned."""
+    svc = services(context)
+    tg_user = update.effective_user
+    assert tg_user is not None
+    user, draft = await svc.repo.get_user_and_draft(tg_user.id)
+    lang = await _user_language(svc, tg_user, user)
+    if user is not None and user.banned:
+        await _reply(update, svc.texts(lang, "common.banned"))
+        raise ApplicationHandlerStop
+    return svc, lang, draft, user
+
+
+async def _reply(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await chat.send_message(text, reply_markup=markup)
+
+
+# -- asking each question ------------------------------------------------------------------
+
+
+def _keyboard(
+    svc: Services, lang: str, draft: Testimonial, tg_user: TgUser
+) -> InlineKeyboardMarkup | None:
+    """Return the buttons that go with the question of the draft's step."""
+    t = svc.texts
+    d = draft.id
+    step = draft.step
+    if step in (Step.NAME, Step.EDIT_NAME):
+        name = profile_name(tg_user)
+        if name and len(name) <= NAME_MAX:
+            label = t(lang, "intake.use_profile_name", name=name[:40])
+            return InlineKeyboardMarkup([[_button(label, f"in:profile:{d}")]])
+    if step is Step.ORGANISATION:
+        return InlineKeyboardMarkup([[_button(t(lang, "intake.skip"), f"in:skip:{d}")]])
+    if step is Step.EDIT_ORGANISATION:
+        label = t(lang, "intake.clear_organisation")
+        return InlineKeyboardMarkup([[_button(label, f"in:skip:{d}")]])
+    if step in (Step.QUOTE, Step.EDIT_QUOTE) and draft.quote:
+        return InlineKeyboardMarkup([[_button(t(lang, "intake.done"), f"in:done:{d}")]])
+    if step is Step.CONSENT:
+        return InlineKeyboardMarkup(
+            [
+                [
+                    _button(t(lang, "intake.consent_yes"), f"in:agree:{d}"),
+                    _button(t(lang, "intake.consent_no"), f"in:decline:{d}"),
+                ]
+            ]
+        )
+    if step is Step.PREVIEW:
+        return InlineKeyboardMarkup(
+            [
+                [_button(t(lang, "intake.send"), f"in:send:{d}")],
+                [
+                    _button(t(lang, "intake.edit_name"), f"in:edit_name:{d}"),
+                    _button(t(lang, "intake.edit_organisation"), f"in:edit_org:{d}"),
+                ],
+                [
+                    _button(t(lang, "intake.edit_quote"), f"in:edit_quote:{d}"),
+                    _button(t(lang, "intake.cancel"), f"in:cancel:{d}"),
+                ],
+            ]
+        )
+    return None
+
+
+async def ask(
+    update: Update, svc: Services, lang: str, draft: Testimonial, prefix: str = ""
+) -> None:
+    """Send the question of the draft's open step (with ``prefix`` before it)."""
+    tg_user = update.effective_user
+    assert tg_user is not None and draft.step is not None
+    markup = _keyboard(svc, lang, draft, tg_user)
+    if draft.step is Step.PREVIEW:
+        await _send_preview(update, svc, lang, draft, markup, prefix)
+        return
+    question = svc.texts(lang, QUESTION[draft.step])
+    await _reply(update, f"{prefix}\n\n{question}" if prefix else question, markup)
+
+
+async def _send_preview(
+    update: Update,
+    svc: Services,
+    lang: str,
+    draft: Testimonial,
+    markup: InlineKeyboardMarkup | None,
+    prefix: str,
+) -> None:
+    intro = svc.texts(lang, "intake.preview_intro")
+    await _reply(update, f"{prefix}\n\n{intro}" if prefix else intro)
+    parts = render_post_parts(
+        draft.name,
+        draft.organisation,
+        draft.quote,
+        hashtag=svc.settings.event_hashtag,
+        marker=PREVIEW_MARKER,
+    )
+    for part in parts:
+        await _reply(update, part)
+    await _reply(update, svc.texts(lang, "intake.preview_actions"), markup)
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Greet and ask the first question, or offer to continue an open draft."""
+    svc, lang, draft, user = await _load(update, context)
+    tg_user = update.effective_user
+    assert tg_user is not None
+    if user is None:
+        await svc.repo.upsert_user(
+            tg_user.id, tg_user.first_name, tg_user.last_name, tg_user.username
+        )
+    if draft is not None:
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    _button(svc.texts(lang, "intake.continue"), f"in:continue:{draft.id}"),
+                    _button(svc.texts(lang, "intake.restart"), f"in:restart:{draft.id}"),
+                ]
+            ]
+        )
+        await _reply(update, svc.texts(lang, "intake.resume"), markup)
+        return
+    payload = context.args[0][:64] if context.args else None
+    draft = await svc.repo.start_draft(tg_user.id, lang, payload)
+    event = svc.settings.event_name
+    hello = (
+        svc.texts(lang, "intake.greeting_event", event=event)
+        if event
+        else svc.texts(lang, "intake.greeting")
+    )
+    await ask(update, svc, lang, draft, f"{hello}\n{svc.texts(lang, 'intake.how_it_works')}")
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask to confirm discarding the open draft."""
+    svc, lang, draft, _ = await _load(update, context)
+    if draft is None:
+        await _reply(update, svc.texts(lang, "intake.nothing_to_cancel"))
+        return
+    await _confirm_cancel(update, svc, lang, draft)
+
+
+async def _confirm_cancel(update: Update, svc: Services, lang: str, draft: Testimonial) -> None:
+    t = svc.texts
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                _button(t(lang, "intake.cancel_yes"), f"in:cancel_yes:{draft.id}"),
+                _button(t(lang, "intake.cancel_no"), f"in:cancel_no:{draft.id}"),
+            ]
+        ]
+    )
+    await _reply(update, t(lang, "intake.cancel_confirm"), markup)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the commands."""
+    svc, lang, _, _ = await _load(update, context)
+    event = svc.settings.event_name
+    part = Html(svc.texts(lang, "help.event_part", event=event)) if event else ""
+    await _reply(update, svc.texts(lang, "help.text", event_part=part))
+
+
+async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offer English or French."""
+    svc, lang, _, _ = await _load(update, context)
+    markup = InlineKeyboardMarkup([[_button("English", "lang:en"), _button("Français", "lang:fr")]])
+    await _reply(update, svc.texts(lang, "language.choose"), markup)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a command we do not have, then re-ask the open question."""
+    svc, lang, draft, _ = await _load(update, context)
+    prefix = svc.texts(lang, "common.unknown_command")
+    if draft is not None and draft.step is not None:
+        await ask(update, svc, lang, draft, prefix)
+    else:
+        await _reply(update, prefix)
+
+
+# -- answers -------------------------------------------------------------------------------
+
+
+async def received_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take a text answer for the open step."""
+    svc, lang, draft, _ = await _load(update, context)
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    if draft is None or draft.step is None:
+        await _reply(update, svc.texts(lang, "intake.no_draft"))
+        return
+    await _answer(update, svc, lang, draft, message.text, message.message_id)
+
+
+async def _answer(
+    update: Update, svc: Services, lang: str, draft: Testimonial, text: str, message_id: int
+) -> None:
+    t = svc.texts
+    step = draft.step
+    key = str(message_id)
+    if step in (Step.NAME, Step.EDIT_NAME):
+        name = clean_name(text)
+        if not name:
+            await ask(update, svc, lang, draft, t(lang, "intake.name_empty"))
+            return
+        if len(name) > NAME_MAX:
+            await _reply(update, t(lang, "intake.name_too_long", length=len(name), limit=NAME_MAX))
+            return
+        next_step = Step.ORGANISATION if step is Step.NAME else Step.PREVIEW
+        answers = {**draft.answer_messages, key: "name"}
+        saved = await svc.repo.update_draft(
+            draft, name=name, step=next_step, answer_messages=answers
+        )
+    elif step in (Step.ORGANISATION, Step.EDIT_ORGANISATION):
+        lines = clean_organisation(text)
+        problem = _organisation_problem(svc, lang, lines)
+        if problem:
+            await _reply(update, problem)
+            return
+        if not lines:
+            await ask(update, svc, lang, draft)
+            return
+        next_step = Step.QUOTE if step is Step.ORGANISATION else Step.PREVIEW
+        answers = {**draft.answer_messages, key: "organisation"}
+        saved = await svc.repo.update_draft(
+            draft, organisation="\n".join(lines), step=next_step, answer_messages=answers
+        )
+    elif step in (Step.QUOTE, Step.EDIT_QUOTE):
+        await _add_quote(update, svc, lang, draft, text, key)
+        return
+    else:
+        await ask(update, svc, lang, draft, t(lang, "intake.use_buttons"))
+        return
+    if saved is None:
+        return  # the draft moved on meanwhile (a replayed update): nothing to say
+    await ask(update, svc, lang, saved)
+
+
+def _organisation_problem(svc: Services, lang: str, lines: list[str]) -> str | None:
+    if len(lines) > ORGANISATION_LINES_MAX:
+        return svc.texts(
+            lang,
+            "intake.organisation_too_many_lines",
+            count=len(lines),
+            limit=ORGANISATION_LINES_MAX,
+        )
+    longest = max((len(line) for line in lines), default=0)
+    if longest > ORGANISATION_LINE_MAX:
+        return svc.texts(
+            lang, "intake.organisation_line_too_long", length=longest, limit=ORGANISATION_LINE_MAX
+        )
+    return None
+
+
+async def _add_quote(
+    update: Update, svc: Services, lang: str, draft: Testimonial, text: str, key: str
+) -> None:
+    """Append a message to the quote as a paragraph (EDIT_QUOTE: replace the quote first)."""
+    t = svc.texts
+    part = text.strip()
+    if not part:
+        await _reply(update, t(lang, "intake.quote_empty_message"))
+        return
+    replacing = draft.step is Step.EDIT_QUOTE
+    parts = [part] if replacing else [*draft.quote_parts, part]
+    quote = "\n\n".join(parts)
+    limit = svc.settings.quote_max_chars
+    if len(quote) > limit:
+        kept = 0 if replacing else len(draft.quote)
+        await _reply(
+            update,
+            t(
+                lang,
+                "intake.quote_too_long",
+                total=len(quote),
+                over=len(quote) - limit,
+                limit=limit,
+                length=kept,
+            ),
+            _keyboard(svc, lang, draft, update.effective_user) if draft.quote else None,  # type: ignore[arg-type]
+        )
+        return
+    answers = {k: v for k, v in draft.answer_messages.items() if not replacing or v[:6] != "quote:"}
+    answers[key] = f"quote:{len(parts) - 1}"
+    saved = await svc.repo.update_draft(
+        draft, quote=quote, quote_parts=parts, step=Step.QUOTE, answer_messages=answers
+    )
+    if saved is None:
+        return
+    done = InlineKeyboardMarkup([[_button(t(lang, "intake.done"), f"in:done:{saved.id}")]])
+    await _reply(update, t(lang, "intake.quote_received", length=len(quote)), done)
+
+
+async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An attendee edited a message: it replaces the answer it gave (or answers the open
+    step if it gave none, e.g. a name that was refused as too long)."""
+    svc, lang, draft, _ = await _load(update, context)
+    message = update.edited_message
+    if draft is None or message is None or message.text is None or draft.step is None:
+        return
+    role = draft.answer_messages.get(str(message.message_id))
+    t = svc.texts
+    if role is None:
+        if draft.step in TEXT_STEPS:
+            await _answer(update, svc, lang, draft, message.text, message.message_id)
+        return
+    if role == "name":
+        name = clean_name(message.text)
+        if not name or len(name) > NAME_MAX:
+            await _reply(update, t(lang, "intake.name_too_long", length=len(name), limit=NAME_MAX))
+            return
+        if await svc.repo.update_draft(draft, name=name):
+            await _reply(update, t(lang, "intake.name_updated"))
+    elif role == "organisation":
+        lines = clean_organisation(message.text)
+        problem = _organisation_problem(svc, lang, lines)
+        if problem:
+            await _reply(update, problem)
+            return
+        if await svc.repo.update_draft(draft, organisation="\n".join(lines)):
+            await _reply(update, t(lang, "intake.organisation_updated"))
+    elif role.startswith("quote:"):
+        index = int(role.split(":")[1])
+        parts = list(draft.quote_parts)
+        new = message.text.strip()
+        if index >= len(parts) or not new:
+            return
+        parts[index] = new
+        quote = "\n\n".join(parts)
+        limit = svc.settings.quote_max_chars
+        if len(quote) > limit:
+            await _reply(
+                update,
+                t(
+                    lang,
+                    "intake.quote_too_long",
+                    total=len(quote),
+                    over=len(quote) - limit,
+                    limit=limit,
+                    length=len(draft.quote),
+                ),
+            )
+            return
+        if await svc.repo.update_draft(draft, quote=quote, quote_parts=parts):
+            await _reply(update, t(lang, "intake.quote_updated", length=len(quote)))
+
+
+async def received_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A sticker, photo, voice note, location...: say what is expected; change nothing."""
+    svc, lang, draft, _ = await _load(update, context)
+    if draft is None or draft.step is None:
+        await _reply(update, svc.texts(lang, "intake.no_draft"))
+        return
+    if draft.step in TEXT_STEPS:
+        question = Html(svc.texts(lang, QUESTION[draft.step]))
+        tg_user = update.effective_user
+        assert tg_user is not None
+        await _reply(
+            update,
+            svc.texts(lang, "intake.expected_text", question=question),
+            _keyboard(svc, lang, draft, tg_user),
+        )
+    else:
+        await ask(update, svc, lang, draft, svc.texts(lang, "intake.use_buttons"))
+
+
+# -- buttons -------------------------------------------------------------------------------
+
+INTAKE_PATTERN = (
+    r"^in:(profile|skip|done|agree|decline|send|edit_name|edit_org|edit_quote|cancel"
+    r"|cancel_yes|cancel_no|continue|restart):(\d+)$"
+)
+
+
+async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Handle the buttons of the conversation (``in:<action>:<draft id>``)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    svc, lang, draft, _ = await _load(update, context)
+    match = re.match(INTAKE_PATTERN, query.data)
+    assert match is not None
+    action, draft_id = match.group(1), int(match.group(2))
+    if draft is None or draft.id != draft_id:
+        await query.answer(svc.texts(lang, "intake.stale_button"))
+        return
+    await query.answer()
+    await _drop_buttons(query)
+    await _press(update, svc, lang, draft, action)
+
+
+async def _drop_buttons(query: CallbackQuery) -> None:
+    """Remove a pressed keyboard, so old buttons cannot be pressed again by mistake."""
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            log.info("could not remove buttons: %s", exc.message)
+
+
+async def _press(update: Update, svc: Services, lang: str, draft: Testimonial, action: str) -> None:
+    t = svc.texts
+    tg_user = update.effective_user
+    assert tg_user is not None
+    step = draft.step
+    saved: Testimonial | None = None
+    if action == "profile" and step in (Step.NAME, Step.EDIT_NAME):
+        name = clean_name(profile_name(tg_user))[:NAME_MAX]
+        next_step = Step.ORGANISATION if step is Step.NAME else Step.PREVIEW
+        saved = await svc.repo.update_draft(draft, name=name, step=next_step)
+    elif action == "skip" and step in (Step.ORGANISATION, Step.EDIT_ORGANISATION):
+        next_step = Step.QUOTE if step is Step.ORGANISATION else Step.PREVIEW
+        saved = await svc.repo.update_draft(draft, organisation="", step=next_step)
+    elif action == "done" and step in (Step.QUOTE, Step.EDIT_QUOTE):
+        if not draft.quote:
+            await _reply(update, t(lang, "intake.quote_needed"))
+            return
+        next_step = Step.PREVIEW if draft.consent_at else Step.CONSENT
+        saved = await svc.repo.update_draft(draft, step=next_step)
+    elif action == "agree" and step is Step.CONSENT:
+        saved = await svc.repo.update_draft(
+            draft, consent_text=t.raw(lang, "intake.ask_consent"), step=Step.PREVIEW
+        )
+    elif action == "decline" and step is Step.CONSENT:
+        markup = _keyboard(svc, lang, draft, tg_user)
+        await _reply(update, t(lang, "intake.consent_refused"), markup)
+        return
+    elif action == "send" and step is Step.PREVIEW:
+        await _submit(update, svc, lang, draft)
+        return
+    elif action in ("edit_name", "edit_org", "edit_quote") and step is Step.PREVIEW:
+        target = {
+            "edit_name": Step.EDIT_NAME,
+            "edit_org": Step.EDIT_ORGANISATION,
+            "edit_quote": Step.EDIT_QUOTE,
+        }[action]
+        saved = await svc.repo.update_draft(draft, step=target)
+    elif action == "cancel":
+        await _confirm_cancel(update, svc, lang, draft)
+        return
+    elif action == "cancel_yes":
+        await svc.repo.discard_draft(draft.id)
+        await _reply(update, t(lang, "intake.cancelled"))
+        return
+    elif action in ("cancel_no", "continue"):
+        prefix = t(lang, "intake.kept") if action == "cancel_no" else ""
+        await ask(update, svc, lang, draft, prefix)
+        return
+    elif action == "restart":
+        saved = await svc.repo.start_draft(tg_user.id, lang, draft.start_payload)
+    else:
+        # A button of an earlier step (the draft has moved on): show where we are.
+        await ask(update, svc, lang, draft)
+        return
+    if saved is not None:
+        await ask(update, svc, lang, saved)
+
+
+async def _submit(update: Update, svc: Services, lang: str, draft: Testimonial) -> None:
+    tg_user = update.effective_user
+    assert tg_user is not None
+    result, testimonial = await svc.repo.submit(
+        draft.id,
+        max_pending=svc.settings.max_pending,
+        author_name=profile_name(tg_user),
+        author_username=tg_user.username,
+    )
+    t = svc.texts
+    if result is SubmitResult.SUBMITTED and testimonial is not None:
+        log.info("submission received: testimonial #%d from user %d", testimonial.id, tg_user.id)
+        await _reply(update, t(lang, "intake.submitted"))
+        if svc.moderation is not None:
+            svc.moderation.submitted(testimonial.id)
+    elif result is SubmitResult.TOO_MANY_PENDING:
+        await _reply(
+            update,
+            t(lang, "intake.too_many_pending", count=svc.settings.max_pending),
+            _keyboard(svc, lang, draft, tg_user),
+        )
+    elif testimonial is not None and testimonial.step is not None:
+        await ask(update, svc, lang, testimonial)
+
+
+# -- language, /mine, /forget --------------------------------------------------------------
+
+
+async def chose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Store the chosen language."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_user is not None
+    svc, _, _, user = await _load(update, context)
+    chosen = query.data.split(":")[1]
+    await query.answer()
+    tg_user = update.effective_user
+    if user is None:
+        await svc.repo.upsert_user(
+            tg_user.id, tg_user.first_name, tg_user.last_name, tg_user.username
+        )
+    await svc.repo.set_language(tg_user.id, chosen)
+    await _drop_buttons(query)
+    await _reply(update, svc.texts(chosen, "language.set"))
+
+
+def _excerpt(text: str, length: int = 40) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else flat[: length - 1] + "…"
+
+
+async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List my testimonials with their status; offer to withdraw those still live."""
+    svc, lang, _, _ = await _load(update, context)
+    assert update.effective_user is not None
+    items = await svc.repo.list_for_user(update.effective_user.id)
+    t = svc.texts
+    if not items:
+        await _reply(update, t(lang, "mine.none"))
+        return
+    lines = [t(lang, "mine.header")]
+    buttons = []
+    for item in items[:20]:
+        status = t(lang, f"status.{item.status.value}")
+        if item.status is Status.REJECTED and item.reject_reason:
+            line = t(
+                lang,
+                "mine.item_reason",
+                id=item.id,
+                excerpt=_excerpt(item.quote),
+                status=status,
+                reason=item.reject_reason,
+            )
+        else:
+            line = t(lang, "mine.item", id=item.id, excerpt=_excerpt(item.quote), status=status)
+        lines.append(line)
+        if item.status in (Status.PENDING, Status.APPROVED, Status.PUBLISHED):
+            buttons.append([_button(t(lang, "mine.withdraw", id=item.id), f"mine:ask:{item.id}")])
+    await _reply(update, "\n".join(lines), InlineKeyboardMarkup(buttons) if buttons else None)
+
+
+async def mine_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Withdraw one of my testimonials (asks to confirm first)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_user is not None
+    svc, lang, _, _ = await _load(update, context)
+    _, action, raw_id = query.data.split(":")
+    testimonial = await svc.repo.get(int(raw_id))
+    t = svc.texts
+    if testimonial is None or testimonial.user_id != update.effective_user.id:
+        await query.answer(t(lang, "intake.stale_button"))
+        return
+    await query.answer()
+    if action == "ask":
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    _button(t(lang, "mine.withdraw_yes"), f"mine:yes:{testimonial.id}"),
+                    _button(t(lang, "common.no"), f"mine:no:{testimonial.id}"),
+                ]
+            ]
+        )
+        await _reply(update, t(lang, "mine.withdraw_confirm", id=testimonial.id), markup)
+        return
+    await _drop_buttons(query)
+    if action == "no":
+        return
+    withdrawn = await svc.repo.withdraw(testimonial.id)
+    if withdrawn is None:
+        await _reply(update, t(lang, "mine.not_withdrawable", id=testimonial.id))
+        return
+    log.info("testimonial #%d withdrawn by its author", testimonial.id)
+    await _reply(update, t(lang, "mine.withdrawn", id=testimonial.id))
+    if svc.moderation is not None:
+        await svc.moderation.withdrawn_by_author(withdrawn)
+    if svc.publisher is not None:
+        svc.publisher.wake()
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask to confirm erasing everything about me."""
+    svc, lang, _, _ = await _load(update, context)
+    t = svc.texts
+    markup = InlineKeyboardMarkup(
+        [[_button(t(lang, "forget.yes"), "forget:yes"), _button(t(lang, "common.no"), "forget:no")]]
+    )
+    await _reply(update, t(lang, "forget.confirm"), markup)
+
+
+async def forget_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Erase everything about the presser (and queue the removal of their posts)."""
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    svc, lang, _, _ = await _load(update, context)
+    await query.answer()
+    await _drop_buttons(query)
+    if query.data != "forget:yes":
+        await _reply(update, svc.texts(lang, "forget.kept"))
+        return
+    await svc.repo.forget_user(update.effective_user.id)
+    log.info("user %d asked to be forgotten", update.effective_user.id)
+    await _reply(update, svc.texts(lang, "forget.done"))
+    if svc.publisher is not None:
+        svc.publisher.wake()
+
+
+# -- flood guard ---------------------------------------------------------------------------
+
+
+async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Slow a person who floods the bot (only them: their updates are serialised)."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or chat.type != ChatType.PRIVATE:
+        return
+    svc = services(context)
+    wait, warn = svc.flood.delay_for(user.id)
+    if warn:
+        lang = svc.texts.language(user.language_code)
+        await chat.send_message(svc.texts(lang, "common.slow_down"))
+    if wait > 0:
+        await asyncio.sleep(wait)
+
+
+def handlers() -> list[tuple[int, PTBBaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]]:
+    """Return the private-chat handlers with their group, in registration order."""
+    private = filters.ChatType.PRIVATE
+    return [
+        # Group -1 runs before everything else for every update.
+        (-1, TypeHandler(Update, flood_guard)),
+        # Note: order matters: our commands first, then any other command, then answers.
+        (0, CommandHandler("start", start, filters=private)),
+        (0, CommandHandler("cancel", cancel, filters=private)),
+        (0, CommandHandler("help", help_command, filters=private)),
+        (0, CommandHandler("language", language, filters=private)),
+        (0, CommandHandler("mine", mine, filters=private)),
+        (0, CommandHandler("forget", forget, filters=private)),
+        (0, MessageHandler(private & filters.COMMAND, unknown_command)),
+        (0, MessageHandler(private & filters.UpdateType.MESSAGE & filters.TEXT, received_text)),
+        (
+            0,
+            MessageHandler(
+                private & filters.UpdateType.EDITED_MESSAGE & filters.TEXT, received_edit
+            ),
+        ),
+        (0, MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.TEXT, received_other)),
+        (0, CallbackQueryHandler(pressed, pattern=INTAKE_PATTERN)),
+        (0, CallbackQueryHandler(chose_language, pattern=r"^lang:(en|fr)$")),
+        (0, CallbackQueryHandler(mine_pressed, pattern=r"^mine:(ask|yes|no):\d+$")),
+        (0, CallbackQueryHandler(forget_pressed, pattern=r"^forget:(yes|no)$")),
+    ]

@@ -1,0 +1,265 @@
+"""The single publisher: drains the outbox into the channel, in approval order.
+
+Approval wrote the decision and an outbox row in one transaction. Here each row is claimed
+(approved -> publishing), posted part by part, then recorded (publishing -> published, with
+the channel message ids). A row still ``publishing`` at start-up means the process died
+between sending and recording: it is never re-sent blindly, the organisers decide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.moderation import Moderation, channel_link
+from bot.render import render_post_parts
+from bot.texts import Texts
+from config.settings import Settings
+from storage.models import OutboxItem, Status, Testimonial
+from storage.testimonials import Repository
+
+log = logging.getLogger(__name__)
+
+POST_MARKER = "({i}/{n})"
+RETRY_DELAY = 2.0
+IDLE_POLL = 5.0
+
+
+class ChannelRefused(Exception):
+    """The channel will not take the bot's posts until an organiser fixes its rights."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refusal(exc: TelegramError) -> str | None:
+    """Map Telegram's answer to a problem an organiser must fix (text key), or None."""
+    text = exc.message.lower()
+    if isinstance(exc, Forbidden) and ("not a member" in text or "kicked" in text):
+        return "moderation.channel_not_member"
+    if "need administrator rights" in text or "not enough rights" in text:
+        return "moderation.channel_not_admin"
+    if isinstance(exc, Forbidden):
+        return "moderation.channel_not_admin"
+    if "chat not found" in text:
+        return "moderation.channel_unknown"
+    return None
+
+
+class Publisher:
+    """One task; wakes on approval, polls otherwise."""
+
+    def __init__(
+        self, bot: Bot, repo: Repository, texts: Texts, settings: Settings, moderation: Moderation
+    ) -> None:
+        self.bot = bot
+        self.repo = repo
+        self.texts = texts
+        self.settings = settings
+        self.moderation = moderation
+        self._wake = asyncio.Event()
+        self._resume = asyncio.Event()
+        self._resume.set()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def channel(self) -> int | str:
+        """Return the channel id or @username."""
+        assert self.settings.channel_id is not None
+        return self.settings.channel_id
+
+    async def start(self) -> None:
+        """Report half-published testimonials to the organisers, then start draining."""
+        for stuck in await self.repo.list_by_status(Status.PUBLISHING, limit=100_000):
+            log.warning("testimonial #%d was being posted when the bot stopped", stuck.id)
+            await self._report_half_published(stuck)
+        self._task = asyncio.create_task(self._run(), name="livredor-publisher")
+
+    async def stop(self) -> None:
+        """Stop after the current send (a row left ``publishing`` is reported at restart)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def wake(self) -> None:
+        """Look at the outbox now."""
+        self._wake.set()
+
+    def resume(self) -> None:
+        """Resume after a channel refusal (an organiser pressed Retry)."""
+        self._resume.set()
+        self._wake.set()
+
+    async def drain(self) -> None:
+        """Process the outbox until it is empty (for tests and tools)."""
+        while await self._step():
+            pass
+
+    async def _run(self) -> None:
+        while True:
+            await self._resume.wait()
+            try:
+                busy = await self._step()
+            except asyncio.CancelledError:
+                raise
+            except ChannelRefused:
+                continue
+            except Exception:
+                log.exception("publisher error; retrying in %.0f s", RETRY_DELAY)
+                await asyncio.sleep(RETRY_DELAY)
+                continue
+            if not busy:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), IDLE_POLL)
+
+    async def _step(self) -> bool:
+        """Handle the oldest outbox row; return False when there was none."""
+        found = await self.repo.next_outbox()
+        if found is None:
+            return False
+        item, testimonial = found
+        if item.action == "publish":
+            await self._publish(item, testimonial)
+        else:
+            await self._unpublish(item, testimonial)
+        return True
+
+    async def _publish(self, item: OutboxItem, testimonial: Testimonial) -> None:
+        claimed = await self.repo.claim_for_publishing(item.id, testimonial.id)
+        if claimed is None:
+            return  # withdrawn or already handled: the row was closed
+        parts = render_post_parts(
+            claimed.name,
+            claimed.organisation,
+            claimed.quote,
+            hashtag=self.settings.event_hashtag,
+            marker=POST_MARKER,
+        )
+        ids: list[int] = []
+        try:
+            for part in parts:
+                ids.append(await self._send(part))
+        except ChannelRefused as refused:
+            await self._refused(item, claimed, refused, ids)
+            raise
+        published = await self.repo.record_published(item.id, claimed.id, ids)
+        if published is None:
+            return
+        log.info("testimonial #%d published (%d message(s))", published.id, len(ids))
+        await self._after_publish(published)
+
+    async def _send(self, html: str) -> int:
+        """Post one part; wait out 429s and network trouble, never give up on them."""
+        while True:
+            try:
+                message = await self.bot.send_message(self.channel, html)
+                return message.message_id
+            except RetryAfter as exc:
+                delay = exc.retry_after
+                seconds = delay if isinstance(delay, int | float) else delay.total_seconds()
+                await asyncio.sleep(seconds + 0.1)
+            except (BadRequest, Forbidden) as exc:
+                key = _refusal(exc)
+                if key is None:
+                    raise
+                raise ChannelRefused(key) from exc
+            except NetworkError as exc:
+                log.warning("network trouble posting to the channel (%s); retrying", exc)
+                await asyncio.sleep(RETRY_DELAY)
+
+    async def _refused(
+        self, item: OutboxItem, t: Testimonial, refused: ChannelRefused, sent: list[int]
+    ) -> None:
+        """Put the testimonial back to approved, pause, and tell the organisers how to fix it."""
+        for message_id in sent:  # a part that did go out would be orphaned by a retry
+            with contextlib.suppress(TelegramError):
+                await self.bot.delete_message(self.channel, message_id)
+        await self.repo.publishing_failed(item.id, t.id)
+        self._resume.clear()
+        lang = self.moderation.lang
+        problem = self.texts(lang, refused.key, bot=self.moderation.bot_username or "yourbot")
+        log.error("the channel refused testimonial #%d: %s", t.id, refused.key)
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        self.texts(lang, "moderation.retry"), callback_data=f"mod:retry:{t.id}"
+                    )
+                ]
+            ]
+        )
+        from bot.texts import Html
+
+        await self.moderation.alert(
+            self.texts(lang, "moderation.channel_refused", id=t.id, problem=Html(problem)),
+            markup,
+        )
+
+    async def _after_publish(self, t: Testimonial) -> None:
+        link = (
+            channel_link(self.settings, t.channel_message_ids[0]) if t.channel_message_ids else None
+        )
+        if link:
+            await self.moderation.notify_author(t, "author.published", id=t.id, link=link)
+        else:
+            await self.moderation.notify_author(t, "author.published_nolink", id=t.id)
+        if t.card_message_ids:
+            await self.moderation._safe_refresh(t)
+
+    async def _unpublish(self, item: OutboxItem, t: Testimonial) -> None:
+        """Delete the channel posts, or where Telegram no longer allows it (48 hours), edit
+        them to a short "withdrawn" line."""
+        withdrawn_line = self.texts(self.settings.default_language, "channel.withdrawn")
+        for message_id in t.channel_message_ids:
+            while True:
+                try:
+                    await self.bot.delete_message(self.channel, message_id)
+                    break
+                except RetryAfter as exc:
+                    delay = exc.retry_after
+                    await asyncio.sleep(
+                        (delay if isinstance(delay, int | float) else delay.total_seconds()) + 0.1
+                    )
+                except BadRequest as exc:
+                    text = exc.message.lower()
+                    if "not found" in text:
+                        break
+                    if "can't be deleted" in text:
+                        with contextlib.suppress(BadRequest):
+                            await self.bot.edit_message_text(
+                                withdrawn_line, chat_id=self.channel, message_id=message_id
+                            )
+                        break
+                    raise
+        await self.repo.finish_outbox(item.id)
+        log.info("testimonial #%d removed from the channel", t.id)
+
+    async def _report_half_published(self, t: Testimonial) -> None:
+        lang = self.moderation.lang
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        self.texts(lang, "moderation.publish_again"),
+                        callback_data=f"mod:republish:{t.id}",
+                    ),
+                    InlineKeyboardButton(
+                        self.texts(lang, "moderation.mark_published"),
+                        callback_data=f"mod:markpub:{t.id}",
+                    ),
+                ]
+            ]
+        )
+        try:
+            await self.moderation.alert(
+                self.texts(lang, "moderation.half_published", id=t.id), markup
+            )
+        except TelegramError as exc:
+            log.error("could not warn the organisers about #%d: %s", t.id, exc)

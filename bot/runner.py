@@ -1,0 +1,79 @@
+"""``livredor run``: long polling, or a webhook behind a reverse proxy; a clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+from urllib.parse import urlsplit
+
+from bot.app import ALLOWED_UPDATES, build_application, start_workers, stop_workers
+from config.settings import Settings
+from storage.database import Database
+from storage.testimonials import Repository
+
+log = logging.getLogger(__name__)
+
+#: How long a stop may take before in-flight work is abandoned (it is in the database).
+STOP_TIMEOUT = 8.0
+
+
+def run_bot(settings: Settings) -> int:
+    """Run until SIGTERM or Ctrl-C; return the exit code."""
+    asyncio.run(serve(settings))
+    return 0
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Serve updates until ``stop`` is set (or a signal arrives), then shut down in order:
+    stop taking updates, finish those in hand, stop the workers, close the database."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        # Not possible off the main thread or on Windows: Ctrl-C still works there.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    db = await Database.open(settings.database)
+    try:
+        app = build_application(settings, Repository(db))
+        async with app:
+            await start_workers(app)
+            updater = app.updater
+            assert updater is not None
+            if settings.webhook_url:
+                secret = (
+                    settings.webhook_secret.get_secret_value()
+                    if settings.webhook_secret
+                    else secrets.token_urlsafe(32)
+                )
+                await updater.start_webhook(
+                    listen=settings.webhook_listen,
+                    port=settings.webhook_port,
+                    url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+                    webhook_url=settings.webhook_url,
+                    secret_token=secret,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+                log.info(
+                    "receiving updates by webhook on %s:%d",
+                    settings.webhook_listen,
+                    settings.webhook_port,
+                )
+            else:
+                await updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=10)
+                log.info("receiving updates by long polling")
+            await app.start()
+            await stop.wait()
+            log.info("stopping: finishing the updates in hand")
+            try:
+                async with asyncio.timeout(STOP_TIMEOUT):
+                    await updater.stop()
+                    await app.stop()
+            except TimeoutError:
+                log.warning("updates still in hand after %.0f s: abandoned", STOP_TIMEOUT)
+            await stop_workers(app)
+    finally:
+        await db.close()
+        log.info("stopped; database closed")

@@ -1,0 +1,38 @@
+"""What every handler needs, built once by ``build_application`` and kept in ``bot_data``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import ContextTypes
+
+from bot.ratelimit import FloodGuard
+from bot.texts import Texts
+from config.settings import Settings
+from storage.testimonials import Repository
+
+if TYPE_CHECKING:
+    from bot.moderation import Moderation
+    from bot.publishing import Publisher
+
+SERVICES_KEY = "livredor"
+
+
+@dataclass
+class Services:
+    """Settings, storage and the long-lived workers, typed (``bot_data`` is a dict)."""
+
+    settings: Settings
+    repo: Repository
+    texts: Texts
+    flood: FloodGuard = field(default_factory=FloodGuard)
+    moderation: Moderation | None = None
+    publisher: Publisher | None = None
+    bot_username: str = ""
+
+
+def services(context: ContextTypes.DEFAULT_TYPE | Any) -> Services:
+    """Return the ``Services`` of the running application."""
+    found: Services = context.bot_data[SERVICES_KEY]
+    return found

@@ -1,0 +1,364 @@
+"""Write the livre d'or (Markdown, HTML, CSV, JSON) and read entries back for import.
+
+Writers take the testimonials to print, already filtered and ordered by the caller.
+
+Markdown is real CommonMark: user text is backslash-escaped (``*``, ``_``, ``<``, ``[`` ...
+anywhere; ``#``, ``>``, ``-``, ``+``, ``=``, ``1.`` at a line start), so it renders as typed,
+no user line can pass for a heading, list, HTML or an entry's ``**Name**`` line, and
+:func:`storage.book.parse_book` reads it back exactly. ``<http://...>`` autolinks are kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from enum import Enum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+
+from storage.book import (
+    MAX_ORGANISATION_LINES,
+    BookEntry,
+    BookFormatError,
+    make_entry,
+    normalize_name,
+    normalize_organisation,
+    parse_book,
+    split_paragraphs,
+)
+from storage.models import Testimonial
+
+ChannelLinks = Callable[[Testimonial], Iterable[str]]
+Format = Literal["auto", "md", "txt", "csv", "json"]
+
+DEFAULT_TITLE = "Livre d'or"
+CSV_COLUMNS = (
+    "id",
+    "status",
+    "name",
+    "organisation",
+    "quote",
+    "language",
+    "created_at",
+    "consent_at",
+    "submitted_at",
+    "decided_at",
+    "decided_by_name",
+    "reject_reason",
+    "approved_seq",
+    "published_at",
+    "channel_links",
+    "source",
+    "import_key",
+)
+JSON_FORMAT_VERSION = 1
+
+_AUTOLINK = re.compile(r"<(?:https?|mailto):[^\s<>]*>", re.IGNORECASE)
+_MD_INLINE = re.compile(r"[\\`*_\[\]<~|]")
+_MD_ENTITY = re.compile(r"&(?=#\d{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")
+_MD_LINE_START = re.compile(r"^(?:([#>+=-])|(\d{1,9})([.)]))")
+_URL = re.compile(r"https?://[^\s<>«»\"]+[^\s<>«»\".,;:!?)\]]", re.IGNORECASE)
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def _layout(t: Testimonial) -> tuple[str, list[str], list[list[str]]]:
+    """Return the name, at most three organisation lines and the quote's paragraphs."""
+    orgs = normalize_organisation(t.organisation)
+    if len(orgs) > MAX_ORGANISATION_LINES:
+        # The book holds three lines; merge the rest rather than fail the export.
+        orgs = [*orgs[: MAX_ORGANISATION_LINES - 1], " - ".join(orgs[MAX_ORGANISATION_LINES - 1 :])]
+    return normalize_name(t.name), orgs, split_paragraphs(t.quote)
+
+
+# --- Markdown -------------------------------------------------------------------------------
+
+
+def _md_inline(text: str) -> str:
+    out: list[str] = []
+    last = 0
+    for link in _AUTOLINK.finditer(text):
+        out.append(_md_plain(text[last : link.start()]))
+        out.append(link.group())
+        last = link.end()
+    out.append(_md_plain(text[last:]))
+    return "".join(out)
+
+
+def _md_plain(text: str) -> str:
+    return _MD_ENTITY.sub(r"\\&", _MD_INLINE.sub(lambda m: "\\" + m.group(), text))
+
+
+def _md_line(text: str) -> str:
+    """Escape one line of user text that starts a Markdown line."""
+    escaped = _md_inline(text)
+    return _MD_LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", escaped)
+
+
+def to_markdown(
+    testimonials: Sequence[Testimonial], event_name: str, *, title: str = DEFAULT_TITLE
+) -> str:
+    """Return the book in Markdown, laid out like the seed and readable by ``parse_book``."""
+    out = [f"# {_md_line(title)}", ""]
+    if event_name.strip():
+        out += [f"## {_md_line(normalize_name(event_name))}", ""]
+    for t in testimonials:
+        name, orgs, paragraphs = _layout(t)
+        head = [f"**{_md_inline(name)}**", *(f"*{_md_inline(o)}*" for o in orgs)]
+        out += [line + "\\" for line in head[:-1]] + [head[-1], ""]
+        body = [[_md_line(line) for line in p] for p in paragraphs] or [[""]]
+        body[0][0] = f"« {body[0][0]}"
+        body[-1][-1] = f"{body[-1][-1]} »"
+        for paragraph in body:
+            # A trailing backslash is CommonMark's hard line break: the line breaks survive.
+            out += [line + "\\" for line in paragraph[:-1]] + [paragraph[-1], ""]
+    return "\n".join(out)
+
+
+# --- HTML -----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    # autoescape=True, not select_autoescape(): the ".j2" suffix would turn escaping off.
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def _segments(line: str) -> list[tuple[str, str]]:
+    """Split a line into ("text", ...) and ("link", url) parts; only http(s) is linked."""
+    parts: list[tuple[str, str]] = []
+    last = 0
+    for url in _URL.finditer(line):
+        parts += [("text", line[last : url.start()]), ("link", url.group())]
+        last = url.end()
+    parts.append(("text", line[last:]))
+    return [p for p in parts if p[1]]
+
+
+def to_html(
+    testimonials: Sequence[Testimonial],
+    event_name: str,
+    *,
+    title: str = DEFAULT_TITLE,
+    lang: str = "fr",
+) -> str:
+    """Return the book as one self-contained HTML page that prints on A4."""
+    entries = []
+    for t in testimonials:
+        name, orgs, paragraphs = _layout(t)
+        entries.append(
+            {
+                "name": name,
+                "org_lines": orgs,
+                "paragraphs": [[_segments(line) for line in p] for p in paragraphs] or [[[]]],
+            }
+        )
+    template = _environment().get_template("book.html.j2")
+    return template.render(
+        title=title, event=normalize_name(event_name), lang=lang, entries=entries
+    )
+
+
+# --- CSV and JSON ---------------------------------------------------------------------------
+
+
+def telegram_links(channel: str | int) -> ChannelLinks:
+    """Return a ``channel_links`` function for ``@name``/``name`` or a ``-100...`` chat id."""
+    text = str(channel).strip().removeprefix("https://t.me/").removeprefix("@")
+    if text.lstrip("-").isdigit():
+        # Private channels: https://t.me/c/<id without the -100 prefix>/<message id>.
+        base = "https://t.me/c/" + text.lstrip("-").removeprefix("100")
+    else:
+        base = "https://t.me/" + text
+    return lambda t: [f"{base}/{message_id}" for message_id in t.channel_message_ids]
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return str(value.value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _uncell(text: str) -> str:
+    return text[1:] if text.startswith("'") else text
+
+
+def to_csv(
+    testimonials: Sequence[Testimonial],
+    event_name: str = "",
+    *,
+    channel_links: ChannelLinks | None = None,
+    bom: bool = True,
+) -> str:
+    """Return one CSV row per testimonial under a header row (columns: ``CSV_COLUMNS``).
+
+    Multi-line cells keep their ``\\n``; rows end with ``\\r\\n`` (write with ``newline=""``).
+    A cell starting with ``= + - @ '`` or a tab gets a leading ``'`` so that spreadsheets do
+    not run it; ``entries_from_csv`` removes it. ``bom`` lets Excel see UTF-8. The event name
+    is not a column (every row would repeat it); it is accepted for a uniform signature.
+    """
+    del event_name
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for t in testimonials:
+        row: dict[str, object] = {c: getattr(t, c, None) for c in CSV_COLUMNS}
+        row["channel_links"] = "\n".join(channel_links(t)) if channel_links else None
+        writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
+    return ("\ufeff" if bom else "") + buffer.getvalue()
+
+
+def _json_value(value: object) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def to_json(
+    testimonials: Sequence[Testimonial],
+    event_name: str,
+    *,
+    channel_links: ChannelLinks | None = None,
+    exported_at: datetime | None = None,
+) -> str:
+    """Return every field of every testimonial, with ``event`` and ``exported_at`` on top."""
+    items = []
+    for t in testimonials:
+        item = {f.name: _json_value(getattr(t, f.name)) for f in dataclasses.fields(t)}
+        if channel_links:
+            item["channel_links"] = list(channel_links(t))
+        items.append(item)
+    document = {
+        "format": "livredor",
+        "version": JSON_FORMAT_VERSION,
+        "event": event_name,
+        "exported_at": (exported_at or datetime.now(UTC)).isoformat(),
+        "count": len(items),
+        "testimonials": items,
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+# --- Readers --------------------------------------------------------------------------------
+
+
+def entries_from_csv(text: str) -> list[BookEntry]:
+    """Read the entries of a CSV file (ours, or any with ``name`` and ``quote`` columns).
+
+    ``BookEntry.line`` is the physical line where the row starts. ``,``, ``;`` (a French
+    Excel) and tab separators are accepted.
+    """
+    text = text.lstrip("\ufeff")
+    header = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=header.count)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    fields = [f.strip().lower() for f in reader.fieldnames or []]
+    if "name" not in fields or "quote" not in fields:
+        raise BookFormatError(1, "the CSV header has no 'name' and 'quote' columns")
+    reader.fieldnames = fields
+    entries: list[BookEntry] = []
+    start = reader.line_num + 1
+    for row in reader:
+        entries.append(
+            make_entry(
+                _uncell(row.get("name") or ""),
+                _uncell(row.get("organisation") or ""),
+                _uncell(row.get("quote") or ""),
+                start,
+            )
+        )
+        start = reader.line_num + 1
+    return entries
+
+
+def entries_from_json(text: str) -> list[BookEntry]:
+    """Read the entries of a JSON export (or a bare list of objects with name and quote).
+
+    ``BookEntry.line`` is the 1-based position in the list.
+    """
+    try:
+        document = json.loads(text.lstrip("\ufeff"))
+    except json.JSONDecodeError as exc:
+        raise BookFormatError(exc.lineno, f"invalid JSON: {exc.msg}") from exc
+    items = document.get("testimonials") if isinstance(document, dict) else document
+    if not isinstance(items, list):
+        raise BookFormatError(1, "expected a list of testimonials")
+    entries: list[BookEntry] = []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise BookFormatError(number, "a testimonial needs a 'name' string")
+        organisation = item.get("organisation", item.get("organisation_lines", ""))
+        if not isinstance(organisation, str | list):
+            raise BookFormatError(number, "'organisation' must be a string or a list")
+        quote = item.get("quote")
+        if not isinstance(quote, str):
+            raise BookFormatError(number, "a testimonial needs a 'quote' string")
+        if isinstance(organisation, list):
+            organisation = [str(line) for line in organisation]
+        entries.append(make_entry(item["name"], organisation, quote, number))
+    return entries
+
+
+def sniff_format(text: str, filename: str | None = None) -> Format:
+    """Guess a file's format from its extension, else from its first characters."""
+    suffix = Path(filename).suffix.lower() if filename else ""
+    by_suffix: dict[str, Format] = {
+        ".json": "json",
+        ".csv": "csv",
+        ".md": "md",
+        ".markdown": "md",
+        ".txt": "txt",
+    }
+    if suffix in by_suffix:
+        return by_suffix[suffix]
+    start = text.lstrip("\ufeff \t\r\n")
+    if start.startswith(("{", "[")):
+        return "json"
+    header = start.split("\n", 1)[0].lower()
+    if re.search(r"(^|[,;\t])\"?name\"?([,;\t]|$)", header) and "quote" in header:
+        return "csv"
+    return "md" if start.startswith(("#", "**")) else "txt"
+
+
+def read_entries(source: Path | str, format: Format = "auto") -> list[BookEntry]:
+    """Read entries from a file (a ``Path``) or from text (a ``str``) in any format above."""
+    filename = None
+    if isinstance(source, Path):
+        filename = source.name
+        raw = source.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            # Spreadsheets on Windows save CSV in the ANSI code page.
+            text = raw.decode("cp1252")
+    else:
+        text = source
+    kind = sniff_format(text, filename) if format == "auto" else format
+    if kind == "csv":
+        return entries_from_csv(text)
+    if kind == "json":
+        return entries_from_json(text)
+    # A sniffed md/txt file may be either layout; parse_book tells them apart reliably.
+    return parse_book(text, markdown=None if format == "auto" else kind == "md").entries

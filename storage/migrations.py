@@ -1,0 +1,91 @@
+"""The schema, as an ordered list of steps keyed by ``PRAGMA user_version``.
+
+Step N brings a database at version N-1 to version N, in one transaction. Never edit a step
+that has shipped: append a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[list[str]] = [
+    # 1: users, testimonials (the draft row is the conversation state), the outbox.
+    [
+        """
+        CREATE TABLE users (
+            user_id     INTEGER PRIMARY KEY,
+            first_name  TEXT NOT NULL DEFAULT '',
+            last_name   TEXT,
+            username    TEXT,
+            language    TEXT,
+            banned      INTEGER NOT NULL DEFAULT 0,
+            blocked_bot INTEGER NOT NULL DEFAULT 0,
+            created_at  TEXT NOT NULL,
+            updated_at  TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE testimonials (
+            id                  INTEGER PRIMARY KEY,
+            user_id             INTEGER REFERENCES users(user_id) ON DELETE SET NULL,
+            status              TEXT NOT NULL CHECK (status IN ('draft', 'pending', 'approved',
+                                  'publishing', 'published', 'rejected', 'withdrawn')),
+            step                TEXT,
+            language            TEXT NOT NULL,
+            name                TEXT NOT NULL DEFAULT '',
+            organisation        TEXT NOT NULL DEFAULT '',
+            quote               TEXT NOT NULL DEFAULT '',
+            start_payload       TEXT,
+            consent_at          TEXT,
+            consent_text        TEXT,
+            created_at          TEXT NOT NULL,
+            updated_at          TEXT NOT NULL,
+            submitted_at        TEXT,
+            decided_at          TEXT,
+            decided_by          INTEGER,
+            decided_by_name     TEXT,
+            reject_reason       TEXT,
+            approved_seq        INTEGER UNIQUE,
+            published_at        TEXT,
+            channel_message_ids TEXT NOT NULL DEFAULT '[]',
+            card_message_ids    TEXT NOT NULL DEFAULT '[]',
+            source              TEXT NOT NULL DEFAULT 'bot',
+            import_key          TEXT UNIQUE,
+            author_name         TEXT,
+            author_username     TEXT,
+            quote_parts         TEXT NOT NULL DEFAULT '[]',
+            answer_messages     TEXT NOT NULL DEFAULT '{}'
+        )
+        """,
+        # At most one open draft per person: the row every private message is routed to.
+        "CREATE UNIQUE INDEX testimonials_one_draft ON testimonials(user_id) "
+        "WHERE status = 'draft'",
+        "CREATE INDEX testimonials_status ON testimonials(status, id)",
+        "CREATE INDEX testimonials_user ON testimonials(user_id, status)",
+        """
+        CREATE TABLE outbox (
+            id             INTEGER PRIMARY KEY,
+            testimonial_id INTEGER NOT NULL REFERENCES testimonials(id) ON DELETE CASCADE,
+            action         TEXT NOT NULL CHECK (action IN ('publish', 'unpublish')),
+            created_at     TEXT NOT NULL,
+            attempts       INTEGER NOT NULL DEFAULT 0,
+            done_at        TEXT
+        )
+        """,
+        "CREATE INDEX outbox_open ON outbox(id) WHERE done_at IS NULL",
+    ],
+    # 2: what an organiser is in the middle of (typing a rejection reason, correcting a field):
+    # state in the database, like the attendee's draft.
+    [
+        """
+        CREATE TABLE moderator_prompts (
+            chat_id        INTEGER NOT NULL,
+            user_id        INTEGER NOT NULL,
+            testimonial_id INTEGER NOT NULL REFERENCES testimonials(id) ON DELETE CASCADE,
+            action         TEXT NOT NULL,
+            created_at     TEXT NOT NULL,
+            PRIMARY KEY (chat_id, user_id)
+        )
+        """,
+    ],
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,648 @@
+"""The repository: the only place with SQL. Returns the dataclasses of ``storage.models``."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from storage.database import Database
+from storage.models import TRANSITIONS, OutboxItem, Status, Step, Testimonial, User
+
+
+class IllegalTransition(Exception):
+    """A status change the state machine does not allow."""
+
+    def __init__(self, current: Status | None, target: Status) -> None:
+        super().__init__(f"cannot go from {current} to {target}")
+        self.current = current
+        self.target = target
+
+
+class SubmitResult(StrEnum):
+    """What ``submit`` did."""
+
+    SUBMITTED = "submitted"
+    TOO_MANY_PENDING = "too_many_pending"
+    NO_CONSENT = "no_consent"
+    INCOMPLETE = "incomplete"
+    GONE = "gone"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of a compare-and-set moderation decision."""
+
+    won: bool
+    testimonial: Testimonial | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModeratorPrompt:
+    """An organiser's open prompt: the bot is waiting for their reason or correction."""
+
+    chat_id: int
+    user_id: int
+    testimonial_id: int
+    action: str
+
+
+# Columns an organiser or attendee may edit, mapped to themselves: a whitelist, because the
+# column name is interpolated into SQL (values never are).
+EDITABLE = {"name": "name", "organisation": "organisation", "quote": "quote"}
+DRAFT_COLUMNS = {
+    **EDITABLE,
+    "quote_parts": "quote_parts",
+    "answer_messages": "answer_messages",
+    "step": "step",
+    "consent_text": "consent_text",
+}
+PUBLISHABLE = (Status.APPROVED, Status.PUBLISHING, Status.PUBLISHED)
+EXPORT_ORDERS = {
+    "date": "approved_seq",
+    "name": "name COLLATE NOCASE, approved_seq",
+    "organisation": "organisation COLLATE NOCASE, name COLLATE NOCASE, approved_seq",
+}
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def _ts(value: datetime | None = None) -> str:
+    return (value or utcnow()).isoformat(timespec="microseconds")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _ids(value: str | None) -> tuple[int, ...]:
+    return tuple(json.loads(value)) if value else ()
+
+
+def _testimonial(row: sqlite3.Row) -> Testimonial:
+    created = _dt(row["created_at"])
+    updated = _dt(row["updated_at"])
+    assert created is not None and updated is not None
+    return Testimonial(
+        id=row["id"],
+        user_id=row["user_id"],
+        status=Status(row["status"]),
+        step=Step(row["step"]) if row["step"] else None,
+        language=row["language"],
+        name=row["name"],
+        organisation=row["organisation"],
+        quote=row["quote"],
+        created_at=created,
+        updated_at=updated,
+        start_payload=row["start_payload"],
+        consent_at=_dt(row["consent_at"]),
+        consent_text=row["consent_text"],
+        submitted_at=_dt(row["submitted_at"]),
+        decided_at=_dt(row["decided_at"]),
+        decided_by=row["decided_by"],
+        decided_by_name=row["decided_by_name"],
+        reject_reason=row["reject_reason"],
+        approved_seq=row["approved_seq"],
+        published_at=_dt(row["published_at"]),
+        channel_message_ids=_ids(row["channel_message_ids"]),
+        card_message_ids=_ids(row["card_message_ids"]),
+        source=row["source"],
+        import_key=row["import_key"],
+        author_name=row["author_name"],
+        author_username=row["author_username"],
+        quote_parts=tuple(json.loads(row["quote_parts"])),
+        answer_messages=json.loads(row["answer_messages"]),
+    )
+
+
+def _user(row: sqlite3.Row, prefix: str = "") -> User:
+    return User(
+        user_id=row[f"{prefix}user_id"],
+        language=row[f"{prefix}language"],
+        banned=bool(row[f"{prefix}banned"]),
+        blocked_bot=bool(row[f"{prefix}blocked_bot"]),
+        first_name=row[f"{prefix}first_name"],
+        last_name=row[f"{prefix}last_name"],
+        username=row[f"{prefix}username"],
+    )
+
+
+def check_transition(current: Status | None, target: Status) -> None:
+    """Raise ``IllegalTransition`` unless ``current -> target`` is in the state machine."""
+    if current is None or target not in TRANSITIONS[current]:
+        raise IllegalTransition(current, target)
+
+
+class Repository:
+    """Testimonials, users, the publication outbox and organisers' prompts."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- users ---------------------------------------------------------------------------
+
+    async def upsert_user(
+        self, user_id: int, first_name: str, last_name: str | None, username: str | None
+    ) -> None:
+        """Record (or refresh) a Telegram user's profile."""
+        now = _ts()
+        await self.db.execute(
+            "INSERT INTO users (user_id, first_name, last_name, username, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
+            " first_name = excluded.first_name, last_name = excluded.last_name,"
+            " username = excluded.username, updated_at = excluded.updated_at",
+            (user_id, first_name, last_name, username, now, now),
+        )
+
+    async def get_user(self, user_id: int) -> User | None:
+        """Return a user, or None if the bot never saw them."""
+        row = await self.db.fetchone("SELECT * FROM users WHERE user_id = ?", (user_id,))
+        return _user(row) if row else None
+
+    async def get_user_and_draft(self, user_id: int) -> tuple[User | None, Testimonial | None]:
+        """Return the user and their open draft in one round trip (the hot path)."""
+        user_row = await self.db.fetchone("SELECT * FROM users WHERE user_id = ?", (user_id,))
+        if user_row is None:
+            return None, None
+        draft = await self.get_draft(user_id)
+        return _user(user_row), draft
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        """Store the language a user chose with /language."""
+        await self.db.execute(
+            "UPDATE users SET language = ?, updated_at = ? WHERE user_id = ?",
+            (language, _ts(), user_id),
+        )
+
+    async def set_banned(self, user_id: int, banned: bool) -> bool:
+        """Ban or unban a user; return False if the user is unknown."""
+        count = await self.db.execute(
+            "UPDATE users SET banned = ?, updated_at = ? WHERE user_id = ?",
+            (int(banned), _ts(), user_id),
+        )
+        return count == 1
+
+    async def set_blocked_bot(self, user_id: int, blocked: bool) -> None:
+        """Remember that a user blocked (or unblocked) the bot."""
+        await self.db.execute(
+            "UPDATE users SET blocked_bot = ?, updated_at = ? WHERE user_id = ?",
+            (int(blocked), _ts(), user_id),
+        )
+
+    # -- drafts: one committed write per step ---------------------------------------------
+
+    async def get(self, testimonial_id: int) -> Testimonial | None:
+        """Return a testimonial by id."""
+        row = await self.db.fetchone("SELECT * FROM testimonials WHERE id = ?", (testimonial_id,))
+        return _testimonial(row) if row else None
+
+    async def get_draft(self, user_id: int) -> Testimonial | None:
+        """Return the user's open draft, if any."""
+        row = await self.db.fetchone(
+            "SELECT * FROM testimonials WHERE user_id = ? AND status = 'draft'", (user_id,)
+        )
+        return _testimonial(row) if row else None
+
+    async def start_draft(
+        self, user_id: int, language: str, start_payload: str | None = None
+    ) -> Testimonial:
+        """Open a new draft at the name step, discarding any open one (start again)."""
+        now = _ts()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM testimonials WHERE user_id = ? AND status = 'draft'", (user_id,)
+            )
+            rows = await conn.execute_fetchall(
+                "INSERT INTO testimonials (user_id, status, step, language, start_payload,"
+                " created_at, updated_at) VALUES (?, 'draft', ?, ?, ?, ?, ?) RETURNING *",
+                (user_id, Step.NAME.value, language, start_payload, now, now),
+            )
+        return _testimonial(next(iter(rows)))
+
+    async def update_draft(self, draft: Testimonial, **changes: Any) -> Testimonial | None:
+        """Write some fields of a draft as one committed step.
+
+        A compare-and-set on ``updated_at``: if the row changed since ``draft`` was read (a
+        replayed update, another worker), nothing is written and None is returned.
+        Allowed keys: name, organisation, quote, quote_parts, answer_messages, step,
+        consent_text (which also stamps consent_at; None clears both).
+        """
+        sets: list[str] = []
+        params: list[Any] = []
+        for key, value in changes.items():
+            if key not in DRAFT_COLUMNS:
+                raise ValueError(f"not a draft column: {key}")
+            if key in ("quote_parts", "answer_messages"):
+                value = json.dumps(list(value) if key == "quote_parts" else value)
+            elif key == "step":
+                value = value.value if value is not None else None
+            elif key == "consent_text":
+                sets.append("consent_at = ?")
+                params.append(_ts() if value is not None else None)
+            sets.append(f"{DRAFT_COLUMNS[key]} = ?")
+            params.append(value)
+        now = _ts()
+        if now <= draft.updated_at.isoformat(timespec="microseconds"):
+            # Two writes within one microsecond must still change the version.
+            now = _ts(draft.updated_at + timedelta(microseconds=1))
+        rows = await self.db.write_returning(
+            f"UPDATE testimonials SET {', '.join(sets)}, updated_at = ?"
+            " WHERE id = ? AND status = 'draft' AND updated_at = ? RETURNING *",
+            (*params, now, draft.id, draft.updated_at.isoformat(timespec="microseconds")),
+        )
+        return _testimonial(rows[0]) if rows else None
+
+    async def discard_draft(self, draft_id: int) -> bool:
+        """Delete an open draft; return whether there was one."""
+        count = await self.db.execute(
+            "DELETE FROM testimonials WHERE id = ? AND status = 'draft'", (draft_id,)
+        )
+        return count == 1
+
+    async def submit(
+        self,
+        draft_id: int,
+        *,
+        max_pending: int,
+        author_name: str,
+        author_username: str | None,
+    ) -> tuple[SubmitResult, Testimonial | None]:
+        """Turn a complete, consented draft into a pending testimonial."""
+        now = _ts()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT * FROM testimonials WHERE id = ? AND status = 'draft'", (draft_id,)
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return SubmitResult.GONE, None
+            draft = _testimonial(row)
+            if not draft.name or not draft.quote:
+                return SubmitResult.INCOMPLETE, draft
+            if draft.consent_at is None:
+                return SubmitResult.NO_CONSENT, draft
+            cursor = await conn.execute(
+                "SELECT count(*) FROM testimonials WHERE user_id = ? AND status = 'pending'",
+                (draft.user_id,),
+            )
+            count_row = await cursor.fetchone()
+            if count_row is not None and count_row[0] >= max_pending:
+                return SubmitResult.TOO_MANY_PENDING, draft
+            rows = await conn.execute_fetchall(
+                "UPDATE testimonials SET status = 'pending', step = NULL, submitted_at = ?,"
+                " updated_at = ?, author_name = ?, author_username = ? WHERE id = ? RETURNING *",
+                (now, now, author_name, author_username, draft_id),
+            )
+        return SubmitResult.SUBMITTED, _testimonial(next(iter(rows)))
+
+    async def list_for_user(self, user_id: int) -> list[Testimonial]:
+        """Return a user's testimonials that left the draft stage, newest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM testimonials WHERE user_id = ? AND status != 'draft' ORDER BY id DESC",
+            (user_id,),
+        )
+        return [_testimonial(r) for r in rows]
+
+    # -- moderation ------------------------------------------------------------------------
+
+    async def decide(
+        self,
+        testimonial_id: int,
+        target: Status,
+        *,
+        by: int,
+        by_name: str,
+        reason: str | None = None,
+    ) -> Decision:
+        """Approve or reject a pending testimonial: a compare-and-set whose row count says
+        who won. Approval queues the publication in the same transaction."""
+        if target not in (Status.APPROVED, Status.REJECTED):
+            raise IllegalTransition(Status.PENDING, target)
+        now = _ts()
+        async with self.db.transaction() as conn:
+            if target is Status.APPROVED:
+                rows = await conn.execute_fetchall(
+                    "UPDATE testimonials SET status = 'approved', decided_at = ?, decided_by = ?,"
+                    " decided_by_name = ?, updated_at = ?, approved_seq ="
+                    " (SELECT coalesce(max(approved_seq), 0) + 1 FROM testimonials)"
+                    " WHERE id = ? AND status = 'pending' RETURNING *",
+                    (now, by, by_name, now, testimonial_id),
+                )
+            else:
+                rows = await conn.execute_fetchall(
+                    "UPDATE testimonials SET status = 'rejected', decided_at = ?, decided_by = ?,"
+                    " decided_by_name = ?, reject_reason = ?, updated_at = ?"
+                    " WHERE id = ? AND status = 'pending' RETURNING *",
+                    (now, by, by_name, reason, now, testimonial_id),
+                )
+            won = list(rows)
+            if won and target is Status.APPROVED:
+                await conn.execute(
+                    "INSERT INTO outbox (testimonial_id, action, created_at)"
+                    " VALUES (?, 'publish', ?)",
+                    (testimonial_id, now),
+                )
+            if won:
+                return Decision(True, _testimonial(won[0]))
+            cursor = await conn.execute(
+                "SELECT * FROM testimonials WHERE id = ?", (testimonial_id,)
+            )
+            row = await cursor.fetchone()
+        return Decision(False, _testimonial(row) if row else None)
+
+    async def edit_pending(self, testimonial_id: int, field: str, value: str) -> Testimonial | None:
+        """Correct one field of a pending testimonial (organisers' Edit)."""
+        column = EDITABLE[field]
+        rows = await self.db.write_returning(
+            f"UPDATE testimonials SET {column} = ?, updated_at = ?"
+            " WHERE id = ? AND status = 'pending' RETURNING *",
+            (value, _ts(), testimonial_id),
+        )
+        return _testimonial(rows[0]) if rows else None
+
+    async def set_card_messages(self, testimonial_id: int, message_ids: Sequence[int]) -> None:
+        """Remember the organisers' card message(s) of a testimonial."""
+        await self.db.execute(
+            "UPDATE testimonials SET card_message_ids = ? WHERE id = ?",
+            (json.dumps(list(message_ids)), testimonial_id),
+        )
+
+    async def find_by_card(self, message_id: int) -> Testimonial | None:
+        """Return the testimonial whose card includes ``message_id``."""
+        row = await self.db.fetchone(
+            "SELECT t.* FROM testimonials t, json_each(t.card_message_ids) j"
+            " WHERE j.value = ? LIMIT 1",
+            (message_id,),
+        )
+        return _testimonial(row) if row else None
+
+    async def list_by_status(self, status: Status, *, limit: int = 1000) -> list[Testimonial]:
+        """Return testimonials in one status, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM testimonials WHERE status = ? ORDER BY id LIMIT ?",
+            (status.value, limit),
+        )
+        return [_testimonial(r) for r in rows]
+
+    async def count_by_status(self) -> dict[Status, int]:
+        """Return how many testimonials are in each status (zeros included)."""
+        rows = await self.db.fetchall("SELECT status, count(*) FROM testimonials GROUP BY status")
+        counts = {status: 0 for status in Status}
+        for row in rows:
+            counts[Status(row[0])] = int(row[1])
+        return counts
+
+    async def set_prompt(
+        self, chat_id: int, user_id: int, testimonial_id: int, action: str
+    ) -> None:
+        """Remember what an organiser is about to type (replaces their previous prompt)."""
+        await self.db.execute(
+            "INSERT OR REPLACE INTO moderator_prompts"
+            " (chat_id, user_id, testimonial_id, action, created_at) VALUES (?, ?, ?, ?, ?)",
+            (chat_id, user_id, testimonial_id, action, _ts()),
+        )
+
+    async def pop_prompt(self, chat_id: int, user_id: int) -> ModeratorPrompt | None:
+        """Take (and delete) an organiser's open prompt."""
+        rows = await self.db.write_returning(
+            "DELETE FROM moderator_prompts WHERE chat_id = ? AND user_id = ? RETURNING *",
+            (chat_id, user_id),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return ModeratorPrompt(row["chat_id"], row["user_id"], row["testimonial_id"], row["action"])
+
+    # -- publishing ------------------------------------------------------------------------
+
+    async def transition(
+        self, testimonial_id: int, target: Status, *, expected: Status
+    ) -> Testimonial | None:
+        """Move ``expected -> target`` (refusing illegal moves); None if the row was not in
+        ``expected`` any more."""
+        check_transition(expected, target)
+        now = _ts()
+        extra = ", published_at = ?1" if target is Status.PUBLISHED else ""
+        rows = await self.db.write_returning(
+            f"UPDATE testimonials SET status = ?2, updated_at = ?1{extra}"
+            " WHERE id = ?3 AND status = ?4 RETURNING *",
+            (now, target.value, testimonial_id, expected.value),
+        )
+        return _testimonial(rows[0]) if rows else None
+
+    async def next_outbox(self) -> tuple[OutboxItem, Testimonial] | None:
+        """Return the oldest open outbox item with its testimonial."""
+        row = await self.db.fetchone(
+            "SELECT o.id AS o_id, o.action AS o_action, o.created_at AS o_created_at,"
+            " o.attempts AS o_attempts, t.* FROM outbox o JOIN testimonials t"
+            " ON t.id = o.testimonial_id WHERE o.done_at IS NULL ORDER BY o.id LIMIT 1"
+        )
+        if row is None:
+            return None
+        created = _dt(row["o_created_at"])
+        assert created is not None
+        item = OutboxItem(row["o_id"], row["id"], row["o_action"], created, row["o_attempts"])
+        return item, _testimonial(row)
+
+    async def claim_for_publishing(self, item_id: int, testimonial_id: int) -> Testimonial | None:
+        """approved -> publishing, counting the attempt; None if no longer approved (the
+        outbox item is then closed, as there is nothing left to do)."""
+        now = _ts()
+        async with self.db.transaction() as conn:
+            rows = list(
+                await conn.execute_fetchall(
+                    "UPDATE testimonials SET status = 'publishing', updated_at = ?"
+                    " WHERE id = ? AND status = 'approved' RETURNING *",
+                    (now, testimonial_id),
+                )
+            )
+            if rows:
+                await conn.execute(
+                    "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (item_id,)
+                )
+            else:
+                await conn.execute("UPDATE outbox SET done_at = ? WHERE id = ?", (now, item_id))
+        return _testimonial(rows[0]) if rows else None
+
+    async def record_published(
+        self, item_id: int | None, testimonial_id: int, message_ids: Sequence[int]
+    ) -> Testimonial | None:
+        """publishing -> published with the channel message ids; closes the outbox item."""
+        now = _ts()
+        async with self.db.transaction() as conn:
+            rows = list(
+                await conn.execute_fetchall(
+                    "UPDATE testimonials SET status = 'published', published_at = ?,"
+                    " channel_message_ids = ?, updated_at = ?"
+                    " WHERE id = ? AND status = 'publishing' RETURNING *",
+                    (now, json.dumps(list(message_ids)), now, testimonial_id),
+                )
+            )
+            if item_id is not None:
+                await conn.execute("UPDATE outbox SET done_at = ? WHERE id = ?", (now, item_id))
+        return _testimonial(rows[0]) if rows else None
+
+    async def publishing_failed(self, item_id: int, testimonial_id: int) -> Testimonial | None:
+        """publishing -> approved and close the outbox item: the channel refused the post and
+        an organiser must fix it and press Retry (which queues it again)."""
+        now = _ts()
+        async with self.db.transaction() as conn:
+            rows = list(
+                await conn.execute_fetchall(
+                    "UPDATE testimonials SET status = 'approved', updated_at = ?"
+                    " WHERE id = ? AND status = 'publishing' RETURNING *",
+                    (now, testimonial_id),
+                )
+            )
+            await conn.execute("UPDATE outbox SET done_at = ? WHERE id = ?", (now, item_id))
+        return _testimonial(rows[0]) if rows else None
+
+    async def requeue(self, testimonial_id: int, *, from_status: Status) -> Testimonial | None:
+        """Queue an approved (or stuck publishing) testimonial for publication again."""
+        if from_status is not Status.APPROVED:
+            check_transition(from_status, Status.APPROVED)
+        now = _ts()
+        async with self.db.transaction() as conn:
+            rows = list(
+                await conn.execute_fetchall(
+                    "UPDATE testimonials SET status = 'approved', updated_at = ?"
+                    " WHERE id = ? AND status = ? RETURNING *",
+                    (now, testimonial_id, from_status.value),
+                )
+            )
+            if rows:
+                cursor = await conn.execute(
+                    "SELECT 1 FROM outbox WHERE testimonial_id = ? AND action = 'publish'"
+                    " AND done_at IS NULL",
+                    (testimonial_id,),
+                )
+                if await cursor.fetchone() is None:
+                    await conn.execute(
+                        "INSERT INTO outbox (testimonial_id, action, created_at)"
+                        " VALUES (?, 'publish', ?)",
+                        (testimonial_id, now),
+                    )
+        return _testimonial(rows[0]) if rows else None
+
+    async def withdraw(self, testimonial_id: int) -> Testimonial | None:
+        """Withdraw a pending, approved, publishing or published testimonial; queue the
+        deletion of its channel posts if there are any. None if it was not withdrawable."""
+        now = _ts()
+        async with self.db.transaction() as conn:
+            rows = list(
+                await conn.execute_fetchall(
+                    "UPDATE testimonials SET status = 'withdrawn', updated_at = ?"
+                    " WHERE id = ? AND status IN ('pending', 'approved', 'publishing',"
+                    " 'published') RETURNING *",
+                    (now, testimonial_id),
+                )
+            )
+            if not rows:
+                return None
+            withdrawn = _testimonial(rows[0])
+            # A queued publication has nothing left to do.
+            await conn.execute(
+                "UPDATE outbox SET done_at = ? WHERE testimonial_id = ? AND action = 'publish'"
+                " AND done_at IS NULL",
+                (now, testimonial_id),
+            )
+            if withdrawn.channel_message_ids:
+                await conn.execute(
+                    "INSERT INTO outbox (testimonial_id, action, created_at)"
+                    " VALUES (?, 'unpublish', ?)",
+                    (testimonial_id, now),
+                )
+        return withdrawn
+
+    async def finish_outbox(self, item_id: int) -> None:
+        """Close an outbox item."""
+        await self.db.execute("UPDATE outbox SET done_at = ? WHERE id = ?", (_ts(), item_id))
+
+    async def forget_user(self, user_id: int) -> list[Testimonial]:
+        """Erase everything held about a person; return their testimonials that had channel
+        posts (now queued for deletion). Texts are blanked, the user row is deleted."""
+        now = _ts()
+        async with self.db.transaction() as conn:
+            rows = list(
+                await conn.execute_fetchall(
+                    "SELECT * FROM testimonials WHERE user_id = ?", (user_id,)
+                )
+            )
+            posted = [_testimonial(r) for r in rows if _ids(r["channel_message_ids"])]
+            await conn.execute(
+                "UPDATE outbox SET done_at = ? WHERE done_at IS NULL AND action = 'publish'"
+                " AND testimonial_id IN (SELECT id FROM testimonials WHERE user_id = ?)",
+                (now, user_id),
+            )
+            for testimonial in posted:
+                await conn.execute(
+                    "INSERT INTO outbox (testimonial_id, action, created_at)"
+                    " VALUES (?, 'unpublish', ?)",
+                    (testimonial.id, now),
+                )
+            await conn.execute(
+                "DELETE FROM testimonials WHERE user_id = ? AND id NOT IN"
+                " (SELECT testimonial_id FROM outbox WHERE done_at IS NULL)",
+                (user_id,),
+            )
+            await conn.execute(
+                "UPDATE testimonials SET status = 'withdrawn', name = '', organisation = '',"
+                " quote = '', consent_text = NULL, author_name = NULL, author_username = NULL,"
+                " start_payload = NULL, user_id = NULL, updated_at = ? WHERE user_id = ?",
+                (now, user_id),
+            )
+            await conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+        return posted
+
+    # -- the book --------------------------------------------------------------------------
+
+    async def list_for_book(self, order: str = "date") -> list[Testimonial]:
+        """Return approved testimonials (published or not) in the requested order."""
+        order_by = EXPORT_ORDERS[order]
+        rows = await self.db.fetchall(
+            "SELECT * FROM testimonials WHERE status IN ('approved', 'publishing', 'published')"
+            f" ORDER BY {order_by}"
+        )
+        return [_testimonial(r) for r in rows]
+
+    async def import_entries(
+        self,
+        entries: Iterable[tuple[str, str, str, str]],
+        *,
+        language: str,
+        publish: bool,
+    ) -> tuple[int, int]:
+        """Store ``(import_key, name, organisation, quote)`` entries as approved, in one
+        transaction; skip keys already present. Returns (added, skipped)."""
+        now = _ts()
+        added = skipped = 0
+        async with self.db.transaction() as conn:
+            for key, name, organisation, quote in entries:
+                rows = list(
+                    await conn.execute_fetchall(
+                        "INSERT INTO testimonials (status, language, name, organisation, quote,"
+                        " created_at, updated_at, decided_at, source, import_key, approved_seq)"
+                        " VALUES ('approved', ?, ?, ?, ?, ?, ?, ?, 'import', ?,"
+                        " (SELECT coalesce(max(approved_seq), 0) + 1 FROM testimonials))"
+                        " ON CONFLICT (import_key) DO NOTHING RETURNING id",
+                        (language, name, organisation, quote, now, now, now, key),
+                    )
+                )
+                if not rows:
+                    skipped += 1
+                    continue
+                added += 1
+                if publish:
+                    await conn.execute(
+                        "INSERT INTO outbox (testimonial_id, action, created_at)"
+                        " VALUES (?, 'publish', ?)",
+                        (rows[0][0], now),
+                    )
+        return added, skipped
