@@ -16,6 +16,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.moderation import Moderation, channel_link
+from bot.ratelimit import retry_seconds
 from bot.render import render_post_parts
 from bot.texts import Texts
 from config.settings import Settings
@@ -162,9 +163,7 @@ class Publisher:
                 message = await self.bot.send_message(self.channel, html)
                 return message.message_id
             except RetryAfter as exc:
-                delay = exc.retry_after
-                seconds = delay if isinstance(delay, int | float) else delay.total_seconds()
-                await asyncio.sleep(seconds + 0.1)
+                await asyncio.sleep(retry_seconds(exc) + 0.1)
             except (BadRequest, Forbidden) as exc:
                 key = _refusal(exc)
                 if key is None:
@@ -223,10 +222,7 @@ class Publisher:
                     await self.bot.delete_message(self.channel, message_id)
                     break
                 except RetryAfter as exc:
-                    delay = exc.retry_after
-                    await asyncio.sleep(
-                        (delay if isinstance(delay, int | float) else delay.total_seconds()) + 0.1
-                    )
+                    await asyncio.sleep(retry_seconds(exc) + 0.1)
                 except BadRequest as exc:
                     text = exc.message.lower()
                     if "not found" in text:

@@ -14,6 +14,7 @@ import collections
 import contextlib
 import logging
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -24,6 +25,14 @@ from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 log = logging.getLogger(__name__)
 
 JSON = bool | dict[str, Any] | list[dict[str, Any]]
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """Return how long Telegram asked to wait (PTB 22 warns that the type will change)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        delay = exc.retry_after
+    return delay if isinstance(delay, int | float) else delay.total_seconds()
 
 
 class SlidingWindow:
@@ -116,8 +125,7 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
                 if attempt >= max_retries:
                     raise
                 attempt += 1
-                delay = exc.retry_after
-                seconds = delay if isinstance(delay, int | float) else delay.total_seconds()
+                seconds = retry_seconds(exc)
                 log.warning("Telegram asked to slow down (%s): waiting %.1f s", endpoint, seconds)
                 if self._not_paused.is_set():
                     self._not_paused.clear()
@@ -173,7 +181,7 @@ class FloodGuard:
     """Per-person rate (GCRA): a flood is slowed for that person alone (their updates are
     serialised, so sleeping for one delays nobody else), with one warning per flood."""
 
-    def __init__(self, rate: float = 3.0, burst: int = 8) -> None:
+    def __init__(self, rate: float = 5.0, burst: int = 20) -> None:
         self.interval = 1.0 / rate
         self.tolerance = burst * self.interval
         # user id -> (theoretical arrival time of the next message, warned in this flood)

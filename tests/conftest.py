@@ -1,0 +1,36 @@
+"""Shared fixtures: a running bot against the in-process fake Telegram."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import Harness, make_fake, make_settings
+
+SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "000_6078c713f019cbe3.txt"
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    """The bot, started on a fresh database, with a fake holding a group and a channel."""
+    fake = make_fake()
+    h = Harness(fake, make_settings(tmp_path / "livredor.db"))
+    await h.start()
+    try:
+        yield h
+    finally:
+        await h.stop()
+        await fake.aclose()
+    assert fake.unknown_methods == [], (
+        f"the bot called methods the fake lacks: {fake.unknown_methods}"
+    )
+
+
+@pytest.fixture
+def seed_text() -> str:
+    """The seed livre d'or (skips where ../shared/seed is absent)."""
+    if not SEED.is_file():
+        pytest.skip(f"seed document not found at {SEED} (CI has ../shared/seed/)")
+    return SEED.read_text(encoding="utf-8")

@@ -1,0 +1,343 @@
+"""The attendee conversation against the fake Telegram, step by step, with bad input."""
+
+from __future__ import annotations
+
+import asyncio
+
+from storage.models import Status, Step
+from tests.support import GROUP_ID, Harness, Person
+
+
+async def _to_quote_step(p: Person) -> None:
+    await p.send("/start")
+    await p.send("Ada LOVELACE")
+    await p.send("Analytical Engine Society\nLondon")
+
+
+async def _to_preview(p: Person, quote: str = "Wonderful day.") -> None:
+    await _to_quote_step(p)
+    await p.send(quote)
+    await p.press("Done")
+    await p.press("Yes, I agree")
+
+
+async def test_start_greets_with_event_and_asks_name(harness: Harness) -> None:
+    p = harness.person()
+    replies = await p.send("/start")
+    assert len(replies) == 1
+    text = replies[0]["text"]
+    assert "ROUMICS 2012" in text
+    assert "organisers read every testimonial" in text
+    assert "What name" in text
+    assert harness.fake.buttons(p.id) == [("Use “Ada Lovelace”", harness.fake.buttons(p.id)[0][1])]
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None and draft.step is Step.NAME
+
+
+async def test_deep_link_payload_is_kept(harness: Harness) -> None:
+    p = harness.person()
+    await p.send("/start session-42")
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None and draft.start_payload == "session-42"
+
+
+async def test_whole_conversation_to_pending(harness: Harness) -> None:
+    p = harness.person(username="ada")
+    await p.send("/start")
+    await p.press("Use “Ada Lovelace”")
+    replies = await p.send("Analytical Engine Society\nLondon")
+    assert "Now your testimonial" in replies[-1]["text"]
+    replies = await p.send("First paragraph.")
+    assert "16 characters so far" in replies[-1]["text"]
+    replies = await p.send("Second paragraph.")
+    assert "35 characters so far" in replies[-1]["text"]
+    replies = await p.press("Done")
+    assert "Do you agree" in replies[-1]["text"]
+    replies = await p.press("Yes, I agree")
+    texts = [r["text"] for r in replies]
+    assert "exactly as it will appear" in texts[0]
+    assert texts[1] == (
+        "Ada Lovelace\nAnalytical Engine Society\nLondon\n\n"
+        "«\u00a0First paragraph.\n\nSecond paragraph.\u00a0»"
+    )
+    assert [b for b, _ in harness.fake.buttons(p.id)] == [
+        "Send",
+        "Edit name",
+        "Edit organisation",
+        "Edit testimonial",
+        "Cancel",
+    ]
+    replies = await p.press("Send")
+    assert "Thank you" in replies[-1]["text"]
+    [pending] = await harness.repo.list_by_status(Status.PENDING)
+    assert pending.name == "Ada Lovelace"
+    assert pending.organisation == "Analytical Engine Society\nLondon"
+    assert pending.quote == "First paragraph.\n\nSecond paragraph."
+    assert pending.consent_at is not None
+    assert pending.consent_text is not None and "Do you agree" in pending.consent_text
+    assert pending.author_username == "ada"
+    # The organisers get a card.
+    await harness.wait(lambda: harness.fake.messages(GROUP_ID))
+
+
+async def test_skip_organisation(harness: Harness) -> None:
+    p = harness.person()
+    await p.send("/start")
+    await p.send("Florence")
+    replies = await p.press("Skip")
+    assert "Now your testimonial" in replies[-1]["text"]
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None and draft.organisation == "" and draft.step is Step.QUOTE
+
+
+async def test_edits_from_preview_return_to_preview(harness: Harness) -> None:
+    p = harness.person()
+    await _to_preview(p)
+    await p.press("Edit name")
+    replies = await p.send("Grace HOPPER")
+    assert "Grace HOPPER" in replies[1]["text"]
+    await p.press("Edit organisation")
+    replies = await p.press("No organisation")
+    assert replies[1]["text"].startswith("Grace HOPPER\n\n«")
+    await p.press("Edit testimonial")
+    await p.send("A new text.")
+    replies = await p.press("Done")
+    # Consent was given already: straight back to the preview.
+    assert "A new text." in replies[1]["text"]
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None
+    assert (draft.name, draft.organisation, draft.quote) == ("Grace HOPPER", "", "A new text.")
+    assert draft.step is Step.PREVIEW
+
+
+async def test_consent_refused_keeps_draft(harness: Harness) -> None:
+    p = harness.person()
+    await _to_quote_step(p)
+    await p.send("Nice.")
+    await p.press("Done")
+    replies = await p.press("No")
+    assert "without your agreement" in replies[-1]["text"]
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None and draft.step is Step.CONSENT and draft.consent_at is None
+    replies = await p.press("Yes, I agree")
+    assert "exactly as it will appear" in replies[0]["text"]
+
+
+async def test_cancel_confirms_then_discards(harness: Harness) -> None:
+    p = harness.person()
+    await _to_quote_step(p)
+    replies = await p.send("/cancel")
+    assert "Discard this testimonial?" in replies[-1]["text"]
+    replies = await p.press("No, keep it")
+    assert "Kept" in replies[-1]["text"]
+    assert await harness.repo.get_draft(p.id) is not None
+    await p.send("/cancel")
+    replies = await p.press("Yes, discard it")
+    assert "Discarded" in replies[-1]["text"]
+    assert await harness.repo.get_draft(p.id) is None
+
+
+async def test_start_with_open_draft_offers_continue_or_restart(harness: Harness) -> None:
+    p = harness.person()
+    await _to_quote_step(p)
+    replies = await p.send("/start")
+    assert "in progress" in replies[-1]["text"]
+    replies = await p.press("Continue")
+    assert "Now your testimonial" in replies[-1]["text"]
+    await p.send("/start")
+    replies = await p.press("Start again")
+    assert "What name" in replies[-1]["text"]
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None and draft.name == "" and draft.step is Step.NAME
+
+
+async def test_non_text_answers_say_what_is_expected(harness: Harness) -> None:
+    p = harness.person()
+    await p.send("/start")
+    await p.send("Ada")
+    for kind in ("sticker", "photo", "voice", "location", "contact", "document"):
+        replies = await p.send(kind=kind)
+        assert len(replies) == 1, kind
+        assert "I can only take text here" in replies[0]["text"], kind
+        assert "organisation" in replies[0]["text"], kind
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None and draft.name == "Ada" and draft.step is Step.ORGANISATION
+
+
+async def test_empty_long_and_unknown_command_are_reasked(harness: Harness) -> None:
+    p = harness.person()
+    await p.send("/start")
+    replies = await p.send("   ")
+    assert "can't be empty" in replies[0]["text"]
+    replies = await p.send("x" * 101)
+    assert "101 characters long; the limit is 100" in replies[0]["text"]
+    replies = await p.send("/frobnicate")
+    assert "don't know that command" in replies[0]["text"]
+    assert "What name" in replies[0]["text"]
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None and draft.step is Step.NAME and draft.name == ""
+
+
+async def test_organisation_over_three_lines_is_refused(harness: Harness) -> None:
+    p = harness.person()
+    await p.send("/start")
+    await p.send("Ada")
+    replies = await p.send("a\nb\nc\nd")
+    assert "4 lines" in replies[0]["text"]
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None and draft.step is Step.ORGANISATION and draft.organisation == ""
+
+
+async def test_quote_over_maximum_keeps_what_was_sent(harness: Harness) -> None:
+    p = harness.person()
+    await _to_quote_step(p)
+    await p.send("a" * 4000)
+    replies = await p.send("b" * 2500)
+    text = replies[0]["text"]
+    assert "6502 characters long, 502 over the limit of 6000" in text
+    assert "(4000 characters)" in text
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None and draft.quote == "a" * 4000
+    replies = await p.send("b" * 1998)
+    assert "6000 characters so far" in replies[0]["text"]
+
+
+async def test_html_and_odd_characters_are_kept_and_shown_literally(harness: Harness) -> None:
+    p = harness.person()
+    name = "<b>Bob</b> & «Co» \u202eRTL\u202c e\u0301"
+    quote = "1 < 2 && 3 > 2 <script>alert(1)</script> *bold* https://example.org 🎉👩‍👩‍👧"
+    await p.send("/start")
+    await p.send(name)
+    await p.send("<i>Org</i> & Sons")
+    await p.send(quote)
+    await p.press("Done")
+    replies = await p.press("Yes, I agree")
+    preview = replies[1]["text"]
+    assert name in preview and "<i>Org</i> & Sons" in preview and quote in preview
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None
+    assert (draft.name, draft.organisation, draft.quote) == (name, "<i>Org</i> & Sons", quote)
+
+
+async def test_group_messages_never_start_a_conversation(harness: Harness) -> None:
+    p = harness.person()
+    harness.fake.user_sends(p.id, "/start", chat_id=GROUP_ID)
+    harness.fake.user_sends(p.id, "hello", chat_id=GROUP_ID)
+    await harness.settle()
+    assert await harness.repo.get_draft(p.id) is None
+    assert harness.fake.messages(GROUP_ID) == []
+
+
+async def test_edited_answer_replaces_it(harness: Harness) -> None:
+    p = harness.person()
+    await p.send("/start")
+    await p.send("Jhon")
+    name_message = p.last_user_message_id()
+    await p.send("Org")
+    await p.send("First part.")
+    first_part = p.last_user_message_id()
+    await p.send("Second part.")
+    replies = await p.edit(name_message, "John")
+    assert "Name updated" in replies[0]["text"]
+    replies = await p.edit(first_part, "First part, corrected.")
+    assert "updated that part" in replies[0]["text"]
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None
+    assert draft.name == "John"
+    assert draft.quote == "First part, corrected.\n\nSecond part."
+    assert draft.step is Step.QUOTE
+
+
+async def test_edited_refused_answer_answers_open_step(harness: Harness) -> None:
+    p = harness.person()
+    await p.send("/start")
+    await p.send("y" * 150)
+    refused = p.last_user_message_id()
+    replies = await p.edit(refused, "Yvonne")
+    assert "organisation" in replies[-1]["text"]
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None and draft.name == "Yvonne" and draft.step is Step.ORGANISATION
+
+
+async def test_max_pending_per_person(harness: Harness) -> None:
+    p = harness.person()
+    for _ in range(3):
+        await _to_preview(p)
+        await p.press("Send")
+    await _to_preview(p)
+    replies = await p.press("Send")
+    assert "already have 3 testimonials waiting" in replies[-1]["text"]
+    assert len(await harness.repo.list_by_status(Status.PENDING)) == 3
+    assert await harness.repo.get_draft(p.id) is not None
+
+
+async def test_double_press_on_send_submits_once(harness: Harness) -> None:
+    p = harness.person()
+    await _to_preview(p)
+    [(_, data)] = [b for b in harness.fake.buttons(p.id) if b[0] == "Send"]
+    message_id = harness.fake.last_message(p.id)["message_id"]
+    # Two presses of the same button before the bot answers either.
+    harness.fake.user_presses(p.id, p.id, message_id, data)
+    harness.fake.user_presses(p.id, p.id, message_id, data, forge=True)
+    await harness.settle()
+    assert len(await harness.repo.list_by_status(Status.PENDING)) == 1
+    thanks = [t for t in p.texts() if "Thank you" in t]
+    assert len(thanks) == 1
+
+
+async def test_language_french(harness: Harness) -> None:
+    p = harness.person(language_code="fr")
+    replies = await p.send("/start")
+    assert "Bonjour" in replies[0]["text"]
+    await p.send("/language")
+    replies = await p.press("English")
+    assert "English from now on" in replies[-1]["text"]
+    replies = await p.send("/help")
+    assert "/mine" in replies[0]["text"] and "collect testimonials" in replies[0]["text"]
+
+
+async def test_mine_lists_and_withdraws(harness: Harness) -> None:
+    p = harness.person()
+    replies = await p.send("/mine")
+    assert "no testimonials yet" in replies[0]["text"]
+    await _to_preview(p, "Remember me.")
+    await p.press("Send")
+    replies = await p.send("/mine")
+    assert "Remember me." in replies[0]["text"] and "waiting for review" in replies[0]["text"]
+    await p.press("Withdraw #")
+    replies = await p.press("Yes, withdraw it")
+    assert "is withdrawn" in replies[-1]["text"]
+    [t] = await harness.repo.list_for_user(p.id)
+    assert t.status is Status.WITHDRAWN
+
+
+async def test_flood_from_one_user_is_slowed_for_them_alone(harness: Harness) -> None:
+    flooder = harness.person("Flo")
+    calm = harness.person("Cal")
+    await flooder.send("/start")
+    await calm.send("/start")
+    loop = asyncio.get_running_loop()
+    for i in range(30):
+        harness.fake.user_sends(flooder.id, f"/help {i}")
+    started = loop.time()
+    before = len(calm.texts())
+    harness.fake.user_sends(calm.id, "Calm Person")
+    await harness.wait(lambda: len(calm.texts()) > before)
+    calm_latency = loop.time() - started
+    assert "organisation" in calm.texts()[-1]
+    assert calm_latency < 1.0, "the flood delayed another user"
+    await harness.settle(timeout=30)
+    texts = flooder.texts()
+    assert sum("very fast" in t for t in texts) == 1
+    # Nothing lost: every /help got its answer.
+    assert sum("/forget" in t for t in texts) == 30
+
+
+async def test_banned_user_is_refused_politely(harness: Harness) -> None:
+    p = harness.person()
+    await p.send("/start")
+    await harness.repo.set_banned(p.id, True)
+    replies = await p.send("Ada")
+    assert "can't leave testimonials" in replies[0]["text"]
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None and draft.name == ""

@@ -1,0 +1,217 @@
+"""Test harness: the real bot (real PTB, real SQLite) against the in-process fake Telegram.
+
+Updates travel the real way: the fake queues them, PTB long-polls ``getUpdates`` through a
+``FakeRequest``, handlers run, replies go back through the fake's strict checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.app import ALLOWED_UPDATES, build_application, start_workers, stop_workers
+from bot.sandbox.fake import FakeTelegram
+from bot.sandbox.request import FakeRequest
+from bot.services import SERVICES_KEY, Services
+from config.settings import Settings
+from storage.database import Database
+from storage.testimonials import Repository
+
+GROUP_ID = -1001000000001
+CHANNEL_ID = -1001000000002
+CHANNEL_USERNAME = "livredor_demo"
+ORGANISER_ID = 500
+TOKEN = "123456:TEST-TOKEN"
+
+JSON = dict[str, Any]
+
+
+def make_settings(database: Path, **overrides: Any) -> Settings:
+    """Settings for a test bot wired to the fake's group and channel."""
+    values: dict[str, Any] = {
+        "bot_token": TOKEN,
+        "organisers_chat_id": GROUP_ID,
+        "channel_id": CHANNEL_ID,
+        "database": database,
+        "event_name": "ROUMICS 2012",
+        # Telegram's limits, with a one-second window instead of a minute (the fake agrees).
+        "group_messages_per_minute": 20,
+        "group_rate_period_seconds": 1.0,
+        "messages_per_second": 30,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def make_fake(**kwargs: Any) -> FakeTelegram:
+    """A fake with the organisers' group (one admin) and the channel."""
+    kwargs.setdefault("group_window", 1.0)
+    fake = FakeTelegram(token=TOKEN, **kwargs)
+    fake.add_user(ORGANISER_ID, "Olga", last_name="Organiser", username="olga")
+    fake.add_group(GROUP_ID, "Organisers", admins=[ORGANISER_ID])
+    fake.add_channel(CHANNEL_ID, "Livre d'or", username=CHANNEL_USERNAME)
+    return fake
+
+
+class Person:
+    """A user of the fake Telegram, talking to the bot in their private chat."""
+
+    def __init__(self, harness: Harness, user_id: int) -> None:
+        self.h = harness
+        self.id = user_id
+
+    def _seen(self) -> int:
+        return len(self.h.fake.messages(self.id))
+
+    async def send(self, text: str | None = None, *, kind: str = "text") -> list[JSON]:
+        """Send a message and return the bot's new messages once it has handled it."""
+        before = self._seen()
+        self.h.fake.user_sends(self.id, text, kind=kind)
+        await self.h.settle()
+        return self.h.fake.messages(self.id)[before:]
+
+    async def edit(self, message_id: int, text: str) -> list[JSON]:
+        """Edit one of my messages."""
+        before = self._seen()
+        self.h.fake.user_edits(self.id, message_id, text)
+        await self.h.settle()
+        return self.h.fake.messages(self.id)[before:]
+
+    def last_user_message_id(self) -> int:
+        """Return the id of the last message I sent."""
+        mine = [m for m in self.h.fake.messages(self.id, include_users=True) if not m["from_bot"]]
+        return int(mine[-1]["message_id"])
+
+    async def press(self, label: str) -> list[JSON]:
+        """Press the button whose text contains ``label`` on the bot's latest message with
+        buttons; return the bot's new messages."""
+        for message in reversed(self.h.fake.messages(self.id)):
+            for text, data in self.h.fake.buttons(self.id, message["message_id"]):
+                if label in text and data is not None:
+                    return await self.press_data(message["message_id"], data)
+        raise LookupError(f"no button {label!r} in the chat of user {self.id}")
+
+    async def press_data(self, message_id: int, data: str, *, forge: bool = False) -> list[JSON]:
+        """Press a button by its callback data."""
+        before = self._seen()
+        query_id = self.h.fake.user_presses(self.id, self.id, message_id, data, forge=forge)
+        await self.h.settle()
+        self.last_answer = self.h.fake.callback_answers.get(query_id)
+        return self.h.fake.messages(self.id)[before:]
+
+    def texts(self) -> list[str]:
+        """Return the texts of all the bot's messages to me."""
+        return [m["text"] for m in self.h.fake.messages(self.id)]
+
+
+class Harness:
+    """The running bot and its fake Telegram."""
+
+    def __init__(self, fake: FakeTelegram, settings: Settings) -> None:
+        self.fake = fake
+        self.settings = settings
+        self.db: Database
+        self.repo: Repository
+        self.app: Application  # type: ignore[type-arg]
+        self._users = 1000
+
+    @property
+    def services(self) -> Services:
+        """Return the bot's services."""
+        found: Services = self.app.bot_data[SERVICES_KEY]
+        return found
+
+    async def start(self) -> None:
+        """Open the database and start the bot, polling the fake."""
+        self.db = await Database.open(self.settings.database)
+        self.repo = Repository(self.db)
+        request = FakeRequest(self.fake)
+        self.app = build_application(
+            self.settings, self.repo, request=request, updates_request=FakeRequest(self.fake)
+        )
+        await self.app.initialize()
+        await start_workers(self.app)
+        assert self.app.updater is not None
+        await self.app.updater.start_polling(
+            poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES
+        )
+        await self.app.start()
+
+    async def stop(self) -> None:
+        """Stop the bot and close the database."""
+        assert self.app.updater is not None
+        if self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await stop_workers(self.app)
+        await self.app.shutdown()
+        await self.db.close()
+
+    async def restart(self) -> None:
+        """Stop and start again on the same database (a clean restart)."""
+        await self.stop()
+        await self.start()
+
+    def person(
+        self,
+        first_name: str = "Ada",
+        *,
+        last_name: str | None = "Lovelace",
+        username: str | None = None,
+        language_code: str | None = "en",
+        user_id: int | None = None,
+    ) -> Person:
+        """Create a user of the fake Telegram."""
+        if user_id is None:
+            self._users += 1
+            user_id = self._users
+        self.fake.add_user(
+            user_id,
+            first_name,
+            last_name=last_name,
+            username=username,
+            language_code=language_code,
+        )
+        return Person(self, user_id)
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every update sent so far has been fetched and fully handled."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while quiet < 2:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"bot still busy: {len(self.fake.pending_updates)} unconfirmed update(s), "
+                    f"{self._unfinished()} in hand"
+                )
+            await asyncio.sleep(0.002)
+            quiet = quiet + 1 if not self.fake.pending_updates and not self._unfinished() else 0
+
+    def _unfinished(self) -> int:
+        # asyncio.Queue counts put() minus task_done(): PTB calls task_done() after handling.
+        return int(self.app.update_queue._unfinished_tasks)  # type: ignore[attr-defined]
+
+    async def wait(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Poll ``predicate`` until truthy (for background work: cards, the publisher)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            await asyncio.sleep(0.005)
+
+    def group_messages(self) -> list[JSON]:
+        """Return the bot's messages in the organisers' group."""
+        return self.fake.messages(GROUP_ID)
+
+    def channel_messages(self) -> list[JSON]:
+        """Return the bot's messages in the channel."""
+        return self.fake.messages(CHANNEL_ID)
