@@ -32,8 +32,9 @@ Quote extraction rule (both layouts):
    it (``intéressant ».``) moves inside the quote (``intéressant.``) unless the quote already
    ends with ``. ! ? …``, in which case it is dropped.
 4. Missing closing » (plain text): the quote runs up to the next *entry head* (a blank line,
-   then one to four short lines that do not start with « nor end with punctuation, then a line
-   starting with «), or to the end of the text. Nothing is removed at its end, and the outer «
+   then one to four short lines that do not end with punctuation, the first one without « »,
+   then a line starting with «), or to the end of the text. An entry head also ends a quote
+   whose « » already balance out (``« Bravo » à tous``) before any closing line. Nothing is removed at its end, and the outer «
    is removed only if it is unmatched (``« Bravo » à tous`` keeps its «).
 5. Lines are stripped; lines of one paragraph are joined by ``\\n``, paragraphs by ``\\n\\n``.
 
@@ -250,39 +251,39 @@ def _text_entry(lines: list[str], i: int) -> tuple[BookEntry, int]:
         raise BookFormatError(name_at + 1, "entry has a name but no quote starting with «")
     quote_at, depth = i, 0
     while i < len(lines):
+        if depth <= 0 and i > quote_at and _is_head(lines, i):
+            # The outer « was matched inside a line (« Bravo » à tous): no » to wait for.
+            break
         depth += _depth(lines[i])
         if depth <= 0 and _closing_split(lines[i]) is not None:
             quote = _extract_quote(lines[quote_at : i + 1], closed=True)
             return make_entry(lines[name_at], orgs, quote, name_at + 1), i + 1
         i += 1
-    end = _next_head(lines, quote_at + 1)
-    quote = _extract_quote(lines[quote_at:end], closed=False)
-    return make_entry(lines[name_at], orgs, quote, name_at + 1), end
+    else:
+        # Still open at the end: the closing » is missing; stop at the next entry head.
+        i = next((p for p in range(quote_at + 1, len(lines)) if _is_head(lines, p)), i)
+    quote = _extract_quote(lines[quote_at:i], closed=False)
+    return make_entry(lines[name_at], orgs, quote, name_at + 1), i
 
 
-def _next_head(lines: list[str], i: int) -> int:
-    """Find where an entry starts after a quote with no closing », or the end of the text."""
-    n = len(lines)
-    for p in range(i, n):
-        if not lines[p] or lines[p - 1] or lines[p].startswith("«"):
-            continue
-        heads, q = 0, p
-        while q < n and not lines[q].startswith("«"):
-            line = lines[q]
-            if line:
-                heads += 1
-                too_long = len(line) > _HEAD_MAX_CHARS
-                if (
-                    too_long
-                    or line.endswith(tuple(_CLOSING_PUNCT))
-                    or heads > 1 + MAX_ORGANISATION_LINES
-                ):
-                    break
-            q += 1
-        else:
-            if q < n:
-                return p
-    return n
+def _is_head(lines: list[str], p: int) -> bool:
+    """Tell whether an entry (name, organisation lines, « line) starts at line ``p``.
+
+    Used only where a quote has no closing »: after a blank line, one to four short lines
+    that do not end like a sentence, the first without guillemets, then a line starting «.
+    """
+    if not lines[p] or lines[p - 1] or "«" in lines[p] or "»" in lines[p]:
+        return False
+    heads = 0
+    for line in lines[p:]:
+        if line.startswith("«"):
+            return True
+        if line:
+            heads += 1
+            too_long = len(line) > _HEAD_MAX_CHARS
+            if too_long or line.endswith(tuple(_CLOSING_PUNCT)) or heads > 1 + MAX_ORGANISATION_LINES:
+                return False
+    return False
 
 
 def _md_unescape(line: str) -> str:

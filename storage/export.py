@@ -251,10 +251,10 @@ def to_json(
             item["channel_links"] = list(channel_links(t))
         items.append(item)
     document = {
-        "format": "livredor",
-        "version": JSON_FORMAT_VERSION,
         "event": event_name,
         "exported_at": (exported_at or datetime.now(UTC)).isoformat(),
+        "format": "livredor",
+        "version": JSON_FORMAT_VERSION,
         "count": len(items),
         "testimonials": items,
     }
@@ -309,7 +309,7 @@ def entries_from_json(text: str) -> list[BookEntry]:
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise BookFormatError(number, "a testimonial needs a 'name' string")
-        organisation = item.get("organisation", item.get("organisation_lines", ""))
+        organisation = item.get("organisation") or item.get("organisation_lines") or ""
         if not isinstance(organisation, str | list):
             raise BookFormatError(number, "'organisation' must be a string or a list")
         quote = item.get("quote")

@@ -1,0 +1,43 @@
+"""A strict fake Telegram Bot API, for tests and ``livredor demo``.
+
+It answers the Bot API methods the bot uses with Telegram's JSON, and refuses what Telegram
+refuses, with Telegram's error code and description: HTML it cannot parse, texts over 4,096
+UTF-16 units (captions over 1,024), bad ``callback_data``, edits that change nothing,
+messages to users who blocked the bot, posts without channel rights, flood (429 with
+``retry_after``), unknown or twice-answered callback queries, a wrong token, getUpdates
+while a webhook is set. Unknown methods answer 404 and are listed in ``unknown_methods``.
+
+Two ways to plug a bot in:
+
+* in process: ``ApplicationBuilder().token(fake.token).request(FakeRequest(fake))
+  .get_updates_request(FakeRequest(fake))``;
+* over HTTP: ``server = await start_server(fake)``, then the bot with
+  ``base_url=server.base_url`` (``LIVREDOR_API_BASE_URL``).
+
+Tests then play the users (``add_user``, ``user_sends``, ``user_presses``...) and read what
+the bot did (``messages``, ``buttons``, ``callback_answers``, ``requests``, ``wait_for``).
+"""
+
+from bot.sandbox.fake import ALL_UPDATE_TYPES, DEFAULT_UPDATE_TYPES, FakeTelegram
+from bot.sandbox.html_check import TelegramHTMLError, parse_entities, parse_telegram_html, utf16_len
+from bot.sandbox.objects import ApiError, BotRights, RecordedRequest, UploadedFile, WebhookDelivery
+from bot.sandbox.request import FakeRequest
+from bot.sandbox.server import FakeServer, start_server
+
+__all__ = [
+    "ALL_UPDATE_TYPES",
+    "DEFAULT_UPDATE_TYPES",
+    "ApiError",
+    "BotRights",
+    "FakeRequest",
+    "FakeServer",
+    "FakeTelegram",
+    "RecordedRequest",
+    "TelegramHTMLError",
+    "UploadedFile",
+    "WebhookDelivery",
+    "parse_entities",
+    "parse_telegram_html",
+    "start_server",
+    "utf16_len",
+]
