@@ -705,6 +705,8 @@ async def pending_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     await mod.alert(mod.texts(mod.lang, "moderation.pending_header", count=len(waiting)))
     for testimonial in waiting:
+        # Move the card to the bottom of the chat: one live card per testimonial.
+        await mod._delete(testimonial.card_message_ids)
         await mod.send_card(testimonial)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +206,22 @@ class Harness:
                 return value
             if time.monotonic() > deadline:
                 raise TimeoutError(f"condition not met within {timeout} s")
+            await asyncio.sleep(0.005)
+
+    async def wait_async(
+        self,
+        fetch: Callable[[], Awaitable[Any]],
+        predicate: Callable[[Any], bool],
+        timeout: float = 10.0,
+    ) -> Any:
+        """Poll an async ``fetch()`` until ``predicate`` holds for its result; return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = await fetch()
+            if value is not None and predicate(value):
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"condition not met within {timeout} s (last: {value!r})")
             await asyncio.sleep(0.005)
 
     def group_messages(self) -> list[JSON]:

@@ -1,0 +1,434 @@
+"""The organisers' group and the channel: cards, decisions, publishing, failures."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bot.render import join_parts_plain
+from storage.models import Status
+from storage.models import Testimonial as Row
+from tests.support import CHANNEL_ID, GROUP_ID, ORGANISER_ID, Harness, Person
+
+JSON = dict[str, Any]
+
+
+async def submit(h: Harness, p: Person, quote: str = "A fine day.", name: str = "Ada") -> int:
+    """Take a person through the conversation; return the pending testimonial's id."""
+    await p.send("/start")
+    await p.send(name)
+    await p.send("Analytical Engine Society")
+    await p.send(quote)
+    await p.press("Done")
+    await p.press("Yes, I agree")
+    await p.press("Send")
+    mine = await h.repo.list_for_user(p.id)
+    assert mine and mine[0].status is Status.PENDING
+    return mine[0].id
+
+
+async def card_of(h: Harness, tid: int) -> Row:
+    """Wait for the testimonial's card and return the testimonial."""
+
+    async def has_card() -> Row | None:
+        t = await h.repo.get(tid)
+        return t if t and t.card_message_ids else None
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        found = await has_card()
+        if found:
+            return found
+        assert asyncio.get_running_loop().time() < deadline, "no card"
+        await asyncio.sleep(0.01)
+
+
+async def press(h: Harness, user_id: int, message_id: int, data: str, **kw: Any) -> JSON:
+    """Press a button in the organisers' group; return the callback answer."""
+    query_id = h.fake.user_presses(user_id, GROUP_ID, message_id, data, **kw)
+    await h.settle()
+    return h.fake.callback_answers[query_id]
+
+
+async def wait_status(h: Harness, tid: int, status: Status) -> Row:
+    """Wait until a testimonial reaches a status."""
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        t = await h.repo.get(tid)
+        if t is not None and t.status is status:
+            return t
+        assert asyncio.get_running_loop().time() < deadline, f"#{tid} is {t and t.status}"
+        await asyncio.sleep(0.01)
+
+
+def make_admin(h: Harness, name: str, user_id: int) -> None:
+    """Add another administrator of the organisers' group."""
+    h.fake.add_user(user_id, name)
+    h.fake.set_member(GROUP_ID, user_id, "administrator")
+
+
+async def test_card_shows_testimonial_author_and_buttons(harness: Harness) -> None:
+    p = harness.person("Ada", username="ada")
+    tid = await submit(harness, p, quote="<b>bold?</b> & more")
+    t = await card_of(harness, tid)
+    [card] = harness.group_messages()
+    assert card["message_id"] == t.card_message_ids[0]
+    assert f"Testimonial #{tid}" in card["text"]
+    assert "Ada Lovelace (@ada)" in card["text"]
+    assert f"tg://user?id={p.id}" in card["html"]
+    assert "<b>bold?</b> & more" in card["text"]
+    assert [b for b, _ in harness.fake.buttons(GROUP_ID, card["message_id"])] == [
+        "✅ Approve",
+        "❌ Reject",
+        "✏️ Edit",
+    ]
+
+
+async def test_approve_publishes_links_and_tells_author(harness: Harness) -> None:
+    p = harness.person()
+    tid = await submit(harness, p, quote="Merci !")
+    t = await card_of(harness, tid)
+    answer = await press(harness, ORGANISER_ID, t.card_message_ids[0], f"mod:approve:{tid}")
+    assert "Approved" in answer["text"]
+    published = await wait_status(harness, tid, Status.PUBLISHED)
+    [post] = harness.channel_messages()
+    assert post["text"] == "Ada\nAnalytical Engine Society\n\n«\u00a0Merci !\u00a0»"
+    assert post["html"].startswith("<b>Ada</b>\n<i>Analytical Engine Society</i>")
+    assert published.channel_message_ids == (post["message_id"],)
+    # The channel is configured by id: a t.me/c/ link (organisers and members can open it).
+    link = f"https://t.me/c/1000000002/{post['message_id']}"
+    await harness.wait(lambda: any(link in m for m in p.texts()))
+    card = await harness.wait(
+        lambda: next((m for m in harness.group_messages() if "Approved by Olga" in m["text"]), None)
+    )
+    assert link in card["html"]
+    assert [b for b, _ in harness.fake.buttons(GROUP_ID, card["message_id"])] == ["🗑 Unpublish"]
+    # One card, edited once: the group's traffic stays low.
+    assert len(harness.group_messages()) == 1
+    edits = [
+        r for r in harness.fake.calls("editMessageText") if r.params.get("chat_id") == GROUP_ID
+    ]
+    assert len(edits) == 1
+
+
+async def test_two_organisers_race_one_decision(harness: Harness) -> None:
+    make_admin(harness, "Bruno", 501)
+    p = harness.person()
+    tid = await submit(harness, p)
+    t = await card_of(harness, tid)
+    card_id = t.card_message_ids[0]
+    q1 = harness.fake.user_presses(ORGANISER_ID, GROUP_ID, card_id, f"mod:approve:{tid}")
+    q2 = harness.fake.user_presses(501, GROUP_ID, card_id, f"mod:approve:{tid}")
+    q3 = harness.fake.user_presses(501, GROUP_ID, card_id, f"mod:approve:{tid}")  # double tap
+    await harness.settle()
+    answers = [harness.fake.callback_answers[q]["text"] for q in (q1, q2, q3)]
+    assert sum("Approved:" in a for a in answers) == 1
+    assert sum(a.startswith("Already approved by") for a in answers) == 2
+    await wait_status(harness, tid, Status.PUBLISHED)
+    await asyncio.sleep(0.2)
+    assert len(harness.channel_messages()) == 1
+
+
+async def test_approve_and_reject_race(harness: Harness) -> None:
+    make_admin(harness, "Bruno", 501)
+    p = harness.person()
+    tid = await submit(harness, p)
+    t = await card_of(harness, tid)
+    card_id = t.card_message_ids[0]
+    await press(harness, 501, card_id, f"mod:reject:{tid}")
+    qa = harness.fake.user_presses(
+        ORGANISER_ID, GROUP_ID, card_id, f"mod:approve:{tid}", forge=True
+    )
+    qr = harness.fake.user_presses(501, GROUP_ID, card_id, f"mod:reason:{tid}:0")
+    await harness.settle()
+    answers = [harness.fake.callback_answers[q]["text"] for q in (qa, qr)]
+    assert sum(a.startswith("Already") for a in answers) == 1
+    final = await harness.repo.get(tid)
+    assert final is not None and final.status in (
+        Status.APPROVED,
+        Status.PUBLISHING,
+        Status.PUBLISHED,
+        Status.REJECTED,
+    )
+
+
+async def test_reject_with_ready_made_reason(harness: Harness) -> None:
+    p = harness.person()
+    tid = await submit(harness, p)
+    t = await card_of(harness, tid)
+    card_id = t.card_message_ids[0]
+    await press(harness, ORGANISER_ID, card_id, f"mod:reject:{tid}")
+    labels = [b for b, _ in harness.fake.buttons(GROUP_ID, card_id)]
+    assert labels[:2] == ["Off-topic", "Offensive or inappropriate"]
+    answer = await press(harness, ORGANISER_ID, card_id, f"mod:reason:{tid}:0")
+    assert "Rejected" in answer["text"]
+    rejected = await wait_status(harness, tid, Status.REJECTED)
+    assert rejected.reject_reason == "Off-topic" and rejected.decided_by_name == "Olga Organiser"
+    card = harness.fake.message(GROUP_ID, card_id)
+    assert "Rejected by Olga Organiser" in card["text"] and "Off-topic" in card["text"]
+    assert harness.fake.buttons(GROUP_ID, card_id) == []
+    await harness.wait(lambda: any("not published" in m and "Off-topic" in m for m in p.texts()))
+    assert harness.channel_messages() == []
+
+
+async def test_reject_with_typed_reason(harness: Harness) -> None:
+    p = harness.person()
+    tid = await submit(harness, p)
+    t = await card_of(harness, tid)
+    card_id = t.card_message_ids[0]
+    await press(harness, ORGANISER_ID, card_id, f"mod:reject:{tid}")
+    answer = await press(harness, ORGANISER_ID, card_id, f"mod:other:{tid}")
+    assert answer["show_alert"] and "next message" in answer["text"]
+    harness.fake.user_sends(
+        ORGANISER_ID, "Please <don't> name colleagues & clients", chat_id=GROUP_ID
+    )
+    await harness.settle()
+    rejected = await wait_status(harness, tid, Status.REJECTED)
+    assert rejected.reject_reason == "Please <don't> name colleagues & clients"
+    await harness.wait(lambda: any("name colleagues & clients" in m for m in p.texts()))
+
+
+async def test_edit_then_approve(harness: Harness) -> None:
+    p = harness.person()
+    tid = await submit(harness, p, name="ada lovelace")
+    t = await card_of(harness, tid)
+    card_id = t.card_message_ids[0]
+    await press(harness, ORGANISER_ID, card_id, f"mod:edit:{tid}")
+    answer = await press(harness, ORGANISER_ID, card_id, f"mod:field:{tid}:name")
+    assert "ada lovelace" in answer["text"]
+    harness.fake.user_sends(ORGANISER_ID, "Ada LOVELACE", chat_id=GROUP_ID)
+    await harness.settle()
+    edited = await harness.repo.get(tid)
+    assert edited is not None and edited.name == "Ada LOVELACE"
+    card = harness.fake.message(GROUP_ID, card_id)
+    assert "Ada LOVELACE" in card["text"]
+    assert [b for b, _ in harness.fake.buttons(GROUP_ID, card_id)][0] == "✅ Approve"
+    await press(harness, ORGANISER_ID, card_id, f"mod:approve:{tid}")
+    await wait_status(harness, tid, Status.PUBLISHED)
+    assert harness.channel_messages()[0]["text"].startswith("Ada LOVELACE\n")
+
+
+async def test_non_admin_press_changes_nothing(harness: Harness) -> None:
+    harness.fake.add_user(777, "Mallory")
+    harness.fake.set_member(GROUP_ID, 777, "member")
+    p = harness.person()
+    tid = await submit(harness, p)
+    t = await card_of(harness, tid)
+    answer = await press(harness, 777, t.card_message_ids[0], f"mod:approve:{tid}")
+    assert answer == {**answer, "text": "Only organisers can do this.", "show_alert": True}
+    still = await harness.repo.get(tid)
+    assert still is not None and still.status is Status.PENDING
+
+
+async def test_admin_ids_setting_allows_non_admin(harness: Harness) -> None:
+    harness.settings.admin_ids = frozenset({778})
+    harness.fake.add_user(778, "Trusted")
+    harness.fake.set_member(GROUP_ID, 778, "member")
+    p = harness.person()
+    tid = await submit(harness, p)
+    t = await card_of(harness, tid)
+    answer = await press(harness, 778, t.card_message_ids[0], f"mod:approve:{tid}")
+    assert "Approved" in answer["text"]
+
+
+async def test_forged_callback_data_changes_nothing(harness: Harness) -> None:
+    p = harness.person()
+    tid = await submit(harness, p)
+    t = await card_of(harness, tid)
+    card_id = t.card_message_ids[0]
+    for data in (
+        f"mod:approve:{tid}x",
+        "mod:delete:1",
+        "in:send:999999",
+        "garbage",
+        f"mod:approve:{tid + 100}",
+    ):
+        answer = await press(harness, ORGANISER_ID, card_id, data, forge=True)
+        assert answer["show_alert"] or "older message" in answer["text"], data
+    still = await harness.repo.get(tid)
+    assert still is not None and still.status is Status.PENDING
+    # A card button pressed in another chat (a forwarded card) changes nothing either.
+    query = harness.fake.user_presses(
+        p.id, p.id, harness.fake.last_message(p.id)["message_id"], f"mod:approve:{tid}", forge=True
+    )
+    await harness.settle()
+    assert harness.fake.callback_answers[query]["show_alert"]
+    still = await harness.repo.get(tid)
+    assert still is not None and still.status is Status.PENDING
+
+
+async def test_blocked_author_does_not_stop_moderation(harness: Harness) -> None:
+    p = harness.person()
+    tid = await submit(harness, p)
+    t = await card_of(harness, tid)
+    harness.fake.block_bot(p.id)
+    await press(harness, ORGANISER_ID, t.card_message_ids[0], f"mod:approve:{tid}")
+    await wait_status(harness, tid, Status.PUBLISHED)
+    user = await harness.wait_async(lambda: harness.repo.get_user(p.id), lambda u: u.blocked_bot)
+    assert user.blocked_bot
+    assert len(harness.channel_messages()) == 1
+
+
+async def test_long_testimonial_card_and_post_are_split(harness: Harness) -> None:
+    p = harness.person()
+    paragraphs = [
+        f"Paragraph {i}: " + ("lorem ipsum dolor sit amet " * 30).strip() for i in range(6)
+    ]
+    quote = "\n\n".join(paragraphs)
+    assert len(quote) > 4096
+    await p.send("/start")
+    await p.send("Ada")
+    await p.press("Skip")
+    # Sent as two messages, as Telegram splits a long paste.
+    await p.send("\n\n".join(paragraphs[:3]))
+    await p.send("\n\n".join(paragraphs[3:]))
+    await p.press("Done")
+    await p.press("Yes, I agree")
+    await p.press("Send")
+    [mine] = await harness.repo.list_for_user(p.id)
+    t = await card_of(harness, mine.id)
+    assert len(t.card_message_ids) >= 2
+    await press(harness, ORGANISER_ID, t.card_message_ids[-1], f"mod:approve:{t.id}")
+    published = await wait_status(harness, t.id, Status.PUBLISHED)
+    posts = harness.channel_messages()
+    assert len(posts) == len(published.channel_message_ids) >= 2
+    assert posts[0]["text"].endswith(f"(1/{len(posts)})")
+    whole = join_parts_plain([m["text"] for m in posts])
+    assert whole == "Ada\n\n«\u00a0" + published.quote + "\u00a0»"
+
+
+async def test_unpublish_deletes_posts(harness: Harness) -> None:
+    p = harness.person()
+    tid = await submit(harness, p)
+    t = await card_of(harness, tid)
+    card_id = t.card_message_ids[0]
+    await press(harness, ORGANISER_ID, card_id, f"mod:approve:{tid}")
+    await wait_status(harness, tid, Status.PUBLISHED)
+    await harness.wait(
+        lambda: harness.fake.buttons(GROUP_ID, card_id) == [("🗑 Unpublish", f"mod:unpublish:{tid}")]
+    )
+    await press(harness, ORGANISER_ID, card_id, f"mod:unpublish:{tid}")
+    await press(harness, ORGANISER_ID, card_id, f"mod:unpublish_yes:{tid}")
+    await wait_status(harness, tid, Status.WITHDRAWN)
+    await harness.wait(lambda: harness.channel_messages() == [])
+    assert "Unpublished by Olga" in harness.fake.message(GROUP_ID, card_id)["text"]
+    await harness.wait(lambda: any("removed from the channel" in m for m in p.texts()))
+
+
+async def test_unpublish_after_48_hours_edits_the_post(harness: Harness) -> None:
+    p = harness.person()
+    tid = await submit(harness, p)
+    t = await card_of(harness, tid)
+    await press(harness, ORGANISER_ID, t.card_message_ids[0], f"mod:approve:{tid}")
+    published = await wait_status(harness, tid, Status.PUBLISHED)
+    [post_id] = published.channel_message_ids
+    harness.fake.age_message(CHANNEL_ID, post_id, hours=49)
+    await p.send("/mine")
+    await p.press("Withdraw #")
+    await p.press("Yes, withdraw it")
+    await harness.wait(
+        lambda: (
+            harness.fake.message(CHANNEL_ID, post_id)["text"] == "(This testimonial was withdrawn.)"
+        )
+    )
+    assert (await harness.repo.get(tid)).status is Status.WITHDRAWN  # type: ignore[union-attr]
+
+
+async def test_forget_erases_and_unpublishes(harness: Harness) -> None:
+    p = harness.person()
+    tid = await submit(harness, p, quote="Forget me.")
+    t = await card_of(harness, tid)
+    await press(harness, ORGANISER_ID, t.card_message_ids[0], f"mod:approve:{tid}")
+    await wait_status(harness, tid, Status.PUBLISHED)
+    await p.send("/start")  # an open draft too
+    await p.send("/forget")
+    replies = await p.press("Yes, erase everything")
+    assert "nothing about you" in replies[-1]["text"]
+    await harness.wait(lambda: harness.channel_messages() == [])
+    assert await harness.repo.get_user(p.id) is None
+    assert await harness.repo.list_for_user(p.id) == []
+    gone = await harness.repo.get(tid)
+    assert gone is None or (gone.name, gone.quote, gone.user_id) == ("", "", None)
+
+
+async def test_channel_refuses_then_retry(harness: Harness) -> None:
+    harness.fake.set_bot_rights(CHANNEL_ID, member=True, admin=False)
+    p = harness.person()
+    tid = await submit(harness, p)
+    t = await card_of(harness, tid)
+    await press(harness, ORGANISER_ID, t.card_message_ids[0], f"mod:approve:{tid}")
+    alert = await harness.wait(
+        lambda: next((m for m in harness.group_messages() if "could not post" in m["text"]), None)
+    )
+    assert "as an administrator" in alert["text"] and "@livredor_test_bot" in alert["text"]
+    back = await wait_status(harness, tid, Status.APPROVED)
+    assert back.channel_message_ids == ()
+    harness.fake.set_bot_rights(CHANNEL_ID, member=True, admin=True, can_post_messages=True)
+    await press(harness, ORGANISER_ID, alert["message_id"], f"mod:retry:{tid}")
+    await wait_status(harness, tid, Status.PUBLISHED)
+    assert len(harness.channel_messages()) == 1
+
+
+async def test_burst_of_approvals_all_published_once_in_order(harness: Harness) -> None:
+    people = [harness.person(f"P{i}", user_id=20_000 + i) for i in range(30)]
+    ids = []
+    for person in people:
+        ids.append(
+            await submit(
+                harness, person, quote=f"Quote number {person.id}.", name=f"P{person.id - 20_000}"
+            )
+        )
+    for tid in ids:
+        await card_of(harness, tid)
+    # All approvals within a moment.
+    for tid in ids:
+        t = await harness.repo.get(tid)
+        assert t is not None
+        harness.fake.user_presses(
+            ORGANISER_ID, GROUP_ID, t.card_message_ids[0], f"mod:approve:{tid}"
+        )
+    await harness.settle()
+    for tid in ids:
+        await wait_status(harness, tid, Status.PUBLISHED)
+    posts = [m["text"] for m in harness.channel_messages()]
+    assert posts == [
+        f"P{i}\nAnalytical Engine Society\n\n«\u00a0Quote number {20_000 + i}.\u00a0»"
+        for i in range(30)
+    ]
+    refused = [r for r in harness.fake.requests if not r.ok and r.method == "sendMessage"]
+    assert all(r.response.get("error_code") == 429 for r in refused)
+
+
+async def test_pending_stats_ban(harness: Harness) -> None:
+    p = harness.person()
+    tid = await submit(harness, p)
+    t = await card_of(harness, tid)
+    harness.fake.user_sends(ORGANISER_ID, "/stats", chat_id=GROUP_ID)
+    await harness.settle()
+    stats = harness.group_messages()[-1]["text"]
+    assert "waiting for review: 1" in stats and "published: 0" in stats
+    harness.fake.user_sends(ORGANISER_ID, "/pending", chat_id=GROUP_ID)
+    await harness.settle()
+    await harness.wait_async(
+        lambda: harness.repo.get(tid), lambda row: row.card_message_ids != t.card_message_ids
+    )
+    # /pending moved the card to the bottom of the chat: reply to the current one.
+    t = await card_of(harness, tid)
+    assert len([m for m in harness.group_messages() if f"Testimonial #{tid}" in m["text"]]) == 1
+    harness.fake.user_sends(ORGANISER_ID, "/ban", chat_id=GROUP_ID, reply_to=t.card_message_ids[0])
+    await harness.settle()
+    assert "Banned" in harness.group_messages()[-1]["text"]
+    replies = await p.send("/start")
+    assert "can't leave testimonials" in replies[0]["text"]
+    harness.fake.user_sends(
+        ORGANISER_ID, "/unban", chat_id=GROUP_ID, reply_to=t.card_message_ids[0]
+    )
+    await harness.settle()
+    replies = await p.send("/mine")
+    assert "waiting for review" in replies[0]["text"]
+    # Not for non-organisers.
+    harness.fake.add_user(779, "Member")
+    harness.fake.set_member(GROUP_ID, 779, "member")
+    harness.fake.user_sends(779, "/stats", chat_id=GROUP_ID)
+    await harness.settle()
+    assert harness.fake.messages(GROUP_ID)[-1]["text"] == "Only organisers can do this."
