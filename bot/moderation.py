@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from datetime import datetime
 
@@ -238,15 +239,7 @@ class Moderation:
     async def send_card(self, t: Testimonial) -> None:
         """Send the card of a testimonial and remember its message ids."""
         footer, markup = self.outcome(t)
-        parts = self.card_parts(t, footer)
-        ids = []
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            message = await self.bot.send_message(
-                self.group, part, reply_markup=markup if last else None
-            )
-            ids.append(message.message_id)
-        await self.repo.set_card_messages(t.id, ids)
+        await self._send_parts(t, self.card_parts(t, footer), markup)
 
     async def refresh_card(self, t: Testimonial, footer: str | None = None) -> None:
         """Bring a card up to date with the testimonial (one edit of its last part, or a new
@@ -255,8 +248,7 @@ class Moderation:
         parts = self.card_parts(t, footer or default_footer)
         if len(parts) != len(t.card_message_ids):
             await self._delete(t.card_message_ids)
-            footer_t = t
-            await self._send_parts(footer_t, parts, markup)
+            await self._send_parts(t, parts, markup)
             return
         for message_id, part, index in zip(
             t.card_message_ids, parts, range(len(parts)), strict=True
@@ -374,8 +366,6 @@ def _moderation(context: ContextTypes.DEFAULT_TYPE) -> tuple[Services, Moderatio
 
 async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Handle a card button: check who pressed, then act (``mod:<action>:<id>[:<arg>]``)."""
-    import re
-
     query = update.callback_query
     assert query is not None and query.data is not None
     svc, mod = _moderation(context)

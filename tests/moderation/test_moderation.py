@@ -202,7 +202,7 @@ async def test_edit_then_approve(harness: Harness) -> None:
     assert edited is not None and edited.name == "Ada LOVELACE"
     card = harness.fake.message(GROUP_ID, card_id)
     assert "Ada LOVELACE" in card["text"]
-    assert [b for b, _ in harness.fake.buttons(GROUP_ID, card_id)][0] == "✅ Approve"
+    assert next(b for b, _ in harness.fake.buttons(GROUP_ID, card_id)) == "✅ Approve"
     await press(harness, ORGANISER_ID, card_id, f"mod:approve:{tid}")
     await wait_status(harness, tid, Status.PUBLISHED)
     assert harness.channel_messages()[0]["text"].startswith("Ada LOVELACE\n")
