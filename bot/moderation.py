@@ -19,6 +19,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     Update,
 )
@@ -34,6 +35,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.book import FORMATS, book_filename, render_book
 from bot.intake import profile_name
 from bot.render import post_header_html, quote_paragraphs_html, split_html_paragraphs
 from bot.services import Services, services
@@ -736,6 +738,26 @@ async def ban_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await message.reply_text(t(lang, key, id=testimonial.id))
 
 
+async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the livre d'or as a file: /export [md|html|csv|json] (Markdown by default)."""
+    mod = await _organiser_only(update, context)
+    message = update.effective_message
+    if mod is None or message is None:
+        return
+    fmt = context.args[0].lower().lstrip(".") if context.args else "md"
+    if fmt not in FORMATS:
+        await message.reply_text(mod.texts(mod.lang, "moderation.export_usage"))
+        return
+    testimonials = await mod.repo.list_for_book()
+    data = render_book(testimonials, fmt, mod.settings).encode("utf-8")
+    await mod.bot.send_document(
+        mod.group,
+        InputFile(data, filename=book_filename(fmt)),
+        caption=mod.texts(mod.lang, "moderation.export_caption", count=len(testimonials)),
+    )
+    log.info("book exported as %s (%d testimonials)", fmt, len(testimonials))
+
+
 def handlers(
     settings: Settings,
 ) -> list[tuple[int, BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]]:
@@ -747,6 +769,7 @@ def handlers(
         (0, CommandHandler("pending", pending_command, filters=group)),
         (0, CommandHandler("stats", stats_command, filters=group)),
         (0, CommandHandler(["ban", "unban"], ban_command, filters=group)),
+        (0, CommandHandler("export", export_command, filters=group)),
         (
             0,
             MessageHandler(

@@ -34,8 +34,8 @@ Quote extraction rule (both layouts):
 4. Missing closing » (plain text): the quote runs up to the next *entry head* (a blank line,
    then one to four short lines that do not end with punctuation, the first one without « »,
    then a line starting with «), or to the end of the text. An entry head also ends a quote
-   whose « » already balance out (``« Bravo » à tous``) before any closing line. Nothing is removed at its end, and the outer «
-   is removed only if it is unmatched (``« Bravo » à tous`` keeps its «).
+   whose « » already balance out before any closing line. Nothing is removed at its end, and
+   the outer « is removed only if it is unmatched (``« Bravo » à tous`` keeps its «).
 5. Lines are stripped; lines of one paragraph are joined by ``\\n``, paragraphs by ``\\n\\n``.
 
 The text is normalised to NFC, with ``\\r\\n`` and ``\\r`` read as line ends. Writing entries
@@ -57,6 +57,7 @@ _TITLE = re.compile(r"(livre d['’]or|guest ?book|golden book)\b", re.IGNORECAS
 # The longest name/organisation line we accept as an entry head when recovering from a quote
 # with no closing »; real ones are under 100 characters, quote paragraphs are longer.
 _HEAD_MAX_CHARS = 150
+_MD_HEADING_END = re.compile(r"(?:^|\s+)#+$")
 _MD_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
@@ -275,13 +276,18 @@ def _is_head(lines: list[str], p: int) -> bool:
     if not lines[p] or lines[p - 1] or "«" in lines[p] or "»" in lines[p]:
         return False
     heads = 0
-    for line in lines[p:]:
+    for q in range(p, len(lines)):  # indices, not lines[p:]: no copy per call
+        line = lines[q]
         if line.startswith("«"):
             return True
         if line:
             heads += 1
             too_long = len(line) > _HEAD_MAX_CHARS
-            if too_long or line.endswith(tuple(_CLOSING_PUNCT)) or heads > 1 + MAX_ORGANISATION_LINES:
+            if (
+                too_long
+                or line.endswith(tuple(_CLOSING_PUNCT))
+                or heads > 1 + MAX_ORGANISATION_LINES
+            ):
                 return False
     return False
 
@@ -315,7 +321,8 @@ def _parse_markdown(lines: list[str]) -> Book:
     while i < n and not lines[i].startswith("**"):
         line = lines[i]
         if line.startswith("#"):
-            text = _md_unescape(line.lstrip("#").strip().rstrip("#").strip())
+            # A closing run of # after a space is ATX syntax; the writer escapes real ones.
+            text = _md_unescape(_MD_HEADING_END.sub("", line.lstrip("#").strip()))
             if title is None:
                 title = text
             elif event is None:

@@ -65,7 +65,7 @@ _AUTOLINK = re.compile(r"<(?:https?|mailto):[^\s<>]*>", re.IGNORECASE)
 _MD_INLINE = re.compile(r"[\\`*_\[\]<~|]")
 _MD_ENTITY = re.compile(r"&(?=#\d{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")
 _MD_LINE_START = re.compile(r"^(?:([#>+=-])|(\d{1,9})([.)]))")
-_URL = re.compile(r"https?://[^\s<>«»\"]+[^\s<>«»\".,;:!?)\]]", re.IGNORECASE)
+_URL = re.compile(r"https?://[^\s<>«»\"]*[^\s<>«»\".,;:!?)\]]", re.IGNORECASE)
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
@@ -103,13 +103,18 @@ def _md_line(text: str) -> str:
     return _MD_LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", escaped)
 
 
+def _md_heading(text: str) -> str:
+    # Every # escaped: a trailing run would otherwise be read as the heading's closing marks.
+    return _md_inline(normalize_name(text)).replace("#", "\\#")
+
+
 def to_markdown(
     testimonials: Sequence[Testimonial], event_name: str, *, title: str = DEFAULT_TITLE
 ) -> str:
     """Return the book in Markdown, laid out like the seed and readable by ``parse_book``."""
-    out = [f"# {_md_line(title)}", ""]
+    out = [f"# {_md_heading(title)}", ""]
     if event_name.strip():
-        out += [f"## {_md_line(normalize_name(event_name))}", ""]
+        out += [f"## {_md_heading(event_name)}", ""]
     for t in testimonials:
         name, orgs, paragraphs = _layout(t)
         head = [f"**{_md_inline(name)}**", *(f"*{_md_inline(o)}*" for o in orgs)]
@@ -139,6 +144,8 @@ def _environment() -> jinja2.Environment:
 
 def _segments(line: str) -> list[tuple[str, str]]:
     """Split a line into ("text", ...) and ("link", url) parts; only http(s) is linked."""
+    # No line break between « » and their words (French typography): display only.
+    line = line.replace("« ", "«\u00a0").replace(" »", "\u00a0»")
     parts: list[tuple[str, str]] = []
     last = 0
     for url in _URL.finditer(line):

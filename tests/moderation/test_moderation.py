@@ -432,3 +432,26 @@ async def test_pending_stats_ban(harness: Harness) -> None:
     harness.fake.user_sends(779, "/stats", chat_id=GROUP_ID)
     await harness.settle()
     assert harness.fake.messages(GROUP_ID)[-1]["text"] == "Only organisers can do this."
+
+
+async def test_export_command_sends_the_book(harness: Harness) -> None:
+    p = harness.person()
+    tid = await submit(harness, p, quote="Pour le livre d'or ☺", name="Ada <LOVELACE>")
+    t = await card_of(harness, tid)
+    await press(harness, ORGANISER_ID, t.card_message_ids[0], f"mod:approve:{tid}")
+    await wait_status(harness, tid, Status.PUBLISHED)
+    harness.fake.user_sends(ORGANISER_ID, "/export", chat_id=GROUP_ID)
+    await harness.settle()
+    doc = harness.group_messages()[-1]["document"]
+    assert doc["filename"] == "livre-dor.md"
+    markdown = doc["content"].decode("utf-8")
+    assert "ROUMICS 2012" in markdown and "Pour le livre d'or ☺" in markdown
+    assert "1 approved testimonial" in harness.group_messages()[-1]["text"]
+    harness.fake.user_sends(ORGANISER_ID, "/export csv", chat_id=GROUP_ID)
+    await harness.settle()
+    doc = harness.group_messages()[-1]["document"]
+    assert doc["filename"] == "livre-dor.csv"
+    assert "https://t.me/c/1000000002/" in doc["content"].decode("utf-8-sig")
+    harness.fake.user_sends(ORGANISER_ID, "/export pdf", chat_id=GROUP_ID)
+    await harness.settle()
+    assert "Usage: /export" in harness.group_messages()[-1]["text"]

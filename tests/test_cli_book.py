@@ -1,0 +1,119 @@
+"""``livredor import`` and ``livredor export`` as a user runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+from storage.book import parse_book
+from storage.database import Database
+from storage.testimonials import Repository
+
+
+def livredor(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI with a database in ``tmp_path`` and no other LIVREDOR_ setting."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVREDOR_")}
+    env["LIVREDOR_DATABASE"] = str(tmp_path / "book.db")
+    env["LIVREDOR_EVENT_NAME"] = "ROUMICS 2012"
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def test_seed_import_export_round_trip(tmp_path: Path, seed_text: str) -> None:
+    seed = tmp_path / "seed.txt"
+    seed.write_text(seed_text, encoding="utf-8")
+    result = livredor(tmp_path, "import", str(seed))
+    assert result.returncode == 0, result.stderr
+    assert "Imported 31 testimonial(s); 0 already there." in result.stderr
+    # Importing twice does not duplicate.
+    again = livredor(tmp_path, "import", str(seed))
+    assert "Imported 0 testimonial(s); 31 already there." in again.stderr
+
+    expected = parse_book(seed_text).entries
+    for fmt, reader in (("md", "md"), ("csv", "csv"), ("json", "json")):
+        out = tmp_path / f"book.{fmt}"
+        result = livredor(tmp_path, "export", "--format", fmt, "-o", str(out))
+        assert result.returncode == 0, result.stderr
+        other = tmp_path / f"other-{fmt}"
+        other.mkdir()
+        result = livredor(other, "import", "--format", reader, str(out))
+        assert "Imported 31 testimonial(s)" in result.stderr, result.stderr
+        db_path = other / "book.db"
+
+        async def read(path: Path = db_path) -> list[tuple[str, str, str]]:
+            db = await Database.open(path)
+            rows = await Repository(db).list_for_book()
+            await db.close()
+            return [(r.name, r.organisation, r.quote) for r in rows]
+
+        got = asyncio.run(read())
+        assert got == [(nfc(e.name), nfc(e.organisation), nfc(e.quote)) for e in expected], fmt
+    longest = max(expected, key=lambda e: len(e.quote))
+    assert len(longest.quote) == 4330
+
+
+def test_export_markdown_to_stdout(tmp_path: Path, seed_text: str) -> None:
+    seed = tmp_path / "seed.txt"
+    seed.write_text(seed_text, encoding="utf-8")
+    livredor(tmp_path, "import", str(seed))
+    result = livredor(tmp_path, "export", "--order", "name")
+    assert result.returncode == 0
+    assert result.stdout.startswith("# Livre d'or")
+    names = [line for line in result.stdout.splitlines() if line.startswith("**")]
+    assert len(names) == 31
+    assert names[0].startswith("**Alain MAILLY")
+
+
+def test_import_reports_the_bad_line_and_imports_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text(
+        "Livre d'or\n\nAda LOVELACE\nSociety\n\n« Fine. »\n\n"
+        "Bob\nOne\nTwo\nThree\nFour\n\n« Hi »\n",
+        encoding="utf-8",
+    )
+    result = livredor(tmp_path, "import", str(bad))
+    assert result.returncode == 1
+    assert f"{bad}:12: more than three organisation lines" in result.stderr
+    result = livredor(tmp_path, "export", "--format", "json")
+    assert json.loads(result.stdout)["testimonials"] == []
+
+
+def test_import_publish_queues_in_file_order(tmp_path: Path) -> None:
+    book = tmp_path / "book.txt"
+    book.write_text("Ada\nSociety\n\n« First. »\n\nBob\nClub\n\n« Second. »\n", encoding="utf-8")
+    result = livredor(tmp_path, "import", "--publish", str(book))
+    assert "queued for the channel" in result.stderr
+
+    async def outbox() -> list[str]:
+        db = await Database.open(tmp_path / "book.db")
+        repo = Repository(db)
+        names = []
+        while (item := await repo.next_outbox()) is not None:
+            names.append(item[1].name)
+            await repo.finish_outbox(item[0].id)
+        await db.close()
+        return names
+
+    assert asyncio.run(outbox()) == ["Ada", "Bob"]
+
+
+def test_export_without_database_says_so(tmp_path: Path) -> None:
+    result = livredor(tmp_path, "export")
+    assert result.returncode == 1
+    assert "No database" in result.stderr
