@@ -90,8 +90,13 @@ def test_import_reports_the_bad_line_and_imports_nothing(tmp_path: Path) -> None
     result = livredor(tmp_path, "import", str(bad))
     assert result.returncode == 1
     assert f"{bad}:12: more than three organisation lines" in result.stderr
+    # A good entry before the bad one was not imported either.
+    good = tmp_path / "good.txt"
+    good.write_text("Carol\n\n« Hello. »\n", encoding="utf-8")
+    assert livredor(tmp_path, "import", str(good)).returncode == 0
+    assert livredor(tmp_path, "import", str(bad)).returncode == 1
     result = livredor(tmp_path, "export", "--format", "json")
-    assert json.loads(result.stdout)["testimonials"] == []
+    assert [t["name"] for t in json.loads(result.stdout)["testimonials"]] == ["Carol"]
 
 
 def test_import_publish_queues_in_file_order(tmp_path: Path) -> None:

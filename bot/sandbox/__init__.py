@@ -18,9 +18,17 @@ Tests then play the users (``add_user``, ``user_sends``, ``user_presses``...) an
 the bot did (``messages``, ``buttons``, ``callback_answers``, ``requests``, ``wait_for``).
 """
 
-from bot.sandbox.fake import ALL_UPDATE_TYPES, DEFAULT_UPDATE_TYPES, FakeTelegram
+from bot.sandbox.fake import FakeTelegram
 from bot.sandbox.html_check import TelegramHTMLError, parse_entities, parse_telegram_html, utf16_len
-from bot.sandbox.objects import ApiError, BotRights, RecordedRequest, UploadedFile, WebhookDelivery
+from bot.sandbox.objects import (
+    ALL_UPDATE_TYPES,
+    DEFAULT_UPDATE_TYPES,
+    ApiError,
+    BotRights,
+    RecordedRequest,
+    UploadedFile,
+    WebhookDelivery,
+)
 from bot.sandbox.request import FakeRequest
 from bot.sandbox.server import FakeServer, start_server
 
