@@ -9,6 +9,8 @@ import secrets
 import signal
 from urllib.parse import urlsplit
 
+from telegram.error import InvalidToken
+
 from bot.app import ALLOWED_UPDATES, build_application, start_workers, stop_workers
 from config.settings import Settings
 from storage.database import Database
@@ -22,7 +24,12 @@ STOP_TIMEOUT = 8.0
 
 def run_bot(settings: Settings) -> int:
     """Run until SIGTERM or Ctrl-C; return the exit code."""
-    asyncio.run(serve(settings))
+    try:
+        asyncio.run(serve(settings))
+    except InvalidToken:
+        # PTB's message quotes the token: say it in our words instead.
+        log.error("Telegram refused LIVREDOR_BOT_TOKEN: check it with `livredor check`")
+        return 1
     return 0
 
 

@@ -19,7 +19,7 @@ ENV_PREFIX = "LIVREDOR_"
 # What each setting expects, in words: used instead of pydantic's messages, which can
 # quote the rejected input.
 EXPECTED: dict[str, str] = {
-    "bot_token": "the token from @BotFather, like 123456789:AAE...",
+    "bot_token": "the token @BotFather gave you, like 123456789:AAE-your-token",
     "organisers_chat_id": "the organisers' group id, a negative integer like -1001234567890",
     "channel_id": "the channel, a negative integer like -1001234567890 or @channelname",
     "database": "a path to the SQLite file",

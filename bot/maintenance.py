@@ -1,0 +1,149 @@
+"""``livredor backup PATH``: an online copy of the database, verified before it is kept.
+
+Safe while the bot runs: ``VACUUM INTO`` reads one consistent snapshot through a second
+connection (WAL lets the bot keep writing meanwhile). The copy is written under a temporary
+name beside the target, checked (``PRAGMA integrity_check``, schema version, row counts) and
+only then renamed into place, so PATH is always either the previous good backup or the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from config.settings import Settings
+from storage.database import Database
+
+
+class BackupError(Exception):
+    """The backup could not be made or did not verify; the message says why, plainly."""
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    """What the verified copy holds."""
+
+    path: Path
+    schema: int
+    testimonials: int
+    size: int
+
+
+def target_path(path: Path, now: datetime | None = None) -> Path:
+    """Where the copy goes: ``path`` itself, or, for a folder, a dated file inside it (so a
+    scheduled ``livredor backup /backups`` keeps a history)."""
+    if path.is_dir():
+        stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+        return path / f"livredor-{stamp}.db"
+    return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def verify_copy(path: Path, schema: int) -> int:
+    """Check a copy: SQLite's integrity check passes and the schema is ``schema``; return the
+    number of testimonials it holds."""
+    # Read-only and through a URI, so checking creates no -wal/-shm files beside the copy.
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            count = 0
+            if version:
+                count = int(conn.execute("SELECT count(*) FROM testimonials").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise BackupError(f"the copy cannot be read back ({exc})") from exc
+    if problems != ["ok"]:
+        raise BackupError(f"the copy fails SQLite's integrity check: {'; '.join(problems[:5])}")
+    if version != schema:
+        raise BackupError(f"the copy is at schema {version}, the database at {schema}")
+    return count
+
+
+def _fsync(path: Path, directory: bool = False) -> None:
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return  # some systems cannot open a folder; the rename is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _prepare(source: Path, path: Path) -> tuple[Path, Path]:
+    """Check the paths; return (target, temporary file beside it)."""
+    if not source.is_file():
+        raise BackupError(
+            f"there is no database at {source} (LIVREDOR_DATABASE): nothing to back up"
+        )
+    target = target_path(path)
+    if _same_file(source, target):
+        raise BackupError(f"{target} is the database itself: give another path")
+    if not target.parent.is_dir():
+        raise BackupError(f"the folder {target.parent} does not exist: create it first")
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    return target, temporary
+
+
+def _install(temporary: Path, target: Path, schema: int) -> BackupReport:
+    """Verify the temporary copy, make it durable, then rename it over the target."""
+    count = verify_copy(temporary, schema)
+    _fsync(temporary)
+    os.replace(temporary, target)
+    _fsync(target.parent, directory=True)
+    return BackupReport(target, schema, count, target.stat().st_size)
+
+
+async def make_backup(source: Path, path: Path) -> BackupReport:
+    """Copy the database at ``source`` to ``path`` (a file, or a folder for a dated file),
+    verified; raise ``BackupError`` with a plain reason if anything is wrong."""
+    target, temporary = _prepare(source, path)
+    try:
+        # migrate=False: a backup never changes the schema under a running bot.
+        db = await Database.open(source, migrate=False)
+        try:
+            schema = await db.schema_version()
+            await db.backup_to(temporary)
+        finally:
+            await db.close()
+        return _install(temporary, target, schema)
+    except sqlite3.Error as exc:
+        raise BackupError(f"SQLite could not copy the database ({exc})") from exc
+    except OSError as exc:
+        raise BackupError(f"could not write the copy ({exc.strerror or exc})") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+
+
+async def backup(settings: Settings, path: Path) -> int:
+    """``livredor backup PATH``: print where the verified copy is; return 0, or 1 on failure."""
+    try:
+        report = await make_backup(settings.database, path)
+    except BackupError as exc:
+        print(f"Backup failed: {exc}.", file=sys.stderr)
+        return 1
+    print(
+        f"Backup written to {report.path} ({report.size / 1024:.0f} KiB): "
+        f"{report.testimonials} testimonial(s), schema {report.schema}, integrity check ok."
+    )
+    return 0
