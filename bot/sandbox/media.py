@@ -1,0 +1,95 @@
+"""The shapes of what users send: text with commands, stickers, photos, voice notes..."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.sandbox.html_check import utf16_len
+
+__all__ = ["MESSAGE_KINDS", "command_entities", "media_content"]
+
+JSONDict = dict[str, Any]
+
+MESSAGE_KINDS = (
+    "text",
+    "sticker",
+    "photo",
+    "voice",
+    "location",
+    "contact",
+    "document",
+    "video",
+    "animation",
+    "audio",
+    "video_note",
+    "poll",
+    "dice",
+)
+
+
+def command_entities(text: str) -> list[JSONDict]:
+    """The bot_command entity Telegram puts on a text that starts with "/" (PTB's
+    CommandHandler looks for it; "/start payload" is how a deep link arrives)."""
+    if not text.startswith("/"):
+        return []
+    command = text.split(maxsplit=1)[0]
+    if len(command) < 2:
+        return []
+    return [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
+
+
+def media_content(kind: str, text: str | None, user: JSONDict, n: int) -> tuple[JSONDict, bool]:
+    """The Message fields of a non-text ``kind`` (``n`` makes file ids unique), and whether
+    that kind carries ``text`` as a caption."""
+    file = {"file_id": f"AgACAgQAAxkBAAI{n:08d}", "file_unique_id": f"AQAD{n:08d}"}
+    captioned = True
+    content: JSONDict
+    if kind == "sticker":
+        sticker = {"type": "regular", "width": 512, "height": 512, "emoji": "🙂"}
+        content = {"sticker": {**file, **sticker, "is_animated": False, "is_video": False}}
+        captioned = False
+    elif kind == "photo":
+        small = {**file, "width": 90, "height": 60, "file_size": 1200}
+        large = {**file, "file_id": f"{file['file_id']}x", "width": 1280, "height": 853}
+        content = {"photo": [small, large]}
+    elif kind == "voice":
+        content = {"voice": {**file, "duration": 3, "mime_type": "audio/ogg"}}
+    elif kind == "location":
+        content = {"location": {"latitude": 50.6292, "longitude": 3.0573}}
+        captioned = False
+    elif kind == "contact":
+        contact = {"phone_number": "+33600000000", "first_name": user["first_name"]}
+        content = {"contact": {**contact, "user_id": user["id"]}}
+        captioned = False
+    elif kind == "document":
+        document = {"file_name": "file.pdf", "mime_type": "application/pdf", "file_size": 1000}
+        content = {"document": {**file, **document}}
+    elif kind == "video":
+        content = {"video": {**file, "width": 640, "height": 360, "duration": 5}}
+    elif kind == "animation":
+        animation = {**file, "width": 320, "height": 240, "duration": 2, "file_name": "a.mp4"}
+        animation["mime_type"] = "video/mp4"
+        # Telegram sends an animation as both fields, for old clients.
+        content = {"animation": animation, "document": dict(animation)}
+    elif kind == "audio":
+        content = {"audio": {**file, "duration": 180, "mime_type": "audio/mpeg"}}
+    elif kind == "video_note":
+        content = {"video_note": {**file, "length": 240, "duration": 4}}
+        captioned = False
+    elif kind == "poll":
+        options = [
+            {"text": answer, "voter_count": 0, "persistent_id": f"{n}-{i}"}
+            for i, answer in enumerate(("Yes", "No"))
+        ]
+        poll: JSONDict = {"id": str(n), "question": text or "Question?", "options": options}
+        poll.update(total_voter_count=0, is_closed=False, is_anonymous=True, type="regular")
+        # Bot API 9.6 / 10.0 made these required (PTB 22.8 refuses a poll without them).
+        poll.update(allows_multiple_answers=False, allows_revoting=False, members_only=False)
+        content = {"poll": poll}
+        captioned = False
+    elif kind == "dice":
+        content = {"dice": {"emoji": "🎲", "value": 4}}
+        captioned = False
+    else:
+        raise ValueError(f"unknown kind {kind!r}; one of {', '.join(MESSAGE_KINDS)}")
+    return content, captioned

@@ -1,0 +1,80 @@
+"""``FakeRequest``: PTB's transport, wired straight to a :class:`FakeTelegram` (no sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from urllib.parse import unquote, urlsplit
+
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
+from telegram.error import TimedOut
+from telegram.request import BaseRequest, RequestData
+
+from bot.sandbox.fake import FakeTelegram
+from bot.sandbox.objects import UploadedFile
+
+__all__ = ["FakeRequest"]
+
+
+class FakeRequest(BaseRequest):
+    """A PTB ``BaseRequest`` that answers from a fake::
+
+        ApplicationBuilder().token(fake.token)
+            .request(FakeRequest(fake)).get_updates_request(FakeRequest(fake))
+
+    Parameters are taken exactly as PTB's HTTPX transport would put them on the wire (each
+    value a string, JSON-encoded when not a string), so the fake parses what Telegram would.
+    A call that takes longer than the read timeout raises ``TimedOut``, like HTTPX does.
+    """
+
+    def __init__(self, fake: FakeTelegram, *, read_timeout: float | None = 5.0) -> None:
+        self.fake = fake
+        self._read_timeout = read_timeout
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        """Nothing to open."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Route ``.../bot<token>/<method>`` to the fake; return (HTTP status, JSON bytes)."""
+        segments = urlsplit(url).path.split("/")
+        if len(segments) < 3 or not segments[-2].startswith("bot"):
+            # e.g. a file download (/file/bot<token>/...): the fake serves no files.
+            return 404, b'{"ok":false,"error_code":404,"description":"Not Found"}'
+        token = unquote(segments[-2].removeprefix("bot"))
+        api_method = segments[-1]
+        params: dict[str, object] = dict(request_data.json_parameters) if request_data else {}
+        files = _files(request_data) if request_data else {}
+        timeout = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
+        call = self.fake.handle(token, api_method, params, files)
+        try:
+            status, payload = await asyncio.wait_for(call, timeout)
+        except TimeoutError as exc:
+            raise TimedOut from exc
+        return status, json.dumps(payload).encode()
+
+
+def _files(request_data: RequestData) -> dict[str, UploadedFile]:
+    """The multipart parts PTB would upload: {part name: file}."""
+    out: dict[str, UploadedFile] = {}
+    for name, value in request_data.multipart_data.items():
+        filename, content, mime_type = value
+        data = content if isinstance(content, bytes) else content.read()
+        out[name] = UploadedFile(filename or name, data, mime_type)
+    return out

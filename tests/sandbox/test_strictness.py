@@ -1,0 +1,458 @@
+"""Every refusal the fake shares with Telegram: error code, description, and PTB's exception."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from telegram import (
+    Bot,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter
+
+from bot.sandbox import FakeRequest, FakeTelegram
+from tests.sandbox.conftest import ALICE, BOB, CHANNEL, GROUP, call, error_of
+
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup of "
+    "the message are exactly the same as a current content and reply markup of the message"
+)
+
+
+def keyboard(*data: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(d, callback_data=d) for d in data]])
+
+
+# --- text and caption length ------------------------------------------------------------------
+
+
+async def test_text_of_4096_utf16_units_passes_4097_is_refused(fake: FakeTelegram) -> None:
+    status, body = await call(fake, "sendMessage", chat_id=ALICE, text="é" * 4096)
+    assert status == 200 and body["result"]["text"] == "é" * 4096
+    assert await error_of(fake, "sendMessage", chat_id=ALICE, text="é" * 4097) == (
+        400,
+        "Bad Request: message is too long",
+    )
+
+
+async def test_length_is_counted_in_utf16_after_entity_parsing(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    # 2,048 emoji are 4,096 UTF-16 units: the limit exactly, tags do not count.
+    await bot.send_message(ALICE, "<b>" + "😀" * 2048 + "</b>", parse_mode="HTML")
+    with pytest.raises(BadRequest, match="Message is too long"):
+        await bot.send_message(ALICE, "😀" * 2048 + "!")
+    assert await error_of(fake, "sendMessage", chat_id=ALICE, text="😀" * 2049) == (
+        400,
+        "Bad Request: message is too long",
+    )
+
+
+async def test_empty_text(fake: FakeTelegram, bot: Bot) -> None:
+    assert await error_of(fake, "sendMessage", chat_id=ALICE, text="") == (
+        400,
+        "Bad Request: message text is empty",
+    )
+    # Only whitespace, or only tags, is empty too once Telegram has parsed and trimmed it.
+    for text in (" \n ", "<b></b>"):
+        status, description = await error_of(
+            fake, "sendMessage", chat_id=ALICE, text=text, parse_mode="HTML"
+        )
+        assert (status, description) == (400, "Bad Request: message text is empty")
+    with pytest.raises(BadRequest, match="Message text is empty"):
+        await bot.send_message(ALICE, "   ")
+
+
+async def test_caption_over_1024_is_refused(fake: FakeTelegram, bot: Bot) -> None:
+    await bot.send_document(ALICE, b"x", filename="a.txt", caption="c" * 1024)
+    with pytest.raises(BadRequest, match="Message caption is too long"):
+        await bot.send_document(
+            ALICE, b"x", filename="a.txt", caption="<i>" + "c" * 1025 + "</i>", parse_mode="HTML"
+        )
+    last = fake.calls("sendDocument")[-1]
+    assert last.status == 400
+    assert last.response == {
+        "ok": False,
+        "error_code": 400,
+        "description": "Bad Request: message caption is too long",
+    }
+
+
+# --- HTML -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        ("<b>unclosed", 'Can\'t find end tag corresponding to start tag "b"'),
+        ("<div>x</div>", 'Unsupported start tag "div" at byte offset 0'),
+        ("1 < 2", 'Unsupported start tag "" at byte offset 2'),
+        ("Tom & Jerry", 'Unsupported HTML entity "& " at byte offset 4 (escape "&" as "&amp;")'),
+    ],
+)
+async def test_html_telegram_refuses(fake: FakeTelegram, bot: Bot, text: str, detail: str) -> None:
+    assert await error_of(fake, "sendMessage", chat_id=ALICE, text=text, parse_mode="HTML") == (
+        400,
+        f"Bad Request: can't parse entities: {detail}",
+    )
+    with pytest.raises(BadRequest, match="Can't parse entities"):
+        await bot.send_message(ALICE, text, parse_mode="HTML")
+
+
+async def test_without_parse_mode_text_is_literal(fake: FakeTelegram, bot: Bot) -> None:
+    message = await bot.send_message(ALICE, "<b>1 < 2 & 3</b>")
+    assert message.text == "<b>1 < 2 & 3</b>"
+    assert fake.last_message(ALICE)["text"] == "<b>1 < 2 & 3</b>"
+
+
+async def test_html_is_parsed_into_text_and_entities(fake: FakeTelegram, bot: Bot) -> None:
+    message = await bot.send_message(ALICE, "<b>Hi</b> &amp; bye", parse_mode="HTML")
+    assert message.text == "Hi & bye"
+    assert message.entities[0].type == "bold"
+    view = fake.last_message(ALICE)
+    assert view["text"] == "Hi & bye"
+    assert view["html"] == "<b>Hi</b> &amp; bye"
+    assert view["parse_mode"] == "HTML"
+
+
+async def test_edit_is_checked_like_a_send(fake: FakeTelegram, bot: Bot) -> None:
+    sent = await bot.send_message(ALICE, "ok")
+    with pytest.raises(BadRequest, match="Can't parse entities"):
+        await bot.edit_message_text("<i>oops", ALICE, sent.message_id, parse_mode="HTML")
+    with pytest.raises(BadRequest, match="Message is too long"):
+        await bot.edit_message_text("x" * 4097, ALICE, sent.message_id)
+
+
+# --- reply markup -----------------------------------------------------------------------------
+
+
+async def test_callback_data_over_64_bytes(fake: FakeTelegram, bot: Bot) -> None:
+    await bot.send_message(ALICE, "ok", reply_markup=keyboard("x" * 64))
+    # 33 "é" are 66 bytes in UTF-8 but only 33 characters.
+    with pytest.raises(BadRequest, match="Button_data_invalid"):
+        await bot.send_message(ALICE, "no", reply_markup=keyboard("é" * 33))
+    markup = {"inline_keyboard": [[{"text": "b", "callback_data": "y" * 65}]]}
+    assert await error_of(fake, "sendMessage", chat_id=ALICE, text="t", reply_markup=markup) == (
+        400,
+        "Bad Request: BUTTON_DATA_INVALID",
+    )
+
+
+async def test_empty_callback_data(fake: FakeTelegram) -> None:
+    markup = {"inline_keyboard": [[{"text": "b", "callback_data": ""}]]}
+    assert await error_of(fake, "sendMessage", chat_id=ALICE, text="t", reply_markup=markup) == (
+        400,
+        "Bad Request: BUTTON_DATA_INVALID",
+    )
+
+
+@pytest.mark.parametrize(
+    ("markup", "description"),
+    [
+        ({"inline_keyboard": "nope"}, "must be an Array"),
+        ({"inline_keyboard": [{"text": "a"}]}, "must be an Array of Arrays"),
+        (
+            {"inline_keyboard": [[{"text": "a"}]]},
+            "Text buttons are unallowed in the inline keyboard",
+        ),
+        (
+            {"inline_keyboard": [[{"text": "a", "callback_data": "x", "url": "https://t.me"}]]},
+            "only one of the optional fields",
+        ),
+        ({"inline_keyboard": [[{"callback_data": "x"}]]}, 'Field "text" must be of type String'),
+        ({"inline_keyboard": [[{"text": "a", "url": "nope"}]]}, "Wrong HTTP URL"),
+        ({"inline_keyboard": [[{"text": "a", "callback_data": "x"}] * 101]}, "BUTTONS_TOO_MUCH"),
+        ({"keyboard": []}, "must be a non-empty Array"),
+        ({"something": True}, "can't find field"),
+        ("[not json", "can't parse reply keyboard markup JSON object"),
+    ],
+)
+async def test_malformed_reply_markup(fake: FakeTelegram, markup: object, description: str) -> None:
+    status, text = await error_of(fake, "sendMessage", chat_id=ALICE, text="t", reply_markup=markup)
+    assert status == 400
+    assert text.startswith("Bad Request: ")
+    assert description in text
+
+
+async def test_other_keyboards_are_accepted(fake: FakeTelegram, bot: Bot) -> None:
+    await bot.send_message(ALICE, "a", reply_markup=ReplyKeyboardMarkup([["Yes", "No"]]))
+    await bot.send_message(ALICE, "b", reply_markup=ReplyKeyboardRemove())
+    await bot.send_message(ALICE, "c", reply_markup=ForceReply())
+    assert [m["text"] for m in fake.messages(ALICE)] == ["a", "b", "c"]
+
+
+async def test_edits_take_only_an_inline_keyboard(fake: FakeTelegram, bot: Bot) -> None:
+    sent = await bot.send_message(ALICE, "a")
+    with pytest.raises(BadRequest, match="Inline keyboard expected"):
+        await bot.edit_message_text(
+            "b",
+            ALICE,
+            sent.message_id,
+            reply_markup=ReplyKeyboardMarkup([["x"]]),  # type: ignore[arg-type]  # on purpose
+        )
+
+
+# --- edits and deletions ----------------------------------------------------------------------
+
+
+async def test_edit_to_the_same_content_is_not_modified(fake: FakeTelegram, bot: Bot) -> None:
+    sent = await bot.send_message(
+        ALICE, "<b>Card</b>", parse_mode="HTML", reply_markup=keyboard("a")
+    )
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        # Same text and entities, even written differently, and the same keyboard.
+        await bot.edit_message_text(
+            "<strong>Card</strong>",
+            ALICE,
+            sent.message_id,
+            parse_mode="HTML",
+            reply_markup=keyboard("a"),
+        )
+    assert fake.calls("editMessageText")[-1].response == {
+        "ok": False,
+        "error_code": 400,
+        "description": NOT_MODIFIED,
+    }
+    # The plain text alone differs by its entities: that is a change.
+    await bot.edit_message_text("Card", ALICE, sent.message_id, reply_markup=keyboard("a"))
+
+
+async def test_edit_without_markup_drops_the_keyboard(fake: FakeTelegram, bot: Bot) -> None:
+    """Telegram's behaviour, and a classic bug: the buttons vanish on a text edit."""
+    sent = await bot.send_message(ALICE, "Card", reply_markup=keyboard("a"))
+    await bot.edit_message_text("Card v2", ALICE, sent.message_id)
+    assert fake.buttons(ALICE, sent.message_id) == []
+    # Now text and (absent) keyboard are the same: not modified.
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_text("Card v2", ALICE, sent.message_id)
+
+
+async def test_edit_reply_markup_not_modified(fake: FakeTelegram, bot: Bot) -> None:
+    sent = await bot.send_message(ALICE, "Card", reply_markup=keyboard("a"))
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_reply_markup(ALICE, sent.message_id, reply_markup=keyboard("a"))
+    await bot.edit_message_reply_markup(ALICE, sent.message_id, reply_markup=None)
+    assert fake.buttons(ALICE, sent.message_id) == []
+    assert await error_of(
+        fake, "editMessageReplyMarkup", chat_id=ALICE, message_id=sent.message_id
+    ) == (400, NOT_MODIFIED)
+
+
+async def test_edit_or_delete_a_missing_message(fake: FakeTelegram, bot: Bot) -> None:
+    assert await error_of(fake, "editMessageText", chat_id=ALICE, message_id=99, text="x") == (
+        400,
+        "Bad Request: message to edit not found",
+    )
+    assert await error_of(fake, "deleteMessage", chat_id=ALICE, message_id=99) == (
+        400,
+        "Bad Request: message to delete not found",
+    )
+    sent = await bot.send_message(ALICE, "x")
+    assert await bot.delete_message(ALICE, sent.message_id) is True
+    with pytest.raises(BadRequest, match="Message to delete not found"):
+        await bot.delete_message(ALICE, sent.message_id)
+    with pytest.raises(BadRequest, match="Message to edit not found"):
+        await bot.edit_message_text("y", ALICE, sent.message_id)
+
+
+async def test_a_user_message_cannot_be_edited(fake: FakeTelegram, bot: Bot) -> None:
+    message = fake.user_sends(ALICE, "hello")
+    with pytest.raises(BadRequest, match="Message can't be edited"):
+        await bot.edit_message_text("hacked", ALICE, message["message_id"])
+
+
+async def test_delete_after_48_hours(fake: FakeTelegram, bot: Bot) -> None:
+    old = await bot.send_message(ALICE, "old")
+    recent = await bot.send_message(ALICE, "recent")
+    fake.age_message(ALICE, old.message_id, hours=49)
+    fake.age_message(ALICE, recent.message_id, hours=47)
+    with pytest.raises(BadRequest, match="Message can't be deleted for everyone"):
+        await bot.delete_message(ALICE, old.message_id)
+    assert fake.calls("deleteMessage")[-1].response["description"] == (  # type: ignore[index]
+        "Bad Request: message can't be deleted for everyone"
+    )
+    assert await bot.delete_message(ALICE, recent.message_id)
+    assert [m["text"] for m in fake.messages(ALICE)] == ["old"]
+
+
+async def test_delete_others_messages_needs_rights(fake: FakeTelegram, bot: Bot) -> None:
+    message = fake.user_sends(BOB, "spam", chat_id=GROUP)
+    fake.set_bot_rights(GROUP, can_delete_messages=False)
+    with pytest.raises(BadRequest, match="Message can't be deleted"):
+        await bot.delete_message(GROUP, message["message_id"])
+    fake.set_bot_rights(GROUP, can_delete_messages=True)
+    assert await bot.delete_message(GROUP, message["message_id"])
+
+
+# --- blocked users and rights -----------------------------------------------------------------
+
+
+async def test_blocked_user(fake: FakeTelegram, bot: Bot) -> None:
+    sent = await bot.send_message(BOB, "hi")
+    fake.block_bot(BOB)
+    assert await error_of(fake, "sendMessage", chat_id=BOB, text="still there?") == (
+        403,
+        "Forbidden: bot was blocked by the user",
+    )
+    with pytest.raises(Forbidden, match="bot was blocked by the user"):
+        await bot.send_message(BOB, "hello?")
+    with pytest.raises(Forbidden):
+        await bot.edit_message_text("edited", BOB, sent.message_id)
+    with pytest.raises(Forbidden):
+        await bot.send_document(BOB, b"x", filename="x.txt")
+    member = await bot.get_chat_member(BOB, fake.bot_id)
+    assert member.status == "kicked"
+    fake.unblock_bot(BOB)
+    await bot.send_message(BOB, "welcome back")
+
+
+async def test_channel_rights(fake: FakeTelegram, bot: Bot) -> None:
+    await bot.send_message(CHANNEL, "posted")
+    member = await bot.get_chat_member(CHANNEL, fake.bot_id)
+    assert member.status == "administrator"
+    assert member.can_post_messages is True  # type: ignore[attr-defined]
+
+    fake.set_bot_rights(CHANNEL, can_post_messages=False)
+    member = await bot.get_chat_member(CHANNEL, fake.bot_id)
+    assert member.can_post_messages is False  # type: ignore[attr-defined]
+    with pytest.raises(BadRequest, match="Need administrator rights in the channel chat"):
+        await bot.send_message(CHANNEL, "no")
+
+    fake.set_bot_rights(CHANNEL, admin=False)
+    assert (await bot.get_chat_member(CHANNEL, fake.bot_id)).status == "member"
+    assert await error_of(fake, "sendMessage", chat_id=CHANNEL, text="no") == (
+        400,
+        "Bad Request: need administrator rights in the channel chat",
+    )
+
+    fake.set_bot_rights(CHANNEL, member=False)
+    assert (await bot.get_chat_member(CHANNEL, fake.bot_id)).status == "left"
+    assert await error_of(fake, "sendMessage", chat_id=CHANNEL, text="no") == (
+        403,
+        "Forbidden: bot is not a member of the channel chat",
+    )
+    with pytest.raises(Forbidden, match="bot is not a member of the channel chat"):
+        await bot.send_document(CHANNEL, b"x", filename="x.txt")
+
+    fake.set_bot_rights(CHANNEL, admin=True, can_post_messages=True)
+    await bot.send_message("@livredor_channel", "back, by username")
+    assert [m["text"] for m in fake.messages(CHANNEL)] == ["posted", "back, by username"]
+
+
+async def test_group_needs_membership(fake: FakeTelegram, bot: Bot) -> None:
+    fake.set_bot_rights(GROUP, member=False)
+    with pytest.raises(Forbidden, match="bot is not a member of the supergroup chat"):
+        await bot.send_message(GROUP, "x")
+    # A plain member (not admin) may write in a group.
+    fake.set_bot_rights(GROUP, member=True, admin=False)
+    await bot.send_message(GROUP, "x")
+
+
+async def test_unknown_chat(fake: FakeTelegram, bot: Bot) -> None:
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.send_message(4242, "x")
+    assert await error_of(fake, "sendMessage", chat_id="@nobody", text="x") == (
+        400,
+        "Bad Request: chat not found",
+    )
+
+
+# --- flood ------------------------------------------------------------------------------------
+
+
+async def test_group_flood_limit() -> None:
+    fake = FakeTelegram(group_limit=3, group_window=0.5)
+    fake.add_group(GROUP, "Organisers")
+    async with Bot(fake.token, request=FakeRequest(fake)) as b:
+        for i in range(3):
+            await b.send_message(GROUP, f"m{i}")
+        with pytest.raises(RetryAfter):
+            await b.send_message(GROUP, "one too many")
+        refused = fake.calls("sendMessage")[-1]
+        assert refused.status == 429
+        assert refused.response == {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1},
+        }
+        # Edits count too, and refused requests do not.
+        first = fake.messages(GROUP)[0]["message_id"]
+        with pytest.raises(RetryAfter):
+            await b.edit_message_text("edited", GROUP, first)
+        assert len(fake.messages(GROUP)) == 3
+        await asyncio.sleep(0.55)  # the window frees
+        await b.send_message(GROUP, "after the window")
+
+
+async def test_group_flood_retry_after_is_whole_seconds() -> None:
+    now = [1_000_000.0]
+    fake = FakeTelegram(group_limit=20, group_window=60.0, clock=lambda: now[0])
+    fake.add_channel(CHANNEL, "Livre d'or")
+    for _ in range(20):
+        assert (await call(fake, "sendMessage", chat_id=CHANNEL, text="post"))[0] == 200
+        now[0] += 0.5
+    # The oldest post was 10 s ago: 50 s to wait.
+    status, body = await call(fake, "sendMessage", chat_id=CHANNEL, text="post")
+    assert (status, body["parameters"]) == (429, {"retry_after": 50})
+    assert body["description"] == "Too Many Requests: retry after 50"
+    now[0] += 50
+    assert (await call(fake, "sendMessage", chat_id=CHANNEL, text="post"))[0] == 200
+
+
+async def test_private_chats_have_only_the_global_limit() -> None:
+    fake = FakeTelegram(global_limit=5, global_window=0.5, group_limit=2)
+    fake.add_user(ALICE, "Alice")
+    for _ in range(5):
+        assert (await call(fake, "sendMessage", chat_id=ALICE, text="x"))[0] == 200
+    status, body = await call(fake, "sendMessage", chat_id=ALICE, text="x")
+    assert status == 429 and body["parameters"]["retry_after"] == 1
+    # Reading is not limited.
+    assert (await call(fake, "getChat", chat_id=ALICE))[0] == 200
+
+
+# --- callback queries -------------------------------------------------------------------------
+
+
+async def test_answer_callback_query(fake: FakeTelegram, bot: Bot) -> None:
+    sent = await bot.send_message(ALICE, "Card", reply_markup=keyboard("approve"))
+    query_id = fake.user_presses(ALICE, ALICE, sent.message_id, "approve")
+    assert await bot.answer_callback_query(query_id, "Approved ✓", show_alert=True)
+    assert fake.callback_answers[query_id]["text"] == "Approved ✓"
+    assert fake.callback_answers[query_id]["show_alert"] is True
+
+    too_old = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+    with pytest.raises(BadRequest, match="Query is too old"):
+        await bot.answer_callback_query(query_id)
+    assert await error_of(fake, "answerCallbackQuery", callback_query_id="nope") == (
+        400,
+        too_old,
+    )
+
+
+# --- tokens and unknown methods ---------------------------------------------------------------
+
+
+async def test_wrong_token(fake: FakeTelegram) -> None:
+    status, body = await fake.handle("999:WRONG", "getMe", {})
+    assert (status, body["description"]) == (401, "Unauthorized")
+    with pytest.raises(InvalidToken, match="rejected by the server"):
+        await Bot("999:WRONG", request=FakeRequest(fake)).initialize()
+    other = Bot("999:WRONG", request=FakeRequest(fake))
+    with pytest.raises(InvalidToken, match="Unauthorized"):
+        await other.send_message(ALICE, "x")
+
+
+async def test_unknown_method_fails_loudly(
+    fake: FakeTelegram, bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(InvalidToken, match="Not Found"):
+        await bot.send_photo(ALICE, b"\x89PNG")
+    assert fake.unknown_methods == ["sendPhoto"]
+    assert "unknown Bot API method 'sendPhoto'" in caplog.text
+    fake.unknown_methods.clear()  # the fixture asserts it is empty
