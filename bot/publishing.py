@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from bot.moderation import Moderation, channel_link
 from bot.ratelimit import retry_seconds
 from bot.render import render_post_parts
-from bot.texts import Texts
+from bot.texts import Html, Texts
 from config.settings import Settings
 from storage.models import OutboxItem, Status, Testimonial
 from storage.testimonials import Repository
@@ -144,23 +152,42 @@ class Publisher:
             marker=POST_MARKER,
         )
         ids: list[int] = []
+        lang = self.moderation.lang
         try:
             for part in parts:
                 ids.append(await self._send(part))
         except ChannelRefused as refused:
-            await self._refused(item, claimed, refused, ids)
+            await self._undo(ids)
+            await self.repo.publishing_failed(item.id, claimed.id)
+            self._resume.clear()
+            log.error("the channel refused testimonial #%d: %s", claimed.id, refused.key)
+            problem = self.texts(lang, refused.key, bot=self.moderation.bot_username or "yourbot")
+            await self._alert(claimed, "moderation.channel_refused", problem)
             raise
+        except TimedOut:
+            # The post may have gone out before the answer was lost: the organisers decide,
+            # as after a crash, rather than risk a double post.
+            log.error("posting testimonial #%d timed out: it may be half-posted", claimed.id)
+            await self.repo.finish_outbox(item.id)
+            await self._report_half_published(claimed)
+            return
+        except TelegramError as exc:
+            await self._undo(ids)
+            await self.repo.publishing_failed(item.id, claimed.id)
+            log.error("could not post testimonial #%d: %s", claimed.id, exc.message)
+            await self._alert(claimed, "moderation.post_failed", html.escape(exc.message))
+            return
         published = await self.repo.record_published(item.id, claimed.id, ids)
         if published is None:
             return
         log.info("testimonial #%d published (%d message(s))", published.id, len(ids))
         await self._after_publish(published)
 
-    async def _send(self, html: str) -> int:
-        """Post one part; wait out 429s and network trouble, never give up on them."""
+    async def _send(self, html_text: str) -> int:
+        """Post one part; wait out 429s and connection failures (nothing was sent then)."""
         while True:
             try:
-                message = await self.bot.send_message(self.channel, html)
+                message = await self.bot.send_message(self.channel, html_text)
                 return message.message_id
             except RetryAfter as exc:
                 await asyncio.sleep(retry_seconds(exc) + 0.1)
@@ -169,37 +196,31 @@ class Publisher:
                 if key is None:
                     raise
                 raise ChannelRefused(key) from exc
+            except TimedOut:
+                raise
             except NetworkError as exc:
                 log.warning("network trouble posting to the channel (%s); retrying", exc)
                 await asyncio.sleep(RETRY_DELAY)
 
-    async def _refused(
-        self, item: OutboxItem, t: Testimonial, refused: ChannelRefused, sent: list[int]
-    ) -> None:
-        """Put the testimonial back to approved, pause, and tell the organisers how to fix it."""
-        for message_id in sent:  # a part that did go out would be orphaned by a retry
+    async def _undo(self, sent: list[int]) -> None:
+        """Delete the parts of a post that did go out (a retry would orphan them)."""
+        for message_id in sent:
             with contextlib.suppress(TelegramError):
                 await self.bot.delete_message(self.channel, message_id)
-        await self.repo.publishing_failed(item.id, t.id)
-        self._resume.clear()
-        lang = self.moderation.lang
-        problem = self.texts(lang, refused.key, bot=self.moderation.bot_username or "yourbot")
-        log.error("the channel refused testimonial #%d: %s", t.id, refused.key)
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        self.texts(lang, "moderation.retry"), callback_data=f"mod:retry:{t.id}"
-                    )
-                ]
-            ]
-        )
-        from bot.texts import Html
 
-        await self.moderation.alert(
-            self.texts(lang, "moderation.channel_refused", id=t.id, problem=Html(problem)),
-            markup,
+    async def _alert(self, t: Testimonial, key: str, problem_html: str) -> None:
+        """Tell the organisers a post failed, with a Retry button."""
+        lang = self.moderation.lang
+        label = self.texts(lang, "moderation.retry")
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(label, callback_data=f"mod:retry:{t.id}")]]
         )
+        try:
+            await self.moderation.alert(
+                self.texts(lang, key, id=t.id, problem=Html(problem_html)), markup
+            )
+        except TelegramError as exc:
+            log.error("could not warn the organisers about #%d: %s", t.id, exc)
 
     async def _after_publish(self, t: Testimonial) -> None:
         link = (
@@ -223,7 +244,7 @@ class Publisher:
                     break
                 except RetryAfter as exc:
                     await asyncio.sleep(retry_seconds(exc) + 0.1)
-                except BadRequest as exc:
+                except (BadRequest, Forbidden) as exc:
                     text = exc.message.lower()
                     if "not found" in text:
                         break
@@ -233,7 +254,22 @@ class Publisher:
                                 withdrawn_line, chat_id=self.channel, message_id=message_id
                             )
                         break
-                    raise
+                    key = _refusal(exc)
+                    if key is None:
+                        log.error("could not remove post %d of #%d: %s", message_id, t.id, text)
+                        break
+                    # The item stays queued: Retry resumes it once the rights are fixed.
+                    self._resume.clear()
+                    problem = self.texts(
+                        self.settings.default_language,
+                        key,
+                        bot=self.moderation.bot_username or "yourbot",
+                    )
+                    await self._alert(t, "moderation.channel_refused", problem)
+                    raise ChannelRefused(key) from exc
+                except NetworkError as exc:
+                    log.warning("network trouble removing a post (%s); retrying", exc)
+                    await asyncio.sleep(RETRY_DELAY)
         await self.repo.finish_outbox(item.id)
         log.info("testimonial #%d removed from the channel", t.id)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from bot.render import join_parts_plain
 from storage.models import Status
 from storage.models import Testimonial as Row
@@ -455,3 +457,55 @@ async def test_export_command_sends_the_book(harness: Harness) -> None:
     harness.fake.user_sends(ORGANISER_ID, "/export pdf", chat_id=GROUP_ID)
     await harness.settle()
     assert "Usage: /export" in harness.group_messages()[-1]["text"]
+
+
+async def test_a_post_telegram_refuses_does_not_block_the_others(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.publishing
+
+    real = bot.publishing.render_post_parts
+
+    def broken_for_bob(name: str, *args: Any, **kwargs: Any) -> list[str]:
+        parts = real(name, *args, **kwargs)
+        return ["<b>unclosed"] if name == "Bob" else parts
+
+    monkeypatch.setattr(bot.publishing, "render_post_parts", broken_for_bob)
+    bob, ada = harness.person("Bob"), harness.person("Ada")
+    bad = await submit(harness, bob, name="Bob")
+    good = await submit(harness, ada, name="Ada")
+    for tid in (bad, good):
+        t = await card_of(harness, tid)
+        await press(harness, ORGANISER_ID, t.card_message_ids[0], f"mod:approve:{tid}")
+    await wait_status(harness, good, Status.PUBLISHED)
+    back = await wait_status(harness, bad, Status.APPROVED)
+    assert back.channel_message_ids == ()
+    alert = await harness.wait(
+        lambda: next((m for m in harness.group_messages() if "could not post" in m["text"]), None)
+    )
+    assert f"#{bad}" in alert["text"] and "can't parse entities" in alert["text"].lower()
+    monkeypatch.setattr(bot.publishing, "render_post_parts", real)
+    await press(harness, ORGANISER_ID, alert["message_id"], f"mod:retry:{bad}")
+    await wait_status(harness, bad, Status.PUBLISHED)
+
+
+async def test_unpublish_without_channel_rights_pauses_then_retries(harness: Harness) -> None:
+    p = harness.person()
+    tid = await submit(harness, p)
+    t = await card_of(harness, tid)
+    await press(harness, ORGANISER_ID, t.card_message_ids[0], f"mod:approve:{tid}")
+    await wait_status(harness, tid, Status.PUBLISHED)
+    harness.fake.set_bot_rights(CHANNEL_ID, member=False)
+    await p.send("/mine")
+    await p.press("Withdraw #")
+    await p.press("Yes, withdraw it")
+    alert = await harness.wait(
+        lambda: next((m for m in harness.group_messages() if "could not post" in m["text"]), None)
+    )
+    assert "@livredor_test_bot" in alert["text"]
+    assert len(harness.channel_messages()) == 1
+    harness.fake.set_bot_rights(
+        CHANNEL_ID, member=True, admin=True, can_post_messages=True, can_delete_messages=True
+    )
+    await press(harness, ORGANISER_ID, alert["message_id"], f"mod:retry:{tid}")
+    await harness.wait(lambda: harness.channel_messages() == [])
