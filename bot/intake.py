@@ -365,19 +365,11 @@ async def _add_quote(
     quote = "\n\n".join(parts)
     limit = svc.settings.quote_max_chars
     if len(quote) > limit:
+        tg_user = update.effective_user
+        assert tg_user is not None
         kept = 0 if replacing else len(draft.quote)
-        await _reply(
-            update,
-            t(
-                lang,
-                "intake.quote_too_long",
-                total=len(quote),
-                over=len(quote) - limit,
-                limit=limit,
-                length=kept,
-            ),
-            _keyboard(svc, lang, draft, update.effective_user) if draft.quote else None,  # type: ignore[arg-type]
-        )
+        markup = _keyboard(svc, lang, draft, tg_user) if draft.quote else None
+        await _reply(update, _too_long(svc, lang, len(quote), kept), markup)
         return
     answers = {k: v for k, v in draft.answer_messages.items() if not replacing or v[:6] != "quote:"}
     answers[key] = f"quote:{len(parts) - 1}"
@@ -388,6 +380,14 @@ async def _add_quote(
         return
     done = InlineKeyboardMarkup([[_button(t(lang, "intake.done"), f"in:done:{saved.id}")]])
     await _reply(update, t(lang, "intake.quote_received", length=len(quote)), done)
+
+
+def _too_long(svc: Services, lang: str, total: int, kept: int) -> str:
+    """Say how far over the maximum a quote would be, and how much is kept."""
+    limit = svc.settings.quote_max_chars
+    return svc.texts(
+        lang, "intake.quote_too_long", total=total, over=total - limit, limit=limit, length=kept
+    )
 
 
 async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -426,19 +426,8 @@ async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             return
         parts[index] = new
         quote = "\n\n".join(parts)
-        limit = svc.settings.quote_max_chars
-        if len(quote) > limit:
-            await _reply(
-                update,
-                t(
-                    lang,
-                    "intake.quote_too_long",
-                    total=len(quote),
-                    over=len(quote) - limit,
-                    limit=limit,
-                    length=len(draft.quote),
-                ),
-            )
+        if len(quote) > svc.settings.quote_max_chars:
+            await _reply(update, _too_long(svc, lang, len(quote), len(draft.quote)))
             return
         if await svc.repo.update_draft(draft, quote=quote, quote_parts=parts):
             await _reply(update, t(lang, "intake.quote_updated", length=len(quote)))
