@@ -168,11 +168,17 @@ class Repository:
 
     async def get_user_and_draft(self, user_id: int) -> tuple[User | None, Testimonial | None]:
         """Return the user and their open draft in one round trip (the hot path)."""
-        user_row = await self.db.fetchone("SELECT * FROM users WHERE user_id = ?", (user_id,))
-        if user_row is None:
+        row = await self.db.fetchone(
+            "SELECT t.*, u.user_id AS u_user_id, u.language AS u_language, u.banned AS u_banned,"
+            " u.blocked_bot AS u_blocked_bot, u.first_name AS u_first_name,"
+            " u.last_name AS u_last_name, u.username AS u_username"
+            " FROM users u LEFT JOIN testimonials t ON t.user_id = u.user_id"
+            " AND t.status = 'draft' WHERE u.user_id = ?",
+            (user_id,),
+        )
+        if row is None:
             return None, None
-        draft = await self.get_draft(user_id)
-        return _user(user_row), draft
+        return _user(row, "u_"), _testimonial(row) if row["id"] is not None else None
 
     async def set_language(self, user_id: int, language: str) -> None:
         """Store the language a user chose with /language."""

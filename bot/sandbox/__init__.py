@@ -14,8 +14,23 @@ Two ways to plug a bot in:
 * over HTTP: ``server = await start_server(fake)``, then the bot with
   ``base_url=server.base_url`` (``LIVREDOR_API_BASE_URL``).
 
-Tests then play the users (``add_user``, ``user_sends``, ``user_presses``...) and read what
-the bot did (``messages``, ``buttons``, ``callback_answers``, ``requests``, ``wait_for``).
+Tests then play the users and read what the bot did::
+
+    fake = FakeTelegram(group_window=1.0)          # 20 messages a second, not a minute
+    fake.add_user(1001, "Alice")                   # + her private chat, id 1001
+    fake.add_group(-1001000000001, "Organisers", admins=[1001])
+    fake.add_channel(-1001000000002, "Livre d'or", username="livredor")
+    fake.user_sends(1001, "/start")                # queues a message update
+    [welcome] = await fake.wait_for_messages(1001, 1)
+    fake.buttons(1001)                             # [(text, callback_data), ...]
+    query_id = fake.user_presses(1001, 1001, welcome["message_id"], "consent:yes")
+    await fake.wait_for(lambda: query_id in fake.callback_answers)
+    assert fake.unknown_methods == []
+
+More: ``user_edits``, ``channel_post``, ``block_bot``, ``set_bot_rights``, ``set_member``,
+``age_message``, ``hold``/``release``/``wait_held``, ``requests``/``calls``,
+``pending_updates``, ``allowed_updates``, ``webhook_deliveries``. ``python -m bot.sandbox``
+serves a fake by hand.
 """
 
 from bot.sandbox.fake import FakeTelegram

@@ -163,6 +163,11 @@ class FakeTelegram(Signals):
             status, payload = 200, {"ok": True, "result": result}
         except ApiError as exc:
             status, payload = exc.code, exc.payload()
+        except Exception:
+            # A bug of the fake, or input it did not foresee: answer like a broken server
+            # (PTB raises NetworkError) and say so loudly.
+            log.exception("fake Telegram: %s crashed on %r", method, record.params)
+            status, payload = 500, ApiError(500, "Internal Server Error").payload()
         record.status, record.response = status, payload
         log.debug("fake Telegram: %s -> %s", method, status)
         self.notify()
@@ -324,6 +329,7 @@ class FakeTelegram(Signals):
         video_note, poll, dice; for media, ``text`` is the caption. ``reply_to`` is the id
         of a message of that chat.
 
+        A user who writes in a group becomes a member of it (unless left or kicked).
         In a group where the bot is not an admin and ``privacy_mode`` is on, the message is
         stored but, as with Telegram, only delivered if it is a command, a reply to the bot
         or mentions it. Sending to a bot the user blocked unblocks it first, as in the apps.

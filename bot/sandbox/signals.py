@@ -51,17 +51,27 @@ class Signals:
         what: str | None = None,
     ) -> T:
         """Wait until ``predicate()`` is truthy and return its value; it is re-checked on
-        every change of the fake. Raises ``TimeoutError`` saying what the bot did instead."""
+        every change of the fake. A ``LookupError`` from the predicate (say ``last_message``
+        before there is one) counts as "not yet". Raises ``TimeoutError`` saying what the bot
+        did instead."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        failure: LookupError | None = None
         while True:
             changed = self._changed
-            result = predicate()
-            if result:
-                return result
+            try:
+                result = predicate()
+            except LookupError as exc:
+                failure = exc
+            else:
+                if result:
+                    return result
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise TimeoutError(self.timeout_report(what or _describe(predicate), timeout))
+                report = self.timeout_report(what or _describe(predicate), timeout)
+                if failure is not None:
+                    report += f"\nthe predicate last raised {failure!r}"
+                raise TimeoutError(report)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), remaining)
 
@@ -73,7 +83,8 @@ class Signals:
 
     def hold(self, method: str, chat_id: int | str | None = None) -> None:
         """Make matching calls take effect but keep their answer pending until ``release()``:
-        the bot is "between Telegram's send and its answer" (e.g. to kill it there)."""
+        the bot is "between Telegram's send and its answer" (e.g. to kill it there).
+        ``chat_id`` (None: any chat) is compared with the parameter as the bot sent it."""
         self._hold_rules.append(_HoldRule(method.lower(), chat_id))
 
     def release(self) -> None:

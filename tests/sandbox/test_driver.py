@@ -285,3 +285,15 @@ async def test_requests_are_recorded_with_typed_params(fake: FakeTelegram, bot: 
         "inline_keyboard": [[{"text": "A", "callback_data": "a"}]]
     }
     assert record.status == 200 and record.response is not None and record.response["ok"]
+
+
+async def test_wait_for_treats_lookup_errors_as_not_yet(fake: FakeTelegram, bot: Bot) -> None:
+    async def later() -> None:
+        await asyncio.sleep(0.05)
+        await bot.send_message(BOB, "first")
+
+    task = asyncio.create_task(later())
+    assert await fake.wait_for(lambda: fake.last_message(BOB)["text"] == "first", 2)
+    await task
+    with pytest.raises(TimeoutError, match="last raised KeyError"):
+        await fake.wait_for(lambda: fake.messages(4242), 0.05)

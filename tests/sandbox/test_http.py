@@ -111,3 +111,23 @@ async def test_unknown_method_over_http(fake: FakeTelegram, server: FakeServer) 
         assert (await r.json())["description"] == "Not Found"
     assert fake.unknown_methods == ["sendDice"]
     fake.unknown_methods.clear()
+
+
+async def test_held_answer_and_a_client_that_gave_up(
+    fake: FakeTelegram, server: FakeServer
+) -> None:
+    """The crash scenario: Telegram performed the send, the bot never heard back."""
+    from telegram.error import TimedOut
+    from telegram.request import HTTPXRequest
+
+    fake.hold("sendMessage", chat_id=CHANNEL)
+    impatient = HTTPXRequest(read_timeout=0.2)
+    async with Bot(fake.token, base_url=server.base_url, request=impatient) as b:
+        with pytest.raises(TimedOut):
+            await b.send_message(CHANNEL, "Posted, but unconfirmed")
+        await fake.wait_held(1)
+        assert [m["text"] for m in fake.messages(CHANNEL)] == ["Posted, but unconfirmed"]
+        fake.release()
+        await fake.wait_for(lambda: not fake.held)
+        # The server is still fine.
+        assert (await b.send_message(CHANNEL, "next")).text == "next"

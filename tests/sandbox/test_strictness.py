@@ -456,3 +456,81 @@ async def test_unknown_method_fails_loudly(
     assert fake.unknown_methods == ["sendPhoto"]
     assert "unknown Bot API method 'sendPhoto'" in caplog.text
     fake.unknown_methods.clear()  # the fixture asserts it is empty
+
+
+# --- smaller rules ----------------------------------------------------------------------------
+
+
+async def test_edit_caption(fake: FakeTelegram, bot: Bot) -> None:
+    sent = await bot.send_document(ALICE, b"x", filename="x.txt", caption="v1")
+    edited = await bot.edit_message_caption(
+        ALICE, sent.message_id, caption="<b>v2</b>", parse_mode="HTML"
+    )
+    assert isinstance(edited, type(sent)) and edited.caption == "v2"
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_caption(
+            ALICE, sent.message_id, caption="<b>v2</b>", parse_mode="HTML"
+        )
+    text = await bot.send_message(ALICE, "text")
+    with pytest.raises(BadRequest, match="There is no caption in the message to edit"):
+        await bot.edit_message_caption(ALICE, text.message_id, caption="c")
+    with pytest.raises(BadRequest, match="There is no text in the message to edit"):
+        await bot.edit_message_text("t", ALICE, sent.message_id)
+
+
+async def test_reply_to_a_missing_message(fake: FakeTelegram, bot: Bot) -> None:
+    with pytest.raises(BadRequest, match="Message to be replied not found"):
+        await bot.send_message(ALICE, "x", reply_to_message_id=999)
+    sent = await bot.send_message(
+        ALICE, "x", reply_to_message_id=999, allow_sending_without_reply=True
+    )
+    assert sent.reply_to_message is None
+
+
+async def test_document_required(fake: FakeTelegram) -> None:
+    assert await error_of(fake, "sendDocument", chat_id=ALICE) == (
+        400,
+        "Bad Request: there is no document in the request",
+    )
+    assert await error_of(fake, "sendDocument", chat_id=ALICE, document="unknown-file-id") == (
+        400,
+        "Bad Request: wrong file identifier/HTTP URL specified",
+    )
+
+
+async def test_channel_deletion_rights(fake: FakeTelegram, bot: Bot) -> None:
+    post = await bot.send_message(CHANNEL, "post")
+    fake.set_bot_rights(CHANNEL, can_post_messages=False, can_delete_messages=False)
+    with pytest.raises(BadRequest, match="Message can't be deleted"):
+        await bot.delete_message(CHANNEL, post.message_id)
+    fake.set_bot_rights(CHANNEL, can_delete_messages=True)
+    assert await bot.delete_message(CHANNEL, post.message_id)
+
+
+async def test_no_administrators_in_private_chats(fake: FakeTelegram) -> None:
+    assert await error_of(fake, "getChatAdministrators", chat_id=ALICE) == (
+        400,
+        "Bad Request: there are no administrators in the private chat",
+    )
+
+
+async def test_callback_answer_text_limit(fake: FakeTelegram, bot: Bot) -> None:
+    sent = await bot.send_message(ALICE, "Card", reply_markup=keyboard("a"))
+    query_id = fake.user_presses(ALICE, ALICE, sent.message_id, "a")
+    with pytest.raises(BadRequest, match="Message_too_long"):
+        await bot.answer_callback_query(query_id, "x" * 201)
+    # The refused answer did not use the query up.
+    assert await bot.answer_callback_query(query_id, "x" * 200)
+
+
+async def test_method_names_are_case_insensitive(fake: FakeTelegram) -> None:
+    status, body = await call(fake, "sendmessage", chat_id=ALICE, text="x")
+    assert status == 200 and body["result"]["text"] == "x"
+
+
+async def test_markdown_is_not_silently_accepted(fake: FakeTelegram) -> None:
+    """The fake checks HTML only: a Markdown parse mode must not pass unchecked."""
+    status, description = await error_of(
+        fake, "sendMessage", chat_id=ALICE, text="*x*", parse_mode="MarkdownV2"
+    )
+    assert status == 400 and "only checks parse_mode HTML" in description
