@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from typing import Any
 
 from telegram import (
     CallbackQuery,
@@ -288,6 +289,12 @@ async def received_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if draft is None or draft.step is None:
         await _reply(update, svc.texts(lang, "intake.no_draft"))
         return
+    if str(message.message_id) in draft.answer_messages:
+        # Telegram delivers at least once: after a crash the same message can come again.
+        log.info(
+            "message %d of user %d already applied: ignored", message.message_id, draft.user_id
+        )
+        return
     await _answer(update, svc, lang, draft, message.text, message.message_id)
 
 
@@ -469,11 +476,24 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert match is not None
     action, draft_id = match.group(1), int(match.group(2))
     if draft is None or draft.id != draft_id:
-        await query.answer(svc.texts(lang, "intake.stale_button"))
+        await answer_query(query, svc.texts(lang, "intake.stale_button"))
         return
-    await query.answer()
+    await answer_query(query)
     await _drop_buttons(query)
     await _press(update, svc, lang, draft, action)
+
+
+async def answer_query(query: CallbackQuery, text: str | None = None, **kwargs: Any) -> None:
+    """Answer a button press; a press delivered again after a crash was answered already
+    (Telegram then says the query is too old), which is no reason to fail the update."""
+    try:
+        await query.answer(text, **kwargs)
+    except BadRequest as exc:
+        if "query is too old" not in exc.message.lower() and "query id is invalid" not in (
+            exc.message.lower()
+        ):
+            raise
+        log.info("button press answered already (delivered again): %s", exc.message)
 
 
 async def _drop_buttons(query: CallbackQuery) -> None:
@@ -577,7 +597,7 @@ async def chose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     assert query is not None and query.data is not None and update.effective_user is not None
     svc, _, _, user = await _load(update, context)
     chosen = query.data.split(":")[1]
-    await query.answer()
+    await answer_query(query)
     tg_user = update.effective_user
     if user is None:
         await svc.repo.upsert_user(
@@ -632,9 +652,9 @@ async def mine_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     testimonial = await svc.repo.get(int(raw_id))
     t = svc.texts
     if testimonial is None or testimonial.user_id != update.effective_user.id:
-        await query.answer(t(lang, "intake.stale_button"))
+        await answer_query(query, t(lang, "intake.stale_button"))
         return
-    await query.answer()
+    await answer_query(query)
     if action == "ask":
         markup = InlineKeyboardMarkup(
             [
@@ -676,7 +696,7 @@ async def forget_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     svc, lang, _, _ = await _load(update, context)
-    await query.answer()
+    await answer_query(query)
     await _drop_buttons(query)
     if query.data != "forget:yes":
         await _reply(update, svc.texts(lang, "forget.kept"))

@@ -36,7 +36,7 @@ from telegram.ext import (
 )
 
 from bot.book import FORMATS, book_filename, render_book
-from bot.intake import profile_name
+from bot.intake import answer_query, profile_name
 from bot.render import post_header_html, quote_paragraphs_html, split_html_paragraphs
 from bot.services import Services, services
 from bot.texts import Html, Texts
@@ -56,6 +56,16 @@ MOD_PATTERN = (
     r"^mod:(approve|reject|reason|other|edit|field|back|unpublish|unpublish_yes|republish"
     r"|markpub|retry):(\d+)(?::(\w+))?$"
 )
+
+
+async def stop_task(task: asyncio.Task[None] | None) -> None:
+    """Cancel a worker task and wait for it to end. Cancel again if a cancellation was
+    swallowed (``asyncio.wait_for`` in Python 3.11 can lose one that lands as it returns)."""
+    while task is not None and not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=1.0)
+    if task is not None and not task.cancelled() and task.exception() is not None:
+        log.error("worker ended with an error", exc_info=task.exception())
 
 
 def channel_link(settings: Settings, message_id: int) -> str | None:
@@ -104,10 +114,7 @@ class Moderation:
 
     async def stop(self) -> None:
         """Stop sending cards (unsent ones are found again at the next start)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
 
     def submitted(self, testimonial_id: int) -> None:
         """Queue the card of a new submission (sent in the background: the group's flood
@@ -378,17 +385,17 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             "card button pressed outside the organisers' group (chat %s): ignored",
             chat.id if chat else None,
         )
-        await query.answer(t(lang, "moderation.unknown_button"), show_alert=True)
+        await answer_query(query, t(lang, "moderation.unknown_button"), show_alert=True)
         return
     if not await mod.is_organiser(query.from_user):
-        await query.answer(t(lang, "moderation.only_organisers"), show_alert=True)
+        await answer_query(query, t(lang, "moderation.only_organisers"), show_alert=True)
         return
     match = re.match(MOD_PATTERN, query.data)
     assert match is not None
     action, tid, arg = match.group(1), int(match.group(2)), match.group(3)
     testimonial = await svc.repo.get(tid)
     if testimonial is None:
-        await query.answer(t(lang, "moderation.not_found"), show_alert=True)
+        await answer_query(query, t(lang, "moderation.not_found"), show_alert=True)
         return
     presser = profile_name(query.from_user)
     await ACTIONS[action](query, svc, mod, testimonial, presser, arg)
@@ -408,18 +415,18 @@ async def _decide(
         tm.id, target, by=query.from_user.id, by_name=who, reason=reason
     )
     if not decision.won:
-        await query.answer(_already(svc, mod, decision.testimonial), show_alert=True)
+        await answer_query(query, _already(svc, mod, decision.testimonial), show_alert=True)
         return
     decided = decision.testimonial
     assert decided is not None
     log.info("testimonial #%d %s by %s (%d)", tm.id, target.value, who, query.from_user.id)
     if target is Status.APPROVED:
-        await query.answer(t(lang, "moderation.approved_answer"))
+        await answer_query(query, t(lang, "moderation.approved_answer"))
         # The card is edited once the post is out (the publisher does it): one edit.
         if svc.publisher is not None:
             svc.publisher.wake()
         return
-    await query.answer(t(lang, "moderation.rejected_answer"))
+    await answer_query(query, t(lang, "moderation.rejected_answer"))
     await mod._safe_refresh(decided)
     if reason:
         await mod.notify_author(decided, "author.rejected", id=decided.id, reason=reason)
@@ -449,9 +456,9 @@ async def _reject(
     query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     if tm.status is not Status.PENDING:
-        await query.answer(_already(svc, mod, tm), show_alert=True)
+        await answer_query(query, _already(svc, mod, tm), show_alert=True)
         return
-    await query.answer()
+    await answer_query(query)
     await mod.set_keyboard(query, mod.reasons_keyboard(tm.id))
 
 
@@ -461,7 +468,7 @@ async def _reason(
     reasons = svc.texts.raw(mod.lang, "moderation.reasons").split("\n")
     index = int(arg) if arg and arg.isdigit() else -1
     if not 0 <= index < len(reasons):
-        await query.answer(svc.texts(mod.lang, "moderation.unknown_button"), show_alert=True)
+        await answer_query(query, svc.texts(mod.lang, "moderation.unknown_button"), show_alert=True)
         return
     await _decide(query, svc, mod, tm, who, Status.REJECTED, reasons[index])
 
@@ -470,19 +477,19 @@ async def _other(
     query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     if tm.status is not Status.PENDING:
-        await query.answer(_already(svc, mod, tm), show_alert=True)
+        await answer_query(query, _already(svc, mod, tm), show_alert=True)
         return
     await svc.repo.set_prompt(mod.group, query.from_user.id, tm.id, "reject")
-    await query.answer(svc.texts(mod.lang, "moderation.type_reason"), show_alert=True)
+    await answer_query(query, svc.texts(mod.lang, "moderation.type_reason"), show_alert=True)
 
 
 async def _edit(
     query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     if tm.status is not Status.PENDING:
-        await query.answer(svc.texts(mod.lang, "moderation.not_pending"), show_alert=True)
+        await answer_query(query, svc.texts(mod.lang, "moderation.not_pending"), show_alert=True)
         return
-    await query.answer()
+    await answer_query(query)
     await mod.set_keyboard(query, mod.edit_keyboard(tm.id))
 
 
@@ -491,7 +498,7 @@ async def _field(
 ) -> None:
     t, lang = svc.texts, mod.lang
     if tm.status is not Status.PENDING or arg not in ("name", "organisation", "quote"):
-        await query.answer(t(lang, "moderation.not_pending"), show_alert=True)
+        await answer_query(query, t(lang, "moderation.not_pending"), show_alert=True)
         return
     await svc.repo.set_prompt(mod.group, query.from_user.id, tm.id, f"edit:{arg}")
     current = getattr(tm, arg).replace("\n", " / ")
@@ -500,13 +507,13 @@ async def _field(
     text = t.raw(lang, "moderation.type_correction").format(
         field=t.raw(lang, f"moderation.field_{arg}"), current=current
     )
-    await query.answer(text[:200], show_alert=True)
+    await answer_query(query, text[:200], show_alert=True)
 
 
 async def _back(
     query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
 ) -> None:
-    await query.answer()
+    await answer_query(query)
     _, markup = mod.outcome(tm)
     if markup is not None:
         await mod.set_keyboard(query, markup)
@@ -516,9 +523,9 @@ async def _unpublish(
     query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     if tm.status is not Status.PUBLISHED:
-        await query.answer(_already(svc, mod, tm), show_alert=True)
+        await answer_query(query, _already(svc, mod, tm), show_alert=True)
         return
-    await query.answer()
+    await answer_query(query)
     await mod.set_keyboard(
         query,
         mod._keyboard(
@@ -535,10 +542,10 @@ async def _unpublish_yes(
 ) -> None:
     withdrawn = await svc.repo.withdraw(tm.id)
     if withdrawn is None:
-        await query.answer(_already(svc, mod, tm), show_alert=True)
+        await answer_query(query, _already(svc, mod, tm), show_alert=True)
         return
     log.info("testimonial #%d unpublished by %s", tm.id, who)
-    await query.answer(svc.texts(mod.lang, "moderation.unpublish_answer"))
+    await answer_query(query, svc.texts(mod.lang, "moderation.unpublish_answer"))
     line = svc.texts(mod.lang, "card.unpublished_by", who=who, time=_time(withdrawn.updated_at))
     await mod._safe_refresh(withdrawn, line)
     await mod.notify_author(withdrawn, "author.unpublished", id=withdrawn.id)
@@ -551,9 +558,9 @@ async def _republish(
 ) -> None:
     requeued = await svc.repo.requeue(tm.id, from_status=Status.PUBLISHING)
     if requeued is None:
-        await query.answer(_already(svc, mod, tm), show_alert=True)
+        await answer_query(query, _already(svc, mod, tm), show_alert=True)
         return
-    await query.answer(svc.texts(mod.lang, "moderation.republished", who=who))
+    await answer_query(query, svc.texts(mod.lang, "moderation.republished", who=who))
     await _drop_keyboard(query)
     if svc.publisher is not None:
         svc.publisher.wake()
@@ -564,9 +571,9 @@ async def _markpub(
 ) -> None:
     marked = await svc.repo.transition(tm.id, Status.PUBLISHED, expected=Status.PUBLISHING)
     if marked is None:
-        await query.answer(_already(svc, mod, tm), show_alert=True)
+        await answer_query(query, _already(svc, mod, tm), show_alert=True)
         return
-    await query.answer(svc.texts(mod.lang, "moderation.marked_published", who=who))
+    await answer_query(query, svc.texts(mod.lang, "moderation.marked_published", who=who))
     await _drop_keyboard(query)
     await mod._safe_refresh(marked)
 
@@ -575,7 +582,7 @@ async def _retry(
     query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     await svc.repo.requeue(tm.id, from_status=Status.APPROVED)
-    await query.answer(svc.texts(mod.lang, "moderation.retrying"))
+    await answer_query(query, svc.texts(mod.lang, "moderation.retrying"))
     await _drop_keyboard(query)
     if svc.publisher is not None:
         svc.publisher.resume()
@@ -612,8 +619,10 @@ async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         query.data,
         query.from_user.id if query.from_user else None,
     )
-    await query.answer(
-        svc.texts(svc.settings.default_language, "moderation.unknown_button"), show_alert=True
+    await answer_query(
+        query,
+        svc.texts(svc.settings.default_language, "moderation.unknown_button"),
+        show_alert=True,
     )
 
 

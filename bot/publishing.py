@@ -23,7 +23,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.moderation import Moderation, channel_link
+from bot.moderation import Moderation, channel_link, stop_task
 from bot.ratelimit import retry_seconds
 from bot.render import render_post_parts
 from bot.texts import Html, Texts
@@ -91,10 +91,7 @@ class Publisher:
 
     async def stop(self) -> None:
         """Stop after the current send (a row left ``publishing`` is reported at restart)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
 
     def wake(self) -> None:
         """Look at the outbox now."""
@@ -126,7 +123,8 @@ class Publisher:
             if not busy:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), IDLE_POLL)
+                    async with asyncio.timeout(IDLE_POLL):
+                        await self._wake.wait()
 
     async def _step(self) -> bool:
         """Handle the oldest outbox row; return False when there was none."""

@@ -36,30 +36,42 @@ def retry_seconds(exc: RetryAfter) -> float:
 
 
 class SlidingWindow:
-    """At most ``limit`` acquisitions in any ``period`` seconds, handed out in FIFO order."""
+    """At most ``limit`` requests in any ``period`` seconds, handed out in FIFO order.
+
+    Each request is stamped when it starts and stamped again when its answer arrives:
+    Telegram counts a message when it arrives there, somewhere between the two, so counting
+    from the later time keeps us under the limit however long the request travelled.
+    """
 
     def __init__(self, limit: int, period: float) -> None:
         self.limit = limit
         self.period = period
-        self._times: collections.deque[float] = collections.deque()
+        self._stamps: list[list[float]] = []
         self._lock = asyncio.Lock()
 
-    async def acquire(self) -> None:
-        """Wait until one more event fits in the window, and record it."""
+    async def acquire(self) -> list[float]:
+        """Wait until one more request fits in the window; return its stamp (pass it to
+        ``done`` when the request has been answered)."""
         async with self._lock:
             while True:
                 now = time.monotonic()
-                while self._times and now - self._times[0] >= self.period:
-                    self._times.popleft()
-                if len(self._times) < self.limit:
-                    self._times.append(now)
-                    return
-                await asyncio.sleep(self.period - (now - self._times[0]) + 0.001)
+                self._stamps = [s for s in self._stamps if now - s[0] < self.period]
+                if len(self._stamps) < self.limit:
+                    stamp = [now]
+                    self._stamps.append(stamp)
+                    return stamp
+                oldest = min(s[0] for s in self._stamps)
+                await asyncio.sleep(self.period - (now - oldest) + 0.001)
+
+    @staticmethod
+    def done(stamp: list[float]) -> None:
+        """Count the request from the time its answer arrived."""
+        stamp[0] = time.monotonic()
 
     def idle(self) -> bool:
         """Return whether the window is empty (the limiter can be forgotten)."""
         now = time.monotonic()
-        return not self._times or now - self._times[-1] >= self.period
+        return all(now - s[0] >= self.period for s in self._stamps)
 
 
 class SlidingWindowRateLimiter(BaseRateLimiter[int]):
@@ -114,11 +126,12 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         attempt = 0
         while True:
             await self._not_paused.wait()
+            stamps = []
             if chat_id is not None:
                 # Negative ids and @usernames are groups and channels: Telegram's 20-a-minute.
                 if isinstance(chat_id, str) or chat_id < 0:
-                    await self._group(chat_id).acquire()
-                await self._global.acquire()
+                    stamps.append(await self._group(chat_id).acquire())
+                stamps.append(await self._global.acquire())
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -133,6 +146,9 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
                         await asyncio.sleep(seconds + 0.05)
                     finally:
                         self._not_paused.set()
+            finally:
+                for stamp in stamps:
+                    SlidingWindow.done(stamp)
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):

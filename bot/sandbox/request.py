@@ -62,9 +62,12 @@ class FakeRequest(BaseRequest):
         params: dict[str, object] = dict(request_data.json_parameters) if request_data else {}
         files = _files(request_data) if request_data else {}
         timeout = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
-        call = self.fake.handle(token, api_method, params, files)
         try:
-            status, payload = await asyncio.wait_for(call, timeout)
+            # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow a
+            # cancellation that arrives as the call completes (the bot's workers then
+            # never stop).
+            async with asyncio.timeout(timeout):
+                status, payload = await self.fake.handle(token, api_method, params, files)
         except TimeoutError as exc:
             raise TimedOut from exc
         return status, json.dumps(payload).encode()
