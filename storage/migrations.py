@@ -24,7 +24,8 @@ MIGRATIONS: list[list[str]] = [
         """,
         """
         CREATE TABLE testimonials (
-            id                  INTEGER PRIMARY KEY,
+            -- AUTOINCREMENT: ids are in buttons (mod:approve:42) and must never be reused.
+            id                  INTEGER PRIMARY KEY AUTOINCREMENT,
             user_id             INTEGER REFERENCES users(user_id) ON DELETE SET NULL,
             status              TEXT NOT NULL CHECK (status IN ('draft', 'pending', 'approved',
                                   'publishing', 'published', 'rejected', 'withdrawn')),

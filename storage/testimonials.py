@@ -512,8 +512,9 @@ class Repository:
 
     async def requeue(self, testimonial_id: int, *, from_status: Status) -> Testimonial | None:
         """Queue an approved (or stuck publishing) testimonial for publication again."""
-        if from_status is not Status.APPROVED:
-            check_transition(from_status, Status.APPROVED)
+        if from_status not in (Status.APPROVED, Status.PUBLISHING):
+            # Only a decided testimonial can be queued: never a pending one.
+            raise IllegalTransition(from_status, Status.APPROVED)
         now = _ts()
         async with self.db.transaction() as conn:
             rows = list(
@@ -600,7 +601,8 @@ class Repository:
             )
             await conn.execute(
                 "UPDATE testimonials SET status = 'withdrawn', name = '', organisation = '',"
-                " quote = '', consent_text = NULL, author_name = NULL, author_username = NULL,"
+                " quote = '', quote_parts = '[]', answer_messages = '{}', consent_text = NULL,"
+                " author_name = NULL, author_username = NULL,"
                 " start_payload = NULL, user_id = NULL, updated_at = ? WHERE user_id = ?",
                 (now, user_id),
             )
