@@ -164,7 +164,8 @@ class Moderation:
             parts[-1] += "\n\n" + footer
         return parts
 
-    def _keyboard(self, rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    def keyboard(self, rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+        """Build buttons from (text key, callback data) rows."""
         return InlineKeyboardMarkup(
             [
                 [InlineKeyboardButton(self.texts(self.lang, k), callback_data=d) for k, d in row]
@@ -174,7 +175,7 @@ class Moderation:
 
     def pending_keyboard(self, tid: int) -> InlineKeyboardMarkup:
         """Approve / Reject / Edit."""
-        return self._keyboard(
+        return self.keyboard(
             [
                 [("card.approve", f"mod:approve:{tid}"), ("card.reject", f"mod:reject:{tid}")],
                 [("card.edit", f"mod:edit:{tid}")],
@@ -206,7 +207,7 @@ class Moderation:
 
     def edit_keyboard(self, tid: int) -> InlineKeyboardMarkup:
         """Which field to correct."""
-        return self._keyboard(
+        return self.keyboard(
             [
                 [
                     ("card.edit_name", f"mod:field:{tid}:name"),
@@ -238,7 +239,7 @@ class Moderation:
                 if link
                 else texts(lang, "card.approved_posted_nolink", who=who, time=when)
             )
-            return line, self._keyboard([[("card.unpublish", f"mod:unpublish:{t.id}")]])
+            return line, self.keyboard([[("card.unpublish", f"mod:unpublish:{t.id}")]])
         if t.status in (Status.APPROVED, Status.PUBLISHING):
             return texts(lang, "card.approved", who=who, time=when), None
         return texts(lang, "card.withdrawn", time=_time(t.updated_at)), None
@@ -256,7 +257,7 @@ class Moderation:
         default_footer, markup = self.outcome(t)
         parts = self.card_parts(t, footer or default_footer)
         if len(parts) != len(t.card_message_ids):
-            await self._delete(t.card_message_ids)
+            await self.delete_messages(t.card_message_ids)
             await self._send_parts(t, parts, markup)
             return
         for message_id, part, index in zip(
@@ -275,7 +276,7 @@ class Moderation:
                 if "not modified" in text:
                     continue
                 if "not found" in text:
-                    await self._delete(t.card_message_ids)
+                    await self.delete_messages(t.card_message_ids)
                     await self._send_parts(t, parts, markup)
                     return
                 raise
@@ -291,7 +292,8 @@ class Moderation:
             ids.append(message.message_id)
         await self.repo.set_card_messages(t.id, ids)
 
-    async def _delete(self, message_ids: tuple[int, ...]) -> None:
+    async def delete_messages(self, message_ids: tuple[int, ...]) -> None:
+        """Delete messages of the group (an old card), ignoring those already gone."""
         for message_id in message_ids:
             with contextlib.suppress(BadRequest):
                 await self.bot.delete_message(self.group, message_id)
@@ -326,9 +328,11 @@ class Moderation:
         """Update the card of a testimonial its author withdrew."""
         if t.card_message_ids:
             line = self.texts(self.lang, "card.withdrawn_by_author", time=_time(t.updated_at))
-            await self._safe_refresh(t, line)
+            await self.update_card(t, line)
 
-    async def _safe_refresh(self, t: Testimonial, footer: str | None = None) -> None:
+    async def update_card(self, t: Testimonial, footer: str | None = None) -> None:
+        """``refresh_card``, logging instead of raising: a card that cannot be updated must
+        not undo a decision already recorded."""
         try:
             await self.refresh_card(t, footer)
         except TelegramError as exc:
@@ -427,7 +431,7 @@ async def _decide(
             svc.publisher.wake()
         return
     await answer_query(query, t(lang, "moderation.rejected_answer"))
-    await mod._safe_refresh(decided)
+    await mod.update_card(decided)
     if reason:
         await mod.notify_author(decided, "author.rejected", id=decided.id, reason=reason)
     else:
@@ -528,7 +532,7 @@ async def _unpublish(
     await answer_query(query)
     await mod.set_keyboard(
         query,
-        mod._keyboard(
+        mod.keyboard(
             [
                 [("card.confirm_unpublish", f"mod:unpublish_yes:{tm.id}")],
                 [("card.back", f"mod:back:{tm.id}")],
@@ -547,7 +551,7 @@ async def _unpublish_yes(
     log.info("testimonial #%d unpublished by %s", tm.id, who)
     await answer_query(query, svc.texts(mod.lang, "moderation.unpublish_answer"))
     line = svc.texts(mod.lang, "card.unpublished_by", who=who, time=_time(withdrawn.updated_at))
-    await mod._safe_refresh(withdrawn, line)
+    await mod.update_card(withdrawn, line)
     await mod.notify_author(withdrawn, "author.unpublished", id=withdrawn.id)
     if svc.publisher is not None:
         svc.publisher.wake()
@@ -575,7 +579,7 @@ async def _markpub(
         return
     await answer_query(query, svc.texts(mod.lang, "moderation.marked_published", who=who))
     await _drop_keyboard(query)
-    await mod._safe_refresh(marked)
+    await mod.update_card(marked)
 
 
 async def _retry(
@@ -654,7 +658,7 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             await message.reply_text(_already(svc, mod, decision.testimonial))
             return
         log.info("testimonial #%d rejected by %s (%d)", tm.id, who, user.id)
-        await mod._safe_refresh(decision.testimonial)
+        await mod.update_card(decision.testimonial)
         await mod.notify_author(
             decision.testimonial, "author.rejected", id=tm.id, reason=text[:500]
         )
@@ -669,7 +673,7 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await message.reply_text(t(lang, "moderation.not_pending"))
         return
     log.info("testimonial #%d: %s corrected by %s", tm.id, field, who)
-    await mod._safe_refresh(edited)
+    await mod.update_card(edited)
 
 
 def _clean_correction(field: str, text: str) -> str | None:
@@ -707,7 +711,7 @@ async def pending_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await mod.alert(mod.texts(mod.lang, "moderation.pending_header", count=len(waiting)))
     for testimonial in waiting:
         # Move the card to the bottom of the chat: one live card per testimonial.
-        await mod._delete(testimonial.card_message_ids)
+        await mod.delete_messages(testimonial.card_message_ids)
         await mod.send_card(testimonial)
 
 
