@@ -62,6 +62,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         hide_input_in_errors=True,
+        # `LIVREDOR_BOT_TOKEN=` (as env.example ships it) means "not set", not "set to ''".
+        env_ignore_empty=True,
     )
 
     # Telegram: required to run, not to export or back up.
