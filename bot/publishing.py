@@ -177,6 +177,9 @@ class Publisher:
             return
         published = await self.repo.record_published(item.id, claimed.id, ids)
         if published is None:
+            # Withdrawn (or its author forgotten) while it was being posted: take it down.
+            log.info("testimonial #%d was withdrawn while being posted: removing it", claimed.id)
+            await self._undo(ids)
             return
         log.info("testimonial #%d published (%d message(s))", published.id, len(ids))
         await self._after_publish(published)

@@ -25,6 +25,23 @@ PRAGMAS = (
 )
 
 
+async def _with_retry(conn: aiosqlite.Connection, pragma: str) -> None:
+    """Run a pragma, retrying while the file is locked.
+
+    Switching a fresh file to WAL needs the write lock, and SQLite answers SQLITE_BUSY at
+    once for that (the busy handler is not used): a second process starting while the first
+    creates the file must wait and try again.
+    """
+    for attempt in range(200):
+        try:
+            await conn.execute(pragma)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 199:
+                raise
+            await asyncio.sleep(0.05)
+
+
 class Database:
     """One aiosqlite connection shared by the whole process.
 
@@ -43,11 +60,17 @@ class Database:
         path = Path(path)
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = sqlite3.Row
-        for pragma in PRAGMAS:
-            await conn.execute(pragma)
-        db = cls(conn, path)
-        if migrate:
-            await db.migrate()
+        try:
+            for pragma in PRAGMAS:
+                await _with_retry(conn, pragma)
+            db = cls(conn, path)
+            if migrate:
+                await db.migrate()
+        except BaseException:
+            # aiosqlite's worker thread is not a daemon: an unclosed connection would keep
+            # the process alive after the error (e.g. LIVREDOR_DATABASE is not SQLite).
+            await conn.close()
+            raise
         return db
 
     async def close(self) -> None:
