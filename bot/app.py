@@ -11,8 +11,8 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
-from bot import intake, moderation
-from bot.moderation import Moderation
+from bot import account, intake, moderation
+from bot.cards import Moderation
 from bot.publishing import Publisher
 from bot.ratelimit import PerUserUpdateProcessor, SlidingWindowRateLimiter
 from bot.services import SERVICES_KEY, Services, services
@@ -70,6 +70,9 @@ def build_application(
 
     # Note: order matters. Intake (private chats) and moderation (the organisers' group)
     # filter on disjoint chats; the catch-all for unknown buttons must come last.
+    # /language, /mine, /forget before intake: intake ends with a catch-all for commands.
+    for group, handler in account.handlers():
+        app.add_handler(handler, group=group)
     for group, handler in intake.handlers():
         app.add_handler(handler, group=group)
     for group, handler in moderation.handlers(settings):

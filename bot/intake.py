@@ -10,20 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any
 
 from telegram import (
-    CallbackQuery,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
-    Message,
     Update,
 )
 from telegram import User as TgUser
 from telegram.constants import ChatType
-from telegram.error import BadRequest
+from telegram.ext import BaseHandler as PTBBaseHandler
 from telegram.ext import (
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -31,12 +26,12 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.ext import BaseHandler as PTBBaseHandler
 
+from bot.chat import answer_query, button, drop_buttons, load_person, profile_name, reply
 from bot.render import render_post_parts
 from bot.services import Services, services
 from bot.texts import Html
-from storage.models import Status, Step, Testimonial, User
+from storage.models import Step, Testimonial
 from storage.testimonials import SubmitResult
 
 log = logging.getLogger(__name__)
@@ -64,11 +59,6 @@ QUESTION = {
 # -- small helpers ------------------------------------------------------------------------
 
 
-def profile_name(user: TgUser) -> str:
-    """Return the name on a Telegram profile."""
-    return " ".join(p for p in (user.first_name, user.last_name) if p).strip()
-
-
 def clean_name(text: str) -> str:
     """Trim a typed name; line breaks become spaces (a name is one line)."""
     return re.sub(r"\s*\n\s*", " ", text).strip()
@@ -77,40 +67,6 @@ def clean_name(text: str) -> str:
 def clean_organisation(text: str) -> list[str]:
     """Split a typed organisation into its non-empty, trimmed lines."""
     return [line.strip() for line in text.split("\n") if line.strip()]
-
-
-def _button(label: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=data)
-
-
-async def _user_language(svc: Services, tg_user: TgUser, user: User | None) -> str:
-    if user is not None and user.language:
-        return user.language
-    return svc.texts.language(tg_user.language_code)
-
-
-async def _load(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
-) -> tuple[Services, str, Testimonial | None, User | None]:
-    """Read the sender's user row and open draft; stop if they are banned."""
-    svc = services(context)
-    tg_user = update.effective_user
-    assert tg_user is not None
-    user, draft = await svc.repo.get_user_and_draft(tg_user.id)
-    lang = await _user_language(svc, tg_user, user)
-    if user is not None and user.banned:
-        await _reply(update, svc.texts(lang, "common.banned"))
-        raise ApplicationHandlerStop
-    return svc, lang, draft, user
-
-
-async def _reply(
-    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
-) -> Message | None:
-    chat = update.effective_chat
-    if chat is None:
-        return None
-    return await chat.send_message(text, reply_markup=markup)
 
 
 # -- asking each question ------------------------------------------------------------------
@@ -127,34 +83,34 @@ def _keyboard(
         name = profile_name(tg_user)
         if name and len(name) <= NAME_MAX:
             label = t(lang, "intake.use_profile_name", name=name[:40])
-            return InlineKeyboardMarkup([[_button(label, f"in:profile:{d}")]])
+            return InlineKeyboardMarkup([[button(label, f"in:profile:{d}")]])
     if step is Step.ORGANISATION:
-        return InlineKeyboardMarkup([[_button(t(lang, "intake.skip"), f"in:skip:{d}")]])
+        return InlineKeyboardMarkup([[button(t(lang, "intake.skip"), f"in:skip:{d}")]])
     if step is Step.EDIT_ORGANISATION:
         label = t(lang, "intake.clear_organisation")
-        return InlineKeyboardMarkup([[_button(label, f"in:skip:{d}")]])
+        return InlineKeyboardMarkup([[button(label, f"in:skip:{d}")]])
     if step in (Step.QUOTE, Step.EDIT_QUOTE) and draft.quote:
-        return InlineKeyboardMarkup([[_button(t(lang, "intake.done"), f"in:done:{d}")]])
+        return InlineKeyboardMarkup([[button(t(lang, "intake.done"), f"in:done:{d}")]])
     if step is Step.CONSENT:
         return InlineKeyboardMarkup(
             [
                 [
-                    _button(t(lang, "intake.consent_yes"), f"in:agree:{d}"),
-                    _button(t(lang, "intake.consent_no"), f"in:decline:{d}"),
+                    button(t(lang, "intake.consent_yes"), f"in:agree:{d}"),
+                    button(t(lang, "intake.consent_no"), f"in:decline:{d}"),
                 ]
             ]
         )
     if step is Step.PREVIEW:
         return InlineKeyboardMarkup(
             [
-                [_button(t(lang, "intake.send"), f"in:send:{d}")],
+                [button(t(lang, "intake.send"), f"in:send:{d}")],
                 [
-                    _button(t(lang, "intake.edit_name"), f"in:edit_name:{d}"),
-                    _button(t(lang, "intake.edit_organisation"), f"in:edit_org:{d}"),
+                    button(t(lang, "intake.edit_name"), f"in:edit_name:{d}"),
+                    button(t(lang, "intake.edit_organisation"), f"in:edit_org:{d}"),
                 ],
                 [
-                    _button(t(lang, "intake.edit_quote"), f"in:edit_quote:{d}"),
-                    _button(t(lang, "intake.cancel"), f"in:cancel:{d}"),
+                    button(t(lang, "intake.edit_quote"), f"in:edit_quote:{d}"),
+                    button(t(lang, "intake.cancel"), f"in:cancel:{d}"),
                 ],
             ]
         )
@@ -172,7 +128,7 @@ async def ask(
         await _send_preview(update, svc, lang, draft, markup, prefix)
         return
     question = svc.texts(lang, QUESTION[draft.step])
-    await _reply(update, f"{prefix}\n\n{question}" if prefix else question, markup)
+    await reply(update, f"{prefix}\n\n{question}" if prefix else question, markup)
 
 
 async def _send_preview(
@@ -184,7 +140,7 @@ async def _send_preview(
     prefix: str,
 ) -> None:
     intro = svc.texts(lang, "intake.preview_intro")
-    await _reply(update, f"{prefix}\n\n{intro}" if prefix else intro)
+    await reply(update, f"{prefix}\n\n{intro}" if prefix else intro)
     parts = render_post_parts(
         draft.name,
         draft.organisation,
@@ -193,8 +149,8 @@ async def _send_preview(
         marker=PREVIEW_MARKER,
     )
     for part in parts:
-        await _reply(update, part)
-    await _reply(update, svc.texts(lang, "intake.preview_actions"), markup)
+        await reply(update, part)
+    await reply(update, svc.texts(lang, "intake.preview_actions"), markup)
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -202,7 +158,7 @@ async def _send_preview(
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greet and ask the first question, or offer to continue an open draft."""
-    svc, lang, draft, user = await _load(update, context)
+    svc, lang, draft, user = await load_person(update, context)
     tg_user = update.effective_user
     assert tg_user is not None
     if user is None:
@@ -213,12 +169,12 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         markup = InlineKeyboardMarkup(
             [
                 [
-                    _button(svc.texts(lang, "intake.continue"), f"in:continue:{draft.id}"),
-                    _button(svc.texts(lang, "intake.restart"), f"in:restart:{draft.id}"),
+                    button(svc.texts(lang, "intake.continue"), f"in:continue:{draft.id}"),
+                    button(svc.texts(lang, "intake.restart"), f"in:restart:{draft.id}"),
                 ]
             ]
         )
-        await _reply(update, svc.texts(lang, "intake.resume"), markup)
+        await reply(update, svc.texts(lang, "intake.resume"), markup)
         return
     payload = context.args[0][:64] if context.args else None
     draft = await svc.repo.start_draft(tg_user.id, lang, payload)
@@ -233,9 +189,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ask to confirm discarding the open draft."""
-    svc, lang, draft, _ = await _load(update, context)
+    svc, lang, draft, _ = await load_person(update, context)
     if draft is None:
-        await _reply(update, svc.texts(lang, "intake.nothing_to_cancel"))
+        await reply(update, svc.texts(lang, "intake.nothing_to_cancel"))
         return
     await _confirm_cancel(update, svc, lang, draft)
 
@@ -245,37 +201,30 @@ async def _confirm_cancel(update: Update, svc: Services, lang: str, draft: Testi
     markup = InlineKeyboardMarkup(
         [
             [
-                _button(t(lang, "intake.cancel_yes"), f"in:cancel_yes:{draft.id}"),
-                _button(t(lang, "intake.cancel_no"), f"in:cancel_no:{draft.id}"),
+                button(t(lang, "intake.cancel_yes"), f"in:cancel_yes:{draft.id}"),
+                button(t(lang, "intake.cancel_no"), f"in:cancel_no:{draft.id}"),
             ]
         ]
     )
-    await _reply(update, t(lang, "intake.cancel_confirm"), markup)
+    await reply(update, t(lang, "intake.cancel_confirm"), markup)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the commands."""
-    svc, lang, _, _ = await _load(update, context)
+    svc, lang, _, _ = await load_person(update, context)
     event = svc.settings.event_name
     part = Html(svc.texts(lang, "help.event_part", event=event)) if event else ""
-    await _reply(update, svc.texts(lang, "help.text", event_part=part))
-
-
-async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Offer English or French."""
-    svc, lang, _, _ = await _load(update, context)
-    markup = InlineKeyboardMarkup([[_button("English", "lang:en"), _button("Français", "lang:fr")]])
-    await _reply(update, svc.texts(lang, "language.choose"), markup)
+    await reply(update, svc.texts(lang, "help.text", event_part=part))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer a command we do not have, then re-ask the open question."""
-    svc, lang, draft, _ = await _load(update, context)
+    svc, lang, draft, _ = await load_person(update, context)
     prefix = svc.texts(lang, "common.unknown_command")
     if draft is not None and draft.step is not None:
         await ask(update, svc, lang, draft, prefix)
     else:
-        await _reply(update, prefix)
+        await reply(update, prefix)
 
 
 # -- answers -------------------------------------------------------------------------------
@@ -283,11 +232,11 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def received_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Take a text answer for the open step."""
-    svc, lang, draft, _ = await _load(update, context)
+    svc, lang, draft, _ = await load_person(update, context)
     message = update.effective_message
     assert message is not None and message.text is not None
     if draft is None or draft.step is None:
-        await _reply(update, svc.texts(lang, "intake.no_draft"))
+        await reply(update, svc.texts(lang, "intake.no_draft"))
         return
     if str(message.message_id) in draft.answer_messages:
         # Telegram delivers at least once: after a crash the same message can come again.
@@ -310,7 +259,7 @@ async def _answer(
             await ask(update, svc, lang, draft, t(lang, "intake.name_empty"))
             return
         if len(name) > NAME_MAX:
-            await _reply(update, t(lang, "intake.name_too_long", length=len(name), limit=NAME_MAX))
+            await reply(update, t(lang, "intake.name_too_long", length=len(name), limit=NAME_MAX))
             return
         next_step = Step.ORGANISATION if step is Step.NAME else Step.PREVIEW
         answers = {**draft.answer_messages, key: "name"}
@@ -321,7 +270,7 @@ async def _answer(
         lines = clean_organisation(text)
         problem = _organisation_problem(svc, lang, lines)
         if problem:
-            await _reply(update, problem)
+            await reply(update, problem)
             return
         if not lines:
             await ask(update, svc, lang, draft)
@@ -365,7 +314,7 @@ async def _add_quote(
     t = svc.texts
     part = text.strip()
     if not part:
-        await _reply(update, t(lang, "intake.quote_empty_message"))
+        await reply(update, t(lang, "intake.quote_empty_message"))
         return
     replacing = draft.step is Step.EDIT_QUOTE
     parts = [part] if replacing else [*draft.quote_parts, part]
@@ -376,7 +325,7 @@ async def _add_quote(
         assert tg_user is not None
         kept = 0 if replacing else len(draft.quote)
         markup = _keyboard(svc, lang, draft, tg_user) if draft.quote else None
-        await _reply(update, _too_long(svc, lang, len(quote), kept), markup)
+        await reply(update, _too_long(svc, lang, len(quote), kept), markup)
         return
     answers = {k: v for k, v in draft.answer_messages.items() if not replacing or v[:6] != "quote:"}
     answers[key] = f"quote:{len(parts) - 1}"
@@ -385,8 +334,8 @@ async def _add_quote(
     )
     if saved is None:
         return
-    done = InlineKeyboardMarkup([[_button(t(lang, "intake.done"), f"in:done:{saved.id}")]])
-    await _reply(update, t(lang, "intake.quote_received", length=len(quote)), done)
+    done = InlineKeyboardMarkup([[button(t(lang, "intake.done"), f"in:done:{saved.id}")]])
+    await reply(update, t(lang, "intake.quote_received", length=len(quote)), done)
 
 
 def _too_long(svc: Services, lang: str, total: int, kept: int) -> str:
@@ -400,7 +349,7 @@ def _too_long(svc: Services, lang: str, total: int, kept: int) -> str:
 async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An attendee edited a message: it replaces the answer it gave (or answers the open
     step if it gave none, e.g. a name that was refused as too long)."""
-    svc, lang, draft, _ = await _load(update, context)
+    svc, lang, draft, _ = await load_person(update, context)
     message = update.edited_message
     if draft is None or message is None or message.text is None or draft.step is None:
         return
@@ -413,18 +362,18 @@ async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if role == "name":
         name = clean_name(message.text)
         if not name or len(name) > NAME_MAX:
-            await _reply(update, t(lang, "intake.name_too_long", length=len(name), limit=NAME_MAX))
+            await reply(update, t(lang, "intake.name_too_long", length=len(name), limit=NAME_MAX))
             return
         if await svc.repo.update_draft(draft, name=name):
-            await _reply(update, t(lang, "intake.name_updated"))
+            await reply(update, t(lang, "intake.name_updated"))
     elif role == "organisation":
         lines = clean_organisation(message.text)
         problem = _organisation_problem(svc, lang, lines)
         if problem:
-            await _reply(update, problem)
+            await reply(update, problem)
             return
         if await svc.repo.update_draft(draft, organisation="\n".join(lines)):
-            await _reply(update, t(lang, "intake.organisation_updated"))
+            await reply(update, t(lang, "intake.organisation_updated"))
     elif role.startswith("quote:"):
         index = int(role.split(":")[1])
         parts = list(draft.quote_parts)
@@ -434,23 +383,23 @@ async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         parts[index] = new
         quote = "\n\n".join(parts)
         if len(quote) > svc.settings.quote_max_chars:
-            await _reply(update, _too_long(svc, lang, len(quote), len(draft.quote)))
+            await reply(update, _too_long(svc, lang, len(quote), len(draft.quote)))
             return
         if await svc.repo.update_draft(draft, quote=quote, quote_parts=parts):
-            await _reply(update, t(lang, "intake.quote_updated", length=len(quote)))
+            await reply(update, t(lang, "intake.quote_updated", length=len(quote)))
 
 
 async def received_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A sticker, photo, voice note, location...: say what is expected; change nothing."""
-    svc, lang, draft, _ = await _load(update, context)
+    svc, lang, draft, _ = await load_person(update, context)
     if draft is None or draft.step is None:
-        await _reply(update, svc.texts(lang, "intake.no_draft"))
+        await reply(update, svc.texts(lang, "intake.no_draft"))
         return
     if draft.step in TEXT_STEPS:
         question = Html(svc.texts(lang, QUESTION[draft.step]))
         tg_user = update.effective_user
         assert tg_user is not None
-        await _reply(
+        await reply(
             update,
             svc.texts(lang, "intake.expected_text", question=question),
             _keyboard(svc, lang, draft, tg_user),
@@ -471,7 +420,7 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Handle the buttons of the conversation (``in:<action>:<draft id>``)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    svc, lang, draft, _ = await _load(update, context)
+    svc, lang, draft, _ = await load_person(update, context)
     match = re.match(INTAKE_PATTERN, query.data)
     assert match is not None
     action, draft_id = match.group(1), int(match.group(2))
@@ -479,30 +428,8 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await answer_query(query, svc.texts(lang, "intake.stale_button"))
         return
     await answer_query(query)
-    await _drop_buttons(query)
+    await drop_buttons(query)
     await _press(update, svc, lang, draft, action)
-
-
-async def answer_query(query: CallbackQuery, text: str | None = None, **kwargs: Any) -> None:
-    """Answer a button press; a press delivered again after a crash was answered already
-    (Telegram then says the query is too old), which is no reason to fail the update."""
-    try:
-        await query.answer(text, **kwargs)
-    except BadRequest as exc:
-        if "query is too old" not in exc.message.lower() and "query id is invalid" not in (
-            exc.message.lower()
-        ):
-            raise
-        log.info("button press answered already (delivered again): %s", exc.message)
-
-
-async def _drop_buttons(query: CallbackQuery) -> None:
-    """Remove a pressed keyboard, so old buttons cannot be pressed again by mistake."""
-    try:
-        await query.edit_message_reply_markup(None)
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            log.info("could not remove buttons: %s", exc.message)
 
 
 async def _press(update: Update, svc: Services, lang: str, draft: Testimonial, action: str) -> None:
@@ -520,7 +447,7 @@ async def _press(update: Update, svc: Services, lang: str, draft: Testimonial, a
         saved = await svc.repo.update_draft(draft, organisation="", step=next_step)
     elif action == "done" and step in (Step.QUOTE, Step.EDIT_QUOTE):
         if not draft.quote:
-            await _reply(update, t(lang, "intake.quote_needed"))
+            await reply(update, t(lang, "intake.quote_needed"))
             return
         next_step = Step.PREVIEW if draft.consent_at else Step.CONSENT
         saved = await svc.repo.update_draft(draft, step=next_step)
@@ -530,7 +457,7 @@ async def _press(update: Update, svc: Services, lang: str, draft: Testimonial, a
         )
     elif action == "decline" and step is Step.CONSENT:
         markup = _keyboard(svc, lang, draft, tg_user)
-        await _reply(update, t(lang, "intake.consent_refused"), markup)
+        await reply(update, t(lang, "intake.consent_refused"), markup)
         return
     elif action == "send" and step is Step.PREVIEW:
         await _submit(update, svc, lang, draft)
@@ -547,7 +474,7 @@ async def _press(update: Update, svc: Services, lang: str, draft: Testimonial, a
         return
     elif action == "cancel_yes":
         await svc.repo.discard_draft(draft.id)
-        await _reply(update, t(lang, "intake.cancelled"))
+        await reply(update, t(lang, "intake.cancelled"))
         return
     elif action in ("cancel_no", "continue"):
         prefix = t(lang, "intake.kept") if action == "cancel_no" else ""
@@ -575,137 +502,17 @@ async def _submit(update: Update, svc: Services, lang: str, draft: Testimonial) 
     t = svc.texts
     if result is SubmitResult.SUBMITTED and testimonial is not None:
         log.info("submission received: testimonial #%d from user %d", testimonial.id, tg_user.id)
-        await _reply(update, t(lang, "intake.submitted"))
+        await reply(update, t(lang, "intake.submitted"))
         if svc.moderation is not None:
             svc.moderation.submitted(testimonial.id)
     elif result is SubmitResult.TOO_MANY_PENDING:
-        await _reply(
+        await reply(
             update,
             t(lang, "intake.too_many_pending", count=svc.settings.max_pending),
             _keyboard(svc, lang, draft, tg_user),
         )
     elif testimonial is not None and testimonial.step is not None:
         await ask(update, svc, lang, testimonial)
-
-
-# -- language, /mine, /forget --------------------------------------------------------------
-
-
-async def chose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Store the chosen language."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_user is not None
-    svc, _, _, user = await _load(update, context)
-    chosen = query.data.split(":")[1]
-    await answer_query(query)
-    tg_user = update.effective_user
-    if user is None:
-        await svc.repo.upsert_user(
-            tg_user.id, tg_user.first_name, tg_user.last_name, tg_user.username
-        )
-    await svc.repo.set_language(tg_user.id, chosen)
-    await _drop_buttons(query)
-    await _reply(update, svc.texts(chosen, "language.set"))
-
-
-def _excerpt(text: str, length: int = 40) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= length else flat[: length - 1] + "…"
-
-
-async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """List my testimonials with their status; offer to withdraw those still live."""
-    svc, lang, _, _ = await _load(update, context)
-    assert update.effective_user is not None
-    items = await svc.repo.list_for_user(update.effective_user.id)
-    t = svc.texts
-    if not items:
-        await _reply(update, t(lang, "mine.none"))
-        return
-    lines = [t(lang, "mine.header")]
-    buttons = []
-    for item in items[:20]:
-        status = t(lang, f"status.{item.status.value}")
-        if item.status is Status.REJECTED and item.reject_reason:
-            line = t(
-                lang,
-                "mine.item_reason",
-                id=item.id,
-                excerpt=_excerpt(item.quote),
-                status=status,
-                reason=item.reject_reason,
-            )
-        else:
-            line = t(lang, "mine.item", id=item.id, excerpt=_excerpt(item.quote), status=status)
-        lines.append(line)
-        if item.status in (Status.PENDING, Status.APPROVED, Status.PUBLISHED):
-            buttons.append([_button(t(lang, "mine.withdraw", id=item.id), f"mine:ask:{item.id}")])
-    await _reply(update, "\n".join(lines), InlineKeyboardMarkup(buttons) if buttons else None)
-
-
-async def mine_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Withdraw one of my testimonials (asks to confirm first)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_user is not None
-    svc, lang, _, _ = await _load(update, context)
-    _, action, raw_id = query.data.split(":")
-    testimonial = await svc.repo.get(int(raw_id))
-    t = svc.texts
-    if testimonial is None or testimonial.user_id != update.effective_user.id:
-        await answer_query(query, t(lang, "intake.stale_button"))
-        return
-    await answer_query(query)
-    if action == "ask":
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    _button(t(lang, "mine.withdraw_yes"), f"mine:yes:{testimonial.id}"),
-                    _button(t(lang, "common.no"), f"mine:no:{testimonial.id}"),
-                ]
-            ]
-        )
-        await _reply(update, t(lang, "mine.withdraw_confirm", id=testimonial.id), markup)
-        return
-    await _drop_buttons(query)
-    if action == "no":
-        return
-    withdrawn = await svc.repo.withdraw(testimonial.id)
-    if withdrawn is None:
-        await _reply(update, t(lang, "mine.not_withdrawable", id=testimonial.id))
-        return
-    log.info("testimonial #%d withdrawn by its author", testimonial.id)
-    await _reply(update, t(lang, "mine.withdrawn", id=testimonial.id))
-    if svc.moderation is not None:
-        await svc.moderation.withdrawn_by_author(withdrawn)
-    if svc.publisher is not None:
-        svc.publisher.wake()
-
-
-async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Ask to confirm erasing everything about me."""
-    svc, lang, _, _ = await _load(update, context)
-    t = svc.texts
-    markup = InlineKeyboardMarkup(
-        [[_button(t(lang, "forget.yes"), "forget:yes"), _button(t(lang, "common.no"), "forget:no")]]
-    )
-    await _reply(update, t(lang, "forget.confirm"), markup)
-
-
-async def forget_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Erase everything about the presser (and queue the removal of their posts)."""
-    query = update.callback_query
-    assert query is not None and update.effective_user is not None
-    svc, lang, _, _ = await _load(update, context)
-    await answer_query(query)
-    await _drop_buttons(query)
-    if query.data != "forget:yes":
-        await _reply(update, svc.texts(lang, "forget.kept"))
-        return
-    await svc.repo.forget_user(update.effective_user.id)
-    log.info("user %d asked to be forgotten", update.effective_user.id)
-    await _reply(update, svc.texts(lang, "forget.done"))
-    if svc.publisher is not None:
-        svc.publisher.wake()
 
 
 # -- flood guard ---------------------------------------------------------------------------
@@ -736,9 +543,6 @@ def handlers() -> list[tuple[int, PTBBaseHandler[Update, ContextTypes.DEFAULT_TY
         (0, CommandHandler("start", start, filters=private)),
         (0, CommandHandler("cancel", cancel, filters=private)),
         (0, CommandHandler("help", help_command, filters=private)),
-        (0, CommandHandler("language", language, filters=private)),
-        (0, CommandHandler("mine", mine, filters=private)),
-        (0, CommandHandler("forget", forget, filters=private)),
         (0, MessageHandler(private & filters.COMMAND, unknown_command)),
         (0, MessageHandler(private & filters.UpdateType.MESSAGE & filters.TEXT, received_text)),
         (
@@ -749,7 +553,4 @@ def handlers() -> list[tuple[int, PTBBaseHandler[Update, ContextTypes.DEFAULT_TY
         ),
         (0, MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.TEXT, received_other)),
         (0, CallbackQueryHandler(pressed, pattern=INTAKE_PATTERN)),
-        (0, CallbackQueryHandler(chose_language, pattern=r"^lang:(en|fr)$")),
-        (0, CallbackQueryHandler(mine_pressed, pattern=r"^mine:(ask|yes|no):\d+$")),
-        (0, CallbackQueryHandler(forget_pressed, pattern=r"^forget:(yes|no)$")),
     ]

@@ -1,31 +1,21 @@
-"""The organisers' group: cards with buttons, who may press them, and the group commands.
+"""The organisers' group: button presses, prompts, and the group commands.
 
-Group traffic is kept low (Telegram allows about 20 messages a minute into a group, edits
-included): one card per testimonial, one edit per outcome; the presser gets an instant
-answer to the button press instead of a message.
+Cards themselves (rendering, sending, editing) are in ``bot/cards.py``; the presser of a
+button gets an instant answer, the card is edited once the outcome is known.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import re
-import time
-from datetime import datetime
 
 from telegram import (
-    Bot,
     CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     InputFile,
-    Message,
     Update,
 )
-from telegram import User as TgUser
-from telegram.constants import ChatMemberStatus
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -36,337 +26,19 @@ from telegram.ext import (
 )
 
 from bot.book import FORMATS, book_filename, render_book
-from bot.intake import answer_query, profile_name
-from bot.render import post_header_html, quote_paragraphs_html, split_html_paragraphs
+from bot.cards import Moderation, format_time
+from bot.chat import answer_query, profile_name
 from bot.services import Services, services
-from bot.texts import Html, Texts
 from config.settings import Settings
 from storage.models import Status, Testimonial
-from storage.testimonials import Repository
 
 log = logging.getLogger(__name__)
 
-# Cards are split shorter than posts so that an outcome line always fits on the last part.
-CARD_LIMIT = 3600
-CARD_MARKER = "({i}/{n})"
-ADMIN_CACHE_SECONDS = 120.0
 CORRECTION_MAX = {"name": 100, "organisation": 460, "quote": 100_000}
-
 MOD_PATTERN = (
     r"^mod:(approve|reject|reason|other|edit|field|back|unpublish|unpublish_yes|republish"
     r"|markpub|retry):(\d+)(?::(\w+))?$"
 )
-
-
-async def stop_task(task: asyncio.Task[None] | None) -> None:
-    """Cancel a worker task and wait for it to end. Cancel again if a cancellation was
-    swallowed (``asyncio.wait_for`` in Python 3.11 can lose one that lands as it returns)."""
-    while task is not None and not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=1.0)
-    if task is not None and not task.cancelled() and task.exception() is not None:
-        log.error("worker ended with an error", exc_info=task.exception())
-
-
-def channel_link(settings: Settings, message_id: int) -> str | None:
-    """Return the t.me link of a channel message (None if the channel id has no link form)."""
-    channel = settings.channel_id
-    if isinstance(channel, str):
-        return f"https://t.me/{channel.lstrip('@')}/{message_id}"
-    if isinstance(channel, int) and str(channel).startswith("-100"):
-        return f"https://t.me/c/{str(channel)[4:]}/{message_id}"
-    return None
-
-
-def _time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
-
-
-class Moderation:
-    """Sends and updates cards; the only writer into the organisers' group."""
-
-    def __init__(self, bot: Bot, repo: Repository, texts: Texts, settings: Settings) -> None:
-        self.bot = bot
-        self.repo = repo
-        self.texts = texts
-        self.settings = settings
-        self.lang = settings.default_language
-        self._queue: asyncio.Queue[int] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self._admins: tuple[float, frozenset[int]] | None = None
-        self.bot_username = ""
-
-    @property
-    def group(self) -> int:
-        """Return the organisers' chat id."""
-        assert self.settings.organisers_chat_id is not None
-        return self.settings.organisers_chat_id
-
-    # -- life cycle --------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        """Queue a card for every pending testimonial that has none (the bot stopped between
-        the submission and its card), then start sending."""
-        for testimonial in await self.repo.list_by_status(Status.PENDING, limit=100_000):
-            if not testimonial.card_message_ids:
-                self._queue.put_nowait(testimonial.id)
-        self._task = asyncio.create_task(self._send_cards(), name="livredor-cards")
-
-    async def stop(self) -> None:
-        """Stop sending cards (unsent ones are found again at the next start)."""
-        await stop_task(self._task)
-
-    def submitted(self, testimonial_id: int) -> None:
-        """Queue the card of a new submission (sent in the background: the group's flood
-        limit must not delay the attendee's thank-you)."""
-        self._queue.put_nowait(testimonial_id)
-
-    async def _send_cards(self) -> None:
-        while True:
-            testimonial_id = await self._queue.get()
-            try:
-                testimonial = await self.repo.get(testimonial_id)
-                if testimonial is not None and testimonial.status is Status.PENDING:
-                    await self.send_card(testimonial)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("could not send the card of testimonial #%d", testimonial_id)
-                await asyncio.sleep(5)
-                self._queue.put_nowait(testimonial_id)
-
-    # -- rendering -----------------------------------------------------------------------------
-
-    def _author(self, t: Testimonial) -> str:
-        texts, lang = self.texts, self.lang
-        if t.user_id is None:
-            return texts(lang, "card.imported")
-        link = texts(lang, "card.author_link", user_id=t.user_id, name=t.author_name or "?")
-        if t.author_username:
-            return texts(lang, "card.author_username", link=Html(link), username=t.author_username)
-        return link
-
-    def card_parts(self, t: Testimonial, footer: str | None = None) -> list[str]:
-        """Return the card's messages: a header, the post as it will be published, and an
-        optional outcome line at the end of the last part."""
-        header = self.texts(
-            self.lang,
-            "card.header",
-            id=t.id,
-            author=Html(self._author(t)),
-            language=t.language,
-            time=_time(t.submitted_at or t.created_at),
-        )
-        header += "\n\n" + post_header_html(t.name, t.organisation)
-        paragraphs = quote_paragraphs_html(t.quote, hashtag=self.settings.event_hashtag)
-        parts = split_html_paragraphs(header, paragraphs, limit=CARD_LIMIT, marker=CARD_MARKER)
-        if footer:
-            parts[-1] += "\n\n" + footer
-        return parts
-
-    def keyboard(self, rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-        """Build buttons from (text key, callback data) rows."""
-        return InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(self.texts(self.lang, k), callback_data=d) for k, d in row]
-                for row in rows
-            ]
-        )
-
-    def pending_keyboard(self, tid: int) -> InlineKeyboardMarkup:
-        """Approve / Reject / Edit."""
-        return self.keyboard(
-            [
-                [("card.approve", f"mod:approve:{tid}"), ("card.reject", f"mod:reject:{tid}")],
-                [("card.edit", f"mod:edit:{tid}")],
-            ]
-        )
-
-    def reasons_keyboard(self, tid: int) -> InlineKeyboardMarkup:
-        """The ready-made rejection reasons, typing one, and back."""
-        reasons = self.texts.raw(self.lang, "moderation.reasons").split("\n")
-        rows = [
-            [InlineKeyboardButton(r, callback_data=f"mod:reason:{tid}:{i}")]
-            for i, r in enumerate(reasons)
-        ]
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    self.texts(self.lang, "card.other_reason"), callback_data=f"mod:other:{tid}"
-                )
-            ]
-        )
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    self.texts(self.lang, "card.back"), callback_data=f"mod:back:{tid}"
-                )
-            ]
-        )
-        return InlineKeyboardMarkup(rows)
-
-    def edit_keyboard(self, tid: int) -> InlineKeyboardMarkup:
-        """Which field to correct."""
-        return self.keyboard(
-            [
-                [
-                    ("card.edit_name", f"mod:field:{tid}:name"),
-                    ("card.edit_organisation", f"mod:field:{tid}:organisation"),
-                    ("card.edit_quote", f"mod:field:{tid}:quote"),
-                ],
-                [("card.back", f"mod:back:{tid}")],
-            ]
-        )
-
-    def outcome(self, t: Testimonial) -> tuple[str | None, InlineKeyboardMarkup | None]:
-        """Return the outcome line and buttons a card shows for the testimonial's status."""
-        texts, lang = self.texts, self.lang
-        who, when = t.decided_by_name or "?", _time(t.decided_at)
-        if t.status is Status.PENDING:
-            return None, self.pending_keyboard(t.id)
-        if t.status is Status.REJECTED:
-            return texts(
-                lang, "card.rejected", who=who, time=when, reason=t.reject_reason or "-"
-            ), None
-        if t.status is Status.PUBLISHED:
-            link = (
-                channel_link(self.settings, t.channel_message_ids[0])
-                if t.channel_message_ids
-                else None
-            )
-            line = (
-                texts(lang, "card.approved_posted", who=who, time=when, link=link)
-                if link
-                else texts(lang, "card.approved_posted_nolink", who=who, time=when)
-            )
-            return line, self.keyboard([[("card.unpublish", f"mod:unpublish:{t.id}")]])
-        if t.status in (Status.APPROVED, Status.PUBLISHING):
-            return texts(lang, "card.approved", who=who, time=when), None
-        return texts(lang, "card.withdrawn", time=_time(t.updated_at)), None
-
-    # -- sending and editing cards ---------------------------------------------------------------
-
-    async def send_card(self, t: Testimonial) -> None:
-        """Send the card of a testimonial and remember its message ids."""
-        footer, markup = self.outcome(t)
-        await self._send_parts(t, self.card_parts(t, footer), markup)
-
-    async def refresh_card(self, t: Testimonial, footer: str | None = None) -> None:
-        """Bring a card up to date with the testimonial (one edit of its last part, or a new
-        card if the text changed length or the old card is gone)."""
-        default_footer, markup = self.outcome(t)
-        parts = self.card_parts(t, footer or default_footer)
-        if len(parts) != len(t.card_message_ids):
-            await self.delete_messages(t.card_message_ids)
-            await self._send_parts(t, parts, markup)
-            return
-        for message_id, part, index in zip(
-            t.card_message_ids, parts, range(len(parts)), strict=True
-        ):
-            last = index == len(parts) - 1
-            try:
-                await self.bot.edit_message_text(
-                    part,
-                    chat_id=self.group,
-                    message_id=message_id,
-                    reply_markup=markup if last else None,
-                )
-            except BadRequest as exc:
-                text = exc.message.lower()
-                if "not modified" in text:
-                    continue
-                if "not found" in text:
-                    await self.delete_messages(t.card_message_ids)
-                    await self._send_parts(t, parts, markup)
-                    return
-                raise
-
-    async def _send_parts(
-        self, t: Testimonial, parts: list[str], markup: InlineKeyboardMarkup | None
-    ) -> None:
-        ids = []
-        for i, part in enumerate(parts):
-            message = await self.bot.send_message(
-                self.group, part, reply_markup=markup if i == len(parts) - 1 else None
-            )
-            ids.append(message.message_id)
-        await self.repo.set_card_messages(t.id, ids)
-
-    async def delete_messages(self, message_ids: tuple[int, ...]) -> None:
-        """Delete messages of the group (an old card), ignoring those already gone."""
-        for message_id in message_ids:
-            with contextlib.suppress(BadRequest):
-                await self.bot.delete_message(self.group, message_id)
-
-    async def set_keyboard(self, query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
-        """Swap the buttons of the pressed card (reasons, fields, back)."""
-        try:
-            await query.edit_message_reply_markup(markup)
-        except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                raise
-
-    async def notify_author(self, t: Testimonial, key: str, **params: object) -> None:
-        """Tell a testimonial's author something; remember if they blocked the bot."""
-        if t.user_id is None:
-            return
-        user = await self.repo.get_user(t.user_id)
-        if user is None or user.blocked_bot:
-            return
-        lang = user.language or t.language
-        try:
-            await self.bot.send_message(t.user_id, self.texts(lang, key, **params))
-        except Forbidden:
-            log.info("author of testimonial #%d blocked the bot; not notified", t.id)
-            await self.repo.set_blocked_bot(t.user_id, True)
-
-    async def alert(self, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
-        """Send a message to the organisers' group."""
-        return await self.bot.send_message(self.group, text, reply_markup=markup)
-
-    async def withdrawn_by_author(self, t: Testimonial) -> None:
-        """Update the card of a testimonial its author withdrew."""
-        if t.card_message_ids:
-            line = self.texts(self.lang, "card.withdrawn_by_author", time=_time(t.updated_at))
-            await self.update_card(t, line)
-
-    async def update_card(self, t: Testimonial, footer: str | None = None) -> None:
-        """``refresh_card``, logging instead of raising: a card that cannot be updated must
-        not undo a decision already recorded."""
-        try:
-            await self.refresh_card(t, footer)
-        except TelegramError as exc:
-            log.warning("could not update the card of #%d: %s", t.id, exc)
-
-    # -- who may press ---------------------------------------------------------------------------
-
-    async def is_organiser(self, user: TgUser | None) -> bool:
-        """Return whether a user is an admin of the group or in LIVREDOR_ADMIN_IDS."""
-        if user is None:
-            return False
-        if user.id in self.settings.admin_ids:
-            return True
-        now = time.monotonic()
-        if self._admins is None or now - self._admins[0] > ADMIN_CACHE_SECONDS:
-            try:
-                admins = await self.bot.get_chat_administrators(self.group)
-                ids = frozenset(m.user.id for m in admins)
-            except TelegramError as exc:
-                log.warning("could not list the group's administrators: %s", exc)
-                ids = frozenset()
-            self._admins = (now, ids)
-        if user.id in self._admins[1]:
-            return True
-        # A new admin since the cache was filled: ask about this one person.
-        try:
-            member = await self.bot.get_chat_member(self.group, user.id)
-        except TelegramError:
-            return False
-        if member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
-            self._admins = (self._admins[0], self._admins[1] | {user.id})
-            return True
-        return False
-
 
 # -- handlers ---------------------------------------------------------------------------------
 
@@ -550,7 +222,9 @@ async def _unpublish_yes(
         return
     log.info("testimonial #%d unpublished by %s", tm.id, who)
     await answer_query(query, svc.texts(mod.lang, "moderation.unpublish_answer"))
-    line = svc.texts(mod.lang, "card.unpublished_by", who=who, time=_time(withdrawn.updated_at))
+    line = svc.texts(
+        mod.lang, "card.unpublished_by", who=who, time=format_time(withdrawn.updated_at)
+    )
     await mod.update_card(withdrawn, line)
     await mod.notify_author(withdrawn, "author.unpublished", id=withdrawn.id)
     if svc.publisher is not None:

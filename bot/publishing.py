@@ -23,7 +23,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.moderation import Moderation, channel_link, stop_task
+from bot.cards import Moderation, channel_link, stop_task
 from bot.ratelimit import retry_seconds
 from bot.render import render_post_parts
 from bot.texts import Html, Texts

@@ -13,7 +13,7 @@ from config.settings import Settings
 from storage.testimonials import Repository
 
 if TYPE_CHECKING:
-    from bot.moderation import Moderation
+    from bot.cards import Moderation
     from bot.publishing import Publisher
 
 SERVICES_KEY = "livredor"

@@ -1,0 +1,80 @@
+"""Small helpers every private-chat and group handler shares."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import User as TgUser
+from telegram.error import BadRequest
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.services import Services, services
+from storage.models import Testimonial, User
+
+log = logging.getLogger(__name__)
+
+
+def profile_name(user: TgUser) -> str:
+    """Return the name on a Telegram profile."""
+    return " ".join(p for p in (user.first_name, user.last_name) if p).strip()
+
+
+def button(label: str, data: str) -> InlineKeyboardButton:
+    """Return an inline button that sends ``data`` back."""
+    return InlineKeyboardButton(label, callback_data=data)
+
+
+async def user_language(svc: Services, tg_user: TgUser, user: User | None) -> str:
+    """Return the language chosen with /language, else the Telegram app's, else the default."""
+    if user is not None and user.language:
+        return user.language
+    return svc.texts.language(tg_user.language_code)
+
+
+async def load_person(
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[Services, str, Testimonial | None, User | None]:
+    """Read the sender's user row and open draft; stop if they are banned."""
+    svc = services(context)
+    tg_user = update.effective_user
+    assert tg_user is not None
+    user, draft = await svc.repo.get_user_and_draft(tg_user.id)
+    lang = await user_language(svc, tg_user, user)
+    if user is not None and user.banned:
+        await reply(update, svc.texts(lang, "common.banned"))
+        raise ApplicationHandlerStop
+    return svc, lang, draft, user
+
+
+async def reply(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Send a message to the chat the update came from."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await chat.send_message(text, reply_markup=markup)
+
+
+async def answer_query(query: CallbackQuery, text: str | None = None, **kwargs: Any) -> None:
+    """Answer a button press; a press delivered again after a crash was answered already
+    (Telegram then says the query is too old), which is no reason to fail the update."""
+    try:
+        await query.answer(text, **kwargs)
+    except BadRequest as exc:
+        if "query is too old" not in exc.message.lower() and "query id is invalid" not in (
+            exc.message.lower()
+        ):
+            raise
+        log.info("button press answered already (delivered again): %s", exc.message)
+
+
+async def drop_buttons(query: CallbackQuery) -> None:
+    """Remove a pressed keyboard, so old buttons cannot be pressed again by mistake."""
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            log.info("could not remove buttons: %s", exc.message)
