@@ -61,6 +61,10 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
+    else:
+        # PTB's default pool (256 connections) lets a busy bot fall into a slow state it does
+        # not leave; 8 connections measured steadier and faster (tests/bench/README.md).
+        builder = builder.connection_pool_size(8).pool_timeout(30.0)
     app = builder.build()
 
     svc = Services(settings=settings, repo=repo, texts=texts)

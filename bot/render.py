@@ -124,6 +124,8 @@ def split_html_paragraphs(
     or an element longer than ``limit``).
     """
     document = _document(header_html, body_paragraphs_html)
+    if utf16_len(document) <= limit:
+        return [document]  # the plain text is never longer than its HTML
     plain, cuts = _analyse(document)
     if utf16_len(plain) <= limit:
         return [document]
