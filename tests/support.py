@@ -58,6 +58,21 @@ def make_fake(**kwargs: Any) -> FakeTelegram:
     return fake
 
 
+async def wait_until(
+    predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition"
+) -> Any:
+    """Poll ``predicate`` until truthy and return its value; the loop keeps serving the fake
+    (and the bot, when it runs in process) meanwhile."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.005)
+
+
 class Person:
     """A user of the fake Telegram, talking to the bot in their private chat."""
 
@@ -199,14 +214,7 @@ class Harness:
 
     async def wait(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Poll ``predicate`` until truthy (for background work: cards, the publisher)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"condition not met within {timeout} s")
-            await asyncio.sleep(0.005)
+        return await wait_until(predicate, timeout)
 
     async def wait_async(
         self,

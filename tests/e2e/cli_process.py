@@ -15,12 +15,12 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.sandbox import FakeServer, FakeTelegram, start_server
-from tests.support import CHANNEL_ID, GROUP_ID, TOKEN, make_fake
+from tests.support import CHANNEL_ID, GROUP_ID, TOKEN, make_fake, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -86,20 +86,6 @@ def cli_env(server: FakeServer | None, database: Path, **settings: str) -> dict[
     for name, value in settings.items():
         env[f"LIVREDOR_{name.upper()}"] = value
     return env
-
-
-async def wait_until(
-    predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition"
-) -> Any:
-    """Poll ``predicate`` until truthy; the loop keeps serving the fake meanwhile."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 class CliProcess:
