@@ -71,7 +71,8 @@ class Moderation:
         self.texts = texts
         self.settings = settings
         self.lang = settings.default_language
-        self._queue: asyncio.Queue[int] = asyncio.Queue()
+        # (testimonial id, "send" a new card | "refresh" an existing one), in order.
+        self._queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._admins: tuple[float, frozenset[int]] | None = None
         self.bot_username = ""
@@ -89,7 +90,7 @@ class Moderation:
         the submission and its card), then start sending."""
         for testimonial in await self.repo.list_by_status(Status.PENDING, limit=100_000):
             if not testimonial.card_message_ids:
-                self._queue.put_nowait(testimonial.id)
+                self._queue.put_nowait((testimonial.id, "send"))
         self._task = asyncio.create_task(self._send_cards(), name="livredor-cards")
 
     async def stop(self) -> None:
@@ -99,21 +100,29 @@ class Moderation:
     def submitted(self, testimonial_id: int) -> None:
         """Queue the card of a new submission (sent in the background: the group's flood
         limit must not delay the attendee's thank-you)."""
-        self._queue.put_nowait(testimonial_id)
+        self._queue.put_nowait((testimonial_id, "send"))
+
+    def refresh_later(self, testimonial_id: int) -> None:
+        """Queue a card update (the publisher must not wait on the group's flood limit)."""
+        self._queue.put_nowait((testimonial_id, "refresh"))
 
     async def _send_cards(self) -> None:
         while True:
-            testimonial_id = await self._queue.get()
+            testimonial_id, job = await self._queue.get()
             try:
                 testimonial = await self.repo.get(testimonial_id)
-                if testimonial is not None and testimonial.status is Status.PENDING:
+                if testimonial is None:
+                    continue
+                if job == "refresh" and testimonial.card_message_ids:
+                    await self.update_card(testimonial)
+                elif job == "send" and testimonial.status is Status.PENDING:
                     await self.send_card(testimonial)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("could not send the card of testimonial #%d", testimonial_id)
                 await asyncio.sleep(5)
-                self._queue.put_nowait(testimonial_id)
+                self._queue.put_nowait((testimonial_id, job))
 
     # -- rendering -----------------------------------------------------------------------------
 

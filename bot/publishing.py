@@ -232,7 +232,7 @@ class Publisher:
         else:
             await self.moderation.notify_author(t, "author.published_nolink", id=t.id)
         if t.card_message_ids:
-            await self.moderation.update_card(t)
+            self.moderation.refresh_later(t.id)
 
     async def _unpublish(self, item: OutboxItem, t: Testimonial) -> None:
         """Delete the channel posts, or where Telegram no longer allows it (48 hours), edit
