@@ -33,10 +33,6 @@ OFFICIAL_API_HOST = "api.telegram.org"
 WEBHOOK_PORTS = (443, 80, 88, 8443)
 
 
-class _ProbeDone(Exception):
-    """Raised inside the write probe's transaction to roll it back."""
-
-
 @dataclass
 class Finding:
     """One checked item: what was found and, for a problem, the sentence that fixes it."""
@@ -282,13 +278,7 @@ async def check_database(path: Path) -> Finding:
         db = await Database.open(path, migrate=False)
         try:
             version = await db.schema_version()
-            # Permissions can lie (ACLs, read-only mounts, root): try a write, then undo it.
-            try:
-                async with db.transaction() as conn:
-                    await conn.execute("CREATE TABLE livredor_check_probe (x)")
-                    raise _ProbeDone
-            except _ProbeDone:
-                pass
+            await db.probe_write()
         finally:
             await db.close()
     except sqlite3.Error as exc:

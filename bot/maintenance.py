@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from config.settings import Settings
-from storage.database import Database
+from storage.database import Database, inspect_copy
 
 
 class BackupError(Exception):
@@ -53,18 +53,8 @@ def _same_file(a: Path, b: Path) -> bool:
 def verify_copy(path: Path, schema: int) -> int:
     """Check a copy: SQLite's integrity check passes and the schema is ``schema``; return the
     number of testimonials it holds."""
-    # Read-only and through a URI, so checking creates no -wal/-shm files beside the copy.
-    uri = f"{path.resolve().as_uri()}?mode=ro"
     try:
-        conn = sqlite3.connect(uri, uri=True)
-        try:
-            problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            count = 0
-            if version:
-                count = int(conn.execute("SELECT count(*) FROM testimonials").fetchone()[0])
-        finally:
-            conn.close()
+        problems, version, count = inspect_copy(path)
     except sqlite3.Error as exc:
         raise BackupError(f"the copy cannot be read back ({exc})") from exc
     if problems != ["ok"]:

@@ -25,6 +25,25 @@ PRAGMAS = (
 )
 
 
+class _ProbeDone(Exception):
+    """Raised inside the probe's transaction to roll it back."""
+
+
+def inspect_copy(path: Path) -> tuple[list[str], int, int]:
+    """Read a database copy without changing it (no -wal/-shm created beside it): return
+    SQLite's integrity-check lines, its schema version and how many testimonials it holds."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        count = 0
+        if version:
+            count = int(conn.execute("SELECT count(*) FROM testimonials").fetchone()[0])
+        return problems, version, count
+    finally:
+        conn.close()
+
+
 async def _with_retry(conn: aiosqlite.Connection, pragma: str) -> None:
     """Run a pragma, retrying while the file is locked.
 
@@ -149,6 +168,16 @@ class Database:
         async with self._lock:
             rows = await self._conn.execute_fetchall(sql, tuple(params))
             return list(rows)
+
+    async def probe_write(self) -> None:
+        """Make a write and roll it back: file permissions can lie (ACLs, read-only mounts,
+        root), a real write cannot. Raises ``sqlite3.Error`` if the database is not writable."""
+        try:
+            async with self.transaction() as conn:
+                await conn.execute("CREATE TABLE livredor_write_probe (x)")
+                raise _ProbeDone
+        except _ProbeDone:
+            pass
 
     async def backup_to(self, target: str | Path) -> None:
         """Write a consistent copy of the live database to ``target`` (``VACUUM INTO``)."""
