@@ -8,15 +8,26 @@ import logging
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 from telegram.request import BaseRequest
 
-from bot import account, intake, moderation
-from bot.cards import Moderation
-from bot.publishing import Publisher
-from bot.ratelimit import PerUserUpdateProcessor, SlidingWindowRateLimiter
-from bot.services import SERVICES_KEY, Services, services
-from bot.texts import Texts
+from bot.handlers import account, intake, moderation
+from bot.services.cards import CardDesk
+from bot.services.container import SERVICES_KEY, Services, services
+from bot.services.limiter import SlidingWindowRateLimiter
+from bot.services.ordering import PerUserUpdateProcessor
+from bot.services.publishing import Publisher
+from bot.services.texts import Texts
 from config.settings import Settings
 from storage.testimonials import Repository
 
@@ -68,23 +79,66 @@ def build_application(
     app = builder.build()
 
     svc = Services(settings=settings, repo=repo, texts=texts)
-    svc.moderation = Moderation(app.bot, repo, texts, settings)
-    svc.publisher = Publisher(app.bot, repo, texts, settings, svc.moderation)
+    svc.desk = CardDesk(app.bot, repo, texts, settings)
+    svc.publisher = Publisher(app.bot, repo, texts, settings, svc.desk)
     app.bot_data[SERVICES_KEY] = svc
 
-    # Note: order matters. Intake (private chats) and moderation (the organisers' group)
-    # filter on disjoint chats; the catch-all for unknown buttons must come last.
-    # /language, /mine, /forget before intake: intake ends with a catch-all for commands.
-    for group, handler in account.handlers():
-        app.add_handler(handler, group=group)
-    for group, handler in intake.handlers():
-        app.add_handler(handler, group=group)
-    for group, handler in moderation.handlers(settings):
-        app.add_handler(handler, group=group)
-    for group, handler in moderation.fallback_handlers():
-        app.add_handler(handler, group=group)
+    add_handlers(app, settings)
     app.add_error_handler(on_error)
     return app
+
+
+def add_handlers(app: Application, settings: Settings) -> None:  # type: ignore[type-arg]
+    """Register every handler of the bot, in order.
+
+    Note: order matters. PTB tries the handlers of a group in the order they were added and
+    runs the first that matches, so within group 0: commands before the catch-all for unknown
+    commands, specific buttons before the catch-all for unknown buttons (last of all). The
+    private chat's handlers and the organisers' group's filter on disjoint chats. Group -1
+    (the per-person flood guard) runs before everything else for every update.
+    """
+    assert settings.organisers_chat_id is not None
+    private = filters.ChatType.PRIVATE
+    group = filters.Chat(settings.organisers_chat_id)
+    app.add_handler(TypeHandler(Update, intake.flood_guard), group=-1)
+    app.add_handlers(
+        [
+            # The attendee's account: /language, /mine, /forget and their buttons.
+            CommandHandler("language", account.language, filters=private),
+            CommandHandler("mine", account.mine, filters=private),
+            CommandHandler("forget", account.forget, filters=private),
+            CallbackQueryHandler(account.chose_language, pattern=account.LANGUAGE_PATTERN),
+            CallbackQueryHandler(account.mine_pressed, pattern=account.MINE_PATTERN),
+            CallbackQueryHandler(account.forget_pressed, pattern=account.FORGET_PATTERN),
+            # The attendee's conversation: our commands, any other command, then answers.
+            CommandHandler("start", intake.start, filters=private),
+            CommandHandler("cancel", intake.cancel, filters=private),
+            CommandHandler("help", intake.help_command, filters=private),
+            MessageHandler(private & filters.COMMAND, intake.unknown_command),
+            MessageHandler(
+                private & filters.UpdateType.MESSAGE & filters.TEXT, intake.received_text
+            ),
+            MessageHandler(
+                private & filters.UpdateType.EDITED_MESSAGE & filters.TEXT, intake.received_edit
+            ),
+            MessageHandler(
+                private & filters.UpdateType.MESSAGE & ~filters.TEXT, intake.received_other
+            ),
+            CallbackQueryHandler(intake.pressed, pattern=intake.INTAKE_PATTERN),
+            # The organisers' group: card buttons, commands, typed reasons and corrections.
+            CallbackQueryHandler(moderation.pressed, pattern=moderation.MOD_PATTERN),
+            CommandHandler("pending", moderation.pending_command, filters=group),
+            CommandHandler("stats", moderation.stats_command, filters=group),
+            CommandHandler(["ban", "unban"], moderation.ban_command, filters=group),
+            CommandHandler("export", moderation.export_command, filters=group),
+            MessageHandler(
+                group & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE,
+                moderation.group_text,
+            ),
+            # Last: any button nobody above matched (an old or forged one).
+            CallbackQueryHandler(moderation.unknown_button),
+        ]
+    )
 
 
 async def start_workers(app: Application) -> None:  # type: ignore[type-arg]
@@ -93,9 +147,9 @@ async def start_workers(app: Application) -> None:  # type: ignore[type-arg]
     svc: Services = app.bot_data[SERVICES_KEY]
     me = await app.bot.get_me()
     svc.bot_username = me.username
-    assert svc.moderation is not None and svc.publisher is not None
-    svc.moderation.bot_username = me.username
-    await svc.moderation.start()
+    assert svc.desk is not None and svc.publisher is not None
+    svc.desk.bot_username = me.username
+    await svc.desk.start()
     await svc.publisher.start()
     log.info("started as @%s", me.username)
 
@@ -105,8 +159,8 @@ async def stop_workers(app: Application) -> None:  # type: ignore[type-arg]
     svc: Services = app.bot_data[SERVICES_KEY]
     if svc.publisher is not None:
         await svc.publisher.stop()
-    if svc.moderation is not None:
-        await svc.moderation.stop()
+    if svc.desk is not None:
+        await svc.desk.stop()
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

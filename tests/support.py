@@ -17,7 +17,7 @@ from telegram.ext import Application
 from bot.app import ALLOWED_UPDATES, build_application, start_workers, stop_workers
 from bot.sandbox.fake import FakeTelegram
 from bot.sandbox.request import FakeRequest
-from bot.services import SERVICES_KEY, Services
+from bot.services.container import SERVICES_KEY, Services
 from config.settings import Settings
 from storage.database import Database
 from storage.testimonials import Repository

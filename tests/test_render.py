@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.render import (
+from bot.sandbox.html_check import TelegramHTMLError, parse_telegram_html, utf16_len
+from bot.services.render import (
     DEFAULT_LIMIT,
     TELEGRAM_LIMIT,
     join_parts_plain,
@@ -19,7 +20,6 @@ from bot.render import (
     render_post_parts,
     split_html_paragraphs,
 )
-from bot.sandbox.html_check import TelegramHTMLError, parse_telegram_html, utf16_len
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "000_6078c713f019cbe3.txt"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.html_check import parse_telegram_html
-from bot.texts import LANGUAGES, Html, Texts, TextsError, placeholders
+from bot.services.texts import LANGUAGES, Html, Texts, TextsError, placeholders
 
 
 def test_same_keys_and_placeholders_in_every_language() -> None:

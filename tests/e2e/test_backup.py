@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.maintenance import BackupError, make_backup, target_path
+from bot.cli.backup import BackupError, make_backup, target_path
 from storage.database import Database
 from storage.migrations import SCHEMA_VERSION
 from tests.e2e.cli_process import (

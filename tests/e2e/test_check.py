@@ -235,7 +235,7 @@ async def test_env_example_filled_in_is_ready(tmp_path: Path) -> None:
 
 
 def test_webhook_url_telegram_would_refuse(tmp_path: Path) -> None:
-    from bot.check import _webhook_findings
+    from bot.cli.check import _webhook_findings
     from tests.support import make_settings
 
     def fixes(**values: str) -> list[str | None]:

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.intake import PREVIEW_MARKER
-from bot.render import GUILLEMET_CLOSE, GUILLEMET_OPEN, join_parts_plain
+from bot.handlers.intake import PREVIEW_MARKER
 from bot.sandbox import utf16_len
+from bot.services.render import GUILLEMET_CLOSE, GUILLEMET_OPEN, join_parts_plain
 from storage.book import BookEntry, parse_book
 from storage.models import Status
 from tests.support import Harness

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.render import join_parts_plain
+from bot.services.render import join_parts_plain
 from storage.models import Status
 from storage.models import Testimonial as Row
 from tests.support import CHANNEL_ID, GROUP_ID, ORGANISER_ID, Harness, Person
@@ -462,15 +462,15 @@ async def test_export_command_sends_the_book(harness: Harness) -> None:
 async def test_a_post_telegram_refuses_does_not_block_the_others(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.publishing
+    import bot.services.publishing
 
-    real = bot.publishing.render_post_parts
+    real = bot.services.publishing.render_post_parts
 
     def broken_for_bob(name: str, *args: Any, **kwargs: Any) -> list[str]:
         parts = real(name, *args, **kwargs)
         return ["<b>unclosed"] if name == "Bob" else parts
 
-    monkeypatch.setattr(bot.publishing, "render_post_parts", broken_for_bob)
+    monkeypatch.setattr(bot.services.publishing, "render_post_parts", broken_for_bob)
     bob, ada = harness.person("Bob"), harness.person("Ada")
     bad = await submit(harness, bob, name="Bob")
     good = await submit(harness, ada, name="Ada")
@@ -484,7 +484,7 @@ async def test_a_post_telegram_refuses_does_not_block_the_others(
         lambda: next((m for m in harness.group_messages() if "could not post" in m["text"]), None)
     )
     assert f"#{bad}" in alert["text"] and "can't parse entities" in alert["text"].lower()
-    monkeypatch.setattr(bot.publishing, "render_post_parts", real)
+    monkeypatch.setattr(bot.services.publishing, "render_post_parts", real)
     await press(harness, ORGANISER_ID, alert["message_id"], f"mod:retry:{bad}")
     await wait_status(harness, bad, Status.PUBLISHED)
 

@@ -95,19 +95,19 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     if missing:
         _print_problems(missing)
         return EXIT_CONFIG
-    from bot.runner import run_bot
+    from bot.cli.run import run_bot
 
     return run_bot(settings)
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.book import export_book
+    from bot.cli.book import export_book
 
     return asyncio.run(export_book(settings, args.format, args.order, args.output))
 
 
 def _import(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.book import import_book
+    from bot.cli.book import import_book
 
     return asyncio.run(import_book(settings, args.file, args.format, args.publish, args.language))
 
@@ -117,18 +117,18 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     if missing:
         _print_problems(missing)
         return EXIT_CONFIG
-    from bot.check import run_check
+    from bot.cli.check import run_check
 
     return asyncio.run(run_check(settings))
 
 
 def _backup(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.maintenance import backup
+    from bot.cli.backup import backup
 
     return asyncio.run(backup(settings, args.path))
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.sandbox.demo import run_demo
+    from bot.cli.demo import run_demo
 
     return asyncio.run(run_demo(quiet=args.quiet))

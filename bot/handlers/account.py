@@ -6,12 +6,16 @@ from __future__ import annotations
 import logging
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
+from telegram.ext import ContextTypes
 
-from bot.chat import answer_query, button, drop_buttons, load_person, reply
+from bot.handlers.chat import answer_query, button, drop_buttons, load_person, reply
 from storage.models import Status
 
 log = logging.getLogger(__name__)
+
+LANGUAGE_PATTERN = r"^lang:(en|fr)$"
+MINE_PATTERN = r"^mine:(ask|yes|no):\d+$"
+FORGET_PATTERN = r"^forget:(yes|no)$"
 
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -105,8 +109,8 @@ async def mine_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     log.info("testimonial #%d withdrawn by its author", testimonial.id)
     await reply(update, t(lang, "mine.withdrawn", id=testimonial.id))
-    if svc.moderation is not None:
-        await svc.moderation.withdrawn_by_author(withdrawn)
+    if svc.desk is not None:
+        await svc.desk.withdrawn_by_author(withdrawn)
     if svc.publisher is not None:
         svc.publisher.wake()
 
@@ -136,16 +140,3 @@ async def forget_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await reply(update, svc.texts(lang, "forget.done"))
     if svc.publisher is not None:
         svc.publisher.wake()
-
-
-def handlers() -> list[tuple[int, BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]]:
-    """Return the handlers of /language, /mine, /forget and their buttons."""
-    private = filters.ChatType.PRIVATE
-    return [
-        (0, CommandHandler("language", language, filters=private)),
-        (0, CommandHandler("mine", mine, filters=private)),
-        (0, CommandHandler("forget", forget, filters=private)),
-        (0, CallbackQueryHandler(chose_language, pattern=r"^lang:(en|fr)$")),
-        (0, CallbackQueryHandler(mine_pressed, pattern=r"^mine:(ask|yes|no):\d+$")),
-        (0, CallbackQueryHandler(forget_pressed, pattern=r"^forget:(yes|no)$")),
-    ]

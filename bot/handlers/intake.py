@@ -17,20 +17,14 @@ from telegram import (
 )
 from telegram import User as TgUser
 from telegram.constants import ChatType
-from telegram.ext import BaseHandler as PTBBaseHandler
 from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
-    MessageHandler,
-    TypeHandler,
-    filters,
 )
 
-from bot.chat import answer_query, button, drop_buttons, load_person, profile_name, reply
-from bot.render import render_post_parts
-from bot.services import Services, services
-from bot.texts import Html
+from bot.handlers.chat import answer_query, button, drop_buttons, load_person, profile_name, reply
+from bot.services.container import Services, services
+from bot.services.render import render_post_parts
+from bot.services.texts import Html
 from storage.models import Step, Testimonial
 from storage.testimonials import SubmitResult
 
@@ -503,8 +497,8 @@ async def _submit(update: Update, svc: Services, lang: str, draft: Testimonial) 
     if result is SubmitResult.SUBMITTED and testimonial is not None:
         log.info("submission received: testimonial #%d from user %d", testimonial.id, tg_user.id)
         await reply(update, t(lang, "intake.submitted"))
-        if svc.moderation is not None:
-            svc.moderation.submitted(testimonial.id)
+        if svc.desk is not None:
+            svc.desk.submitted(testimonial.id)
     elif result is SubmitResult.TOO_MANY_PENDING:
         await reply(
             update,
@@ -531,26 +525,3 @@ async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await chat.send_message(svc.texts(lang, "common.slow_down"))
     if wait > 0:
         await asyncio.sleep(wait)
-
-
-def handlers() -> list[tuple[int, PTBBaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]]:
-    """Return the private-chat handlers with their group, in registration order."""
-    private = filters.ChatType.PRIVATE
-    return [
-        # Group -1 runs before everything else for every update.
-        (-1, TypeHandler(Update, flood_guard)),
-        # Note: order matters: our commands first, then any other command, then answers.
-        (0, CommandHandler("start", start, filters=private)),
-        (0, CommandHandler("cancel", cancel, filters=private)),
-        (0, CommandHandler("help", help_command, filters=private)),
-        (0, MessageHandler(private & filters.COMMAND, unknown_command)),
-        (0, MessageHandler(private & filters.UpdateType.MESSAGE & filters.TEXT, received_text)),
-        (
-            0,
-            MessageHandler(
-                private & filters.UpdateType.EDITED_MESSAGE & filters.TEXT, received_edit
-            ),
-        ),
-        (0, MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.TEXT, received_other)),
-        (0, CallbackQueryHandler(pressed, pattern=INTAKE_PATTERN)),
-    ]

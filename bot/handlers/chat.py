@@ -10,7 +10,7 @@ from telegram import User as TgUser
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.services import Services, services
+from bot.services.container import Services, services
 from storage.models import Testimonial, User
 
 log = logging.getLogger(__name__)

@@ -17,19 +17,13 @@ from telegram import (
 )
 from telegram.error import BadRequest
 from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
-    MessageHandler,
-    filters,
 )
 
-from bot.book import FORMATS, book_filename, render_book
-from bot.cards import Moderation, format_time
-from bot.chat import answer_query, profile_name
-from bot.services import Services, services
-from config.settings import Settings
+from bot.handlers.chat import answer_query, profile_name
+from bot.services.book import FORMATS, book_filename, render_book
+from bot.services.cards import CardDesk, format_time
+from bot.services.container import Services, services
 from storage.models import Status, Testimonial
 
 log = logging.getLogger(__name__)
@@ -43,17 +37,17 @@ MOD_PATTERN = (
 # -- handlers ---------------------------------------------------------------------------------
 
 
-def _moderation(context: ContextTypes.DEFAULT_TYPE) -> tuple[Services, Moderation]:
+def _desk(context: ContextTypes.DEFAULT_TYPE) -> tuple[Services, CardDesk]:
     svc = services(context)
-    assert svc.moderation is not None
-    return svc, svc.moderation
+    assert svc.desk is not None
+    return svc, svc.desk
 
 
 async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Handle a card button: check who pressed, then act (``mod:<action>:<id>[:<arg>]``)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    svc, mod = _moderation(context)
+    svc, mod = _desk(context)
     t, lang = svc.texts, mod.lang
     chat = update.effective_chat
     if chat is None or chat.id != mod.group:
@@ -80,7 +74,7 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _decide(
     query: CallbackQuery,
     svc: Services,
-    mod: Moderation,
+    mod: CardDesk,
     tm: Testimonial,
     who: str,
     target: Status,
@@ -110,7 +104,7 @@ async def _decide(
         await mod.notify_author(decided, "author.rejected_noreason", id=decided.id)
 
 
-def _already(svc: Services, mod: Moderation, tm: Testimonial | None) -> str:
+def _already(svc: Services, mod: CardDesk, tm: Testimonial | None) -> str:
     t, lang = svc.texts, mod.lang
     if tm is None:
         return t(lang, "moderation.not_found")
@@ -123,13 +117,13 @@ def _already(svc: Services, mod: Moderation, tm: Testimonial | None) -> str:
 
 
 async def _approve(
-    query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     await _decide(query, svc, mod, tm, who, Status.APPROVED, None)
 
 
 async def _reject(
-    query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     if tm.status is not Status.PENDING:
         await answer_query(query, _already(svc, mod, tm), show_alert=True)
@@ -139,7 +133,7 @@ async def _reject(
 
 
 async def _reason(
-    query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     reasons = svc.texts.raw(mod.lang, "moderation.reasons").split("\n")
     index = int(arg) if arg and arg.isdigit() else -1
@@ -150,7 +144,7 @@ async def _reason(
 
 
 async def _other(
-    query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     if tm.status is not Status.PENDING:
         await answer_query(query, _already(svc, mod, tm), show_alert=True)
@@ -160,7 +154,7 @@ async def _other(
 
 
 async def _edit(
-    query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     if tm.status is not Status.PENDING:
         await answer_query(query, svc.texts(mod.lang, "moderation.not_pending"), show_alert=True)
@@ -170,7 +164,7 @@ async def _edit(
 
 
 async def _field(
-    query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     t, lang = svc.texts, mod.lang
     if tm.status is not Status.PENDING or arg not in ("name", "organisation", "quote"):
@@ -187,7 +181,7 @@ async def _field(
 
 
 async def _back(
-    query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     await answer_query(query)
     _, markup = mod.outcome(tm)
@@ -196,7 +190,7 @@ async def _back(
 
 
 async def _unpublish(
-    query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     if tm.status is not Status.PUBLISHED:
         await answer_query(query, _already(svc, mod, tm), show_alert=True)
@@ -214,7 +208,7 @@ async def _unpublish(
 
 
 async def _unpublish_yes(
-    query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     withdrawn = await svc.repo.withdraw(tm.id)
     if withdrawn is None:
@@ -232,7 +226,7 @@ async def _unpublish_yes(
 
 
 async def _republish(
-    query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     requeued = await svc.repo.requeue(tm.id, from_status=Status.PUBLISHING)
     if requeued is None:
@@ -245,7 +239,7 @@ async def _republish(
 
 
 async def _markpub(
-    query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     marked = await svc.repo.transition(tm.id, Status.PUBLISHED, expected=Status.PUBLISHING)
     if marked is None:
@@ -257,7 +251,7 @@ async def _markpub(
 
 
 async def _retry(
-    query: CallbackQuery, svc: Services, mod: Moderation, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     await svc.repo.requeue(tm.id, from_status=Status.APPROVED)
     await answer_query(query, svc.texts(mod.lang, "moderation.retrying"))
@@ -306,7 +300,7 @@ async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An organiser's message in the group: the answer to their open prompt, if any."""
-    svc, mod = _moderation(context)
+    svc, mod = _desk(context)
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None or message.text is None:
@@ -363,8 +357,8 @@ def _clean_correction(field: str, text: str) -> str | None:
     return value
 
 
-async def _organiser_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Moderation | None:
-    svc, mod = _moderation(context)
+async def _organiser_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> CardDesk | None:
+    svc, mod = _desk(context)
     if not await mod.is_organiser(update.effective_user):
         message = update.effective_message
         if message is not None:
@@ -443,29 +437,3 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         caption=mod.texts(mod.lang, "moderation.export_caption", count=len(testimonials)),
     )
     log.info("book exported as %s (%d testimonials)", fmt, len(testimonials))
-
-
-def handlers(
-    settings: Settings,
-) -> list[tuple[int, BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]]:
-    """Return the organisers' handlers with their group."""
-    assert settings.organisers_chat_id is not None
-    group = filters.Chat(settings.organisers_chat_id)
-    return [
-        (0, CallbackQueryHandler(pressed, pattern=MOD_PATTERN)),
-        (0, CommandHandler("pending", pending_command, filters=group)),
-        (0, CommandHandler("stats", stats_command, filters=group)),
-        (0, CommandHandler(["ban", "unban"], ban_command, filters=group)),
-        (0, CommandHandler("export", export_command, filters=group)),
-        (
-            0,
-            MessageHandler(
-                group & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE, group_text
-            ),
-        ),
-    ]
-
-
-def fallback_handlers() -> list[tuple[int, BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]]:
-    """Handlers registered last: any button nobody else matched."""
-    return [(0, CallbackQueryHandler(unknown_button))]

@@ -23,10 +23,10 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.cards import Moderation, channel_link, stop_task
-from bot.ratelimit import retry_seconds
-from bot.render import render_post_parts
-from bot.texts import Html, Texts
+from bot.services.cards import CardDesk, channel_link, stop_task
+from bot.services.limiter import retry_seconds
+from bot.services.render import render_post_parts
+from bot.services.texts import Html, Texts
 from config.settings import Settings
 from storage.models import OutboxItem, Status, Testimonial
 from storage.testimonials import Repository
@@ -64,13 +64,13 @@ class Publisher:
     """One task; wakes on approval, polls otherwise."""
 
     def __init__(
-        self, bot: Bot, repo: Repository, texts: Texts, settings: Settings, moderation: Moderation
+        self, bot: Bot, repo: Repository, texts: Texts, settings: Settings, desk: CardDesk
     ) -> None:
         self.bot = bot
         self.repo = repo
         self.texts = texts
         self.settings = settings
-        self.moderation = moderation
+        self.desk = desk
         self._wake = asyncio.Event()
         self._resume = asyncio.Event()
         self._resume.set()
@@ -150,7 +150,7 @@ class Publisher:
             marker=POST_MARKER,
         )
         ids: list[int] = []
-        lang = self.moderation.lang
+        lang = self.desk.lang
         try:
             for part in parts:
                 ids.append(await self._send(part))
@@ -159,7 +159,7 @@ class Publisher:
             await self.repo.publishing_failed(item.id, claimed.id)
             self._resume.clear()
             log.error("the channel refused testimonial #%d: %s", claimed.id, refused.key)
-            problem = self.texts(lang, refused.key, bot=self.moderation.bot_username or "yourbot")
+            problem = self.texts(lang, refused.key, bot=self.desk.bot_username or "yourbot")
             await self._alert(claimed, "moderation.channel_refused", problem)
             raise
         except TimedOut:
@@ -211,13 +211,13 @@ class Publisher:
 
     async def _alert(self, t: Testimonial, key: str, problem_html: str) -> None:
         """Tell the organisers a post failed, with a Retry button."""
-        lang = self.moderation.lang
+        lang = self.desk.lang
         label = self.texts(lang, "moderation.retry")
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(label, callback_data=f"mod:retry:{t.id}")]]
         )
         try:
-            await self.moderation.alert(
+            await self.desk.alert(
                 self.texts(lang, key, id=t.id, problem=Html(problem_html)), markup
             )
         except TelegramError as exc:
@@ -228,11 +228,11 @@ class Publisher:
             channel_link(self.settings, t.channel_message_ids[0]) if t.channel_message_ids else None
         )
         if link:
-            await self.moderation.notify_author(t, "author.published", id=t.id, link=link)
+            await self.desk.notify_author(t, "author.published", id=t.id, link=link)
         else:
-            await self.moderation.notify_author(t, "author.published_nolink", id=t.id)
+            await self.desk.notify_author(t, "author.published_nolink", id=t.id)
         if t.card_message_ids:
-            self.moderation.refresh_later(t.id)
+            self.desk.refresh_later(t.id)
 
     async def _unpublish(self, item: OutboxItem, t: Testimonial) -> None:
         """Delete the channel posts, or where Telegram no longer allows it (48 hours), edit
@@ -264,7 +264,7 @@ class Publisher:
                     problem = self.texts(
                         self.settings.default_language,
                         key,
-                        bot=self.moderation.bot_username or "yourbot",
+                        bot=self.desk.bot_username or "yourbot",
                     )
                     await self._alert(t, "moderation.channel_refused", problem)
                     raise ChannelRefused(key) from exc
@@ -275,7 +275,7 @@ class Publisher:
         log.info("testimonial #%d removed from the channel", t.id)
 
     async def _report_half_published(self, t: Testimonial) -> None:
-        lang = self.moderation.lang
+        lang = self.desk.lang
         markup = InlineKeyboardMarkup(
             [
                 [
@@ -291,8 +291,6 @@ class Publisher:
             ]
         )
         try:
-            await self.moderation.alert(
-                self.texts(lang, "moderation.half_published", id=t.id), markup
-            )
+            await self.desk.alert(self.texts(lang, "moderation.half_published", id=t.id), markup)
         except TelegramError as exc:
             log.error("could not warn the organisers about #%d: %s", t.id, exc)

@@ -1,6 +1,6 @@
 """``livredor demo``: the whole flow, with no token and no internet, in a few seconds.
 
-The fake Telegram is served on loopback, the real bot (``bot.runner.serve``, polling over
+The fake Telegram is served on loopback, the real bot (``bot.cli.run.serve``, polling over
 HTTP exactly as in production) runs against it with a throw-away database, and the script
 below plays an attendee and an organiser. What the bot said is then printed as a transcript,
 read back from the fake's chats, followed by the Markdown livre d'or.
@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from bot.runner import serve
+from bot.cli.run import serve
 from bot.sandbox.fake import FakeTelegram
 from bot.sandbox.server import FakeServer, start_server
 from config.settings import Settings

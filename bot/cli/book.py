@@ -1,45 +1,16 @@
-"""The livre d'or from the command line and the organisers' group: export and import."""
+"""``livredor export`` and ``livredor import``: the livre d'or from the command line."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
+from bot.services.book import render_book
 from config.settings import Settings
 from storage import export
 from storage.book import BookFormatError
 from storage.database import Database
-from storage.models import Testimonial
 from storage.testimonials import Repository
-
-FORMATS = ("md", "html", "csv", "json")
-MIME = {
-    "md": "text/markdown",
-    "html": "text/html",
-    "csv": "text/csv",
-    "json": "application/json",
-}
-
-
-def render_book(testimonials: Sequence[Testimonial], fmt: str, settings: Settings) -> str:
-    """Return the book in one of ``FORMATS``."""
-    event = settings.event_name
-    links = export.telegram_links(settings.channel_id) if settings.channel_id else None
-    if fmt == "md":
-        return export.to_markdown(testimonials, event)
-    if fmt == "html":
-        return export.to_html(testimonials, event, lang=settings.default_language)
-    if fmt == "csv":
-        return export.to_csv(testimonials, event, channel_links=links)
-    if fmt == "json":
-        return export.to_json(testimonials, event, channel_links=links)
-    raise ValueError(f"unknown format {fmt!r}")
-
-
-def book_filename(fmt: str) -> str:
-    """Return the file name of an exported book."""
-    return f"livre-dor.{fmt}"
 
 
 async def export_book(settings: Settings, fmt: str, order: str, output: Path | None) -> int:

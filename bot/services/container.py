@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import ContextTypes
 
-from bot.ratelimit import FloodGuard
-from bot.texts import Texts
+from bot.services.floodguard import FloodGuard
+from bot.services.texts import Texts
 from config.settings import Settings
 from storage.testimonials import Repository
 
 if TYPE_CHECKING:
-    from bot.cards import Moderation
-    from bot.publishing import Publisher
+    from bot.services.cards import CardDesk
+    from bot.services.publishing import Publisher
 
 SERVICES_KEY = "livredor"
 
@@ -27,7 +27,7 @@ class Services:
     repo: Repository
     texts: Texts
     flood: FloodGuard = field(default_factory=FloodGuard)
-    moderation: Moderation | None = None
+    desk: CardDesk | None = None
     publisher: Publisher | None = None
     bot_username: str = ""
 

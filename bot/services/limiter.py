@@ -1,4 +1,4 @@
-"""Keeping to Telegram's flood limits, and serialising each person's updates.
+"""Keeping to Telegram's flood limits on what the bot sends (PTB's ``BaseRateLimiter``).
 
 Telegram documents "about 30 messages a second" overall and "20 messages a minute" into one
 group or channel, and answers 429 with ``retry_after`` beyond. PTB's ``AIORateLimiter`` uses
@@ -10,17 +10,15 @@ answers 429. A sliding window sends at exactly the allowed rate and never provok
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import Update
 from telegram.error import RetryAfter
-from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
+from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -149,67 +147,3 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
             finally:
                 for stamp in stamps:
                     SlidingWindow.done(stamp)
-
-
-class PerUserUpdateProcessor(BaseUpdateProcessor):
-    """Updates of different people run concurrently; one person's run one at a time, in
-    order (the two halves of a long quote must be appended in the order they were sent)."""
-
-    def __init__(self, max_concurrent_updates: int = 1024) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._waiting: collections.Counter[int] = collections.Counter()
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run ``coroutine`` under the lock of the update's sender (or chat)."""
-        key = _sender_key(update)
-        if key is None:
-            await coroutine
-            return
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._waiting[key] += 1
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            self._waiting[key] -= 1
-            if not self._waiting[key]:
-                del self._waiting[key]
-                self._locks.pop(key, None)
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to tear down."""
-
-
-def _sender_key(update: object) -> int | None:
-    if isinstance(update, Update):
-        if update.effective_user is not None:
-            return update.effective_user.id
-        if update.effective_chat is not None:
-            return update.effective_chat.id
-    return None
-
-
-class FloodGuard:
-    """Per-person rate (GCRA): a flood is slowed for that person alone (their updates are
-    serialised, so sleeping for one delays nobody else), with one warning per flood."""
-
-    def __init__(self, rate: float = 5.0, burst: int = 20) -> None:
-        self.interval = 1.0 / rate
-        self.tolerance = burst * self.interval
-        # user id -> (theoretical arrival time of the next message, warned in this flood)
-        self._state: dict[int, tuple[float, bool]] = {}
-
-    def delay_for(self, user_id: int) -> tuple[float, bool]:
-        """Count one message; return (seconds to hold it back, whether to warn now)."""
-        now = time.monotonic()
-        if len(self._state) > 10_000:
-            self._state = {k: v for k, v in self._state.items() if v[0] > now}
-        tat, warned = self._state.get(user_id, (now, False))
-        tat = max(tat, now)
-        wait = max(0.0, tat - now - self.tolerance)
-        self._state[user_id] = (tat + self.interval, wait > 0)
-        return wait, wait > 0 and not warned

@@ -23,8 +23,8 @@ from telegram import User as TgUser
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.render import post_header_html, quote_paragraphs_html, split_html_paragraphs
-from bot.texts import Html, Texts
+from bot.services.render import post_header_html, quote_paragraphs_html, split_html_paragraphs
+from bot.services.texts import Html, Texts
 from config.settings import Settings
 from storage.models import Status, Testimonial
 from storage.testimonials import Repository
@@ -62,7 +62,7 @@ def format_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
 
-class Moderation:
+class CardDesk:
     """Sends and updates cards; the only writer into the organisers' group."""
 
     def __init__(self, bot: Bot, repo: Repository, texts: Texts, settings: Settings) -> None:

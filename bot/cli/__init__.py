@@ -1,0 +1,1 @@
+"""The ``livredor`` command line: run, check, backup, export/import, demo."""

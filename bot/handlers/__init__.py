@@ -1,0 +1,1 @@
+"""What Telegram updates reach: the attendee conversation, moderation, account commands."""

@@ -1,0 +1,1 @@
+"""What handlers use: the card desk, the publisher, rendering, rate limits, texts."""

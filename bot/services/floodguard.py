@@ -1,0 +1,27 @@
+"""Slowing down one person who sends dozens of messages a second, alone."""
+
+from __future__ import annotations
+
+import time
+
+
+class FloodGuard:
+    """Per-person rate (GCRA): a flood is slowed for that person alone (their updates are
+    serialised, so sleeping for one delays nobody else), with one warning per flood."""
+
+    def __init__(self, rate: float = 5.0, burst: int = 20) -> None:
+        self.interval = 1.0 / rate
+        self.tolerance = burst * self.interval
+        # user id -> (theoretical arrival time of the next message, warned in this flood)
+        self._state: dict[int, tuple[float, bool]] = {}
+
+    def delay_for(self, user_id: int) -> tuple[float, bool]:
+        """Count one message; return (seconds to hold it back, whether to warn now)."""
+        now = time.monotonic()
+        if len(self._state) > 10_000:
+            self._state = {k: v for k, v in self._state.items() if v[0] > now}
+        tat, warned = self._state.get(user_id, (now, False))
+        tat = max(tat, now)
+        wait = max(0.0, tat - now - self.tolerance)
+        self._state[user_id] = (tat + self.interval, wait > 0)
+        return wait, wait > 0 and not warned
