@@ -22,6 +22,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.handlers import account, intake, moderation
+from bot.services import menus
 from bot.services.cards import CardDesk
 from bot.services.container import SERVICES_KEY, Services, services
 from bot.services.limiter import SlidingWindowRateLimiter
@@ -142,11 +143,12 @@ def add_handlers(app: Application, settings: Settings) -> None:  # type: ignore[
 
 
 async def start_workers(app: Application) -> None:  # type: ignore[type-arg]
-    """Learn the bot's username, then start the card sender and the publisher (call after
-    ``app.initialize()``)."""
+    """Learn the bot's username, register its menus and description where Telegram's differ,
+    then start the card sender and the publisher (call after ``app.initialize()``)."""
     svc: Services = app.bot_data[SERVICES_KEY]
     me = await app.bot.get_me()
     svc.bot_username = me.username
+    await menus.sync(app.bot, svc.texts, svc.settings)
     assert svc.desk is not None and svc.publisher is not None
     svc.desk.bot_username = me.username
     await svc.desk.start()

@@ -25,6 +25,8 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.services import menus
+from bot.services.texts import Texts, TextsError
 from config.settings import Settings
 from storage.database import Database
 from storage.migrations import SCHEMA_VERSION
@@ -228,7 +230,31 @@ async def _ask_telegram(bot: Bot, settings: Settings) -> list[Finding]:
                     "run `livredor check` again in a minute; if it persists, check the ids.",
                 )
             )
+    try:
+        findings.append(await check_menus(bot, settings))
+    except TelegramError as exc:
+        # The group's menu cannot be read while the bot is not in the group: said above.
+        what = f"could not be read (Telegram answered: {_redact(str(exc), settings)})"
+        findings.append(Finding("menus and description", what))
     return findings
+
+
+async def check_menus(bot: Bot, settings: Settings) -> Finding:
+    """Are the "/" menus and the description registered? Not a problem if not: `livredor run`
+    registers them at start."""
+    subject = "menus and description"
+    try:
+        texts = Texts.load(settings.texts, settings.default_language)
+    except (TextsError, OSError, ValueError) as exc:
+        return Finding(subject, f"the texts cannot be loaded ({exc})", "fix LIVREDOR_TEXTS.")
+    missing = await menus.differences(bot, texts, settings)
+    if not missing:
+        return Finding(subject, "set, in English, French and for other languages")
+    return Finding(
+        subject,
+        f"not set or out of date: {', '.join(c.what for c in missing)}",
+        note="`livredor run` sets them at start",
+    )
 
 
 def _file_problem(path: Path) -> Finding | None:

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from bot.sandbox.limits import (
     COMMANDS_MAX,
+    DESCRIPTION_MAX,
+    SHORT_DESCRIPTION_MAX,
     UPDATES_LIMIT_MAX,
 )
 from bot.sandbox.objects import (
@@ -408,3 +410,47 @@ async def delete_my_commands(tg: FakeTelegram, p: Params, files: Files) -> bool:
 @_method("getMyCommands")
 async def get_my_commands(tg: FakeTelegram, p: Params, files: Files) -> list[JSONDict]:
     return list(tg.commands.get(_scope(tg, p), []))
+
+
+# --- the bot's description ("What can this bot do?") and short description (its profile) ------
+
+
+def _language(p: Params) -> str:
+    language = p.get_str("language_code") or ""
+    if language and not re.fullmatch(r"[a-z]{2}", language):
+        raise bad_request("invalid language code specified")
+    return language
+
+
+def _set_description(tg: FakeTelegram, p: Params, field: str, limit: int) -> bool:
+    """An empty (or absent) text removes the language's one; longer than ``limit``: 400."""
+    text = p.get_str(field) or ""
+    if len(text) > limit:
+        raise bad_request(f"{field.upper()}_INVALID")
+    table = tg.descriptions if field == "description" else tg.short_descriptions
+    language = _language(p)
+    if text:
+        table[language] = text
+    else:
+        table.pop(language, None)
+    return True
+
+
+@_method("setMyDescription")
+async def set_my_description(tg: FakeTelegram, p: Params, files: Files) -> bool:
+    return _set_description(tg, p, "description", DESCRIPTION_MAX)
+
+
+@_method("getMyDescription")
+async def get_my_description(tg: FakeTelegram, p: Params, files: Files) -> JSONDict:
+    return {"description": tg.descriptions.get(_language(p), "")}
+
+
+@_method("setMyShortDescription")
+async def set_my_short_description(tg: FakeTelegram, p: Params, files: Files) -> bool:
+    return _set_description(tg, p, "short_description", SHORT_DESCRIPTION_MAX)
+
+
+@_method("getMyShortDescription")
+async def get_my_short_description(tg: FakeTelegram, p: Params, files: Files) -> JSONDict:
+    return {"short_description": tg.short_descriptions.get(_language(p), "")}

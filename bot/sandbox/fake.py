@@ -98,6 +98,9 @@ class FakeTelegram(Signals):
         self.allowed_updates: list[str] | None = None
         self.chat_actions: list[tuple[int, str]] = []
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}
+        # setMyDescription / setMyShortDescription, by language_code ("" = every language).
+        self.descriptions: dict[str, str] = {}
+        self.short_descriptions: dict[str, str] = {}
         self.webhook: WebhookConfig | None = None
         self.webhook_deliveries: list[WebhookDelivery] = []
         self.webhook_retry_delay = 0.2

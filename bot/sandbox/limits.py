@@ -11,8 +11,10 @@ __all__ = [
     "CAPTION_MAX",
     "COMMANDS_MAX",
     "DELETE_WINDOW_SECONDS",
+    "DESCRIPTION_MAX",
     "DOCUMENT_MAX_BYTES",
     "INLINE_BUTTONS_MAX",
+    "SHORT_DESCRIPTION_MAX",
     "TEXT_MAX",
     "UPDATES_LIMIT_MAX",
     "FloodControl",
@@ -24,6 +26,8 @@ CALLBACK_DATA_MAX_BYTES = 64  # UTF-8 bytes
 CALLBACK_ANSWER_MAX = 200  # characters of answerCallbackQuery text
 INLINE_BUTTONS_MAX = 100  # buttons in one inline keyboard
 COMMANDS_MAX = 100  # setMyCommands
+DESCRIPTION_MAX = 512  # setMyDescription (characters)
+SHORT_DESCRIPTION_MAX = 120  # setMyShortDescription (characters)
 UPDATES_LIMIT_MAX = 100  # getUpdates limit
 DOCUMENT_MAX_BYTES = 50 * 1024 * 1024  # upload limit of the cloud Bot API
 DELETE_WINDOW_SECONDS = 48 * 3600  # deleteMessage: "sent less than 48 hours ago"

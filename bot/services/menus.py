@@ -1,0 +1,168 @@
+"""The bot's "/" menus and its description, as Telegram shows them before and around a chat.
+
+What the bot wants is computed from ``bot/texts/`` and the settings (``wanted``); ``sync``
+reads what Telegram has (``getMyCommands``, ``getMyDescription``, ``getMyShortDescription``)
+and sets only what differs, so a restart with nothing changed sets nothing. ``livredor check``
+uses ``differences`` to say what is not set yet.
+
+Each item is set three times: in English, in French (``language_code``), and without a
+language for everyone else, in the bot's default language.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+)
+from telegram.error import TelegramError
+
+from bot.services.texts import LANGUAGES, Texts
+from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: The private chat's commands, in menu order.
+PRIVATE_COMMANDS = ("start", "help", "mine", "language", "forget", "cancel")
+#: The organisers' group's commands (they work only there).
+ORGANISER_COMMANDS = ("pending", "stats", "export", "ban", "unban")
+DESCRIPTION_MAX = 512
+SHORT_DESCRIPTION_MAX = 120
+
+
+@dataclass(frozen=True)
+class Menus:
+    """Everything the bot registers for one language_code ("" = any other language)."""
+
+    language_code: str
+    private: tuple[tuple[str, str], ...]
+    organisers: tuple[tuple[str, str], ...]
+    description: str
+    short_description: str
+
+
+def _plain(texts: Texts, lang: str, key: str, limit: int, event: str) -> str:
+    """A plain-text sentence (Telegram shows these as typed: no HTML escaping), with the
+    event's name when there is one, cut to Telegram's limit."""
+    if event:
+        text = texts.raw(lang, f"{key}_event").format(event=event)
+        if len(text) <= limit:
+            return text
+    text = texts.raw(lang, key)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def wanted(texts: Texts, settings: Settings) -> list[Menus]:
+    """Return what the bot registers, per language_code."""
+    found = []
+    for code in (*LANGUAGES, ""):
+        lang = code or settings.default_language
+
+        def commands(names: tuple[str, ...], lang: str = lang) -> tuple[tuple[str, str], ...]:
+            return tuple((name, texts.raw(lang, f"menu.{name}")) for name in names)
+
+        found.append(
+            Menus(
+                language_code=code,
+                private=commands(PRIVATE_COMMANDS),
+                organisers=commands(ORGANISER_COMMANDS),
+                description=_plain(
+                    texts, lang, "menu.description", DESCRIPTION_MAX, settings.event_name
+                ),
+                short_description=_plain(
+                    texts,
+                    lang,
+                    "menu.short_description",
+                    SHORT_DESCRIPTION_MAX,
+                    settings.event_name,
+                ),
+            )
+        )
+    return found
+
+
+Commands = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing Telegram has differently from what the bot wants."""
+
+    what: str
+    kind: str  # "commands", "description" or "short_description"
+    language_code: str | None
+    text: str = ""
+    commands: Commands = ()
+    scope: BotCommandScope | None = None
+
+    async def apply(self, bot: Bot) -> None:
+        """Set it on Telegram."""
+        if self.kind == "commands":
+            await bot.set_my_commands(
+                [BotCommand(c, d) for c, d in self.commands],
+                scope=self.scope,
+                language_code=self.language_code,
+            )
+        elif self.kind == "description":
+            await bot.set_my_description(self.text, language_code=self.language_code)
+        else:
+            await bot.set_my_short_description(self.text, language_code=self.language_code)
+
+
+async def differences(bot: Bot, texts: Texts, settings: Settings) -> list[Change]:
+    """Read what Telegram has; return what differs from what the bot wants."""
+    assert settings.organisers_chat_id is not None
+    changes: list[Change] = []
+    for menus in wanted(texts, settings):
+        code = menus.language_code or None
+        label = menus.language_code or "other languages"
+        scopes: list[tuple[str, BotCommandScope, Commands]] = [
+            ("private chats", BotCommandScopeAllPrivateChats(), menus.private),
+            (
+                "organisers' group",
+                BotCommandScopeChat(settings.organisers_chat_id),
+                menus.organisers,
+            ),
+        ]
+        for name, scope, commands in scopes:
+            have = await bot.get_my_commands(scope=scope, language_code=code)
+            if tuple((c.command, c.description) for c in have) != commands:
+                what = f"commands of the {name} ({label})"
+                changes.append(Change(what, "commands", code, commands=commands, scope=scope))
+        description = (await bot.get_my_description(language_code=code)).description
+        if description != menus.description:
+            changes.append(Change(f"description ({label})", "description", code, menus.description))
+        short = (await bot.get_my_short_description(language_code=code)).short_description
+        if short != menus.short_description:
+            changes.append(
+                Change(
+                    f"short description ({label})",
+                    "short_description",
+                    code,
+                    menus.short_description,
+                )
+            )
+    return changes
+
+
+async def sync(bot: Bot, texts: Texts, settings: Settings) -> list[Change]:
+    """Set on Telegram every menu and description that differs; return what was set.
+
+    A failure is logged, not raised: the bot works without its menus.
+    """
+    try:
+        changes = await differences(bot, texts, settings)
+        for change in changes:
+            await change.apply(bot)
+    except TelegramError as exc:
+        log.warning("could not register the bot's menus and description: %s", exc)
+        return []
+    if changes:
+        log.info("registered with Telegram: %s", "; ".join(c.what for c in changes))
+    return changes
