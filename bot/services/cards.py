@@ -74,6 +74,7 @@ class CardDesk:
         # (testimonial id, "send" a new card | "refresh" an existing one), in order.
         self._queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._job_in_hand = False
         self._admins: tuple[float, frozenset[int]] | None = None
         self.bot_username = ""
 
@@ -106,9 +107,14 @@ class CardDesk:
         """Queue a card update (the publisher must not wait on the group's flood limit)."""
         self._queue.put_nowait((testimonial_id, "refresh"))
 
+    def idle(self) -> bool:
+        """Return whether no card job is queued or in hand."""
+        return self._queue.empty() and not self._job_in_hand
+
     async def _send_cards(self) -> None:
         while True:
             testimonial_id, job = await self._queue.get()
+            self._job_in_hand = True
             try:
                 testimonial = await self.repo.get(testimonial_id)
                 if testimonial is None:
@@ -123,6 +129,8 @@ class CardDesk:
                 log.exception("could not send the card of testimonial #%d", testimonial_id)
                 await asyncio.sleep(5)
                 self._queue.put_nowait((testimonial_id, job))
+            finally:
+                self._job_in_hand = False
 
     # -- rendering -----------------------------------------------------------------------------
 

@@ -72,8 +72,10 @@ class Publisher:
         self.settings = settings
         self.desk = desk
         self._wake = asyncio.Event()
+        self._wake.set()  # the first look at the outbox is due at start
         self._resume = asyncio.Event()
         self._resume.set()
+        self._looking = False
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -102,6 +104,16 @@ class Publisher:
         self._resume.set()
         self._wake.set()
 
+    @property
+    def paused(self) -> bool:
+        """Whether publishing waits for an organiser's Retry (the channel refused)."""
+        return not self._resume.is_set()
+
+    def idle(self) -> bool:
+        """Return whether the publisher waits with nothing in hand: paused, or its last look
+        found the outbox empty and nothing woke it since."""
+        return not self._looking and (self.paused or not self._wake.is_set())
+
     async def drain(self) -> None:
         """Process the outbox until it is empty (for tests and tools)."""
         while await self._step():
@@ -110,6 +122,10 @@ class Publisher:
     async def _run(self) -> None:
         while True:
             await self._resume.wait()
+            # Cleared before looking, so that an approval committed during the look wakes
+            # the next one instead of waiting for the idle poll.
+            self._wake.clear()
+            self._looking = True
             try:
                 busy = await self._step()
             except asyncio.CancelledError:
@@ -119,9 +135,11 @@ class Publisher:
             except Exception:
                 log.exception("publisher error; retrying in %.0f s", RETRY_DELAY)
                 await asyncio.sleep(RETRY_DELAY)
+                self._wake.set()
                 continue
+            finally:
+                self._looking = False
             if not busy:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(IDLE_POLL):
                         await self._wake.wait()

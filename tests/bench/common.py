@@ -376,7 +376,7 @@ async def start_livredor(
     fake: FakeTelegram,
     settings: Settings,
     *,
-    before_start: Callable[[Application], None] | None = None,
+    before_start: Callable[[Application], None] | None = None,  # type: ignore[type-arg]
 ) -> tuple[Application, Database]:  # type: ignore[type-arg]
     """Open the database and start the real bot long polling ``fake`` (as tests.support)."""
     db = await Database.open(settings.database)

@@ -77,7 +77,7 @@ def _rows(total: int, pending: int, mix: Mix, rng: random.Random) -> list[tuple[
     quotes = [quote_for(rng, longest=4330) for _ in range(2000)]
     start = datetime(2026, 6, 1, 9, tzinfo=UTC)
     statuses = _statuses(total, pending, mix)
-    rows = []
+    rows: list[tuple[object, ...]] = []
     seq = 0
     for i, status in enumerate(statuses, start=1):
         at = (start + timedelta(seconds=7 * i)).isoformat(timespec="microseconds")

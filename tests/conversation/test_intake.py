@@ -29,9 +29,10 @@ async def test_start_greets_with_event_and_asks_name(harness: Harness) -> None:
     assert "ROUMICS 2012" in text
     assert "organisers read every testimonial" in text
     assert "What name" in text
-    assert harness.fake.buttons(p.id) == [("Use “Ada Lovelace”", harness.fake.buttons(p.id)[0][1])]
     draft = await harness.repo.get_draft(p.id)
     assert draft is not None and draft.step is Step.NAME
+    # One button, carrying the draft it belongs to.
+    assert harness.fake.buttons(p.id) == [("Use “Ada Lovelace”", f"in:profile:{draft.id}")]
 
 
 async def test_deep_link_payload_is_kept(harness: Harness) -> None:
@@ -275,6 +276,7 @@ async def test_double_press_on_send_submits_once(harness: Harness) -> None:
     p = harness.person()
     await _to_preview(p)
     [(_, data)] = [b for b in harness.fake.buttons(p.id) if b[0] == "Send"]
+    assert data is not None
     message_id = harness.fake.last_message(p.id)["message_id"]
     # Two presses of the same button before the bot answers either.
     harness.fake.user_presses(p.id, p.id, message_id, data)

@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.sandbox import FakeServer, FakeTelegram, start_server
-from tests.support import CHANNEL_ID, GROUP_ID, TOKEN, make_fake, wait_until
+from storage.database import Database
+from storage.models import Status
+from storage.testimonials import Repository
+from tests.support import CHANNEL_ID, FAST, GROUP_ID, TOKEN, make_fake, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,6 +41,7 @@ __all__ = [
     "press",
     "run_cli",
     "say",
+    "settle",
     "submit",
     "wait_until",
 ]
@@ -80,8 +84,10 @@ def cli_env(server: FakeServer | None, database: Path, **settings: str) -> dict[
             LIVREDOR_CHANNEL_ID=str(CHANNEL_ID),
             LIVREDOR_API_BASE_URL=server.base_url,
             LIVREDOR_EVENT_NAME="ROUMICS 2012",
-            # The fake's group window is one second (tests.support.make_fake): keep to it.
+            # The fake's group window is one second and its global limit lifted
+            # (tests.support.make_fake): keep to them.
             LIVREDOR_GROUP_RATE_PERIOD_SECONDS="1",
+            LIVREDOR_MESSAGES_PER_SECOND=str(FAST),
         )
     for name, value in settings.items():
         env[f"LIVREDOR_{name.upper()}"] = value
@@ -187,6 +193,33 @@ async def run_cli(
         return code, process.stdout, process.stderr
     finally:
         await process.kill()
+
+
+async def settle(fake: FakeTelegram, database: Path, timeout: float = 30.0) -> None:
+    """Wait until the bot process is idle, as far as it shows from outside: every update
+    confirmed, no Bot API call in flight but its long poll, no open outbox item and no
+    pending testimonial without its card (twice in a row, 50 ms apart). The in-process
+    ``Harness.settle`` sees inside the bot; use it where the test allows."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    db = await Database.open(database, migrate=False)
+    try:
+        repo = Repository(db)
+        while quiet < 2:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the bot was still busy after {timeout:g} s")
+            await asyncio.sleep(0.05)
+            in_flight = [r for r in fake.requests if r.status is None and r.method != "getUpdates"]
+            pending = await repo.list_by_status(Status.PENDING, limit=100_000)
+            idle = (
+                not fake.pending_updates
+                and not in_flight
+                and await repo.next_outbox() is None
+                and all(t.card_message_ids for t in pending)
+            )
+            quiet = quiet + 1 if idle else 0
+    finally:
+        await db.close()
 
 
 # --- playing the people, against a bot in another process ----------------------------------

@@ -1,8 +1,15 @@
-"""``livredor check`` as a subprocess against the loopback fake: each misconfiguration is
-reported with the sentence that fixes it, and the exit code says whether all is ready."""
+"""``livredor check`` against the loopback fake: each misconfiguration is reported with the
+sentence that fixes it, and the exit code says whether all is ready.
+
+Most cases run the check in process (over real HTTP to the fake); the real ``livredor check``
+process runs where the process itself is the point: the exit codes, reading a ``.env``, the
+settings' error messages, and dropping root's privileges to make a file unwritable.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import shutil
@@ -11,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.check import run_check
 from bot.sandbox import FakeTelegram
 from config.settings import Settings
 from storage.database import Database
@@ -24,6 +32,7 @@ from tests.e2e.cli_process import (
     fake_telegram,
     run_cli,
 )
+from tests.support import make_settings
 
 BOT = "@livredor_test_bot"
 
@@ -34,9 +43,11 @@ async def _check(
     *,
     prefix: tuple[str, ...] = (),
     database: Path | None = None,
+    process: bool = False,
     **settings: str,
 ) -> tuple[int, str]:
-    """Run ``livredor check`` against a fake changed by ``change``; return (code, output)."""
+    """Run the check against a fake changed by ``change``; return (code, output). It runs in
+    process unless ``process`` or a ``prefix`` asks for the real ``livredor check``."""
     if database is None:
         database = tmp_path / "livredor.db"
         db = await Database.open(database)
@@ -44,19 +55,25 @@ async def _check(
     async with fake_telegram() as (fake, server):
         if change is not None:
             change(fake)
-        code, out, err = await run_cli(
-            tmp_path,
-            "check",
-            env=cli_env(server, database, **settings),
-            prefix=prefix,
-        )
+        if process or prefix:
+            code, out, err = await run_cli(
+                tmp_path,
+                "check",
+                env=cli_env(server, database, **settings),
+                prefix=prefix,
+            )
+            assert "Traceback" not in err, err
+        else:
+            config = make_settings(database, api_base_url=server.base_url, **settings)
+            with contextlib.redirect_stdout(io.StringIO()) as printed:
+                code = await run_check(config)
+            out, err = printed.getvalue(), ""
     assert TOKEN not in out + err
-    assert "Traceback" not in err, err
     return code, out
 
 
 async def test_all_good(tmp_path: Path) -> None:
-    code, out = await _check(tmp_path)
+    code, out = await _check(tmp_path, process=True)
     assert code == 0, out
     assert f"ok    bot: {BOT}" in out
     assert "the bot is an administrator\n" in out
@@ -236,7 +253,6 @@ async def test_env_example_filled_in_is_ready(tmp_path: Path) -> None:
 
 def test_webhook_url_telegram_would_refuse(tmp_path: Path) -> None:
     from bot.cli.check import _webhook_findings
-    from tests.support import make_settings
 
     def fixes(**values: str) -> list[str | None]:
         return [f.fix for f in _webhook_findings(make_settings(tmp_path / "x.db", **values))]

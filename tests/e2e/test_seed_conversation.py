@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -175,20 +174,6 @@ def delivered_updates(harness: Harness) -> list[JSON]:
     return [seen[k] for k in sorted(seen)]
 
 
-async def cards_sent(harness: Harness, count: int, timeout: float = STEP_TIMEOUT) -> None:
-    """Wait until ``count`` pending testimonials have their card in the organisers' group
-    and the bot has no call to Telegram in flight but its long poll."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pending = await harness.repo.list_by_status(Status.PENDING)
-        carded = sum(1 for t in pending if t.card_message_ids)
-        busy = [r for r in harness.fake.requests if r.status is None and r.method != "getUpdates"]
-        if carded == count and not busy:
-            return
-        assert time.monotonic() < deadline, f"only {carded} of {count} cards sent"
-        await asyncio.sleep(0.05)
-
-
 def sender(update: JSON) -> int:
     """Return the id of the user an update comes from."""
     body = update.get("message") or update.get("callback_query") or {}
@@ -242,9 +227,10 @@ async def test_seed_entries_interleaved_come_out_intact(harness: Harness, seed_t
     long_one = by_user[longest.user_id]
     assert long_one.quote == "\n\n".join(longest.chunks) == longest.entry.quote
 
-    # Each submission reached the organisers as a card. (Waiting for them also means no
-    # card is in flight when the harness stops the bot.)
-    await cards_sent(harness, SEED_ENTRIES)
+    # Each submission reached the organisers as a card.
+    await harness.settle()
+    pending = await harness.repo.list_by_status(Status.PENDING)
+    assert sum(1 for t in pending if t.card_message_ids) == SEED_ENTRIES
 
     # Everything the bot sent was valid for Telegram (HTML, length): the fake refuses
     # otherwise, and it knew every method.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -30,19 +29,11 @@ async def submit(h: Harness, p: Person, quote: str = "A fine day.", name: str = 
 
 
 async def card_of(h: Harness, tid: int) -> Row:
-    """Wait for the testimonial's card and return the testimonial."""
-
-    async def has_card() -> Row | None:
-        t = await h.repo.get(tid)
-        return t if t and t.card_message_ids else None
-
-    deadline = asyncio.get_running_loop().time() + 10
-    while True:
-        found = await has_card()
-        if found:
-            return found
-        assert asyncio.get_running_loop().time() < deadline, "no card"
-        await asyncio.sleep(0.01)
+    """Wait for the bot to be idle and return the testimonial, which must have its card."""
+    await h.settle()
+    t = await h.repo.get(tid)
+    assert t is not None and t.card_message_ids, f"#{tid} has no card"
+    return t
 
 
 async def press(h: Harness, user_id: int, message_id: int, data: str, **kw: Any) -> JSON:
@@ -53,14 +44,11 @@ async def press(h: Harness, user_id: int, message_id: int, data: str, **kw: Any)
 
 
 async def wait_status(h: Harness, tid: int, status: Status) -> Row:
-    """Wait until a testimonial reaches a status."""
-    deadline = asyncio.get_running_loop().time() + 15
-    while True:
-        t = await h.repo.get(tid)
-        if t is not None and t.status is status:
-            return t
-        assert asyncio.get_running_loop().time() < deadline, f"#{tid} is {t and t.status}"
-        await asyncio.sleep(0.01)
+    """Wait for the bot to be idle; the testimonial must then have ``status``."""
+    await h.settle()
+    t = await h.repo.get(tid)
+    assert t is not None and t.status is status, f"#{tid} is {t and t.status}, not {status}"
+    return t
 
 
 def make_admin(h: Harness, name: str, user_id: int) -> None:
@@ -127,7 +115,6 @@ async def test_two_organisers_race_one_decision(harness: Harness) -> None:
     assert sum("Approved:" in a for a in answers) == 1
     assert sum(a.startswith("Already approved by") for a in answers) == 2
     await wait_status(harness, tid, Status.PUBLISHED)
-    await asyncio.sleep(0.2)
     assert len(harness.channel_messages()) == 1
 
 
@@ -397,8 +384,10 @@ async def test_burst_of_approvals_all_published_once_in_order(harness: Harness) 
         f"P{i}\nAnalytical Engine Society\n\n«\u00a0Quote number {20_000 + i}.\u00a0»"
         for i in range(30)
     ]
-    refused = [r for r in harness.fake.requests if r.method == "sendMessage" and not r.ok]
-    assert all(r.status == 429 for r in refused)
+    # The bot keeps to the group's limit (20 a window, like the fake): nothing was refused.
+    sent = [r for r in harness.fake.requests if r.method != "getUpdates"]
+    assert len(sent) > 60
+    assert [r for r in sent if not r.ok] == []
 
 
 async def test_pending_stats_ban(harness: Harness) -> None:
@@ -462,15 +451,15 @@ async def test_export_command_sends_the_book(harness: Harness) -> None:
 async def test_a_post_telegram_refuses_does_not_block_the_others(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.services.publishing
+    from bot.services import publishing, render
 
-    real = bot.services.publishing.render_post_parts
+    real = render.render_post_parts
 
     def broken_for_bob(name: str, *args: Any, **kwargs: Any) -> list[str]:
         parts = real(name, *args, **kwargs)
         return ["<b>unclosed"] if name == "Bob" else parts
 
-    monkeypatch.setattr(bot.services.publishing, "render_post_parts", broken_for_bob)
+    monkeypatch.setattr(publishing, "render_post_parts", broken_for_bob)
     bob, ada = harness.person("Bob"), harness.person("Ada")
     bad = await submit(harness, bob, name="Bob")
     good = await submit(harness, ada, name="Ada")
@@ -484,7 +473,7 @@ async def test_a_post_telegram_refuses_does_not_block_the_others(
         lambda: next((m for m in harness.group_messages() if "could not post" in m["text"]), None)
     )
     assert f"#{bad}" in alert["text"] and "can't parse entities" in alert["text"].lower()
-    monkeypatch.setattr(bot.services.publishing, "render_post_parts", real)
+    monkeypatch.setattr(publishing, "render_post_parts", real)
     await press(harness, ORGANISER_ID, alert["message_id"], f"mod:retry:{bad}")
     await wait_status(harness, bad, Status.PUBLISHED)
 
