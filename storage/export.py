@@ -39,7 +39,10 @@ from storage.models import Testimonial
 ChannelLinks = Callable[[Testimonial], Iterable[str]]
 Format = Literal["auto", "md", "txt", "csv", "json"]
 
-DEFAULT_TITLE = "Livre d'or"
+DEFAULT_TITLE = "Livre d’or"
+# Our guillemets around a quote: a no-break space inside (the house rule of bot/texts/fr.toml).
+GUILLEMET_OPEN = "«\u00a0"
+GUILLEMET_CLOSE = "\u00a0»"
 CSV_COLUMNS = (
     "id",
     "status",
@@ -120,8 +123,10 @@ def to_markdown(
         head = [f"**{_md_inline(name)}**", *(f"*{_md_inline(o)}*" for o in orgs)]
         out += [line + "\\" for line in head[:-1]] + [head[-1], ""]
         body = [[_md_line(line) for line in p] for p in paragraphs] or [[""]]
-        body[0][0] = f"« {body[0][0]}"
-        body[-1][-1] = f"{body[-1][-1]} »"
+        # The guillemets are ours, so they follow the French rule (no-break space inside);
+        # the attendee's words between them are printed as typed.
+        body[0][0] = f"{GUILLEMET_OPEN}{body[0][0]}"
+        body[-1][-1] = f"{body[-1][-1]}{GUILLEMET_CLOSE}"
         for paragraph in body:
             # A trailing backslash is CommonMark's hard line break: the line breaks survive.
             out += [line + "\\" for line in paragraph[:-1]] + [paragraph[-1], ""]
@@ -144,8 +149,6 @@ def _environment() -> jinja2.Environment:
 
 def _segments(line: str) -> list[tuple[str, str]]:
     """Split a line into ("text", ...) and ("link", url) parts; only http(s) is linked."""
-    # No line break between « » and their words (French typography): display only.
-    line = line.replace("« ", "«\u00a0").replace(" »", "\u00a0»")
     parts: list[tuple[str, str]] = []
     last = 0
     for url in _URL.finditer(line):

@@ -74,7 +74,7 @@ def test_export_markdown_to_stdout(tmp_path: Path, seed_text: str) -> None:
     livredor(tmp_path, "import", str(seed))
     result = livredor(tmp_path, "export", "--order", "name")
     assert result.returncode == 0
-    assert result.stdout.startswith("# Livre d'or")
+    assert result.stdout.startswith("# Livre d’or")
     names = [line for line in result.stdout.splitlines() if line.startswith("**")]
     assert len(names) == 31
     assert names[0].startswith("**Alain MAILLY")

@@ -74,5 +74,5 @@ def test_seed_book_prints_every_name(tmp_path: Path) -> None:
     flat = " ".join(text.split())
     for entry in seed_entries():
         assert entry.name in flat, entry.name
-    assert "Livre d'or" in flat and "ROUMICS 2012 « Innovation sociale et numérique »" in flat
+    assert "Livre d’or" in flat and "ROUMICS 2012 « Innovation sociale et numérique »" in flat
     assert flat.count("☺") == 3

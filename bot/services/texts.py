@@ -8,11 +8,16 @@ is sent with ``parse_mode=HTML``; wrap a value that is already HTML in ``Html``.
 from __future__ import annotations
 
 import html
+import logging
 import string
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from bot.services.typography import french_violations
+
+log = logging.getLogger(__name__)
 
 LANGUAGES = ("en", "fr")
 
@@ -61,7 +66,10 @@ class Texts:
     @classmethod
     def load(cls, override: Path | None = None, default_language: str = "en") -> Texts:
         """Load the built-in texts, then the organisers' overrides (``[en]`` / ``[fr]``
-        tables of dotted or nested keys; unknown keys or placeholders are refused)."""
+        tables of dotted or nested keys; unknown keys or placeholders are refused).
+
+        A French override that breaks the house typography still loads (the wording is the
+        organisers' call), with a warning naming the key and what to fix."""
         tables = {language: _load_builtin(language) for language in LANGUAGES}
         if override is not None:
             with override.open("rb") as handle:
@@ -78,6 +86,9 @@ class Texts:
                             f" provide (allowed: {sorted(placeholders(tables[language][key]))})"
                         )
                     tables[language][key] = value
+                    if language == "fr":
+                        for problem in french_violations(value):
+                            log.warning("%s: fr.%s: %s", override, key, problem)
         return cls(tables, default_language)
 
     def language(self, code: str | None) -> str:

@@ -1,0 +1,75 @@
+"""French typography of the bot's own sentences: the house rule, and a checker for it.
+
+House rule (also written at the top of ``bot/texts/fr.toml``):
+
+- a narrow no-break space (U+202F) before ``;``, ``!`` and ``?``;
+- a no-break space (U+00A0) before ``:`` and ``»``, and after ``«``;
+- the typographic apostrophe ``’`` (U+2019), never ``'``.
+
+It applies to what the bot writes (texts, the « » around a quote) and never to the
+attendee's own words, which are shown as typed. The checker reads a template as a reader
+sees it: HTML tags, ``{placeholders}``, URLs and times (``14:05``) are not prose.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+NARROW_NBSP = "\u202f"
+NBSP = "\u00a0"
+APOSTROPHE = "\u2019"
+#: The space each sign wants before it (or after it, for «).
+SPACE_BEFORE = {";": NARROW_NBSP, "!": NARROW_NBSP, "?": NARROW_NBSP, ":": NBSP, "»": NBSP}
+SPACE_AFTER = {"«": NBSP}
+_NAMES = {NARROW_NBSP: "U+202F", NBSP: "U+00A0", " ": "a plain space", "\t": "a tab"}
+
+_TAG = re.compile(r"<[^>]*>")
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S*|\bwww\.\S+|\S+@\S+\.\w+", re.IGNORECASE)
+_TIME = re.compile(r"\d:\d")
+# A sign right after another one ("?!", "…?") or after an opening bracket needs no space.
+_NO_SPACE_AFTER = frozenset("!?;:…([«\n")
+
+
+def _prose(template: str) -> str:
+    """Return the template as text a reader sees, with non-prose replaced by ``x``."""
+    text = _TAG.sub("", template)
+    text = _PLACEHOLDER.sub("x", text)
+    text = html.unescape(text)
+    return _URL.sub("x", text)
+
+
+def french_violations(template: str) -> list[str]:
+    """Return one readable line per break of the house rule in a French template."""
+    text = _prose(template)
+    problems: list[str] = []
+
+    def context(i: int) -> str:
+        return repr(text[max(0, i - 12) : i + 12])
+
+    for i, ch in enumerate(text):
+        if ch in SPACE_BEFORE:
+            want = SPACE_BEFORE[ch]
+            before = text[i - 1] if i else "\n"
+            if ch == ":" and _TIME.match(text, max(0, i - 1)):
+                continue
+            if before == want or before in _NO_SPACE_AFTER:
+                continue
+            got = _NAMES.get(before, "no space")
+            problems.append(f"{_NAMES[want]} wanted before {ch!r}, found {got}: {context(i)}")
+        elif ch in SPACE_AFTER:
+            want = SPACE_AFTER[ch]
+            after = text[i + 1] if i + 1 < len(text) else "\n"
+            if after != want:
+                got = _NAMES.get(after, "no space")
+                problems.append(f"{_NAMES[want]} wanted after {ch!r}, found {got}: {context(i)}")
+        elif ch == "'":
+            problems.append(f"typographic apostrophe ’ wanted, found ': {context(i)}")
+    return problems
+
+
+def check_french(table: dict[str, str]) -> dict[str, list[str]]:
+    """Return, per key, the house-rule breaks in a table of French templates."""
+    found = {key: french_violations(value) for key, value in table.items()}
+    return {key: problems for key, problems in found.items() if problems}
