@@ -64,7 +64,7 @@ async def test_demo_runs_with_a_clean_environment(tmp_path: Path) -> None:
     assert channel.lstrip("━ \n").startswith("📣 Ada Lovelace\n   Analytical Engine Society")
     assert "published: https://t.me/livredor_demo/1" in out
     book = out.split("━━━ 5.", 1)[1]
-    assert "# Livre d'or" in book and "## Demo Day" in book
+    assert "# Livre d’or" in book and "## Demo Day" in book
     assert "**Ada Lovelace**" in book
     assert "see you next year" in book
 
@@ -85,5 +85,5 @@ async def test_demo_quiet_prints_only_the_book(tmp_path: Path) -> None:
         assert await demo.wait(30.0) == 0, demo.stderr
     finally:
         await demo.kill()
-    assert demo.stdout.startswith("# Livre d'or\n\n## Demo Day\n\n**Ada Lovelace**")
+    assert demo.stdout.startswith("# Livre d’or\n\n## Demo Day\n\n**Ada Lovelace**")
     assert "👤" not in demo.stdout
