@@ -87,6 +87,17 @@ MIGRATIONS: list[list[str]] = [
         )
         """,
     ],
+    # 3: an integer version for compare-and-set (it was updated_at plus a microsecond bump).
+    # A draft's quote is its parts joined (no longer stored twice): the quote column is
+    # filled at submission, when the draft's bookkeeping (parts, answering messages) goes.
+    [
+        "ALTER TABLE testimonials ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
+        "UPDATE testimonials SET quote_parts = json_array(quote)"
+        " WHERE status = 'draft' AND quote != '' AND quote_parts = '[]'",
+        "UPDATE testimonials SET quote = '' WHERE status = 'draft'",
+        "UPDATE testimonials SET quote_parts = '[]', answer_messages = '{}'"
+        " WHERE status != 'draft'",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -37,6 +38,11 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 
 
+def join_quote(parts: Iterable[str]) -> str:
+    """Return a draft's quote: its parts (one per message) as paragraphs."""
+    return "\n\n".join(parts)
+
+
 class Step(StrEnum):
     """The question that is open on a draft: the conversation state lives in this column."""
 
@@ -56,7 +62,8 @@ class Testimonial:
 
     ``organisation`` holds up to three lines joined by ``\\n`` (empty when skipped);
     ``quote`` holds paragraphs joined by ``\\n\\n`` (a single ``\\n`` is a line break inside a
-    paragraph), without the surrounding « ».
+    paragraph), without the surrounding « ». A draft's quote is its ``quote_parts`` joined.
+    ``version`` counts the row's writes: the compare-and-set of a draft's steps.
     """
 
     id: int
@@ -69,6 +76,7 @@ class Testimonial:
     quote: str
     created_at: datetime
     updated_at: datetime
+    version: int = 0
     start_payload: str | None = None
     consent_at: datetime | None = None
     consent_text: str | None = None
@@ -85,8 +93,8 @@ class Testimonial:
     import_key: str | None = None
     author_name: str | None = None  # Telegram profile name at submission, for the card
     author_username: str | None = None
-    # Draft bookkeeping: the quote as the messages that made it (so an edited message can
-    # replace its own paragraph) and which field each answering message filled.
+    # Draft bookkeeping, cleared at submission: the quote as the messages that made it (so an
+    # edited message can replace its own paragraph) and which field each message filled.
     quote_parts: tuple[str, ...] = field(default_factory=tuple)
     answer_messages: dict[str, str] = field(default_factory=dict)
 

@@ -6,12 +6,22 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+import aiosqlite
+
 from storage.database import Database
-from storage.models import TRANSITIONS, OutboxItem, Status, Step, Testimonial, User
+from storage.models import (
+    TRANSITIONS,
+    OutboxItem,
+    Status,
+    Step,
+    Testimonial,
+    User,
+    join_quote,
+)
 
 
 class IllegalTransition(Exception):
@@ -54,8 +64,10 @@ class ModeratorPrompt:
 # Columns an organiser or attendee may edit, mapped to themselves: a whitelist, because the
 # column name is interpolated into SQL (values never are).
 EDITABLE = {"name": "name", "organisation": "organisation", "quote": "quote"}
+# A draft's quote is not a column of its own: it is its quote_parts joined.
 DRAFT_COLUMNS = {
-    **EDITABLE,
+    "name": "name",
+    "organisation": "organisation",
     "quote_parts": "quote_parts",
     "answer_messages": "answer_messages",
     "step": "step",
@@ -90,17 +102,20 @@ def _testimonial(row: sqlite3.Row) -> Testimonial:
     created = _dt(row["created_at"])
     updated = _dt(row["updated_at"])
     assert created is not None and updated is not None
+    status = Status(row["status"])
+    parts = tuple(json.loads(row["quote_parts"]))
     return Testimonial(
         id=row["id"],
         user_id=row["user_id"],
-        status=Status(row["status"]),
+        status=status,
         step=Step(row["step"]) if row["step"] else None,
         language=row["language"],
         name=row["name"],
         organisation=row["organisation"],
-        quote=row["quote"],
+        quote=join_quote(parts) if status is Status.DRAFT else row["quote"],
         created_at=created,
         updated_at=updated,
+        version=row["version"],
         start_payload=row["start_payload"],
         consent_at=_dt(row["consent_at"]),
         consent_text=row["consent_text"],
@@ -117,7 +132,7 @@ def _testimonial(row: sqlite3.Row) -> Testimonial:
         import_key=row["import_key"],
         author_name=row["author_name"],
         author_username=row["author_username"],
-        quote_parts=tuple(json.loads(row["quote_parts"])),
+        quote_parts=parts,
         answer_messages=json.loads(row["answer_messages"]),
     )
 
@@ -138,6 +153,36 @@ def check_transition(current: Status | None, target: Status) -> None:
     """Raise ``IllegalTransition`` unless ``current -> target`` is in the state machine."""
     if current is None or target not in TRANSITIONS[current]:
         raise IllegalTransition(current, target)
+
+
+async def _move(
+    conn: aiosqlite.Connection,
+    testimonial_id: int,
+    target: Status,
+    *,
+    expected: Iterable[Status] | None = None,
+    sets: str = "",
+    params: Sequence[Any] = (),
+) -> Testimonial | None:
+    """Change a testimonial's status, the one way every status changes: a compare-and-set
+    from the statuses ``TRANSITIONS`` allows (narrowed to ``expected``, each of which must be
+    allowed). ``sets`` adds assignments (``", column = ?"``) whose values are ``params``.
+    Return the row as written, or None if it was in none of those statuses."""
+    if expected is None:
+        sources = [s for s in Status if target in TRANSITIONS[s]]
+    else:
+        sources = list(expected)
+        for source in sources:
+            check_transition(source, target)
+    marks = ", ".join("?" * len(sources))
+    rows = list(
+        await conn.execute_fetchall(
+            f"UPDATE testimonials SET status = ?, version = version + 1, updated_at = ?{sets}"
+            f" WHERE id = ? AND status IN ({marks}) RETURNING *",
+            (target.value, _ts(), *params, testimonial_id, *(s.value for s in sources)),
+        )
+    )
+    return _testimonial(rows[0]) if rows else None
 
 
 class Repository:
@@ -235,10 +280,10 @@ class Repository:
     async def update_draft(self, draft: Testimonial, **changes: Any) -> Testimonial | None:
         """Write some fields of a draft as one committed step.
 
-        A compare-and-set on ``updated_at``: if the row changed since ``draft`` was read (a
+        A compare-and-set on ``version``: if the row changed since ``draft`` was read (a
         replayed update, another worker), nothing is written and None is returned.
-        Allowed keys: name, organisation, quote, quote_parts, answer_messages, step,
-        consent_text (which also stamps consent_at; None clears both).
+        Allowed keys: name, organisation, quote_parts (the quote is their join),
+        answer_messages, step, consent_text (which also stamps consent_at; None clears both).
         """
         sets: list[str] = []
         params: list[Any] = []
@@ -254,14 +299,10 @@ class Repository:
                 params.append(_ts() if value is not None else None)
             sets.append(f"{DRAFT_COLUMNS[key]} = ?")
             params.append(value)
-        now = _ts()
-        if now <= draft.updated_at.isoformat(timespec="microseconds"):
-            # Two writes within one microsecond must still change the version.
-            now = _ts(draft.updated_at + timedelta(microseconds=1))
         rows = await self.db.write_returning(
-            f"UPDATE testimonials SET {', '.join(sets)}, updated_at = ?"
-            " WHERE id = ? AND status = 'draft' AND updated_at = ? RETURNING *",
-            (*params, now, draft.id, draft.updated_at.isoformat(timespec="microseconds")),
+            f"UPDATE testimonials SET {', '.join(sets)}, version = version + 1, updated_at = ?"
+            " WHERE id = ? AND status = 'draft' AND version = ? RETURNING *",
+            (*params, _ts(), draft.id, draft.version),
         )
         return _testimonial(rows[0]) if rows else None
 
@@ -280,8 +321,8 @@ class Repository:
         author_name: str,
         author_username: str | None,
     ) -> tuple[SubmitResult, Testimonial | None]:
-        """Turn a complete, consented draft into a pending testimonial."""
-        now = _ts()
+        """Turn a complete, consented draft into a pending testimonial: its quote is stored,
+        its draft bookkeeping cleared."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "SELECT * FROM testimonials WHERE id = ? AND status = 'draft'", (draft_id,)
@@ -301,12 +342,16 @@ class Repository:
             count_row = await cursor.fetchone()
             if count_row is not None and count_row[0] >= max_pending:
                 return SubmitResult.TOO_MANY_PENDING, draft
-            rows = await conn.execute_fetchall(
-                "UPDATE testimonials SET status = 'pending', step = NULL, submitted_at = ?,"
-                " updated_at = ?, author_name = ?, author_username = ? WHERE id = ? RETURNING *",
-                (now, now, author_name, author_username, draft_id),
+            pending = await _move(
+                conn,
+                draft_id,
+                Status.PENDING,
+                expected=(Status.DRAFT,),
+                sets=", step = NULL, submitted_at = ?, author_name = ?, author_username = ?,"
+                " quote = ?, quote_parts = '[]', answer_messages = '{}'",
+                params=(_ts(), author_name, author_username, draft.quote),
             )
-        return SubmitResult.SUBMITTED, _testimonial(next(iter(rows)))
+        return SubmitResult.SUBMITTED, pending
 
     async def list_for_user(self, user_id: int) -> list[Testimonial]:
         """Return a user's testimonials that left the draft stage, newest first."""
@@ -332,23 +377,17 @@ class Repository:
         if target not in (Status.APPROVED, Status.REJECTED):
             raise IllegalTransition(Status.PENDING, target)
         now = _ts()
+        sets = ", decided_at = ?, decided_by = ?, decided_by_name = ?"
+        if target is Status.APPROVED:
+            sets += ", approved_seq = (SELECT coalesce(max(approved_seq), 0) + 1 FROM testimonials)"
+            params: tuple[Any, ...] = (now, by, by_name)
+        else:
+            sets += ", reject_reason = ?"
+            params = (now, by, by_name, reason)
         async with self.db.transaction() as conn:
-            if target is Status.APPROVED:
-                rows = await conn.execute_fetchall(
-                    "UPDATE testimonials SET status = 'approved', decided_at = ?, decided_by = ?,"
-                    " decided_by_name = ?, updated_at = ?, approved_seq ="
-                    " (SELECT coalesce(max(approved_seq), 0) + 1 FROM testimonials)"
-                    " WHERE id = ? AND status = 'pending' RETURNING *",
-                    (now, by, by_name, now, testimonial_id),
-                )
-            else:
-                rows = await conn.execute_fetchall(
-                    "UPDATE testimonials SET status = 'rejected', decided_at = ?, decided_by = ?,"
-                    " decided_by_name = ?, reject_reason = ?, updated_at = ?"
-                    " WHERE id = ? AND status = 'pending' RETURNING *",
-                    (now, by, by_name, reason, now, testimonial_id),
-                )
-            won = list(rows)
+            won = await _move(
+                conn, testimonial_id, target, expected=(Status.PENDING,), sets=sets, params=params
+            )
             if won and target is Status.APPROVED:
                 await conn.execute(
                     "INSERT INTO outbox (testimonial_id, action, created_at)"
@@ -356,7 +395,7 @@ class Repository:
                     (testimonial_id, now),
                 )
             if won:
-                return Decision(True, _testimonial(won[0]))
+                return Decision(True, won)
             cursor = await conn.execute(
                 "SELECT * FROM testimonials WHERE id = ?", (testimonial_id,)
             )
@@ -367,7 +406,7 @@ class Repository:
         """Correct one field of a pending testimonial (organisers' Edit)."""
         column = EDITABLE[field]
         rows = await self.db.write_returning(
-            f"UPDATE testimonials SET {column} = ?, updated_at = ?"
+            f"UPDATE testimonials SET {column} = ?, version = version + 1, updated_at = ?"
             " WHERE id = ? AND status = 'pending' RETURNING *",
             (value, _ts(), testimonial_id),
         )
@@ -376,7 +415,7 @@ class Repository:
     async def set_card_messages(self, testimonial_id: int, message_ids: Sequence[int]) -> None:
         """Remember the organisers' card message(s) of a testimonial."""
         await self.db.execute(
-            "UPDATE testimonials SET card_message_ids = ? WHERE id = ?",
+            "UPDATE testimonials SET card_message_ids = ?, version = version + 1 WHERE id = ?",
             (json.dumps(list(message_ids)), testimonial_id),
         )
 
@@ -433,15 +472,16 @@ class Repository:
     ) -> Testimonial | None:
         """Move ``expected -> target`` (refusing illegal moves); None if the row was not in
         ``expected`` any more."""
-        check_transition(expected, target)
-        now = _ts()
-        extra = ", published_at = ?1" if target is Status.PUBLISHED else ""
-        rows = await self.db.write_returning(
-            f"UPDATE testimonials SET status = ?2, updated_at = ?1{extra}"
-            " WHERE id = ?3 AND status = ?4 RETURNING *",
-            (now, target.value, testimonial_id, expected.value),
-        )
-        return _testimonial(rows[0]) if rows else None
+        published = target is Status.PUBLISHED
+        async with self.db.transaction() as conn:
+            return await _move(
+                conn,
+                testimonial_id,
+                target,
+                expected=(expected,),
+                sets=", published_at = ?" if published else "",
+                params=(_ts(),) if published else (),
+            )
 
     async def next_outbox(self) -> tuple[OutboxItem, Testimonial] | None:
         """Return the oldest open outbox item with its testimonial."""
@@ -460,22 +500,17 @@ class Repository:
     async def claim_for_publishing(self, item_id: int, testimonial_id: int) -> Testimonial | None:
         """approved -> publishing, counting the attempt; None if no longer approved (the
         outbox item is then closed, as there is nothing left to do)."""
-        now = _ts()
         async with self.db.transaction() as conn:
-            rows = list(
-                await conn.execute_fetchall(
-                    "UPDATE testimonials SET status = 'publishing', updated_at = ?"
-                    " WHERE id = ? AND status = 'approved' RETURNING *",
-                    (now, testimonial_id),
-                )
+            claimed = await _move(
+                conn, testimonial_id, Status.PUBLISHING, expected=(Status.APPROVED,)
             )
-            if rows:
+            if claimed:
                 await conn.execute(
                     "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (item_id,)
                 )
             else:
-                await conn.execute("UPDATE outbox SET done_at = ? WHERE id = ?", (now, item_id))
-        return _testimonial(rows[0]) if rows else None
+                await conn.execute("UPDATE outbox SET done_at = ? WHERE id = ?", (_ts(), item_id))
+        return claimed
 
     async def record_published(
         self, item_id: int | None, testimonial_id: int, message_ids: Sequence[int]
@@ -483,32 +518,27 @@ class Repository:
         """publishing -> published with the channel message ids; closes the outbox item."""
         now = _ts()
         async with self.db.transaction() as conn:
-            rows = list(
-                await conn.execute_fetchall(
-                    "UPDATE testimonials SET status = 'published', published_at = ?,"
-                    " channel_message_ids = ?, updated_at = ?"
-                    " WHERE id = ? AND status = 'publishing' RETURNING *",
-                    (now, json.dumps(list(message_ids)), now, testimonial_id),
-                )
+            published = await _move(
+                conn,
+                testimonial_id,
+                Status.PUBLISHED,
+                expected=(Status.PUBLISHING,),
+                sets=", published_at = ?, channel_message_ids = ?",
+                params=(now, json.dumps(list(message_ids))),
             )
             if item_id is not None:
                 await conn.execute("UPDATE outbox SET done_at = ? WHERE id = ?", (now, item_id))
-        return _testimonial(rows[0]) if rows else None
+        return published
 
     async def publishing_failed(self, item_id: int, testimonial_id: int) -> Testimonial | None:
         """publishing -> approved and close the outbox item: the channel refused the post and
         an organiser must fix it and press Retry (which queues it again)."""
-        now = _ts()
         async with self.db.transaction() as conn:
-            rows = list(
-                await conn.execute_fetchall(
-                    "UPDATE testimonials SET status = 'approved', updated_at = ?"
-                    " WHERE id = ? AND status = 'publishing' RETURNING *",
-                    (now, testimonial_id),
-                )
+            approved = await _move(
+                conn, testimonial_id, Status.APPROVED, expected=(Status.PUBLISHING,)
             )
-            await conn.execute("UPDATE outbox SET done_at = ? WHERE id = ?", (now, item_id))
-        return _testimonial(rows[0]) if rows else None
+            await conn.execute("UPDATE outbox SET done_at = ? WHERE id = ?", (_ts(), item_id))
+        return approved
 
     async def requeue(self, testimonial_id: int, *, from_status: Status) -> Testimonial | None:
         """Queue an approved (or stuck publishing) testimonial for publication again."""
@@ -517,14 +547,16 @@ class Repository:
             raise IllegalTransition(from_status, Status.APPROVED)
         now = _ts()
         async with self.db.transaction() as conn:
-            rows = list(
-                await conn.execute_fetchall(
-                    "UPDATE testimonials SET status = 'approved', updated_at = ?"
-                    " WHERE id = ? AND status = ? RETURNING *",
-                    (now, testimonial_id, from_status.value),
+            if from_status is Status.PUBLISHING:
+                queued = await _move(conn, testimonial_id, Status.APPROVED, expected=(from_status,))
+            else:  # already approved: no status change, only the outbox entry
+                cursor = await conn.execute(
+                    "SELECT * FROM testimonials WHERE id = ? AND status = ?",
+                    (testimonial_id, from_status.value),
                 )
-            )
-            if rows:
+                row = await cursor.fetchone()
+                queued = _testimonial(row) if row else None
+            if queued:
                 cursor = await conn.execute(
                     "SELECT 1 FROM outbox WHERE testimonial_id = ? AND action = 'publish'"
                     " AND done_at IS NULL",
@@ -536,24 +568,17 @@ class Repository:
                         " VALUES (?, 'publish', ?)",
                         (testimonial_id, now),
                     )
-        return _testimonial(rows[0]) if rows else None
+        return queued
 
     async def withdraw(self, testimonial_id: int) -> Testimonial | None:
         """Withdraw a pending, approved, publishing or published testimonial; queue the
         deletion of its channel posts if there are any. None if it was not withdrawable."""
         now = _ts()
         async with self.db.transaction() as conn:
-            rows = list(
-                await conn.execute_fetchall(
-                    "UPDATE testimonials SET status = 'withdrawn', updated_at = ?"
-                    " WHERE id = ? AND status IN ('pending', 'approved', 'publishing',"
-                    " 'published') RETURNING *",
-                    (now, testimonial_id),
-                )
-            )
-            if not rows:
+            # From every status TRANSITIONS allows (pending, approved, publishing, published).
+            withdrawn = await _move(conn, testimonial_id, Status.WITHDRAWN)
+            if withdrawn is None:
                 return None
-            withdrawn = _testimonial(rows[0])
             # A queued publication has nothing left to do.
             await conn.execute(
                 "UPDATE outbox SET done_at = ? WHERE testimonial_id = ? AND action = 'publish'"
@@ -599,11 +624,13 @@ class Repository:
                 " (SELECT testimonial_id FROM outbox WHERE done_at IS NULL)",
                 (user_id,),
             )
+            # An erasure, not a move of the state machine: what is left (posts still to
+            # delete) is blanked and marked withdrawn, whatever its status was.
             await conn.execute(
                 "UPDATE testimonials SET status = 'withdrawn', name = '', organisation = '',"
                 " quote = '', quote_parts = '[]', answer_messages = '{}', consent_text = NULL,"
-                " author_name = NULL, author_username = NULL,"
-                " start_payload = NULL, user_id = NULL, updated_at = ? WHERE user_id = ?",
+                " author_name = NULL, author_username = NULL, start_payload = NULL,"
+                " user_id = NULL, version = version + 1, updated_at = ? WHERE user_id = ?",
                 (now, user_id),
             )
             await conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,))

@@ -25,7 +25,7 @@ from bot.handlers.chat import answer_query, button, drop_buttons, load_person, p
 from bot.services.container import Services, services
 from bot.services.render import render_post_parts
 from bot.services.texts import Html
-from storage.models import Step, Testimonial
+from storage.models import Step, Testimonial, join_quote
 from storage.testimonials import SubmitResult
 
 log = logging.getLogger(__name__)
@@ -312,7 +312,7 @@ async def _add_quote(
         return
     replacing = draft.step is Step.EDIT_QUOTE
     parts = [part] if replacing else [*draft.quote_parts, part]
-    quote = "\n\n".join(parts)
+    quote = join_quote(parts)
     limit = svc.settings.quote_max_chars
     if len(quote) > limit:
         tg_user = update.effective_user
@@ -324,7 +324,7 @@ async def _add_quote(
     answers = {k: v for k, v in draft.answer_messages.items() if not replacing or v[:6] != "quote:"}
     answers[key] = f"quote:{len(parts) - 1}"
     saved = await svc.repo.update_draft(
-        draft, quote=quote, quote_parts=parts, step=Step.QUOTE, answer_messages=answers
+        draft, quote_parts=parts, step=Step.QUOTE, answer_messages=answers
     )
     if saved is None:
         return
@@ -375,11 +375,11 @@ async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         if index >= len(parts) or not new:
             return
         parts[index] = new
-        quote = "\n\n".join(parts)
+        quote = join_quote(parts)
         if len(quote) > svc.settings.quote_max_chars:
             await reply(update, _too_long(svc, lang, len(quote), len(draft.quote)))
             return
-        if await svc.repo.update_draft(draft, quote=quote, quote_parts=parts):
+        if await svc.repo.update_draft(draft, quote_parts=parts):
             await reply(update, t(lang, "intake.quote_updated", length=len(quote)))
 
 

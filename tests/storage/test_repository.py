@@ -68,7 +68,6 @@ async def complete_draft(
     assert updated is not None
     updated = await repo.update_draft(
         updated,
-        quote=quote,
         quote_parts=quote.split("\n\n"),
         answer_messages={"10": "name", "11": "organisation", "12": "quote"},
         step=Step.CONSENT,
@@ -256,22 +255,21 @@ async def test_ids_of_deleted_testimonials_are_never_reused(repo: Repository) ->
 async def test_update_draft_walks_every_step(repo: Repository) -> None:
     await repo.upsert_user(1, "Ada", None, None)
     draft = await repo.start_draft(1, "en")
-    versions = [draft.updated_at]
+    versions = [draft.version]
 
     draft2 = await repo.update_draft(draft, name="Florence", step=Step.ORGANISATION)
     assert draft2 is not None
     assert (draft2.name, draft2.step) == ("Florence", Step.ORGANISATION)
-    versions.append(draft2.updated_at)
+    versions.append(draft2.version)
 
     draft3 = await repo.update_draft(draft2, organisation="A\nB\nC", step=Step.QUOTE)
     assert draft3 is not None
     assert draft3.organisation_lines == ["A", "B", "C"]
-    versions.append(draft3.updated_at)
+    versions.append(draft3.version)
 
     quote = "Premier.\n\nDeuxième, avec « guillemets » et http://example.org ☺"
     draft4 = await repo.update_draft(
         draft3,
-        quote=quote,
         quote_parts=("Premier.", "Deuxième, avec « guillemets » et http://example.org ☺"),
         answer_messages={"7": "name", "8": "quote"},
         step=Step.CONSENT,
@@ -283,15 +281,15 @@ async def test_update_draft_walks_every_step(repo: Repository) -> None:
         "Deuxième, avec « guillemets » et http://example.org ☺",
     )
     assert draft4.answer_messages == {"7": "name", "8": "quote"}
-    versions.append(draft4.updated_at)
+    versions.append(draft4.version)
 
     for step in (Step.PREVIEW, Step.EDIT_NAME, Step.EDIT_ORGANISATION, Step.EDIT_QUOTE):
         moved = await repo.update_draft(draft4, step=step)
         assert moved is not None and moved.step is step
-        versions.append(moved.updated_at)
+        versions.append(moved.version)
         draft4 = moved
 
-    assert versions == sorted(versions) and len(set(versions)) == len(versions)
+    assert versions == list(range(len(versions)))
     stored = await repo.get_draft(1)
     assert stored == draft4
     assert stored is not None and stored.name == "Florence" and stored.quote == quote
@@ -317,13 +315,13 @@ async def test_update_draft_refuses_a_stale_object(repo: Repository) -> None:
 async def test_rapid_updates_never_reuse_a_version(repo: Repository) -> None:
     await repo.upsert_user(1, "Ada", None, None)
     draft = await repo.start_draft(1, "en")
-    seen = {draft.updated_at}
+    seen = {draft.version}
     stale: list[models.Testimonial] = [draft]
     for i in range(50):
         updated = await repo.update_draft(draft, name=f"n{i}")
         assert updated is not None
-        assert updated.updated_at > draft.updated_at
-        seen.add(updated.updated_at)
+        assert updated.version == draft.version + 1
+        seen.add(updated.version)
         draft = updated
         stale.append(draft)
     assert len(seen) == 51
@@ -549,6 +547,24 @@ def test_transitions_table_covers_every_status() -> None:
     assert TRANSITIONS[Status.WITHDRAWN] == frozenset()
 
 
+async def test_transitions_drive_every_status_change(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The repository's moves read TRANSITIONS: take a move out and it is refused."""
+    published = await BUILDERS[Status.PUBLISHED](repo, 1)
+    pending = await BUILDERS[Status.PENDING](repo, 2)
+    monkeypatch.setitem(TRANSITIONS, Status.PUBLISHED, frozenset())
+    monkeypatch.setitem(TRANSITIONS, Status.PENDING, frozenset({Status.WITHDRAWN}))
+    assert await repo.withdraw(published.id) is None
+    with pytest.raises(IllegalTransition):
+        await repo.decide(pending.id, Status.APPROVED, by=1, by_name="Olga")
+    assert await repo.get(published.id) == published
+    assert await repo.get(pending.id) == pending
+    monkeypatch.undo()
+    withdrawn = await repo.withdraw(published.id)
+    assert withdrawn is not None and withdrawn.version == published.version + 1
+
+
 @pytest.mark.parametrize("pair", ALL_PAIRS, ids=[pair_id(p) for p in ALL_PAIRS])
 def test_check_transition(pair: tuple[Status, Status]) -> None:
     current, target = pair
@@ -592,6 +608,7 @@ async def test_repository_transition(repo: Repository, pair: tuple[Status, Statu
         assert moved is not None
         assert moved.status is target
         assert moved.updated_at >= row.updated_at
+        assert moved.version == row.version + 1
         if target is Status.PUBLISHED:
             assert moved.published_at is not None
         assert await repo.get(row.id) == moved
@@ -818,7 +835,6 @@ async def one_attendee(repo: Repository, user_id: int) -> None:
         {"name": answers["name"], "step": Step.ORGANISATION},
         {"organisation": answers["organisation"], "step": Step.QUOTE},
         {
-            "quote": answers["quote"],
             "quote_parts": answers["quote_parts"],
             "answer_messages": answers["answer_messages"],
             "step": Step.CONSENT,

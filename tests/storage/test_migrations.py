@@ -1,0 +1,145 @@
+"""The migration to an integer ``version`` and a draft's quote derived from its parts: a
+database written before it keeps every testimonial intact, and works on afterwards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import storage.database as database_module
+from storage.database import Database
+from storage.migrations import MIGRATIONS, SCHEMA_VERSION
+from storage.models import Status, Step
+from storage.testimonials import Repository, SubmitResult
+
+#: The index of the step that adds ``version`` (found by content, so that a migration
+#: appended before it by someone else does not break this test).
+VERSION_STEP = next(
+    i for i, step in enumerate(MIGRATIONS) if any("ADD COLUMN version" in s for s in step)
+)
+WHEN = "2026-11-25T10:00:00.000000+00:00"
+
+
+async def old_database(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database as the previous livredor left it: a draft storing its quote twice, a
+    pending, a published and an imported testimonial."""
+    with monkeypatch.context() as patch:
+        patch.setattr(database_module, "MIGRATIONS", MIGRATIONS[:VERSION_STEP])
+        patch.setattr(database_module, "SCHEMA_VERSION", VERSION_STEP)
+        db = await Database.open(path)
+        try:
+            for user in (1, 2, 3):
+                await db.execute(
+                    "INSERT INTO users (user_id, first_name, created_at, updated_at)"
+                    " VALUES (?, 'U', ?, ?)",
+                    (user, WHEN, WHEN),
+                )
+            insert = (
+                "INSERT INTO testimonials (id, user_id, status, step, language, name,"
+                " organisation, quote, quote_parts, answer_messages, created_at, updated_at,"
+                " approved_seq, channel_message_ids, source, import_key)"
+                " VALUES (?, ?, ?, ?, 'fr', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            )
+            paragraphs = ["Premier « paragraphe ».", "Second ☺"]
+            quote = "\n\n".join(paragraphs)
+            answers = json.dumps({"10": "name", "11": "quote:0", "12": "quote:1"})
+            Row = tuple[int, int | None, str, str | None, str, str, str, str, str]
+            rows: list[Row] = [
+                (1, 1, "draft", "preview", "Ada", "Org", quote, json.dumps(paragraphs), answers),
+                (2, 2, "pending", None, "Bob", "", quote, json.dumps(paragraphs), answers),
+                (3, 3, "published", None, "Cy", "A\nB", "Mot.", '["Mot."]', "{}"),
+                (4, None, "approved", None, "Imported", "", "Sur papier.", "[]", "{}"),
+            ]
+            for seq, (tid, owner, status, step, name, org, text, parts, ans) in enumerate(rows):
+                await db.execute(
+                    insert,
+                    (
+                        tid,
+                        owner,
+                        status,
+                        step,
+                        name,
+                        org,
+                        text,
+                        parts,
+                        ans,
+                        WHEN,
+                        WHEN,
+                        seq if status in ("published", "approved") else None,
+                        "[41]" if status == "published" else "[]",
+                        "import" if owner is None else "bot",
+                        "key-4" if owner is None else None,
+                    ),
+                )
+        finally:
+            await db.close()
+
+
+async def test_old_database_migrates_with_every_testimonial_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.db"
+    await old_database(path, monkeypatch)
+    db = await Database.open(path)
+    try:
+        assert await db.schema_version() == SCHEMA_VERSION
+        repo = Repository(db)
+        quote = "Premier « paragraphe ».\n\nSecond ☺"
+
+        draft = await repo.get_draft(1)
+        assert draft is not None and draft.version == 0
+        assert (draft.name, draft.organisation, draft.quote) == ("Ada", "Org", quote)
+        assert draft.quote_parts == ("Premier « paragraphe ».", "Second ☺")
+        assert draft.answer_messages == {"10": "name", "11": "quote:0", "12": "quote:1"}
+        assert draft.step is Step.PREVIEW
+        # The draft's quote is no longer stored beside its parts.
+        row = await db.fetchone("SELECT quote FROM testimonials WHERE id = 1")
+        assert row is not None and row[0] == ""
+
+        pending = await repo.get(2)
+        assert pending is not None and pending.status is Status.PENDING
+        assert pending.quote == quote and pending.quote_parts == ()
+        assert pending.answer_messages == {}
+        published = await repo.get(3)
+        assert published is not None and published.quote == "Mot."
+        assert published.organisation == "A\nB" and published.channel_message_ids == (41,)
+        assert [t.quote for t in await repo.list_for_book()] == ["Mot.", "Sur papier."]
+
+        # It works on: the compare-and-set on version, and the submission.
+        moved = await repo.update_draft(draft, consent_text="I agree")
+        assert moved is not None and moved.version == 1
+        assert await repo.update_draft(draft, name="stale") is None
+        result, submitted = await repo.submit(
+            1, max_pending=3, author_name="Ada", author_username=None
+        )
+        assert result is SubmitResult.SUBMITTED and submitted is not None
+        assert submitted.quote == quote and submitted.quote_parts == ()
+    finally:
+        await db.close()
+
+
+async def test_a_draft_stores_its_parts_and_the_submission_its_quote(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "new.db")
+    try:
+        repo = Repository(db)
+        await repo.upsert_user(1, "Ada", None, None)
+        started = await repo.start_draft(1, "en")
+        draft = await repo.update_draft(started, name="Ada", quote_parts=["One.", "Two."])
+        assert draft is not None and draft.quote == "One.\n\nTwo."
+        with pytest.raises(ValueError, match="not a draft column: quote"):
+            await repo.update_draft(draft, quote="Stored twice")
+        select = "SELECT quote, quote_parts, answer_messages FROM testimonials WHERE id = ?"
+        stored = await db.fetchone(select, (draft.id,))
+        assert stored is not None and tuple(stored) == ("", '["One.", "Two."]', "{}")
+        consented = await repo.update_draft(draft, consent_text="yes")
+        assert consented is not None
+        _, pending = await repo.submit(
+            consented.id, max_pending=3, author_name="A", author_username=None
+        )
+        assert pending is not None and pending.quote == "One.\n\nTwo."
+        stored = await db.fetchone(select, (draft.id,))
+        assert stored is not None and tuple(stored) == ("One.\n\nTwo.", "[]", "{}")
+    finally:
+        await db.close()
