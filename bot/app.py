@@ -28,6 +28,7 @@ from bot.services.container import SERVICES_KEY, Services, services
 from bot.services.limiter import SlidingWindowRateLimiter
 from bot.services.ordering import PerUserUpdateProcessor
 from bot.services.publishing import Publisher
+from bot.services.sessions import Sessions
 from bot.services.texts import Texts
 from config.settings import Settings
 from storage.testimonials import Repository
@@ -79,8 +80,10 @@ def build_application(
         builder = builder.connection_pool_size(8).pool_timeout(30.0)
     app = builder.build()
 
-    svc = Services(settings=settings, repo=repo, texts=texts)
+    sessions = Sessions.load(settings.sessions)
+    svc = Services(settings=settings, repo=repo, texts=texts, sessions=sessions)
     svc.desk = CardDesk(app.bot, repo, texts, settings)
+    svc.desk.sessions = sessions
     svc.publisher = Publisher(app.bot, repo, texts, settings, svc.desk)
     app.bot_data[SERVICES_KEY] = svc
 

@@ -29,6 +29,7 @@ EXPECTED: dict[str, str] = {
     "default_language": "en or fr",
     "admin_ids": "comma-separated Telegram user ids, like 111,222",
     "texts": "the path of an existing TOML file",
+    "sessions": "the path of an existing TOML file of [[session]] tables (see the README)",
     "quote_max_chars": "a whole number from 100 to 100000",
     "max_pending": "a whole number from 1 to 100",
     "group_messages_per_minute": "a whole number from 1 to 1000",
@@ -79,6 +80,7 @@ class Settings(BaseSettings):
     default_language: Literal["en", "fr"] = "en"
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     texts: Path | None = None
+    sessions: Path | None = None
     quote_max_chars: int = Field(default=6000, ge=100, le=100_000)
     max_pending: int = Field(default=3, ge=1, le=100)
 
@@ -141,7 +143,7 @@ class Settings(BaseSettings):
             return frozenset(int(p) for p in parts)
         return frozenset(int(v) for v in value)
 
-    @field_validator("texts")
+    @field_validator("texts", "sessions")
     @classmethod
     def _texts_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():

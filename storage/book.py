@@ -320,7 +320,9 @@ def _parse_markdown(lines: list[str]) -> Book:
     title = event = None
     while i < n and not lines[i].startswith("**"):
         line = lines[i]
-        if line.startswith("#"):
+        if line.startswith("###"):
+            pass  # a session heading (storage/export.py): not part of any entry
+        elif line.startswith("#"):
             # A closing run of # after a space is ATX syntax; the writer escapes real ones.
             text = _md_unescape(_MD_HEADING_END.sub("", line.lstrip("#").strip()))
             if title is None:
@@ -335,10 +337,10 @@ def _parse_markdown(lines: list[str]) -> Book:
             )
         i += 1
     starts = [j for j in range(i, n) if lines[j].startswith("**")]
-    entries = [
-        _md_entry(lines, s, starts[k + 1] if k + 1 < len(starts) else n)
-        for k, s in enumerate(starts)
-    ]
+    # An entry ends at the next one or at a session heading: an unescaped # can start no
+    # line of an entry (the writer escapes them).
+    ends = [j for j in range(i, n) if lines[j].startswith(("**", "#"))] + [n]
+    entries = [_md_entry(lines, s, next(e for e in ends if e > s)) for s in starts]
     return Book(title, event, entries)
 
 

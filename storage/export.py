@@ -37,6 +37,9 @@ from storage.book import (
 from storage.models import Testimonial
 
 ChannelLinks = Callable[[Testimonial], Iterable[str]]
+#: The title of a testimonial's session (None: none). The book's writers print a heading each
+#: time it changes, so the caller orders the testimonials by session first.
+SessionOf = Callable[[Testimonial], str | None]
 Format = Literal["auto", "md", "txt", "csv", "json"]
 
 DEFAULT_TITLE = "Livre d’or"
@@ -61,6 +64,7 @@ CSV_COLUMNS = (
     "channel_links",
     "source",
     "import_key",
+    "session",
 )
 JSON_FORMAT_VERSION = 1
 
@@ -111,14 +115,33 @@ def _md_heading(text: str) -> str:
     return _md_inline(normalize_name(text)).replace("#", "\\#")
 
 
+def _session_headings(
+    testimonials: Sequence[Testimonial], session_of: SessionOf | None
+) -> list[str | None]:
+    """For each testimonial, the session heading printed before it (None: no heading)."""
+    if session_of is None:
+        return [None] * len(testimonials)
+    sessions = [session_of(t) for t in testimonials]
+    if not any(sessions):
+        return [None] * len(testimonials)
+    return [s if i == 0 or s != sessions[i - 1] else None for i, s in enumerate(sessions)]
+
+
 def to_markdown(
-    testimonials: Sequence[Testimonial], event_name: str, *, title: str = DEFAULT_TITLE
+    testimonials: Sequence[Testimonial],
+    event_name: str,
+    *,
+    title: str = DEFAULT_TITLE,
+    session_of: SessionOf | None = None,
 ) -> str:
-    """Return the book in Markdown, laid out like the seed and readable by ``parse_book``."""
+    """Return the book in Markdown, laid out like the seed and readable by ``parse_book``
+    (session headings are ``###`` lines, which ``parse_book`` skips)."""
     out = [f"# {_md_heading(title)}", ""]
     if event_name.strip():
         out += [f"## {_md_heading(event_name)}", ""]
-    for t in testimonials:
+    for t, heading in zip(testimonials, _session_headings(testimonials, session_of), strict=True):
+        if heading:
+            out += [f"### {_md_heading(heading)}", ""]
         name, orgs, paragraphs = _layout(t)
         head = [f"**{_md_inline(name)}**", *(f"*{_md_inline(o)}*" for o in orgs)]
         out += [line + "\\" for line in head[:-1]] + [head[-1], ""]
@@ -164,13 +187,15 @@ def to_html(
     *,
     title: str = DEFAULT_TITLE,
     lang: str = "fr",
+    session_of: SessionOf | None = None,
 ) -> str:
     """Return the book as one self-contained HTML page that prints on A4."""
-    entries = []
-    for t in testimonials:
+    entries: list[dict[str, Any]] = []
+    for t, heading in zip(testimonials, _session_headings(testimonials, session_of), strict=True):
         name, orgs, paragraphs = _layout(t)
         entries.append(
             {
+                "session": heading,
                 "name": name,
                 "org_lines": orgs,
                 "paragraphs": [[_segments(line) for line in p] for p in paragraphs] or [[[]]],
@@ -217,6 +242,7 @@ def to_csv(
     *,
     channel_links: ChannelLinks | None = None,
     bom: bool = True,
+    session_of: SessionOf | None = None,
 ) -> str:
     """Return one CSV row per testimonial under a header row (columns: ``CSV_COLUMNS``).
 
@@ -232,6 +258,7 @@ def to_csv(
     for t in testimonials:
         row: dict[str, object] = {c: getattr(t, c, None) for c in CSV_COLUMNS}
         row["channel_links"] = "\n".join(channel_links(t)) if channel_links else None
+        row["session"] = session_of(t) if session_of else None
         writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
     return ("\ufeff" if bom else "") + buffer.getvalue()
 
@@ -252,6 +279,7 @@ def to_json(
     *,
     channel_links: ChannelLinks | None = None,
     exported_at: datetime | None = None,
+    session_of: SessionOf | None = None,
 ) -> str:
     """Return every field of every testimonial, with ``event`` and ``exported_at`` on top."""
     items = []
@@ -259,6 +287,7 @@ def to_json(
         item = {f.name: _json_value(getattr(t, f.name)) for f in dataclasses.fields(t)}
         if channel_links:
             item["channel_links"] = list(channel_links(t))
+        item["session"] = session_of(t) if session_of else None
         items.append(item)
     document = {
         "event": event_name,

@@ -46,6 +46,7 @@ def join_quote(parts: Iterable[str]) -> str:
 class Step(StrEnum):
     """The question that is open on a draft: the conversation state lives in this column."""
 
+    SESSION = "session"  # optional, first: which talk or workshop (when the link named none)
     NAME = "name"
     ORGANISATION = "organisation"
     QUOTE = "quote"

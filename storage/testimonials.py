@@ -72,6 +72,8 @@ DRAFT_COLUMNS = {
     "answer_messages": "answer_messages",
     "step": "step",
     "consent_text": "consent_text",
+    # The session the attendee picked when their link named none (bot/services/sessions.py).
+    "start_payload": "start_payload",
 }
 PUBLISHABLE = (Status.APPROVED, Status.PUBLISHING, Status.PUBLISHED)
 EXPORT_ORDERS = {
@@ -283,7 +285,8 @@ class Repository:
         A compare-and-set on ``version``: if the row changed since ``draft`` was read (a
         replayed update, another worker), nothing is written and None is returned.
         Allowed keys: name, organisation, quote_parts (the quote is their join),
-        answer_messages, step, consent_text (which also stamps consent_at; None clears both).
+        answer_messages, step, consent_text (which also stamps consent_at; None clears both),
+        start_payload.
         """
         sets: list[str] = []
         params: list[Any] = []
@@ -443,6 +446,15 @@ class Repository:
         for row in rows:
             counts[Status(row[0])] = int(row[1])
         return counts
+
+    async def count_sent_by_payload(self) -> dict[str | None, int]:
+        """Return how many testimonials were sent for review (not drafts), by deep-link
+        payload (None: no payload)."""
+        rows = await self.db.fetchall(
+            "SELECT start_payload, count(*) FROM testimonials WHERE status != 'draft'"
+            " GROUP BY start_payload"
+        )
+        return {row[0]: int(row[1]) for row in rows}
 
     async def set_prompt(
         self, chat_id: int, user_id: int, testimonial_id: int, action: str

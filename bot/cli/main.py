@@ -90,8 +90,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+def _sessions_problem(settings: Settings) -> list[str]:
+    """The sessions file's problem, as one line (none when it loads)."""
+    from bot.services.sessions import Sessions, SessionsError
+
+    try:
+        Sessions.load(settings.sessions)
+    except SessionsError as exc:
+        return [f"LIVREDOR_SESSIONS is not valid: {exc}"]
+    return []
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    missing = settings.missing_for_telegram()
+    missing = settings.missing_for_telegram() + _sessions_problem(settings)
     if missing:
         _print_problems(missing)
         return EXIT_CONFIG
@@ -101,6 +112,10 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
+    problems = _sessions_problem(settings)
+    if problems:
+        _print_problems(problems)
+        return EXIT_CONFIG
     from bot.cli.book import export_book
 
     return asyncio.run(export_book(settings, args.format, args.order, args.output))

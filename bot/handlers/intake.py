@@ -39,6 +39,7 @@ TEXT_STEPS = {Step.NAME, Step.ORGANISATION, Step.QUOTE, Step.EDIT_NAME}
 TEXT_STEPS |= {Step.EDIT_ORGANISATION, Step.EDIT_QUOTE}
 # Which question each step asks, for re-asking after a wrong kind of answer.
 QUESTION = {
+    Step.SESSION: "intake.ask_session",
     Step.NAME: "intake.ask_name",
     Step.EDIT_NAME: "intake.ask_name",
     Step.ORGANISATION: "intake.ask_organisation",
@@ -73,6 +74,11 @@ def _keyboard(
     t = svc.texts
     d = draft.id
     step = draft.step
+    if step is Step.SESSION:
+        rows = [
+            [button(s.title(lang), f"in:session.{i}:{d}")] for i, s in enumerate(svc.sessions.items)
+        ]
+        return InlineKeyboardMarkup([*rows, [button(t(lang, "intake.skip"), f"in:nosession:{d}")]])
     if step in (Step.NAME, Step.EDIT_NAME):
         name = profile_name(tg_user)
         if name and len(name) <= NAME_MAX:
@@ -139,7 +145,7 @@ async def _send_preview(
         draft.name,
         draft.organisation,
         draft.quote,
-        hashtag=svc.settings.event_hashtag,
+        hashtag=svc.sessions.hashtags(svc.settings.event_hashtag, draft.start_payload),
         marker=PREVIEW_MARKER,
     )
     for part in parts:
@@ -172,6 +178,10 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     payload = context.args[0][:64] if context.args else None
     draft = await svc.repo.start_draft(tg_user.id, lang, payload)
+    if svc.sessions and payload is None:
+        # Came without a link naming a session: offer them, once, skippable. (A payload we do
+        # not know is kept as it is, so it is not replaced by a choice.)
+        draft = await svc.repo.update_draft(draft, step=Step.SESSION) or draft
     event = svc.settings.event_name
     hello = (
         svc.texts(lang, "intake.greeting_event", event=event)
@@ -406,7 +416,7 @@ async def received_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 INTAKE_PATTERN = (
     r"^in:(profile|skip|done|agree|decline|send|edit_name|edit_org|edit_quote|cancel"
-    r"|cancel_yes|cancel_no|continue|restart):(\d+)$"
+    r"|cancel_yes|cancel_no|continue|restart|session\.\d+|nosession):(\d+)$"
 )
 
 
@@ -432,7 +442,16 @@ async def _press(update: Update, svc: Services, lang: str, draft: Testimonial, a
     assert tg_user is not None
     step = draft.step
     saved: Testimonial | None = None
-    if action == "profile" and step in (Step.NAME, Step.EDIT_NAME):
+    if action.startswith("session.") and step is Step.SESSION:
+        index = int(action.removeprefix("session."))
+        if index >= len(svc.sessions):
+            await ask(update, svc, lang, draft)  # the sessions file changed meanwhile
+            return
+        payload = svc.sessions.items[index].payload
+        saved = await svc.repo.update_draft(draft, start_payload=payload, step=Step.NAME)
+    elif action == "nosession" and step is Step.SESSION:
+        saved = await svc.repo.update_draft(draft, step=Step.NAME)
+    elif action == "profile" and step in (Step.NAME, Step.EDIT_NAME):
         name = clean_name(profile_name(tg_user))[:NAME_MAX]
         next_step = Step.ORGANISATION if step is Step.NAME else Step.PREVIEW
         saved = await svc.repo.update_draft(draft, name=name, step=next_step)

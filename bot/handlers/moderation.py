@@ -389,13 +389,25 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if mod is None:
         return
     counts = await mod.repo.count_by_status()
-    await mod.alert(
-        mod.texts(
-            mod.lang,
-            "moderation.stats",
-            **{status.value: count for status, count in counts.items()},
-        )
+    text = mod.texts(
+        mod.lang, "moderation.stats", **{status.value: count for status, count in counts.items()}
     )
+    if mod.sessions:
+        text += "\n\n" + _session_counts(mod, await mod.repo.count_sent_by_payload())
+    await mod.alert(text)
+
+
+def _session_counts(mod: CardDesk, by_payload: dict[str | None, int]) -> str:
+    """The /stats lines by session, in the sessions file's order, then the rest."""
+    counts = [0] * (len(mod.sessions) + 1)
+    for payload, count in by_payload.items():
+        counts[mod.sessions.rank(payload)] += count
+    t, lang = mod.texts, mod.lang
+    lines = [t(lang, "moderation.stats_by_session")]
+    for session, count in zip(mod.sessions.items, counts, strict=False):
+        lines.append(t(lang, "moderation.stats_session", title=session.title(lang), count=count))
+    lines.append(t(lang, "moderation.stats_no_session", count=counts[-1]))
+    return "\n".join(lines)
 
 
 async def ban_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

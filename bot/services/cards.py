@@ -24,6 +24,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.services.render import post_header_html, quote_paragraphs_html, split_html_paragraphs
+from bot.services.sessions import Sessions
 from bot.services.texts import Html, Texts
 from config.settings import Settings
 from storage.models import Status, Testimonial
@@ -77,6 +78,7 @@ class CardDesk:
         self._job_in_hand = False
         self._admins: tuple[float, frozenset[int]] | None = None
         self.bot_username = ""
+        self.sessions = Sessions()
 
     @property
     def group(self) -> int:
@@ -154,8 +156,12 @@ class CardDesk:
             language=t.language,
             time=format_time(t.submitted_at or t.created_at),
         )
+        session = self.sessions.title(t.start_payload, self.lang)
+        if session:
+            header += "\n" + self.texts(self.lang, "card.session", title=session)
         header += "\n\n" + post_header_html(t.name, t.organisation)
-        paragraphs = quote_paragraphs_html(t.quote, hashtag=self.settings.event_hashtag)
+        hashtags = self.sessions.hashtags(self.settings.event_hashtag, t.start_payload)
+        paragraphs = quote_paragraphs_html(t.quote, hashtag=hashtags)
         parts = split_html_paragraphs(header, paragraphs, limit=CARD_LIMIT, marker=CARD_MARKER)
         if footer:
             parts[-1] += "\n\n" + footer

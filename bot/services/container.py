@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import ContextTypes
 
 from bot.services.floodguard import FloodGuard
+from bot.services.sessions import Sessions
 from bot.services.texts import Texts
 from config.settings import Settings
 from storage.testimonials import Repository
@@ -27,6 +28,7 @@ class Services:
     repo: Repository
     texts: Texts
     flood: FloodGuard = field(default_factory=FloodGuard)
+    sessions: Sessions = field(default_factory=Sessions)
     desk: CardDesk | None = None
     publisher: Publisher | None = None
     bot_username: str = ""

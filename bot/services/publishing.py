@@ -164,7 +164,7 @@ class Publisher:
             claimed.name,
             claimed.organisation,
             claimed.quote,
-            hashtag=self.settings.event_hashtag,
+            hashtag=self.desk.sessions.hashtags(self.settings.event_hashtag, claimed.start_payload),
             marker=POST_MARKER,
         )
         ids: list[int] = []

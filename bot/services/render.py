@@ -26,6 +26,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Sequence
 
 TELEGRAM_LIMIT = 4096
 #: Below Telegram's limit, so a small disagreement between our count and theirs is harmless.
@@ -33,7 +34,8 @@ DEFAULT_LIMIT = 4000
 DEFAULT_MARKER = "({i}/{n})"
 GUILLEMET_OPEN = "«\u00a0"
 GUILLEMET_CLOSE = "\u00a0»"
-_LAST_SEP = "\n\n"  # between the last part's text and its marker
+_LAST_SEP = "\n\n"
+Hashtags = str | Sequence[str] | None  # between the last part's text and its marker
 
 # A tag, an entity, or one character: the units that a cut never goes inside.
 _TOKEN = re.compile(r"<[^>]*>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);|.", re.S)
@@ -58,8 +60,9 @@ def post_header_html(name: str, organisation: str) -> str:
     return "\n".join(lines)
 
 
-def quote_paragraphs_html(quote: str, *, hashtag: str | None = None) -> list[str]:
-    """Return the quote's paragraphs, escaped, inside « », and the hashtag as a last one."""
+def quote_paragraphs_html(quote: str, *, hashtag: Hashtags = None) -> list[str]:
+    """Return the quote's paragraphs, escaped, inside « », and the hashtag(s) as a last one
+    (``hashtag``: one tag, or a sequence of tags; non-word characters are dropped)."""
     # Trailing spaces and whitespace-only lines are invisible: drop them so blank lines
     # really separate paragraphs and no paragraph starts or ends with a gap.
     lines = [line.rstrip() for line in quote.replace("\r\n", "\n").split("\n")]
@@ -68,11 +71,13 @@ def quote_paragraphs_html(quote: str, *, hashtag: str | None = None) -> list[str
     if paragraphs:
         paragraphs[0] = GUILLEMET_OPEN + paragraphs[0].lstrip()
         paragraphs[-1] += GUILLEMET_CLOSE
-    tag = re.sub(r"\W", "", hashtag or "")
-    return [*paragraphs, f"#{tag}"] if tag else paragraphs
+    given = [hashtag] if isinstance(hashtag, str) else list(hashtag or ())
+    tags = [re.sub(r"\W", "", tag) for tag in given]
+    line = " ".join(f"#{tag}" for tag in tags if tag)
+    return [*paragraphs, line] if line else paragraphs
 
 
-def post_html(name: str, organisation: str, quote: str, *, hashtag: str | None = None) -> str:
+def post_html(name: str, organisation: str, quote: str, *, hashtag: Hashtags = None) -> str:
     """Return the whole channel post as one HTML text, whatever its length."""
     header = post_header_html(name, organisation)
     return _document(header, quote_paragraphs_html(quote, hashtag=hashtag))
@@ -83,7 +88,7 @@ def render_post_parts(
     organisation: str,
     quote: str,
     *,
-    hashtag: str | None = None,
+    hashtag: Hashtags = None,
     limit: int = DEFAULT_LIMIT,
     marker: str = DEFAULT_MARKER,
 ) -> list[str]:

@@ -1,0 +1,170 @@
+"""Sessions (LIVREDOR_SESSIONS): the deep link tags the testimonial, or the attendee picks one
+in an optional step; the card, the channel post, the book, the CSV/JSON and /stats show it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.services.book import render_book
+from bot.services.sessions import Sessions, SessionsError
+from storage.book import parse_book
+from storage.models import Status, Step
+from tests.moderation.test_moderation import card_of, press, wait_status
+from tests.support import (
+    GROUP_ID,
+    ORGANISER_ID,
+    Harness,
+    Person,
+    make_fake,
+    make_settings,
+)
+
+SESSIONS_TOML = """
+[[session]]
+slug = "keynote"
+title = "Keynote"
+
+[[session]]
+slug = "atelier-3"
+title = { en = "Workshop 3: open data", fr = "Atelier 3 : données ouvertes" }
+"""
+
+
+@pytest.fixture
+async def h(tmp_path: Path) -> AsyncIterator[Harness]:
+    """The bot with two sessions and an event hashtag."""
+    sessions = tmp_path / "sessions.toml"
+    sessions.write_text(SESSIONS_TOML, encoding="utf-8")
+    fake = make_fake()
+    harness = Harness(
+        fake,
+        make_settings(tmp_path / "db.sqlite", sessions=sessions, event_hashtag="ROUMICS2012"),
+    )
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+        await fake.aclose()
+    assert fake.unknown_methods == []
+
+
+async def _write(p: Person, name: str, start: str | None = "/start") -> None:
+    if start:
+        await p.send(start)
+    await p.send(name)
+    await p.press("Skip")
+    await p.send(f"Words of {name}.")
+    await p.press("Done")
+    await p.press("Yes, I agree")
+    await p.press("Send")
+
+
+async def _approve(h: Harness, p: Person) -> int:
+    [t] = await h.repo.list_for_user(p.id)
+    card = await card_of(h, t.id)
+    await press(h, ORGANISER_ID, card.card_message_ids[0], f"mod:approve:{t.id}")
+    await wait_status(h, t.id, Status.PUBLISHED)
+    return t.id
+
+
+async def test_deep_link_tags_card_post_book_and_stats(h: Harness) -> None:
+    ada = h.person("Ada")
+    greeting = await ada.send("/start session-atelier-3")
+    assert "What name" in greeting[-1]["text"]  # no session question: the link named one
+    await _write(ada, "Ada", start=None)
+    tid = await _approve(h, ada)
+    t = await h.repo.get(tid)
+    assert t is not None and t.start_payload == "session-atelier-3"
+
+    card = h.fake.message(GROUP_ID, t.card_message_ids[0])["text"]
+    assert "Session: Workshop 3: open data" in card
+    [post] = h.channel_messages()
+    assert post["text"].endswith("\n\n#ROUMICS2012 #atelier3")
+
+    # Another, with no session: the book puts the session's group first, the rest last.
+    bob = h.person("Bob")
+    await bob.send("/start")
+    await bob.press("Skip")  # the optional session step
+    await _write(bob, "Bob", start=None)
+    await _approve(h, bob)
+    posts = h.channel_messages()
+    assert posts[-1]["text"].endswith("\n\n#ROUMICS2012")
+
+    book = await h.repo.list_for_book("name")  # Ada, Bob by name...
+    md = render_book(list(reversed(book)), "md", h.settings)  # ...and given Bob first
+    assert md.index("### Workshop 3: open data") < md.index("**Ada**")
+    assert md.index("**Ada**") < md.index("### Other testimonials") < md.index("**Bob**")
+    entries = parse_book(md).entries  # the headings are not part of any entry
+    assert [(e.name, e.quote) for e in entries] == [
+        ("Ada", "Words of Ada."),
+        ("Bob", "Words of Bob."),
+    ]
+    html = render_book(book, "html", h.settings)
+    assert '<h2 class="session">Workshop 3: open data</h2>' in html
+    rows = list(csv.DictReader(io.StringIO(render_book(book, "csv", h.settings).lstrip("\ufeff"))))
+    assert {r["name"]: r["session"] for r in rows} == {"Ada": "Workshop 3: open data", "Bob": ""}
+    items = json.loads(render_book(book, "json", h.settings))["testimonials"]
+    assert [i["session"] for i in items] == ["Workshop 3: open data", None]
+
+    h.fake.user_sends(ORGANISER_ID, "/stats", chat_id=GROUP_ID)
+    await h.settle()
+    stats = h.fake.last_message(GROUP_ID)["text"]
+    assert "By session" in stats
+    assert "Keynote: 0\nWorkshop 3: open data: 1\nno session: 1" in stats
+
+
+async def test_optional_step_offers_the_sessions_as_buttons(h: Harness) -> None:
+    cleo = h.person("Cléo", language_code="fr")
+    [greeting] = await cleo.send("/start")
+    assert "De quelle session" in greeting["text"]
+    labels = [text for text, _ in h.fake.buttons(cleo.id, greeting["message_id"])]
+    assert labels == ["Keynote", "Atelier 3 : données ouvertes", "Passer"]
+    draft = await h.repo.get_draft(cleo.id)
+    assert draft is not None and draft.step is Step.SESSION
+    # Text is not an answer here: the buttons are asked again, nothing changes.
+    await cleo.send("atelier")
+    draft = await h.repo.get_draft(cleo.id)
+    assert draft is not None and draft.step is Step.SESSION and draft.start_payload is None
+    await cleo.press("Atelier 3")
+    draft = await h.repo.get_draft(cleo.id)
+    assert draft is not None and draft.step is Step.NAME
+    assert draft.start_payload == "session-atelier-3"
+
+
+async def test_slug_alone_and_unknown_payload(h: Harness) -> None:
+    dan = h.person("Dan")
+    await dan.send("/start keynote")
+    draft = await h.repo.get_draft(dan.id)
+    assert draft is not None and draft.step is Step.NAME
+    assert h.services.sessions.title(draft.start_payload, "en") == "Keynote"
+
+    eve = h.person("Eve")
+    await _write(eve, "Eve", start="/start poster-b")
+    [t] = await h.repo.list_for_user(eve.id)
+    assert t.start_payload == "poster-b"  # kept, as before sessions
+    card = await card_of(h, t.id)
+    text = h.fake.message(GROUP_ID, card.card_message_ids[0])["text"]
+    assert "Session" not in text and "poster-b" not in text
+
+
+def test_sessions_file_is_checked(tmp_path: Path) -> None:
+    bad = tmp_path / "s.toml"
+    for body, problem in (
+        ('[[session]]\nslug = "a b"\ntitle = "x"', "slug"),
+        ('[[session]]\nslug = "a"', "title"),
+        ('[[session]]\nslug = "a"\ntitle = { de = "x" }', "title.de"),
+        ('[[session]]\nslug = "a"\ntitle = "x"\n[[session]]\nslug = "A"\ntitle = "y"', "twice"),
+        ('[[session]]\nslug = "a"\ntitle = "x"\nroom = 3', "unknown"),
+        ("[[session]\n", "s.toml"),
+    ):
+        bad.write_text(body, encoding="utf-8")
+        with pytest.raises(SessionsError, match=problem):
+            Sessions.load(bad)
+    assert not Sessions.load(None)
