@@ -1,6 +1,7 @@
-"""A strict fake Telegram Bot API, for tests and ``livredor demo``.
+"""A strict fake Telegram Bot API: a test double, for the tests and ``livredor demo``.
 
-It answers the Bot API methods the bot uses with Telegram's JSON, and refuses what Telegram
+It is not a Telegram server and reaches none. It implements the Bot API methods livredor
+(and PTB under it) calls, answers them with Telegram's JSON, and refuses what Telegram
 refuses, with Telegram's error code and description: HTML it cannot parse, texts over 4,096
 UTF-16 units (captions over 1,024), bad ``callback_data``, edits that change nothing,
 messages to users who blocked the bot, posts without channel rights, flood (429 with
@@ -27,7 +28,7 @@ Tests then play the users and read what the bot did::
     await fake.wait_for(lambda: query_id in fake.callback_answers)
     assert fake.unknown_methods == []
 
-More: ``user_edits``, ``channel_post``, ``block_bot``, ``set_bot_rights``, ``set_member``,
+More: ``user_edits``, ``block_bot``, ``set_bot_rights``, ``set_member``,
 ``age_message``, ``hold``/``release``/``wait_held``, ``requests``/``calls``,
 ``pending_updates``, ``allowed_updates``, ``webhook_deliveries``. ``python -m bot.sandbox``
 serves a fake by hand.

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.sandbox.limits import (
@@ -27,13 +27,11 @@ from bot.sandbox.objects import (
     Chat,
     Params,
     UploadedFile,
+    WebhookConfig,
     bad_request,
     forbidden,
 )
-from bot.sandbox.webhook import WebhookConfig
-
-if TYPE_CHECKING:
-    from bot.sandbox.fake import FakeTelegram
+from bot.sandbox.world import World
 
 __all__ = [
     "HANDLERS",
@@ -48,7 +46,7 @@ __all__ = [
 log = logging.getLogger("bot.sandbox")
 JSONDict = dict[str, Any]
 Files = Mapping[str, UploadedFile]
-Handler = Callable[["FakeTelegram", Params, Files], Awaitable[Any]]
+Handler = Callable[[World, Params, Files], Awaitable[Any]]
 
 WEBHOOK_CONFLICT = (
     "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
@@ -94,7 +92,7 @@ _method = registrar(HANDLERS)
 # --- shared checks ----------------------------------------------------------------------------
 
 
-def check_can_write(tg: FakeTelegram, chat: Chat) -> None:
+def check_can_write(tg: World, chat: Chat) -> None:
     """403/400 when the bot may not post in ``chat`` (blocked, not a member, no rights)."""
     if chat.type == "private":
         if chat.blocked:
@@ -131,7 +129,7 @@ def _member_json(user: JSONDict, status: str) -> JSONDict:
     return member
 
 
-def bot_member_json(tg: FakeTelegram, chat: Chat) -> JSONDict:
+def bot_member_json(tg: World, chat: Chat) -> JSONDict:
     """The bot's ChatMember in ``chat``, from its rights (or the block, in private chats)."""
     bot = tg.bot_user
     if chat.type == "private":
@@ -175,7 +173,7 @@ def _allowed_updates(value: Any) -> list[str] | None:
 
 
 @_method("getMe")
-async def get_me(tg: FakeTelegram, p: Params, files: Files) -> JSONDict:
+async def get_me(tg: World, p: Params, files: Files) -> JSONDict:
     return {
         **tg.bot_user,
         "can_join_groups": True,
@@ -186,18 +184,8 @@ async def get_me(tg: FakeTelegram, p: Params, files: Files) -> JSONDict:
     }
 
 
-@_method("logOut")
-async def log_out(tg: FakeTelegram, p: Params, files: Files) -> bool:
-    return True
-
-
-@_method("close")
-async def close(tg: FakeTelegram, p: Params, files: Files) -> bool:
-    return True
-
-
 @_method("getUpdates")
-async def get_updates(tg: FakeTelegram, p: Params, files: Files) -> list[JSONDict]:
+async def get_updates(tg: World, p: Params, files: Files) -> list[JSONDict]:
     """Long polling with Telegram's semantics: ``offset`` confirms every lower update, an
     unconfirmed update comes again, a newer getUpdates call ends a waiting one (409)."""
     if tg.webhook is not None:
@@ -228,7 +216,7 @@ async def get_updates(tg: FakeTelegram, p: Params, files: Files) -> list[JSONDic
 
 
 @_method("setWebhook")
-async def set_webhook(tg: FakeTelegram, p: Params, files: Files) -> bool:
+async def set_webhook(tg: World, p: Params, files: Files) -> bool:
     url = p.get_str("url") or ""
     if not url:
         await delete_webhook(tg, p, files)  # an empty url removes the webhook
@@ -271,7 +259,7 @@ async def set_webhook(tg: FakeTelegram, p: Params, files: Files) -> bool:
 
 
 @_method("deleteWebhook")
-async def delete_webhook(tg: FakeTelegram, p: Params, files: Files) -> bool:
+async def delete_webhook(tg: World, p: Params, files: Files) -> bool:
     tg.webhook = None
     tg.cancel_webhook_delivery()
     if p.get_bool("drop_pending_updates"):
@@ -281,7 +269,7 @@ async def delete_webhook(tg: FakeTelegram, p: Params, files: Files) -> bool:
 
 
 @_method("getWebhookInfo")
-async def get_webhook_info(tg: FakeTelegram, p: Params, files: Files) -> JSONDict:
+async def get_webhook_info(tg: World, p: Params, files: Files) -> JSONDict:
     config = tg.webhook
     info: JSONDict = {
         "url": config.url if config else "",
@@ -304,7 +292,7 @@ async def get_webhook_info(tg: FakeTelegram, p: Params, files: Files) -> JSONDic
 
 
 @_method("getChat")
-async def get_chat(tg: FakeTelegram, p: Params, files: Files) -> JSONDict:
+async def get_chat(tg: World, p: Params, files: Files) -> JSONDict:
     chat = tg.chat_by_param(p)
     return {
         **chat.to_json(),
@@ -328,7 +316,7 @@ def _member_list_access(chat: Chat) -> None:
 
 
 @_method("getChatMember")
-async def get_chat_member(tg: FakeTelegram, p: Params, files: Files) -> JSONDict:
+async def get_chat_member(tg: World, p: Params, files: Files) -> JSONDict:
     chat = tg.chat_by_param(p)
     user_id = p.get_int("user_id")
     if user_id is None:
@@ -347,7 +335,7 @@ async def get_chat_member(tg: FakeTelegram, p: Params, files: Files) -> JSONDict
 
 
 @_method("getChatAdministrators")
-async def get_chat_administrators(tg: FakeTelegram, p: Params, files: Files) -> list[JSONDict]:
+async def get_chat_administrators(tg: World, p: Params, files: Files) -> list[JSONDict]:
     chat = tg.chat_by_param(p)
     if chat.type == "private":
         raise bad_request("there are no administrators in the private chat")
@@ -365,7 +353,7 @@ async def get_chat_administrators(tg: FakeTelegram, p: Params, files: Files) -> 
 # --- commands ---------------------------------------------------------------------------------
 
 
-def _scope(tg: FakeTelegram, p: Params) -> tuple[str, str]:
+def _scope(tg: World, p: Params) -> tuple[str, str]:
     scope = p.get_json("scope")
     if scope is not None:
         if not isinstance(scope, dict) or scope.get("type") not in _SCOPES:
@@ -381,7 +369,7 @@ def _scope(tg: FakeTelegram, p: Params) -> tuple[str, str]:
 
 
 @_method("setMyCommands")
-async def set_my_commands(tg: FakeTelegram, p: Params, files: Files) -> bool:
+async def set_my_commands(tg: World, p: Params, files: Files) -> bool:
     commands = p.get_json("commands")
     if not isinstance(commands, list):
         raise bad_request("can't parse commands JSON array")
@@ -401,14 +389,8 @@ async def set_my_commands(tg: FakeTelegram, p: Params, files: Files) -> bool:
     return True
 
 
-@_method("deleteMyCommands")
-async def delete_my_commands(tg: FakeTelegram, p: Params, files: Files) -> bool:
-    tg.commands.pop(_scope(tg, p), None)
-    return True
-
-
 @_method("getMyCommands")
-async def get_my_commands(tg: FakeTelegram, p: Params, files: Files) -> list[JSONDict]:
+async def get_my_commands(tg: World, p: Params, files: Files) -> list[JSONDict]:
     return list(tg.commands.get(_scope(tg, p), []))
 
 
@@ -422,7 +404,7 @@ def _language(p: Params) -> str:
     return language
 
 
-def _set_description(tg: FakeTelegram, p: Params, field: str, limit: int) -> bool:
+def _set_description(tg: World, p: Params, field: str, limit: int) -> bool:
     """An empty (or absent) text removes the language's one; longer than ``limit``: 400."""
     text = p.get_str(field) or ""
     if len(text) > limit:
@@ -437,20 +419,20 @@ def _set_description(tg: FakeTelegram, p: Params, field: str, limit: int) -> boo
 
 
 @_method("setMyDescription")
-async def set_my_description(tg: FakeTelegram, p: Params, files: Files) -> bool:
+async def set_my_description(tg: World, p: Params, files: Files) -> bool:
     return _set_description(tg, p, "description", DESCRIPTION_MAX)
 
 
 @_method("getMyDescription")
-async def get_my_description(tg: FakeTelegram, p: Params, files: Files) -> JSONDict:
+async def get_my_description(tg: World, p: Params, files: Files) -> JSONDict:
     return {"description": tg.descriptions.get(_language(p), "")}
 
 
 @_method("setMyShortDescription")
-async def set_my_short_description(tg: FakeTelegram, p: Params, files: Files) -> bool:
+async def set_my_short_description(tg: World, p: Params, files: Files) -> bool:
     return _set_description(tg, p, "short_description", SHORT_DESCRIPTION_MAX)
 
 
 @_method("getMyShortDescription")
-async def get_my_short_description(tg: FakeTelegram, p: Params, files: Files) -> JSONDict:
+async def get_my_short_description(tg: World, p: Params, files: Files) -> JSONDict:
     return {"short_description": tg.short_descriptions.get(_language(p), "")}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.sandbox.api import Files, Handler, check_can_write, registrar
 from bot.sandbox.html_check import TelegramHTMLError, parse_entities, utf16_len
@@ -29,9 +29,7 @@ from bot.sandbox.objects import (
     forbidden,
     validate_reply_markup,
 )
-
-if TYPE_CHECKING:
-    from bot.sandbox.fake import FakeTelegram
+from bot.sandbox.world import World
 
 __all__ = ["HANDLERS", "NOT_MODIFIED", "format_text"]
 
@@ -44,21 +42,6 @@ _method = registrar(HANDLERS)
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup of the message "
     "are exactly the same as a current content and reply markup of the message"
-)
-CHAT_ACTIONS = frozenset(
-    {
-        "typing",
-        "upload_photo",
-        "record_video",
-        "upload_video",
-        "record_voice",
-        "upload_voice",
-        "upload_document",
-        "choose_sticker",
-        "find_location",
-        "record_video_note",
-        "upload_video_note",
-    }
 )
 
 
@@ -135,13 +118,13 @@ def _flood_key(chat: Chat) -> int | None:
     return chat.id if chat.is_group_like else None
 
 
-def check_flood(tg: FakeTelegram, chat: Chat) -> None:
+def check_flood(tg: World, chat: Chat) -> None:
     wait = tg.flood.retry_after(tg.now(), _flood_key(chat))
     if wait is not None:
         raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
 
 
-def record_flood(tg: FakeTelegram, chat: Chat) -> None:
+def record_flood(tg: World, chat: Chat) -> None:
     tg.flood.record(tg.now(), _flood_key(chat))
 
 
@@ -179,7 +162,7 @@ def _message_id(p: Params) -> int:
     return message_id
 
 
-def _new_bot_message(tg: FakeTelegram, chat: Chat, p: Params) -> StoredMessage:
+def _new_bot_message(tg: World, chat: Chat, p: Params) -> StoredMessage:
     replied = _reply_target(chat, p)
     return StoredMessage(
         chat=chat.to_json(),
@@ -193,7 +176,7 @@ def _new_bot_message(tg: FakeTelegram, chat: Chat, p: Params) -> StoredMessage:
 
 
 @_method("sendMessage")
-async def send_message(tg: FakeTelegram, p: Params, files: Files) -> JSONDict:
+async def send_message(tg: World, p: Params, files: Files) -> JSONDict:
     chat = tg.chat_by_param(p)
     check_can_write(tg, chat)
     text = p.get_str("text")
@@ -216,7 +199,7 @@ async def send_message(tg: FakeTelegram, p: Params, files: Files) -> JSONDict:
     return message.to_json()
 
 
-def _document(tg: FakeTelegram, p: Params, files: Files) -> tuple[JSONDict, UploadedFile | None]:
+def _document(tg: World, p: Params, files: Files) -> tuple[JSONDict, UploadedFile | None]:
     """The Document of a sendDocument: an upload (multipart part) or a known file_id."""
     value = p.raw.get("document")
     upload: UploadedFile | None
@@ -252,7 +235,7 @@ def _document(tg: FakeTelegram, p: Params, files: Files) -> tuple[JSONDict, Uplo
 
 
 @_method("sendDocument")
-async def send_document(tg: FakeTelegram, p: Params, files: Files) -> JSONDict:
+async def send_document(tg: World, p: Params, files: Files) -> JSONDict:
     chat = tg.chat_by_param(p)
     check_can_write(tg, chat)
     document, upload = _document(tg, p, files)
@@ -277,7 +260,7 @@ async def send_document(tg: FakeTelegram, p: Params, files: Files) -> JSONDict:
     return message.to_json()
 
 
-def _editable(tg: FakeTelegram, p: Params) -> tuple[Chat, StoredMessage]:
+def _editable(tg: World, p: Params) -> tuple[Chat, StoredMessage]:
     chat = tg.chat_by_param(p)
     message_id = _message_id(p)
     check_can_write(tg, chat)
@@ -290,7 +273,7 @@ def _editable(tg: FakeTelegram, p: Params) -> tuple[Chat, StoredMessage]:
 
 
 def _apply_edit(
-    tg: FakeTelegram,
+    tg: World,
     chat: Chat,
     message: StoredMessage,
     new: tuple[str, list[JSONDict]],
@@ -308,7 +291,7 @@ def _apply_edit(
 
 
 @_method("editMessageText")
-async def edit_message_text(tg: FakeTelegram, p: Params, files: Files) -> JSONDict:
+async def edit_message_text(tg: World, p: Params, files: Files) -> JSONDict:
     """Like Telegram, an edit without ``reply_markup`` removes the inline keyboard."""
     chat, message = _editable(tg, p)
     if message.text_field != "text":
@@ -324,24 +307,8 @@ async def edit_message_text(tg: FakeTelegram, p: Params, files: Files) -> JSONDi
     return message.to_json()
 
 
-@_method("editMessageCaption")
-async def edit_message_caption(tg: FakeTelegram, p: Params, files: Files) -> JSONDict:
-    chat, message = _editable(tg, p)
-    if message.text_field != "caption":
-        raise bad_request("there is no caption in the message to edit")
-    caption = p.get_str("caption") or ""
-    parse_mode = p.get_str("parse_mode")
-    new: tuple[str, list[JSONDict]] = ("", [])
-    if caption:
-        new = format_text(caption, parse_mode, p.get_json("caption_entities"), caption=True)
-    markup = validate_reply_markup(p.get_json("reply_markup"), inline_only=True)
-    _apply_edit(tg, chat, message, new, markup)
-    message.html, message.parse_mode = caption or None, parse_mode
-    return message.to_json()
-
-
 @_method("editMessageReplyMarkup")
-async def edit_message_reply_markup(tg: FakeTelegram, p: Params, files: Files) -> JSONDict:
+async def edit_message_reply_markup(tg: World, p: Params, files: Files) -> JSONDict:
     chat, message = _editable(tg, p)
     markup = validate_reply_markup(p.get_json("reply_markup"), inline_only=True)
     if markup == _inline(message.reply_markup):
@@ -354,7 +321,7 @@ async def edit_message_reply_markup(tg: FakeTelegram, p: Params, files: Files) -
 
 
 @_method("deleteMessage")
-async def delete_message(tg: FakeTelegram, p: Params, files: Files) -> bool:
+async def delete_message(tg: World, p: Params, files: Files) -> bool:
     chat = tg.chat_by_param(p)
     message_id = _message_id(p)
     message = chat.messages.get(message_id)
@@ -381,7 +348,7 @@ async def delete_message(tg: FakeTelegram, p: Params, files: Files) -> bool:
 
 
 @_method("answerCallbackQuery")
-async def answer_callback_query(tg: FakeTelegram, p: Params, files: Files) -> bool:
+async def answer_callback_query(tg: World, p: Params, files: Files) -> bool:
     query_id = p.get_str("callback_query_id") or ""
     text = p.get_str("text")
     if text is not None and len(text) > CALLBACK_ANSWER_MAX:
@@ -394,15 +361,4 @@ async def answer_callback_query(tg: FakeTelegram, p: Params, files: Files) -> bo
         "url": p.get_str("url"),
         "cache_time": p.get_int("cache_time"),
     }
-    return True
-
-
-@_method("sendChatAction")
-async def send_chat_action(tg: FakeTelegram, p: Params, files: Files) -> bool:
-    chat = tg.chat_by_param(p)
-    check_can_write(tg, chat)
-    action = p.get_str("action")
-    if action not in CHAT_ACTIONS:
-        raise bad_request("wrong parameter action in request")
-    tg.chat_actions.append((chat.id, action))
     return True

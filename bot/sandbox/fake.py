@@ -9,31 +9,24 @@ Everything runs on one asyncio loop; methods that are not ``async`` never block.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.sandbox import api, api_messages
-from bot.sandbox.limits import FloodControl
 from bot.sandbox.media import command_entities, media_content
 from bot.sandbox.objects import (
-    DEFAULT_UPDATE_TYPES,
     ApiError,
     Chat,
     Params,
     RecordedRequest,
     StoredMessage,
     UploadedFile,
-    WebhookDelivery,
-    bad_request,
     buttons_of,
 )
-from bot.sandbox.signals import Signals
-from bot.sandbox.webhook import WebhookConfig, deliver_forever
+from bot.sandbox.webhook import deliver_forever
+from bot.sandbox.world import World
 
 __all__ = ["FakeTelegram"]
 
@@ -44,8 +37,8 @@ _HANDLERS = {**api.HANDLERS, **api_messages.HANDLERS}
 _TELEGRAM_SERVICE_USER: JSONDict = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
 
 
-class FakeTelegram(Signals):
-    """A strict fake of the Telegram Bot API, plus helpers to play the users.
+class FakeTelegram(World):
+    """A strict fake of the Telegram Bot API (a test double), plus helpers to play the users.
 
     Bot API behaviour (errors, limits, updates) follows Telegram; see the package docstring
     for the list of checks. Attributes tests read:
@@ -54,88 +47,11 @@ class FakeTelegram(Signals):
     * ``unknown_methods``: Bot API methods the fake does not implement (must stay empty);
     * ``callback_answers``: ``{query_id: {"text", "show_alert", "url", "cache_time"}}``;
     * ``allowed_updates``: the last ``allowed_updates`` the bot asked for (None: never);
-    * ``chat_actions``: ``[(chat_id, action)]`` from sendChatAction;
     * ``webhook`` / ``webhook_deliveries``: current webhook and every POST made to it;
     * ``flood``: the :class:`FloodControl` (its limits and windows may be changed live).
     """
 
-    def __init__(
-        self,
-        *,
-        token: str = "123456:TEST-TOKEN",
-        bot_id: int | None = None,
-        bot_username: str = "livredor_test_bot",
-        bot_first_name: str = "Livre d'or",
-        group_limit: int = 20,
-        group_window: float = 60.0,
-        global_limit: int = 30,
-        global_window: float = 1.0,
-        privacy_mode: bool = True,
-        clock: Callable[[], float] | None = None,
-    ) -> None:
-        """``clock`` returns Unix time in seconds (message dates, the 48-hour rule, flood
-        windows); long polling and ``wait_for`` always use real time.
-
-        ``privacy_mode``: as for a bot created with BotFather's defaults, a bot that is not an
-        administrator of a group only gets commands, replies to its messages and mentions.
-        """
-        super().__init__()
-        self.token = token
-        self.bot_id = bot_id if bot_id is not None else int(token.split(":", 1)[0])
-        self.bot_username = bot_username
-        self.bot_first_name = bot_first_name
-        self.privacy_mode = privacy_mode
-        self.clock: Callable[[], float] = clock or time.time
-        self.flood = FloodControl(
-            group_limit=group_limit,
-            group_window=group_window,
-            global_limit=global_limit,
-            global_window=global_window,
-        )
-        self.requests: list[RecordedRequest] = []
-        self.unknown_methods: list[str] = []
-        self.callback_answers: dict[str, JSONDict] = {}
-        self.allowed_updates: list[str] | None = None
-        self.chat_actions: list[tuple[int, str]] = []
-        self.commands: dict[tuple[str, str], list[JSONDict]] = {}
-        # setMyDescription / setMyShortDescription, by language_code ("" = every language).
-        self.descriptions: dict[str, str] = {}
-        self.short_descriptions: dict[str, str] = {}
-        self.webhook: WebhookConfig | None = None
-        self.webhook_deliveries: list[WebhookDelivery] = []
-        self.webhook_retry_delay = 0.2
-        self.webhook_timeout = 5.0
-
-        self._users: dict[int, JSONDict] = {}
-        self._chats: dict[int, Chat] = {}
-        self._updates: list[JSONDict] = []
-        self._update_ids = itertools.count(1)
-        self._query_ids = itertools.count(4_000_000_000_000_000_001)
-        self._file_ids = itertools.count(1)
-        self._queries: dict[str, JSONDict] = {}  # callback query id -> query JSON
-        self._answered: set[str] = set()
-        self._files: dict[str, tuple[JSONDict, UploadedFile | None]] = {}
-        self._poll_generation = 0
-        self._webhook_task: asyncio.Task[None] | None = None
-        self._cancelled_tasks: list[asyncio.Task[None]] = []
-        self._closed = False
-
-    # --- the bot ---------------------------------------------------------------------------
-
-    @property
-    def bot_user(self) -> JSONDict:
-        """The bot as a Bot API ``User``."""
-        return {
-            "id": self.bot_id,
-            "is_bot": True,
-            "first_name": self.bot_first_name,
-            "username": self.bot_username,
-        }
-
-    def now(self) -> float:
-        return self.clock()
-
-    # --- Bot API entry point ---------------------------------------------------------------
+    # --- Bot API entry point ----------------------------------------------------------------------
 
     async def handle(
         self,
@@ -178,7 +94,7 @@ class FakeTelegram(Signals):
             await self.hold_answer(record)
         return status, payload
 
-    # --- the world: users, chats, rights ---------------------------------------------------
+    # --- the world: users, chats, rights ----------------------------------------------------------
 
     def add_user(
         self,
@@ -313,7 +229,7 @@ class FakeTelegram(Signals):
         chat.blocked = False
         self._my_chat_member(chat, old, api.bot_member_json(self, chat), self._user(user_id))
 
-    # --- users act -------------------------------------------------------------------------
+    # --- users act --------------------------------------------------------------------------------
 
     def user_sends(
         self,
@@ -340,7 +256,7 @@ class FakeTelegram(Signals):
         user = self._user(user_id)
         chat = self._chat(user_id if chat_id is None else chat_id)
         if chat.type == "channel":
-            raise ValueError("users cannot write in a channel; use channel_post")
+            raise ValueError("users cannot write in a channel")
         if chat.type != "private":
             status = chat.members.get(user_id)
             if status in ("left", "kicked"):
@@ -423,26 +339,7 @@ class FakeTelegram(Signals):
         self.queue_update("callback_query", query)
         return query_id
 
-    def channel_post(self, chat_id: int, text: str) -> JSONDict:
-        """Someone (an admin) posts in a channel; queues ``channel_post``."""
-        chat = self._chat(chat_id)
-        if chat.type != "channel":
-            raise ValueError(f"chat {chat_id} is not a channel")
-        message = StoredMessage(
-            chat=chat.to_json(),
-            message_id=self._next_message_id(chat),
-            date=self.now(),
-            sender=None,
-            from_bot=False,
-            plain=text,
-            entities=command_entities(text),
-        )
-        chat.messages[message.message_id] = message
-        payload = message.to_json()
-        self.queue_update("channel_post", payload)
-        return payload
-
-    # --- reading ---------------------------------------------------------------------------
+    # --- reading ----------------------------------------------------------------------------------
 
     def messages(
         self, chat_id: int, *, include_users: bool = False, include_deleted: bool = False
@@ -484,11 +381,6 @@ class FakeTelegram(Signals):
         wanted = method.lower()
         return [r for r in self.requests if r.method.lower() == wanted]
 
-    @property
-    def pending_updates(self) -> list[JSONDict]:
-        """Updates not yet confirmed by the bot (getUpdates offset or webhook 2xx)."""
-        return list(self._updates)
-
     def my_commands(self, scope: JSONDict | None = None, language_code: str = "") -> list[JSONDict]:
         """Commands set with setMyCommands for a scope (default scope) and language."""
         return list(self.commands.get(api.commands_key(scope, language_code), []))
@@ -498,7 +390,7 @@ class FakeTelegram(Signals):
         message = self._chat(chat_id).messages[message_id]
         message.date -= hours * 3600
 
-    # --- waiting ---------------------------------------------------------------------------
+    # --- waiting ----------------------------------------------------------------------------------
 
     async def wait_for_messages(
         self,
@@ -528,7 +420,7 @@ class FakeTelegram(Signals):
         )
         return self.calls(method)
 
-    # --- lifecycle -------------------------------------------------------------------------
+    # --- lifecycle --------------------------------------------------------------------------------
 
     async def aclose(self) -> None:
         """Stop webhook delivery and answer held calls. The fake stays readable."""
@@ -536,148 +428,11 @@ class FakeTelegram(Signals):
         self.release()
         await self.stop_webhook_delivery()
 
-    # --- internals shared with api.py and webhook.py ---------------------------------------
+    async def deliver_webhook(self) -> None:
+        """POST pending updates to the webhook until it is deleted."""
+        await deliver_forever(self)
 
-    def chat_by_param(self, p: Params, name: str = "chat_id") -> Chat:
-        """The chat a ``chat_id`` parameter designates (an id or "@channelusername")."""
-        value = p.get_str(name)
-        if value is None or value == "":
-            raise bad_request(f"{name} is empty")
-        if value.startswith("@"):
-            for chat in self._chats.values():
-                if chat.username and chat.type != "private" and f"@{chat.username}" == value:
-                    return chat
-            raise bad_request("chat not found")
-        try:
-            chat_id = int(value)
-        except ValueError:
-            raise bad_request("chat not found") from None
-        found = self._chats.get(chat_id)
-        if found is None:
-            raise bad_request("chat not found")
-        return found
-
-    def user_json(self, user_id: int) -> JSONDict | None:
-        if user_id == self.bot_id:
-            return self.bot_user
-        return self._users.get(user_id)
-
-    def store_bot_message(self, chat: Chat, message: StoredMessage) -> StoredMessage:
-        message.message_id = self._next_message_id(chat)
-        chat.messages[message.message_id] = message
-        return message
-
-    def file_id_for(self, document: JSONDict, upload: UploadedFile | None) -> None:
-        """Give an uploaded or sent file a file_id / file_unique_id and remember it."""
-        n = next(self._file_ids)
-        document["file_id"] = f"BQACAgQAAxkBAAI{n:08d}"
-        document["file_unique_id"] = f"AgAD{n:08d}"
-        self._files[document["file_id"]] = (dict(document), upload)
-
-    def known_file(self, file_id: str) -> tuple[JSONDict, UploadedFile | None] | None:
-        return self._files.get(file_id)
-
-    def callback_query(self, query_id: str) -> JSONDict | None:
-        """The query, if it exists and was not answered yet (it is marked answered)."""
-        if query_id not in self._queries or query_id in self._answered:
-            return None
-        self._answered.add(query_id)
-        return self._queries[query_id]
-
-    def effective_allowed_updates(self) -> frozenset[str]:
-        if not self.allowed_updates:
-            return DEFAULT_UPDATE_TYPES
-        return frozenset(self.allowed_updates)
-
-    def queue_update(self, kind: str, payload: JSONDict) -> JSONDict | None:
-        """Queue an update unless the bot's ``allowed_updates`` excludes its type (then
-        Telegram does not even create it); return it (or None)."""
-        if kind not in self.effective_allowed_updates():
-            log.debug("update %s not in allowed_updates, dropped", kind)
-            self.notify()
-            return None
-        update = {"update_id": next(self._update_ids), kind: payload}
-        self._updates.append(update)
-        self.notify()
-        if self.webhook is not None:
-            self.start_webhook_delivery()
-        return update
-
-    def confirm_updates(self, offset: int) -> None:
-        """getUpdates ``offset`` semantics: drop updates with a lower id; a negative offset
-        keeps only the last ``-offset`` updates."""
-        before = len(self._updates)
-        if offset > 0:
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
-        elif offset < 0:
-            self._updates = self._updates[offset:]
-        if len(self._updates) != before:
-            self.notify()
-
-    def drop_pending_updates(self) -> None:
-        self._updates.clear()
-        self.notify()
-
-    def first_pending_update(self) -> JSONDict | None:
-        return self._updates[0] if self._updates else None
-
-    def new_poll(self) -> int:
-        """A getUpdates call starts: earlier ones still waiting must give up (409)."""
-        self._poll_generation += 1
-        self.notify()
-        return self._poll_generation
-
-    def poll_superseded(self, generation: int) -> bool:
-        return generation != self._poll_generation
-
-    def start_webhook_delivery(self) -> None:
-        if self._closed:
-            return
-        if self._webhook_task is None or self._webhook_task.done():
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                return  # started by the next setWebhook or update queued inside the loop
-            self._webhook_task = loop.create_task(deliver_forever(self))
-
-    def cancel_webhook_delivery(self) -> None:
-        """Stop delivering (deleteWebhook): no wait, the caller may be the webhook handler."""
-        task, self._webhook_task = self._webhook_task, None
-        if task is not None:
-            task.cancel()
-            self._cancelled_tasks.append(task)
-
-    async def stop_webhook_delivery(self) -> None:
-        self.cancel_webhook_delivery()
-        tasks, self._cancelled_tasks = self._cancelled_tasks, []
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    # --- private helpers -------------------------------------------------------------------
-
-    def _user(self, user_id: int) -> JSONDict:
-        user = self._users.get(user_id)
-        if user is None:
-            raise KeyError(f"unknown user {user_id}: call fake.add_user({user_id}, ...) first")
-        return user
-
-    def _chat(self, chat_id: int) -> Chat:
-        chat = self._chats.get(chat_id)
-        if chat is None:
-            raise KeyError(f"unknown chat {chat_id}: add_user / add_group / add_channel first")
-        return chat
-
-    def _alive(self, chat: Chat, message_id: int) -> StoredMessage:
-        message = chat.messages.get(message_id)
-        if message is None or message.deleted:
-            raise LookupError(f"no live message {message_id} in chat {chat.id}")
-        return message
-
-    def _next_message_id(self, chat: Chat) -> int:
-        message_id = chat.next_message_id
-        chat.next_message_id += 1
-        return message_id
+    # --- private helpers --------------------------------------------------------------------------
 
     def _delivered_despite_privacy(
         self, chat: Chat, message: StoredMessage, replied: StoredMessage | None
@@ -719,15 +474,3 @@ class FakeTelegram(Signals):
                 "new_chat_member": new,
             },
         )
-
-    def timeout_report(self, what: str, timeout: float) -> str:
-        lines = [super().timeout_report(what, timeout), "last requests:"]
-        for r in self.requests[-8:]:
-            detail = ""
-            if r.response is not None and not r.response.get("ok"):
-                detail = f" {r.response.get('description')}"
-            lines.append(f"  {r.method} -> {r.status}{detail}")
-        if self.unknown_methods:
-            lines.append(f"unknown methods called: {self.unknown_methods}")
-        lines.append(f"pending updates: {len(self._updates)}")
-        return "\n".join(lines)

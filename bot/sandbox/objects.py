@@ -498,3 +498,16 @@ def buttons_of(markup: JSONDict | None) -> list[tuple[str, str | None]]:
         for row in markup["inline_keyboard"]
         for button in row
     ]
+
+
+@dataclass
+class WebhookConfig:
+    """What setWebhook set, plus what getWebhookInfo reports about failures."""
+
+    url: str
+    secret_token: str | None
+    max_connections: int
+    allowed_updates: list[str] | None
+    ip_address: str | None = None
+    last_error_date: int | None = None
+    last_error_message: str | None = None

@@ -5,36 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import aiohttp
 
 from bot.sandbox.objects import WebhookDelivery
+from bot.sandbox.world import World
 
-if TYPE_CHECKING:
-    from bot.sandbox.fake import FakeTelegram
-
-__all__ = ["SECRET_HEADER", "WebhookConfig", "deliver_forever"]
+__all__ = ["SECRET_HEADER", "deliver_forever"]
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 log = logging.getLogger("bot.sandbox")
 
 
-@dataclass
-class WebhookConfig:
-    """What setWebhook set, plus what getWebhookInfo reports about failures."""
-
-    url: str
-    secret_token: str | None
-    max_connections: int
-    allowed_updates: list[str] | None
-    ip_address: str | None = None
-    last_error_date: int | None = None
-    last_error_message: str | None = None
-
-
-async def deliver_forever(fake: FakeTelegram) -> None:
+async def deliver_forever(fake: World) -> None:
     """POST pending updates one at a time, oldest first, until the webhook is deleted.
 
     An update is confirmed (dropped) only on a 2xx answer; anything else is retried after

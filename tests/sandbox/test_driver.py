@@ -220,10 +220,10 @@ async def test_wait_for_times_out_with_a_report(fake: FakeTelegram, bot: Bot) ->
 
 
 async def test_wait_for_call(fake: FakeTelegram, bot: Bot) -> None:
-    task = asyncio.create_task(bot.send_chat_action(ALICE, "typing"))
-    [record] = await fake.wait_for_call("sendChatAction")
+    task = asyncio.create_task(bot.send_message(ALICE, "typing"))
+    [record] = await fake.wait_for_call("sendMessage")
     await task
-    assert record.ok and fake.chat_actions == [(ALICE, "typing")]
+    assert record.ok and fake.last_message(ALICE)["text"] == "typing"
 
 
 async def test_hold_and_release(fake: FakeTelegram, bot: Bot) -> None:
@@ -268,13 +268,6 @@ async def test_commands(fake: FakeTelegram, bot: Bot) -> None:
         fake, "setMyCommands", commands=[{"command": "Bad-Name", "description": "x"}]
     )
     assert (status, body["description"]) == (400, "Bad Request: BOT_COMMAND_INVALID")
-    assert await bot.delete_my_commands()
-    assert await bot.get_my_commands() == ()
-
-
-async def test_chat_action_validation(fake: FakeTelegram) -> None:
-    status, body = await call(fake, "sendChatAction", chat_id=ALICE, action="dancing")
-    assert (status, body["description"]) == (400, "Bad Request: wrong parameter action in request")
 
 
 async def test_requests_are_recorded_with_typed_params(fake: FakeTelegram, bot: Bot) -> None:

@@ -461,19 +461,8 @@ async def test_unknown_method_fails_loudly(
 # --- smaller rules ----------------------------------------------------------------------------
 
 
-async def test_edit_caption(fake: FakeTelegram, bot: Bot) -> None:
+async def test_a_document_has_no_text_to_edit(fake: FakeTelegram, bot: Bot) -> None:
     sent = await bot.send_document(ALICE, b"x", filename="x.txt", caption="v1")
-    edited = await bot.edit_message_caption(
-        ALICE, sent.message_id, caption="<b>v2</b>", parse_mode="HTML"
-    )
-    assert isinstance(edited, type(sent)) and edited.caption == "v2"
-    with pytest.raises(BadRequest, match="Message is not modified"):
-        await bot.edit_message_caption(
-            ALICE, sent.message_id, caption="<b>v2</b>", parse_mode="HTML"
-        )
-    text = await bot.send_message(ALICE, "text")
-    with pytest.raises(BadRequest, match="There is no caption in the message to edit"):
-        await bot.edit_message_caption(ALICE, text.message_id, caption="c")
     with pytest.raises(BadRequest, match="There is no text in the message to edit"):
         await bot.edit_message_text("t", ALICE, sent.message_id)
 
