@@ -146,17 +146,18 @@ def add_handlers(app: Application, settings: Settings) -> None:  # type: ignore[
 
 
 async def start_workers(app: Application) -> None:  # type: ignore[type-arg]
-    """Learn the bot's username, register its menus and description where Telegram's differ,
-    then start the card sender and the publisher (call after ``app.initialize()``)."""
+    """Register the bot's menus and description where Telegram's differ, then start the
+    card sender and the publisher (call after ``app.initialize()``, which asked Telegram
+    who the bot is: ``app.bot.username`` is known from then on)."""
     svc: Services = app.bot_data[SERVICES_KEY]
-    me = await app.bot.get_me()
-    svc.bot_username = me.username
+    username = app.bot.username
+    svc.bot_username = username
     await menus.sync(app.bot, svc.texts, svc.settings)
     assert svc.desk is not None and svc.publisher is not None
-    svc.desk.bot_username = me.username
+    svc.desk.bot_username = username
     await svc.desk.start()
     await svc.publisher.start()
-    log.info("started as @%s", me.username)
+    log.info("started as @%s", username)
 
 
 async def stop_workers(app: Application) -> None:  # type: ignore[type-arg]

@@ -26,7 +26,7 @@ def button(label: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(label, callback_data=data)
 
 
-async def user_language(svc: Services, tg_user: TgUser, user: User | None) -> str:
+def user_language(svc: Services, tg_user: TgUser, user: User | None) -> str:
     """Return the language chosen with /language, else the Telegram app's, else the default."""
     if user is not None and user.language:
         return user.language
@@ -41,7 +41,7 @@ async def load_person(
     tg_user = update.effective_user
     assert tg_user is not None
     user, draft = await svc.repo.get_user_and_draft(tg_user.id)
-    lang = await user_language(svc, tg_user, user)
+    lang = user_language(svc, tg_user, user)
     if user is not None and user.banned:
         await reply(update, svc.texts(lang, "common.banned"))
         raise ApplicationHandlerStop

@@ -318,9 +318,8 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if prompt.action == "reject":
         if not text:
             return
-        fake_query_user = user
         decision = await svc.repo.decide(
-            tm.id, Status.REJECTED, by=fake_query_user.id, by_name=who, reason=text[:500]
+            tm.id, Status.REJECTED, by=user.id, by_name=who, reason=text[:500]
         )
         if not decision.won or decision.testimonial is None:
             await message.reply_text(_already(svc, mod, decision.testimonial))

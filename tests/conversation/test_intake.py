@@ -35,6 +35,12 @@ async def test_start_greets_with_event_and_asks_name(harness: Harness) -> None:
     assert harness.fake.buttons(p.id) == [("Use “Ada Lovelace”", f"in:profile:{draft.id}")]
 
 
+async def test_telegram_is_asked_who_the_bot_is_once(harness: Harness) -> None:
+    # PTB's initialize() asks (getMe) and keeps the answer: the bot asks no second time.
+    assert len(harness.fake.calls("getMe")) == 1
+    assert harness.services.bot_username == harness.fake.bot_username
+
+
 async def test_deep_link_payload_is_kept(harness: Harness) -> None:
     p = harness.person()
     await p.send("/start session-42")
