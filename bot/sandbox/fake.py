@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from bot.sandbox import api, api_messages
 from bot.sandbox.media import command_entities, media_content
 from bot.sandbox.objects import (
     ApiError,
     Chat,
+    JSONDict,
     Params,
     RecordedRequest,
     StoredMessage,
@@ -31,7 +31,6 @@ from bot.sandbox.world import World
 __all__ = ["FakeTelegram"]
 
 log = logging.getLogger("bot.sandbox")
-JSONDict = dict[str, Any]
 
 _HANDLERS = {**api.HANDLERS, **api_messages.HANDLERS}
 _TELEGRAM_SERVICE_USER: JSONDict = {"id": 777000, "is_bot": False, "first_name": "Telegram"}

@@ -14,26 +14,23 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.sandbox.limits import FloodControl
-from bot.sandbox.objects import (
-    DEFAULT_UPDATE_TYPES,
-    Chat,
-    Params,
-    RecordedRequest,
-    StoredMessage,
-    UploadedFile,
-    WebhookConfig,
-    WebhookDelivery,
-    bad_request,
-)
+from bot.sandbox.objects import DEFAULT_UPDATE_TYPES, Chat, JSONDict, StoredMessage, bad_request
 from bot.sandbox.signals import Signals
 
-__all__ = ["World"]
+if TYPE_CHECKING:
+    from bot.sandbox.objects import (
+        Params,
+        RecordedRequest,
+        UploadedFile,
+        WebhookConfig,
+        WebhookDelivery,
+    )
 
+# The Bot API methods, the webhook delivery and FakeTelegram log under one name.
 log = logging.getLogger("bot.sandbox")
-JSONDict = dict[str, Any]
 
 
 class World(Signals):

@@ -22,9 +22,10 @@ VERSION_STEP = next(
 WHEN = "2026-11-25T10:00:00.000000+00:00"
 
 
-async def old_database(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def old_database(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A database as the previous livredor left it: a draft storing its quote twice, a
-    pending, a published and an imported testimonial."""
+    pending, a published and an imported testimonial. Return its path."""
+    path = folder / "before-version.db"
     with monkeypatch.context() as patch:
         patch.setattr(database_module, "MIGRATIONS", MIGRATIONS[:VERSION_STEP])
         patch.setattr(database_module, "SCHEMA_VERSION", VERSION_STEP)
@@ -75,14 +76,13 @@ async def old_database(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
                 )
         finally:
             await db.close()
+    return path
 
 
 async def test_old_database_migrates_with_every_testimonial_intact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "old.db"
-    await old_database(path, monkeypatch)
-    db = await Database.open(path)
+    db = await Database.open(await old_database(tmp_path, monkeypatch))
     try:
         assert await db.schema_version() == SCHEMA_VERSION
         repo = Repository(db)
