@@ -72,9 +72,22 @@ class SlidingWindow:
         return all(now - s[0] >= self.period for s in self._stamps)
 
 
+# What Telegram counts against a chat's 20 a minute: messages sent and edited. Reading a
+# chat (getChat, getChatMember...), deleting and answering presses are not flood-limited,
+# and must not queue behind a group's full window.
+COUNTED_PREFIXES = ("send", "edit", "copy", "forward")
+
+
+def counted(endpoint: str) -> bool:
+    """Return whether a Bot API method counts against the flood limits."""
+    return endpoint.lower().startswith(COUNTED_PREFIXES)
+
+
 class SlidingWindowRateLimiter(BaseRateLimiter[int]):
-    """A global window for every request aimed at a chat, a window per group or channel,
-    and retries after a 429 (during which every request waits)."""
+    """A global window for every message, a window per group or channel, and retries
+    after a 429. Waiting is per chat: a 429 pauses only the chat it came from (Telegram's
+    group and channel limits are per chat), so a busy organisers' group or channel never
+    holds private chats back; only the global window is shared."""
 
     def __init__(
         self,
@@ -89,8 +102,8 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         self._group_period = group_period
         self._groups: dict[int | str, SlidingWindow] = {}
         self._max_retries = max_retries
-        self._not_paused = asyncio.Event()
-        self._not_paused.set()
+        # chat id (None: requests without a chat) -> monotonic time its 429 pause ends.
+        self._paused_until: dict[int | str | None, float] = {}
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -106,6 +119,22 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         if chat_id not in self._groups:
             self._groups[chat_id] = SlidingWindow(self._group_limit, self._group_period)
         return self._groups[chat_id]
+
+    async def _wait_unpaused(self, chat_id: int | str | None) -> None:
+        """Wait while Telegram asked this chat (and only this one) to slow down."""
+        while True:
+            until = self._paused_until.get(chat_id)
+            now = time.monotonic()
+            if until is None:
+                return
+            if now >= until:
+                self._paused_until.pop(chat_id, None)
+                return
+            await asyncio.sleep(until - now)
+
+    def _pause(self, chat_id: int | str | None, seconds: float) -> None:
+        until = time.monotonic() + seconds + 0.05
+        self._paused_until[chat_id] = max(until, self._paused_until.get(chat_id, 0.0))
 
     async def process_request(
         self,
@@ -123,11 +152,11 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         max_retries = self._max_retries if rate_limit_args is None else rate_limit_args
         attempt = 0
         while True:
-            await self._not_paused.wait()
+            await self._wait_unpaused(chat_id)
             stamps = []
             if chat_id is not None:
                 # Negative ids and @usernames are groups and channels: Telegram's 20-a-minute.
-                if isinstance(chat_id, str) or chat_id < 0:
+                if counted(endpoint) and (isinstance(chat_id, str) or chat_id < 0):
                     stamps.append(await self._group(chat_id).acquire())
                 stamps.append(await self._global.acquire())
             try:
@@ -137,13 +166,13 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
                     raise
                 attempt += 1
                 seconds = retry_seconds(exc)
-                log.warning("Telegram asked to slow down (%s): waiting %.1f s", endpoint, seconds)
-                if self._not_paused.is_set():
-                    self._not_paused.clear()
-                    try:
-                        await asyncio.sleep(seconds + 0.05)
-                    finally:
-                        self._not_paused.set()
+                log.warning(
+                    "Telegram asked to slow down (%s, chat %s): waiting %.1f s",
+                    endpoint,
+                    chat_id,
+                    seconds,
+                )
+                self._pause(chat_id, seconds)
             finally:
                 for stamp in stamps:
                     SlidingWindow.done(stamp)

@@ -1,0 +1,49 @@
+"""Waiting is per chat: a 429 or a full window in one group never holds the other chats."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from storage.models import Status
+from tests.moderation.test_moderation import submit
+from tests.support import GROUP_ID, Harness, make_fake, make_settings
+
+
+@pytest.fixture
+async def slow_group(tmp_path: Path) -> AsyncIterator[Harness]:
+    """The bot believes 20 messages a second per group are fine; the fake allows 2 every
+    30 s, so the third card is answered 429 with a long ``retry_after``."""
+    fake = make_fake(group_limit=2, group_window=30.0)
+    h = Harness(fake, make_settings(tmp_path / "livredor.db"))
+    await h.start()
+    try:
+        yield h
+    finally:
+        await h.stop()
+        await fake.aclose()
+
+
+def group_429s(h: Harness) -> int:
+    return sum(
+        1 for r in h.fake.requests if r.status == 429 and str(r.params.get("chat_id")) == str(GROUP_ID)
+    )
+
+
+async def test_rate_limited_group_does_not_hold_attendees(slow_group: Harness) -> None:
+    h = slow_group
+    ids = [await submit(h, h.person(f"P{i}", user_id=40_000 + i), name=f"P{i}") for i in range(3)]
+    await h.wait(lambda: group_429s(h) >= 1)
+    # The group is paused for ~30 s; attendees keep talking meanwhile, and every step of
+    # their conversations is answered (each ``send`` waits for the bot to be idle, and would
+    # time out after 10 s if the bot waited on the group).
+    for i in range(3, 6):
+        tid = await submit(h, h.person(f"Q{i}", user_id=40_000 + i), name=f"Q{i}")
+        ids.append(tid)
+    pending = await h.repo.list_by_status(Status.PENDING)
+    assert [t.id for t in pending] == ids
+    # Proof that the group was still waiting all along: the later cards are not out yet.
+    unsent = [t.id for t in pending if not t.card_message_ids]
+    assert unsent == ids[2:]
