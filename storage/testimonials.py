@@ -575,11 +575,19 @@ class Repository:
                     (testimonial_id,),
                 )
                 if await cursor.fetchone() is None:
-                    await conn.execute(
-                        "INSERT INTO outbox (testimonial_id, action, created_at)"
-                        " VALUES (?, 'publish', ?)",
-                        (testimonial_id, now),
+                    # Reopen its own publish item rather than queueing a new one: the item
+                    # keeps its place, so approval order survives a refusal and Retry.
+                    cursor = await conn.execute(
+                        "UPDATE outbox SET done_at = NULL WHERE id = (SELECT max(id) FROM outbox"
+                        " WHERE testimonial_id = ? AND action = 'publish')",
+                        (testimonial_id,),
                     )
+                    if cursor.rowcount == 0:
+                        await conn.execute(
+                            "INSERT INTO outbox (testimonial_id, action, created_at)"
+                            " VALUES (?, 'publish', ?)",
+                            (testimonial_id, now),
+                        )
         return queued
 
     async def withdraw(self, testimonial_id: int) -> Testimonial | None:

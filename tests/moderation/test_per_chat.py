@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from storage.models import Status
-from tests.moderation.test_moderation import submit
-from tests.support import GROUP_ID, Harness, make_fake, make_settings
+from tests.moderation.test_moderation import card_of, press, submit, wait_status
+from tests.support import CHANNEL_ID, GROUP_ID, ORGANISER_ID, Harness, make_fake, make_settings
 
 
 @pytest.fixture
@@ -47,3 +47,24 @@ async def test_rate_limited_group_does_not_hold_attendees(slow_group: Harness) -
     # Proof that the group was still waiting all along: the later cards are not out yet.
     unsent = [t.id for t in pending if not t.card_message_ids]
     assert unsent == ids[2:]
+
+
+async def test_channel_refusal_then_retry_keeps_approval_order(harness: Harness) -> None:
+    h = harness
+    h.fake.set_bot_rights(CHANNEL_ID, member=True, admin=False)
+    ids = [await submit(h, h.person(f"R{i}", user_id=41_000 + i), name=f"R{i}") for i in range(6)]
+    for tid in ids:
+        t = await card_of(h, tid)
+        h.fake.user_presses(ORGANISER_ID, GROUP_ID, t.card_message_ids[0], f"mod:approve:{tid}")
+    await h.settle()
+    alert = await h.wait(
+        lambda: next((m for m in h.group_messages() if "could not post" in m["text"]), None)
+    )
+    h.fake.set_bot_rights(CHANNEL_ID, member=True, admin=True, can_post_messages=True)
+    refused = int(alert["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":")[2])
+    assert refused == ids[0]
+    await press(h, ORGANISER_ID, alert["message_id"], f"mod:retry:{refused}")
+    for tid in ids:
+        await wait_status(h, tid, Status.PUBLISHED)
+    posts = [m["text"].split("\n")[0] for m in h.channel_messages()]
+    assert posts == [f"R{i}" for i in range(6)]
