@@ -163,6 +163,10 @@ class CardDesk:
         hashtags = self.sessions.hashtags(self.settings.event_hashtag, t.start_payload)
         paragraphs = quote_paragraphs_html(t.quote, hashtag=hashtags)
         parts = split_html_paragraphs(header, paragraphs, limit=CARD_LIMIT, marker=CARD_MARKER)
+        if len(parts) > 1:
+            # The buttons sit on the last part: it must say whose testimonial a tap decides.
+            named = self.texts(self.lang, "card.continued", id=t.id, author=Html(self._author(t)))
+            parts[-1] = named + "\n\n" + parts[-1]
         if footer:
             parts[-1] += "\n\n" + footer
         return parts

@@ -1,4 +1,4 @@
-"""Waiting is per chat: a 429 or a full window in one group never holds the other chats."""
+"""Moderation at a busy event: per-chat waiting, order, cards that say what they are."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ async def slow_group(tmp_path: Path) -> AsyncIterator[Harness]:
 
 def group_429s(h: Harness) -> int:
     return sum(
-        1 for r in h.fake.requests if r.status == 429 and str(r.params.get("chat_id")) == str(GROUP_ID)
+        1
+        for r in h.fake.requests
+        if r.status == 429 and str(r.params.get("chat_id")) == str(GROUP_ID)
     )
 
 
@@ -68,3 +70,15 @@ async def test_channel_refusal_then_retry_keeps_approval_order(harness: Harness)
         await wait_status(h, tid, Status.PUBLISHED)
     posts = [m["text"].split("\n")[0] for m in h.channel_messages()]
     assert posts == [f"R{i}" for i in range(6)]
+
+
+async def test_the_part_with_the_buttons_names_the_testimonial(harness: Harness) -> None:
+    h = harness
+    p = h.person("Ada", username="ada")
+    quote = "\n\n".join(f"Paragraph {i}: " + "lorem ipsum dolor sit amet " * 30 for i in range(6))
+    tid = await submit(h, p, quote=quote)
+    t = await card_of(h, tid)
+    assert len(t.card_message_ids) >= 2
+    last = h.fake.message(GROUP_ID, t.card_message_ids[-1])
+    assert last["reply_markup"] is not None
+    assert last["text"].startswith(f"📝 Testimonial #{tid} from Ada Lovelace (@ada) (continued)")
