@@ -958,8 +958,9 @@ async def test_publishing_failed_then_requeue(repo: Repository, db: Database) ->
     requeued = await repo.requeue(approved.id, from_status=Status.APPROVED)
     assert requeued is not None and requeued.status is Status.APPROVED
     retry = await repo.next_outbox()
-    assert retry is not None and retry[0].id != item[0].id
-    assert retry[0].action == "publish" and retry[0].attempts == 0
+    # The same item, reopened: it keeps its place in approval order (issue 13).
+    assert retry is not None and retry[0].id == item[0].id
+    assert retry[0].action == "publish" and retry[0].attempts == 1
     # Retry pressed twice: still one open item.
     assert await repo.requeue(approved.id, from_status=Status.APPROVED) is not None
     open_items = await db.fetchall("SELECT id FROM outbox WHERE done_at IS NULL")
