@@ -19,6 +19,13 @@ async def slow_group(tmp_path: Path) -> AsyncIterator[Harness]:
     fake = make_fake(group_limit=2, group_window=30.0)
     h = Harness(fake, make_settings(tmp_path / "livredor.db"))
     await h.start()
+
+    async def updates_handled(timeout: float = 10.0) -> None:
+        # The attendees' steps only: the card sender is meant to be waiting on the group.
+        await h.wait(lambda: not [b for b in h._busy() if b != "cards to send"], timeout)
+        await h.wait(lambda: not [b for b in h._busy() if b != "cards to send"], timeout)
+
+    h.settle = updates_handled  # type: ignore[method-assign]
     try:
         yield h
     finally:
