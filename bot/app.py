@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -25,12 +26,13 @@ from bot.handlers import account, intake, moderation
 from bot.services import menus
 from bot.services.cards import CardDesk
 from bot.services.container import SERVICES_KEY, Services, services
+from bot.services.inbox import DurableUpdateQueue, InboxUpdateProcessor
 from bot.services.limiter import SlidingWindowRateLimiter
-from bot.services.ordering import PerUserUpdateProcessor
 from bot.services.publishing import Publisher
 from bot.services.sessions import Sessions
 from bot.services.texts import Texts
 from config.settings import Settings
+from storage.inbox import Inbox
 from storage.testimonials import Repository
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,11 @@ def build_application(
     in tests); in production the Bot API is reached at ``settings.api_base_url``.
     """
     texts = texts or Texts.load(settings.texts, settings.default_language)
+    inbox = Inbox(repo.db)
+    # Updates are committed to the inbox before Telegram may consider them delivered, and
+    # marked done once handled (bot/services/inbox.py says why this hook).
+    update_queue = DurableUpdateQueue(inbox)
+    processor = InboxUpdateProcessor(inbox)
     builder = (
         ApplicationBuilder()
         .token(settings.token)
@@ -70,7 +77,8 @@ def build_application(
                 group_period=settings.group_rate_period_seconds,
             )
         )
-        .concurrent_updates(PerUserUpdateProcessor())
+        .update_queue(update_queue)
+        .concurrent_updates(processor)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
@@ -81,7 +89,14 @@ def build_application(
     app = builder.build()
 
     sessions = Sessions.load(settings.sessions)
-    svc = Services(settings=settings, repo=repo, texts=texts, sessions=sessions)
+    svc = Services(
+        settings=settings,
+        repo=repo,
+        texts=texts,
+        sessions=sessions,
+        update_queue=update_queue,
+        processor=processor,
+    )
     svc.desk = CardDesk(app.bot, repo, texts, settings)
     svc.desk.sessions = sessions
     svc.publisher = Publisher(app.bot, repo, texts, settings, svc.desk)
@@ -152,6 +167,14 @@ async def start_workers(app: Application) -> None:  # type: ignore[type-arg]
     svc: Services = app.bot_data[SERVICES_KEY]
     username = app.bot.username
     svc.bot_username = username
+    assert svc.update_queue is not None and svc.processor is not None
+    # Before any new update: what a previous run received but did not finish.
+    replayed = await svc.update_queue.replay(app.bot)
+    svc.processor.watch(replayed)
+    # Then the questions a previous run cannot be sure reached the attendees.
+    svc.reasking = asyncio.create_task(
+        intake.reask_open_questions(app.bot, svc, svc.processor), name="reask"
+    )
     await menus.sync(app.bot, svc.texts, svc.settings)
     assert svc.desk is not None and svc.publisher is not None
     svc.desk.bot_username = username
@@ -163,6 +186,10 @@ async def start_workers(app: Application) -> None:  # type: ignore[type-arg]
 async def stop_workers(app: Application) -> None:  # type: ignore[type-arg]
     """Stop the workers (what they had in hand is in the database)."""
     svc: Services = app.bot_data[SERVICES_KEY]
+    if svc.reasking is not None and not svc.reasking.done():
+        svc.reasking.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await svc.reasking
     if svc.publisher is not None:
         await svc.publisher.stop()
     if svc.desk is not None:

@@ -98,6 +98,24 @@ MIGRATIONS: list[list[str]] = [
         "UPDATE testimonials SET quote_parts = '[]', answer_messages = '{}'"
         " WHERE status != 'draft'",
     ],
+    # 4: the inbox (every update is committed here before Telegram may consider it delivered,
+    # handled from here and marked done; replayed at start if not done), and what the bot
+    # knows it told the attendee: the draft version whose question Telegram confirmed
+    # (``asked_version``, compared with ``version``) and the message carrying the live buttons.
+    [
+        """
+        CREATE TABLE inbox (
+            update_id   INTEGER PRIMARY KEY,
+            payload     TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            attempts    INTEGER NOT NULL DEFAULT 0,
+            done_at     TEXT
+        )
+        """,
+        "CREATE INDEX inbox_open ON inbox(update_id) WHERE done_at IS NULL",
+        "ALTER TABLE testimonials ADD COLUMN asked_version INTEGER",
+        "ALTER TABLE testimonials ADD COLUMN prompt_message_id INTEGER",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

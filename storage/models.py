@@ -98,6 +98,11 @@ class Testimonial:
     # edited message can replace its own paragraph) and which field each message filled.
     quote_parts: tuple[str, ...] = field(default_factory=tuple)
     answer_messages: dict[str, str] = field(default_factory=dict)
+    # Whether Telegram confirmed the message asking this version's question (False: the bot
+    # wrote the step but cannot be sure the attendee saw what comes next), and the message
+    # whose buttons are the live ones (older prompts' buttons are out of date).
+    question_delivered: bool = False
+    prompt_message_id: int | None = None
 
     @property
     def organisation_lines(self) -> list[str]:

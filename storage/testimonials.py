@@ -136,6 +136,8 @@ def _testimonial(row: sqlite3.Row) -> Testimonial:
         author_username=row["author_username"],
         quote_parts=parts,
         answer_messages=json.loads(row["answer_messages"]),
+        question_delivered=row["asked_version"] == row["version"],
+        prompt_message_id=row["prompt_message_id"],
     )
 
 
@@ -308,6 +310,35 @@ class Repository:
             (*params, _ts(), draft.id, draft.version),
         )
         return _testimonial(rows[0]) if rows else None
+
+    async def mark_asked(
+        self, draft: Testimonial, prompt_message_id: int | None, *, asked: bool = True
+    ) -> bool:
+        """Record that Telegram accepted the message asking ``draft``'s question (``asked``)
+        and which message carries the live buttons. Not a new version of the draft: only if
+        the draft is still at that version. Return whether it was."""
+        count = await self.db.execute(
+            "UPDATE testimonials SET prompt_message_id = ?,"
+            " asked_version = CASE WHEN ? THEN version ELSE asked_version END"
+            " WHERE id = ? AND status = 'draft' AND version = ?",
+            (prompt_message_id, int(asked), draft.id, draft.version),
+        )
+        return count == 1
+
+    async def drafts_not_asked(self, since: datetime) -> list[tuple[Testimonial, User]]:
+        """Drafts changed since ``since`` whose open question Telegram never confirmed, with
+        their authors (oldest first)."""
+        rows = await self.db.fetchall(
+            "SELECT t.*, u.user_id AS u_user_id, u.language AS u_language, u.banned AS u_banned,"
+            " u.blocked_bot AS u_blocked_bot, u.first_name AS u_first_name,"
+            " u.last_name AS u_last_name, u.username AS u_username"
+            " FROM testimonials t JOIN users u ON u.user_id = t.user_id"
+            " WHERE t.status = 'draft' AND t.step IS NOT NULL AND t.updated_at >= ?"
+            " AND (t.asked_version IS NULL OR t.asked_version != t.version)"
+            " ORDER BY t.updated_at",
+            (_ts(since),),
+        )
+        return [(_testimonial(r), _user(r, "u_")) for r in rows]
 
     async def discard_draft(self, draft_id: int) -> bool:
         """Delete an open draft; return whether there was one."""

@@ -8,25 +8,30 @@ loses nothing; a replayed update finds the draft moved on and changes nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+from datetime import timedelta
 
 from telegram import (
+    Bot,
     InlineKeyboardMarkup,
     Update,
 )
 from telegram import User as TgUser
 from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     ContextTypes,
 )
 
 from bot.handlers.chat import answer_query, button, drop_buttons, load_person, profile_name, reply
 from bot.services.container import Services, services
+from bot.services.inbox import InboxUpdateProcessor
 from bot.services.render import render_post_parts
 from bot.services.texts import Html
 from storage.models import Step, Testimonial, join_quote
-from storage.testimonials import SubmitResult
+from storage.testimonials import SubmitResult, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -122,35 +127,42 @@ async def ask(
 ) -> None:
     """Send the question of the draft's open step (with ``prefix`` before it)."""
     tg_user = update.effective_user
-    assert tg_user is not None and draft.step is not None
-    markup = _keyboard(svc, lang, draft, tg_user)
-    if draft.step is Step.PREVIEW:
-        await _send_preview(update, svc, lang, draft, markup, prefix)
-        return
-    question = svc.texts(lang, QUESTION[draft.step])
-    await reply(update, f"{prefix}\n\n{question}" if prefix else question, markup)
+    chat = update.effective_chat
+    assert tg_user is not None and chat is not None
+    await send_question(update.get_bot(), chat.id, tg_user, svc, lang, draft, prefix)
 
 
-async def _send_preview(
-    update: Update,
+async def send_question(
+    bot: Bot,
+    chat_id: int,
+    tg_user: TgUser,
     svc: Services,
     lang: str,
     draft: Testimonial,
-    markup: InlineKeyboardMarkup | None,
-    prefix: str,
+    prefix: str = "",
 ) -> None:
-    intro = svc.texts(lang, "intake.preview_intro")
-    await reply(update, f"{prefix}\n\n{intro}" if prefix else intro)
-    parts = render_post_parts(
-        draft.name,
-        draft.organisation,
-        draft.quote,
-        hashtag=svc.sessions.hashtags(svc.settings.event_hashtag, draft.start_payload),
-        marker=PREVIEW_MARKER,
-    )
-    for part in parts:
-        await reply(update, part)
-    await reply(update, svc.texts(lang, "intake.preview_actions"), markup)
+    """Send the open step's question to ``chat_id``; once Telegram has accepted it, record
+    that this version of the draft was asked and which message holds the live buttons."""
+    assert draft.step is not None
+    markup = _keyboard(svc, lang, draft, tg_user)
+    if draft.step is Step.PREVIEW:
+        intro = svc.texts(lang, "intake.preview_intro")
+        await bot.send_message(chat_id, f"{prefix}\n\n{intro}" if prefix else intro)
+        parts = render_post_parts(
+            draft.name,
+            draft.organisation,
+            draft.quote,
+            hashtag=svc.sessions.hashtags(svc.settings.event_hashtag, draft.start_payload),
+            marker=PREVIEW_MARKER,
+        )
+        for part in parts:
+            await bot.send_message(chat_id, part)
+        text = svc.texts(lang, "intake.preview_actions")
+    else:
+        question = svc.texts(lang, QUESTION[draft.step])
+        text = f"{prefix}\n\n{question}" if prefix else question
+    sent = await bot.send_message(chat_id, text, reply_markup=markup)
+    await svc.repo.mark_asked(draft, sent.message_id)
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -339,7 +351,9 @@ async def _add_quote(
     if saved is None:
         return
     done = InlineKeyboardMarkup([[button(t(lang, "intake.done"), f"in:done:{saved.id}")]])
-    await reply(update, t(lang, "intake.quote_received", length=len(quote)), done)
+    sent = await reply(update, t(lang, "intake.quote_received", length=len(quote)), done)
+    if sent is not None:
+        await svc.repo.mark_asked(saved, sent.message_id)
 
 
 def _too_long(svc: Services, lang: str, total: int, kept: int) -> str:
@@ -368,16 +382,20 @@ async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         if not name or len(name) > NAME_MAX:
             await reply(update, t(lang, "intake.name_too_long", length=len(name), limit=NAME_MAX))
             return
-        if await svc.repo.update_draft(draft, name=name):
+        saved = await svc.repo.update_draft(draft, name=name)
+        if saved is not None:
             await reply(update, t(lang, "intake.name_updated"))
+            await svc.repo.mark_asked(saved, saved.prompt_message_id)
     elif role == "organisation":
         lines = clean_organisation(message.text)
         problem = _organisation_problem(svc, lang, lines)
         if problem:
             await reply(update, problem)
             return
-        if await svc.repo.update_draft(draft, organisation="\n".join(lines)):
+        saved = await svc.repo.update_draft(draft, organisation="\n".join(lines))
+        if saved is not None:
             await reply(update, t(lang, "intake.organisation_updated"))
+            await svc.repo.mark_asked(saved, saved.prompt_message_id)
     elif role.startswith("quote:"):
         index = int(role.split(":")[1])
         parts = list(draft.quote_parts)
@@ -389,8 +407,10 @@ async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         if len(quote) > svc.settings.quote_max_chars:
             await reply(update, _too_long(svc, lang, len(quote), len(draft.quote)))
             return
-        if await svc.repo.update_draft(draft, quote_parts=parts):
+        saved = await svc.repo.update_draft(draft, quote_parts=parts)
+        if saved is not None:
             await reply(update, t(lang, "intake.quote_updated", length=len(quote)))
+            await svc.repo.mark_asked(saved, saved.prompt_message_id)
 
 
 async def received_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -544,3 +564,42 @@ async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await chat.send_message(svc.texts(lang, "common.slow_down"))
     if wait > 0:
         await asyncio.sleep(wait)
+
+
+# -- after a restart -----------------------------------------------------------------------
+
+#: Drafts untouched for longer are not woken by a restart.
+REASK_WITHIN = timedelta(hours=24)
+#: How long re-asking waits for the replayed updates to be handled first.
+REPLAY_WAIT = 60.0
+
+
+async def reask_open_questions(bot: Bot, svc: Services, processor: InboxUpdateProcessor) -> int:
+    """Once the replayed updates are handled, send again each open question Telegram never
+    confirmed (drafts changed in the last ``REASK_WITHIN``); return how many were sent."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(processor.replayed.wait(), REPLAY_WAIT)
+    sent = 0
+    for draft, user in await svc.repo.drafts_not_asked(utcnow() - REASK_WITHIN):
+        if user.banned or user.blocked_bot:
+            continue
+        # In the person's turn: a message of theirs arriving now is handled before or after.
+        async with processor.person(user.user_id):
+            _, fresh = await svc.repo.get_user_and_draft(user.user_id)
+            if fresh is None or fresh.id != draft.id or fresh.question_delivered:
+                continue
+            lang = user.language or fresh.language
+            tg_user = TgUser(user.user_id, user.first_name, False, last_name=user.last_name)
+            try:
+                await send_question(
+                    bot, user.user_id, tg_user, svc, lang, fresh, svc.texts(lang, "intake.reask")
+                )
+            except Forbidden:
+                await svc.repo.set_blocked_bot(user.user_id, True)
+                continue
+            except TelegramError as exc:
+                log.warning("could not ask user %d again: %s", user.user_id, exc)
+                continue
+            sent += 1
+    log.info("asked %d open question(s) again after the restart", sent)
+    return sent

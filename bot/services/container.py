@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from storage.testimonials import Repository
 
 if TYPE_CHECKING:
     from bot.services.cards import CardDesk
+    from bot.services.inbox import DurableUpdateQueue, InboxUpdateProcessor
     from bot.services.publishing import Publisher
 
 SERVICES_KEY = "livredor"
@@ -32,6 +34,9 @@ class Services:
     desk: CardDesk | None = None
     publisher: Publisher | None = None
     bot_username: str = ""
+    update_queue: DurableUpdateQueue | None = None
+    processor: InboxUpdateProcessor | None = None
+    reasking: asyncio.Task[int] | None = None  # re-asking open questions after a restart
 
 
 def services(context: ContextTypes.DEFAULT_TYPE | Any) -> Services:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import Update
@@ -26,11 +27,18 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         if key is None:
             await coroutine
             return
+        async with self.person(key):
+            await coroutine
+
+    @asynccontextmanager
+    async def person(self, key: int) -> AsyncIterator[None]:
+        """Hold one person's turn (their updates wait; so does work done for them outside
+        an update, like re-asking a question at start)."""
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] += 1
         try:
             async with lock:
-                await coroutine
+                yield
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:

@@ -15,8 +15,14 @@ import storage.database as database_module
 from storage.database import Database
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION
 
-TABLES = {"users", "testimonials", "outbox", "moderator_prompts"}
-INDEXES = {"testimonials_one_draft", "testimonials_status", "testimonials_user", "outbox_open"}
+TABLES = {"users", "testimonials", "outbox", "moderator_prompts", "inbox"}
+INDEXES = {
+    "testimonials_one_draft",
+    "testimonials_status",
+    "testimonials_user",
+    "outbox_open",
+    "inbox_open",
+}
 
 
 @pytest.fixture

@@ -1,0 +1,99 @@
+"""Updates are durable before they are acknowledged: PTB's update queue commits them first.
+
+Why the update queue: it is the one place both of PTB's receivers hand updates over. The
+polling loop (``Updater._start_polling``) awaits ``update_queue.put(update)`` for each update
+of a ``getUpdates`` answer and only then advances the offset that its next ``getUpdates``
+sends, which is what confirms those updates to Telegram. The webhook handler
+(``telegram.ext._utils.webhookhandler.TelegramHandler.post``) awaits the same ``put`` before
+its response (the 200) is written. So a ``put`` that commits the update to SQLite before it
+returns makes every update durable before Telegram can consider it delivered, in both modes,
+without touching PTB's polling loop or web server. ``ApplicationBuilder.update_queue()`` is
+the documented way to give PTB the queue.
+
+If the commit fails, ``put`` raises ``NetworkError``: PTB's polling loop then retries the same
+``getUpdates`` (the offset did not move), and the webhook answers 500 (Telegram retries).
+
+The update is marked done by ``InboxUpdateProcessor`` once PTB has run its handlers (and its
+error handler, if one raised). At start, ``replay`` queues what was not done, before any new
+update; an update Telegram delivers again is already in the inbox and is not queued twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Bot, Update
+from telegram.error import NetworkError
+
+from bot.services.ordering import PerUserUpdateProcessor
+from storage.inbox import Inbox
+
+log = logging.getLogger(__name__)
+
+
+class DurableUpdateQueue(asyncio.Queue[object]):
+    """PTB's update queue, committing each update to the inbox before accepting it."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        super().__init__()
+        self.inbox = inbox
+
+    async def put(self, item: object) -> None:
+        """Commit an update, then queue it; drop one the inbox already has (a redelivery).
+        PTB's own objects (its stop signal) pass straight through."""
+        if isinstance(item, Update):
+            payload = json.dumps(item.to_dict(), ensure_ascii=False, separators=(",", ":"))
+            try:
+                new = await self.inbox.add(item.update_id, payload)
+            except sqlite3.Error as exc:
+                log.error("could not store update %d: %s", item.update_id, exc)
+                raise NetworkError(f"update {item.update_id} not stored: {exc}") from exc
+            if not new:
+                log.info("update %d received again: already in the inbox", item.update_id)
+                return
+        await super().put(item)
+
+    async def replay(self, bot: Bot) -> list[int]:
+        """Queue the updates a previous run received but did not finish; return their ids."""
+        replay, given_up = await self.inbox.take_unfinished()
+        for item in given_up:
+            log.error("update %d cut short %d times: given up", item.update_id, item.attempts)
+        for item in replay:
+            update = Update.de_json(json.loads(item.payload), bot)
+            self.put_nowait(update)
+        if replay:
+            log.info("replaying %d update(s) received before the restart", len(replay))
+        await self.inbox.prune()
+        return [item.update_id for item in replay]
+
+
+class InboxUpdateProcessor(PerUserUpdateProcessor):
+    """One person's updates in order (see ``PerUserUpdateProcessor``); each marked done in
+    the inbox once PTB has handled it. A crash before that leaves it to be replayed."""
+
+    def __init__(self, inbox: Inbox, max_concurrent_updates: int = 1024) -> None:
+        super().__init__(max_concurrent_updates)
+        self.inbox = inbox
+        self._replaying: set[int] = set()
+        self.replayed = asyncio.Event()
+        self.replayed.set()
+
+    def watch(self, update_ids: list[int]) -> None:
+        """Clear ``replayed`` until these (replayed) updates are handled."""
+        self._replaying = set(update_ids)
+        if self._replaying:
+            self.replayed.clear()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Handle the update under its sender's lock, then mark it done."""
+        await super().do_process_update(update, coroutine)
+        if isinstance(update, Update):
+            await self.inbox.done(update.update_id)
+            self._replaying.discard(update.update_id)
+            if not self._replaying:
+                self.replayed.set()

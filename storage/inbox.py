@@ -1,0 +1,97 @@
+"""The inbox: every update, committed before Telegram may consider it delivered.
+
+An update is written here by the queue PTB puts it into (``bot.services.inbox``), handled,
+then marked done. At start the bot replays what is not done, oldest first. Done rows are kept
+two days, so that an update Telegram delivers again is recognised and dropped, then pruned
+(Telegram picks update ids at random after a week without updates: a kept old id could
+otherwise hide a new update).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from storage.database import Database
+
+#: How long a handled update is remembered (to drop it if Telegram delivers it again).
+KEEP_DONE = timedelta(days=2)
+#: An update whose handling was cut short this many times (a crash each time) is given up.
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """An update received but not marked done."""
+
+    update_id: int
+    payload: str  # the update's JSON, as Telegram sent it
+    attempts: int  # replays so far
+
+
+def _ts(value: datetime | None = None) -> str:
+    return (value or datetime.now(UTC)).isoformat(timespec="microseconds")
+
+
+class Inbox:
+    """SQL of the ``inbox`` table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, update_id: int, payload: str) -> bool:
+        """Commit an update; return False if it was received before (a redelivery)."""
+        count = await self.db.execute(
+            "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (update_id) DO NOTHING",
+            (update_id, payload, _ts()),
+        )
+        return count == 1
+
+    async def done(self, update_id: int) -> None:
+        """Mark an update handled."""
+        await self.db.execute(
+            "UPDATE inbox SET done_at = ? WHERE update_id = ? AND done_at IS NULL",
+            (_ts(), update_id),
+        )
+
+    async def is_done(self, update_id: int) -> bool:
+        """Whether an update was handled."""
+        row = await self.db.fetchone(
+            "SELECT done_at IS NOT NULL FROM inbox WHERE update_id = ?", (update_id,)
+        )
+        return bool(row and row[0])
+
+    async def take_unfinished(self) -> tuple[list[InboxItem], list[InboxItem]]:
+        """Return (to replay, given up): updates not done, oldest first. Counts one more
+        attempt on each replayed one; those at ``MAX_ATTEMPTS`` are marked done, given up."""
+        now = _ts()
+        async with self.db.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "SELECT update_id, payload, attempts FROM inbox WHERE done_at IS NULL"
+                " ORDER BY update_id"
+            )
+            items = [InboxItem(r[0], r[1], r[2]) for r in rows]
+            replay = [i for i in items if i.attempts < MAX_ATTEMPTS]
+            given_up = [i for i in items if i.attempts >= MAX_ATTEMPTS]
+            await conn.executemany(
+                "UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ?",
+                [(i.update_id,) for i in replay],
+            )
+            await conn.executemany(
+                "UPDATE inbox SET done_at = ? WHERE update_id = ?",
+                [(now, i.update_id) for i in given_up],
+            )
+        return replay, given_up
+
+    async def prune(self) -> int:
+        """Forget handled updates older than ``KEEP_DONE``; return how many."""
+        return await self.db.execute(
+            "DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?",
+            (_ts(datetime.now(UTC) - KEEP_DONE),),
+        )
+
+    async def count_unfinished(self) -> int:
+        """How many updates are received but not done (for tests and `check`)."""
+        row = await self.db.fetchone("SELECT count(*) FROM inbox WHERE done_at IS NULL")
+        return int(row[0]) if row else 0

@@ -1,0 +1,221 @@
+"""Updates are durable before Telegram considers them delivered; questions Telegram never
+confirmed are asked again after a restart. The real ``livredor run`` process, against the
+fake Telegram on loopback, killed with ``kill -9`` while the fake holds its reply; in long
+polling and in webhook mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox import FakeServer, FakeTelegram
+from storage.database import Database
+from storage.inbox import Inbox
+from tests.e2e.cli_process import CliProcess, cli_env, fake_telegram, free_port, press, say
+from tests.e2e.test_crash_recovery import (
+    ASKS_ORGANISATION,
+    ASKS_QUOTE,
+    NAME,
+    ORGANISATION,
+    PREVIEW_ACTIONS,
+    USER,
+    read_state,
+)
+
+TIMEOUT = 15.0
+REASKED = "I was restarted and can't be sure my last message reached you"
+MODES = ["polling", "webhook"]
+
+
+class Bot:
+    """``livredor run`` in polling or webhook mode, restartable on one database."""
+
+    def __init__(self, tmp_path: Path, fake: FakeTelegram, server: FakeServer, mode: str):
+        self.tmp_path = tmp_path
+        self.fake = fake
+        self.mode = mode
+        self.database = tmp_path / "livredor.db"
+        self.env = cli_env(server, self.database)
+        if mode == "webhook":
+            port = free_port()
+            self.env.update(
+                LIVREDOR_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+                LIVREDOR_WEBHOOK_LISTEN="127.0.0.1",
+                LIVREDOR_WEBHOOK_PORT=str(port),
+                LIVREDOR_WEBHOOK_SECRET="s3cret-token_for-the-webhook-0123456789",
+            )
+        self.processes: list[CliProcess] = []
+
+    async def start(self) -> None:
+        process = CliProcess(self.tmp_path, f"bot{len(self.processes) + 1}")
+        self.processes.append(process)
+        await process.start("run", env=self.env)
+        await process.wait_log(
+            f"receiving updates by {'webhook' if self.mode == 'webhook' else 'long polling'}", 30.0
+        )
+
+    async def kill9(self) -> None:
+        current = self.processes[-1]
+        current.signal(signal.SIGKILL)
+        assert await current.wait(10) == -signal.SIGKILL
+
+    async def kill_all(self) -> None:
+        for process in self.processes:
+            await process.kill()
+
+    def log(self) -> str:
+        return "\n".join(f"--- {p.stderr_path.name}\n{p.stderr}" for p in self.processes)
+
+
+async def unfinished(database: Path) -> int:
+    db = await Database.open(database, migrate=False)
+    try:
+        return await Inbox(db).count_unfinished()
+    finally:
+        await db.close()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Wait until an async ``check`` of the database holds (the bot writes just after
+    Telegram answers, so the fake can show a message a moment before)."""
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+async def until_all_done(database: Path) -> None:
+    """Wait until every update in the inbox is marked done (just after its handlers ran)."""
+
+    async def all_done() -> bool:
+        return await unfinished(database) == 0
+
+    await eventually(all_done, "every update done")
+
+
+async def delivered(database: Path) -> bool:
+    draft, _ = await read_state(database)
+    return draft is not None and draft.question_delivered
+
+
+def texts(fake: FakeTelegram, after: int = 0) -> list[str]:
+    return [m["text"] for m in fake.messages(USER)[after:]]
+
+
+async def to_quote_step(fake: FakeTelegram) -> None:
+    await say(fake, USER, "/start")
+    await say(fake, USER, NAME)
+    assert ASKS_QUOTE in (await say(fake, USER, ORGANISATION))["text"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_part_two_of_a_paste_survives_a_kill_while_part_one_is_answered(
+    tmp_path: Path, mode: str
+) -> None:
+    part_1 = "First part of the paste, about the day."
+    part_2 = "Second part, fetched while the reply to the first was on its way."
+    async with fake_telegram() as (fake, server):
+        fake.add_user(USER, "Ada", last_name="Lovelace")
+        bot = Bot(tmp_path, fake, server, mode)
+        try:
+            await bot.start()
+            await to_quote_step(fake)
+            fake.hold("sendMessage", chat_id=USER)
+            fake.user_sends(USER, part_1)
+            await fake.wait_held(timeout=TIMEOUT)  # part 1 is committed, its reply held
+            sent = fake.user_sends(USER, part_2)
+            update_id = next(
+                u["update_id"]
+                for u in fake.pending_updates
+                if u.get("message", {}).get("message_id") == sent["message_id"]
+            )
+            # Telegram considers part 2 delivered: the next getUpdates moved past it, or
+            # the webhook answered 200.
+            await fake.wait_for(
+                lambda: update_id not in [u["update_id"] for u in fake.pending_updates],
+                TIMEOUT,
+                what="part 2 confirmed to Telegram",
+            )
+            await bot.kill9()
+            fake.release()
+            draft, _ = await read_state(bot.database)
+            assert draft is not None and draft.quote == part_1  # part 2 not handled yet...
+            assert await unfinished(bot.database) >= 1  # ...but in the inbox
+
+            seen = len(fake.messages(USER))
+            await bot.start()
+            both = f"{part_1}\n\n{part_2}"
+            await fake.wait_for(
+                lambda: any(f"{len(both)} characters so far" in t for t in texts(fake, seen)),
+                TIMEOUT,
+                what="part 2 acknowledged after the restart",
+            )
+            await press(fake, USER, "Done")
+            await press(fake, USER, "Yes, I agree")
+            await fake.wait_for(
+                lambda: PREVIEW_ACTIONS in texts(fake, seen), TIMEOUT, what="the preview"
+            )
+            assert any(part_2 in t for t in texts(fake, seen))
+            draft, _ = await read_state(bot.database)
+            assert draft is not None and draft.quote == both
+            await until_all_done(bot.database)
+        finally:
+            fake.release()
+            await bot.kill_all()
+    assert fake.unknown_methods == [], bot.log()
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_question_never_confirmed_is_asked_again_after_a_restart(
+    tmp_path: Path, mode: str
+) -> None:
+    async with fake_telegram() as (fake, server):
+        fake.add_user(USER, "Ada", last_name="Lovelace")
+        bot = Bot(tmp_path, fake, server, mode)
+        try:
+            await bot.start()
+            await say(fake, USER, "/start")
+            # The name is committed; the question that follows never comes back from
+            # Telegram (held), and the bot dies.
+            fake.hold("sendMessage", chat_id=USER)
+            fake.user_sends(USER, NAME)
+            await fake.wait_held(timeout=TIMEOUT)
+            await bot.kill9()
+            fake.release()
+            draft, _ = await read_state(bot.database)
+            assert draft is not None and draft.name == NAME and not draft.question_delivered
+
+            seen = len(fake.messages(USER))
+            await bot.start()
+            # Nothing sent by the attendee: the bot asks again, with the question's button.
+            reasked = await fake.wait_for(
+                lambda: [m for m in fake.messages(USER)[seen:] if REASKED in m["text"]],
+                TIMEOUT,
+                what="the question asked again",
+            )
+            [message] = reasked
+            await bot.processes[-1].wait_log("asked 1 open question(s) again")
+            assert ASKS_ORGANISATION in message["text"]
+            assert [label for label, _ in fake.buttons(USER, message["message_id"])] == ["Skip"]
+            await eventually(lambda: delivered(bot.database), "the question recorded as asked")
+            # The attendee answers: it is the organisation, not a second name.
+            assert ASKS_QUOTE in (await say(fake, USER, ORGANISATION))["text"]
+            draft, _ = await read_state(bot.database)
+            assert draft is not None
+            assert (draft.name, draft.organisation) == (NAME, ORGANISATION)
+            # Asked once: a second restart does not ask again.
+            await bot.kill9()
+            seen = len(fake.messages(USER))
+            await bot.start()
+            await bot.processes[-1].wait_log("asked 0 open question(s) again")
+            assert "Skip" not in str(texts(fake, seen))
+            assert sum(REASKED in t for t in texts(fake)) == 1
+        finally:
+            fake.release()
+            await bot.kill_all()
+    assert fake.unknown_methods == [], bot.log()
