@@ -208,7 +208,10 @@ async def test_a_question_never_confirmed_is_asked_again_after_a_restart(
             draft, _ = await read_state(bot.database)
             assert draft is not None
             assert (draft.name, draft.organisation) == (NAME, ORGANISATION)
-            # Asked once: a second restart does not ask again.
+            # Asked once: a second restart does not ask again (once the bot has recorded
+            # that Telegram accepted the question; before that, asking again is right).
+            await eventually(lambda: delivered(bot.database), "the quote question recorded")
+            await until_all_done(bot.database)
             await bot.kill9()
             seen = len(fake.messages(USER))
             await bot.start()
