@@ -1,4 +1,4 @@
-"""The ``livredor`` command line: ``livredor run|export|import|check|backup|demo``.
+"""The ``livredor`` command line: ``livredor run|export|import|check|backup|poster|demo``.
 
 ``python -m bot`` is the same program. Settings are loaded here, once, and handed down.
 """
@@ -45,6 +45,30 @@ def _parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="online backup of the database, verified")
     backup.add_argument("path", type=Path, help="where to write the copy")
 
+    poster = sub.add_parser(
+        "poster", help="a printable poster with the QR code of the bot's link (needs the token)"
+    )
+    poster.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help="the file (.pdf A4, .png, .svg), or a folder with --all-sessions",
+    )
+    poster.add_argument("--session", metavar="NAME", help="a session's slug (LIVREDOR_SESSIONS)")
+    poster.add_argument(
+        "--language", choices=("en", "fr"), help="default: LIVREDOR_DEFAULT_LANGUAGE"
+    )
+    poster.add_argument(
+        "--all-sessions", action="store_true", help="one poster per session, into the folder -o"
+    )
+    poster.add_argument(
+        "--format",
+        choices=("pdf", "png", "svg"),
+        default="pdf",
+        help="with --all-sessions: the files' format (default pdf)",
+    )
+
     demo = sub.add_parser("demo", help="the whole flow against a local fake Telegram, no token")
     demo.add_argument("--quiet", action="store_true", help="print only the book at the end")
     return parser
@@ -83,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check": _check,
         "backup": _backup,
         "demo": _demo,
+        "poster": _poster,
     }
     try:
         return commands[args.command](settings, args)
@@ -141,6 +166,24 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
     from bot.cli.backup import backup
 
     return asyncio.run(backup(settings, args.path))
+
+
+def _poster(settings: Settings, args: argparse.Namespace) -> int:
+    if args.session and args.all_sessions:
+        _print_problems(["--session and --all-sessions: choose one."])
+        return EXIT_CONFIG
+    from bot.cli.poster import make_posters
+
+    return asyncio.run(
+        make_posters(
+            settings,
+            args.output,
+            session=args.session,
+            language=args.language,
+            every=args.all_sessions,
+            fmt=args.format,
+        )
+    )
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
