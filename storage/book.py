@@ -50,7 +50,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-MAX_ORGANISATION_LINES = 3
+from storage import fields
+
+MAX_ORGANISATION_LINES = fields.ORGANISATION_LINES_MAX
 _CLOSING_PUNCT = ".,;:!?…"
 _SENTENCE_END = ".!?…"
 _TITLE = re.compile(r"(livre d['’]or|guest ?book|golden book)\b", re.IGNORECASE)
@@ -111,18 +113,18 @@ def import_key(name: str, organisation: str, quote: str) -> str:
 
 def normalize_name(text: str) -> str:
     """Return the name as the parser gives it back: NFC, one line, single spaces."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    return " ".join(fields.clean(text).split())
 
 
 def normalize_organisation(text: str) -> list[str]:
     """Return the organisation lines as the parser gives them back: NFC, stripped, no blanks."""
-    lines = (line.strip() for line in _lines(unicodedata.normalize("NFC", text)))
+    lines = (line.strip() for line in _lines(fields.clean(text)))
     return [line for line in lines if line]
 
 
 def normalize_quote(text: str) -> str:
     """Return the quote as the parser gives it back: NFC, lines stripped, one blank line max."""
-    paragraphs = split_paragraphs(unicodedata.normalize("NFC", text))
+    paragraphs = split_paragraphs(fields.clean(text))
     return "\n\n".join("\n".join(lines) for lines in paragraphs)
 
 
@@ -139,19 +141,27 @@ def split_paragraphs(text: str) -> list[list[str]]:
 
 
 def make_entry(name: str, organisation: str | list[str], quote: str, line: int) -> BookEntry:
-    """Build a normalised entry, or raise :class:`BookFormatError` if it cannot be one."""
+    """Build a normalised entry, or raise :class:`BookFormatError` if it cannot be one.
+
+    The field rules are :mod:`storage.fields`'s, the same as the bot's (the quote is checked
+    against the highest limit here; ``livredor import`` checks the configured one).
+    """
     if not isinstance(organisation, str):
         organisation = "\n".join(organisation)
-    clean_name = normalize_name(name)
-    orgs = normalize_organisation(organisation)
-    clean_quote = normalize_quote(quote)
-    if not clean_name:
-        raise BookFormatError(line, "entry without a name")
-    if len(orgs) > MAX_ORGANISATION_LINES:
-        raise BookFormatError(line, "more than three organisation lines")
-    if not clean_quote:
-        raise BookFormatError(line, "entry without a quote")
+    try:
+        clean_name = fields.name(name)
+        orgs = fields.organisation_lines(organisation)
+        clean_quote = normalize_quote(fields.quote(quote, fields.QUOTE_MAX_CEILING))
+    except fields.FieldError as exc:
+        raise BookFormatError(line, _PROBLEMS.get(exc.problem, str(exc))) from None
     return BookEntry(clean_name, orgs, clean_quote, line)
+
+
+_PROBLEMS = {
+    "name_empty": "entry without a name",
+    "organisation_too_many_lines": "more than three organisation lines",
+    "quote_empty": "entry without a quote",
+}
 
 
 def parse_book(text: str, *, markdown: bool | None = None) -> Book:

@@ -137,7 +137,7 @@ def to_markdown(
     """Return the book in Markdown, laid out like the seed and readable by ``parse_book``
     (session headings are ``###`` lines, which ``parse_book`` skips)."""
     out = [f"# {_md_heading(title)}", ""]
-    if event_name.strip():
+    if normalize_name(event_name):
         out += [f"## {_md_heading(event_name)}", ""]
     for t, heading in zip(testimonials, _session_headings(testimonials, session_of), strict=True):
         if heading:
@@ -341,6 +341,9 @@ def entries_from_json(text: str) -> list[BookEntry]:
         document = json.loads(text.lstrip("\ufeff"))
     except json.JSONDecodeError as exc:
         raise BookFormatError(exc.lineno, f"invalid JSON: {exc.msg}") from exc
+    except RecursionError:
+        # json recurses once per nesting level: thousands of [ exhaust the stack.
+        raise BookFormatError(1, "JSON nested too deeply to be a livre d'or") from None
     items = document.get("testimonials") if isinstance(document, dict) else document
     if not isinstance(items, list):
         raise BookFormatError(1, "expected a list of testimonials")

@@ -50,6 +50,15 @@ async def import_book(
     except (ValueError, UnicodeDecodeError) as exc:
         print(f"{path}: {exc}", file=sys.stderr)
         return 1
+    for entry in entries:
+        # The book's own rules are checked while reading; the quote limit is this bot's.
+        if len(entry.quote) > settings.quote_max_chars:
+            print(
+                f"{path}:{entry.line}: quote of {len(entry.quote)} characters, over"
+                f" LIVREDOR_QUOTE_MAX_CHARS ({settings.quote_max_chars}); nothing imported.",
+                file=sys.stderr,
+            )
+            return 1
     db = await Database.open(settings.database)
     try:
         added, skipped = await Repository(db).import_entries(

@@ -30,14 +30,12 @@ from bot.services.container import Services, services
 from bot.services.inbox import InboxUpdateProcessor
 from bot.services.render import render_post_parts
 from bot.services.texts import Html
+from storage import fields
 from storage.models import Step, Testimonial, join_quote
 from storage.testimonials import SubmitResult, utcnow
 
 log = logging.getLogger(__name__)
 
-NAME_MAX = 100
-ORGANISATION_LINES_MAX = 3
-ORGANISATION_LINE_MAX = 150
 PREVIEW_MARKER = "({i}/{n})"
 
 TEXT_STEPS = {Step.NAME, Step.ORGANISATION, Step.QUOTE, Step.EDIT_NAME}
@@ -59,14 +57,12 @@ QUESTION = {
 # -- small helpers ------------------------------------------------------------------------
 
 
-def clean_name(text: str) -> str:
-    """Trim a typed name; line breaks become spaces (a name is one line)."""
-    return re.sub(r"\s*\n\s*", " ", text).strip()
-
-
-def clean_organisation(text: str) -> list[str]:
-    """Split a typed organisation into its non-empty, trimmed lines."""
-    return [line.strip() for line in text.split("\n") if line.strip()]
+def usable_profile_name(tg_user: TgUser) -> str | None:
+    """Return the Telegram profile name if it passes the name rules, else None."""
+    try:
+        return fields.name(profile_name(tg_user))
+    except fields.FieldError:
+        return None
 
 
 # -- asking each question ------------------------------------------------------------------
@@ -85,8 +81,8 @@ def _keyboard(
         ]
         return InlineKeyboardMarkup([*rows, [button(t(lang, "intake.skip"), f"in:nosession:{d}")]])
     if step in (Step.NAME, Step.EDIT_NAME):
-        name = profile_name(tg_user)
-        if name and len(name) <= NAME_MAX:
+        name = usable_profile_name(tg_user)
+        if name:
             label = t(lang, "intake.use_profile_name", name=name[:40])
             return InlineKeyboardMarkup([[button(label, f"in:profile:{d}")]])
     if step is Step.ORGANISATION:
@@ -270,12 +266,13 @@ async def _answer(
     step = draft.step
     key = str(message_id)
     if step in (Step.NAME, Step.EDIT_NAME):
-        name = clean_name(text)
-        if not name:
-            await ask(update, svc, lang, draft, t(lang, "intake.name_empty"))
-            return
-        if len(name) > NAME_MAX:
-            await reply(update, t(lang, "intake.name_too_long", length=len(name), limit=NAME_MAX))
+        try:
+            name = fields.name(text)
+        except fields.FieldError as exc:
+            if exc.problem == "name_empty":
+                await ask(update, svc, lang, draft, t(lang, "intake.name_empty"))
+            else:
+                await reply(update, t(lang, f"intake.{exc.problem}", **exc.values))
             return
         next_step = Step.ORGANISATION if step is Step.NAME else Step.PREVIEW
         answers = {**draft.answer_messages, key: "name"}
@@ -283,10 +280,10 @@ async def _answer(
             draft, name=name, step=next_step, answer_messages=answers
         )
     elif step in (Step.ORGANISATION, Step.EDIT_ORGANISATION):
-        lines = clean_organisation(text)
-        problem = _organisation_problem(svc, lang, lines)
-        if problem:
-            await reply(update, problem)
+        try:
+            lines = fields.organisation_lines(text)
+        except fields.FieldError as exc:
+            await reply(update, t(lang, f"intake.{exc.problem}", **exc.values))
             return
         if not lines:
             await ask(update, svc, lang, draft)
@@ -307,28 +304,12 @@ async def _answer(
     await ask(update, svc, lang, saved)
 
 
-def _organisation_problem(svc: Services, lang: str, lines: list[str]) -> str | None:
-    if len(lines) > ORGANISATION_LINES_MAX:
-        return svc.texts(
-            lang,
-            "intake.organisation_too_many_lines",
-            count=len(lines),
-            limit=ORGANISATION_LINES_MAX,
-        )
-    longest = max((len(line) for line in lines), default=0)
-    if longest > ORGANISATION_LINE_MAX:
-        return svc.texts(
-            lang, "intake.organisation_line_too_long", length=longest, limit=ORGANISATION_LINE_MAX
-        )
-    return None
-
-
 async def _add_quote(
     update: Update, svc: Services, lang: str, draft: Testimonial, text: str, key: str
 ) -> None:
     """Append a message to the quote as a paragraph (EDIT_QUOTE: replace the quote first)."""
     t = svc.texts
-    part = text.strip()
+    part = fields.quote_part(text)
     if not part:
         await reply(update, t(lang, "intake.quote_empty_message"))
         return
@@ -377,29 +358,28 @@ async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         if draft.step in TEXT_STEPS:
             await _answer(update, svc, lang, draft, message.text, message.message_id)
         return
+    try:
+        if role == "name":
+            name = fields.name(message.text)
+        elif role == "organisation":
+            organisation = fields.organisation(message.text)
+    except fields.FieldError as exc:
+        await reply(update, t(lang, f"intake.{exc.problem}", **exc.values))
+        return
     if role == "name":
-        name = clean_name(message.text)
-        if not name or len(name) > NAME_MAX:
-            await reply(update, t(lang, "intake.name_too_long", length=len(name), limit=NAME_MAX))
-            return
         saved = await svc.repo.update_draft(draft, name=name)
         if saved is not None:
             await reply(update, t(lang, "intake.name_updated"))
             await svc.repo.mark_asked(saved, saved.prompt_message_id)
     elif role == "organisation":
-        lines = clean_organisation(message.text)
-        problem = _organisation_problem(svc, lang, lines)
-        if problem:
-            await reply(update, problem)
-            return
-        saved = await svc.repo.update_draft(draft, organisation="\n".join(lines))
+        saved = await svc.repo.update_draft(draft, organisation=organisation)
         if saved is not None:
             await reply(update, t(lang, "intake.organisation_updated"))
             await svc.repo.mark_asked(saved, saved.prompt_message_id)
     elif role.startswith("quote:"):
         index = int(role.split(":")[1])
         parts = list(draft.quote_parts)
-        new = message.text.strip()
+        new = fields.quote_part(message.text)
         if index >= len(parts) or not new:
             return
         parts[index] = new
@@ -472,7 +452,10 @@ async def _press(update: Update, svc: Services, lang: str, draft: Testimonial, a
     elif action == "nosession" and step is Step.SESSION:
         saved = await svc.repo.update_draft(draft, step=Step.NAME)
     elif action == "profile" and step in (Step.NAME, Step.EDIT_NAME):
-        name = clean_name(profile_name(tg_user))[:NAME_MAX]
+        name = usable_profile_name(tg_user)
+        if name is None:
+            await ask(update, svc, lang, draft)
+            return
         next_step = Step.ORGANISATION if step is Step.NAME else Step.PREVIEW
         saved = await svc.repo.update_draft(draft, name=name, step=next_step)
     elif action == "skip" and step in (Step.ORGANISATION, Step.EDIT_ORGANISATION):

@@ -24,11 +24,11 @@ from bot.handlers.chat import answer_query, profile_name
 from bot.services.book import FORMATS, book_filename, render_book
 from bot.services.cards import CardDesk, format_time
 from bot.services.container import Services, services
+from storage import fields
 from storage.models import Status, Testimonial
 
 log = logging.getLogger(__name__)
 
-CORRECTION_MAX = {"name": 100, "organisation": 460, "quote": 100_000}
 MOD_PATTERN = (
     r"^mod:(approve|reject|reason|other|edit|field|back|unpublish|unpublish_yes|republish"
     r"|markpub|retry):(\d+)(?::(\w+))?$"
@@ -314,26 +314,27 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await message.reply_text(t(lang, "moderation.not_pending"))
         return
     who = profile_name(user)
-    text = message.text.strip()
     if prompt.action == "reject":
-        if not text:
+        try:
+            text = fields.reason(message.text)
+        except fields.FieldError as exc:
+            await message.reply_text(_refused(svc, lang, exc))
             return
         decision = await svc.repo.decide(
-            tm.id, Status.REJECTED, by=user.id, by_name=who, reason=text[:500]
+            tm.id, Status.REJECTED, by=user.id, by_name=who, reason=text
         )
         if not decision.won or decision.testimonial is None:
             await message.reply_text(_already(svc, mod, decision.testimonial))
             return
         log.info("testimonial #%d rejected by %s (%d)", tm.id, who, user.id)
         await mod.update_card(decision.testimonial)
-        await mod.notify_author(
-            decision.testimonial, "author.rejected", id=tm.id, reason=text[:500]
-        )
+        await mod.notify_author(decision.testimonial, "author.rejected", id=tm.id, reason=text)
         return
     field = prompt.action.split(":")[1]
-    value = _clean_correction(field, text)
-    if value is None:
-        await message.reply_text(t(lang, "moderation.correction_empty"))
+    try:
+        value = _clean_correction(field, message.text, svc.settings.quote_max_chars)
+    except fields.FieldError as exc:
+        await message.reply_text(_refused(svc, lang, exc))
         return
     edited = await svc.repo.edit_pending(tm.id, field, value)
     if edited is None:
@@ -343,17 +344,19 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await mod.update_card(edited)
 
 
-def _clean_correction(field: str, text: str) -> str | None:
+def _clean_correction(field: str, text: str, quote_max: int) -> str:
+    """Return the corrected field by the same rules as the attendee's answer, or raise."""
     if field == "name":
-        value = " ".join(text.split())
-    elif field == "organisation":
-        lines = [line.strip() for line in text.split("\n") if line.strip()]
-        value = "\n".join(lines[:3])
-    else:
-        value = text.strip()
-    if not value or len(value) > CORRECTION_MAX[field]:
-        return None
-    return value
+        return fields.name(text)
+    if field == "organisation":
+        return fields.organisation(text)
+    return fields.quote(text, quote_max)
+
+
+def _refused(svc: Services, lang: str, exc: fields.FieldError) -> str:
+    """Say why a typed reason or correction was refused, in the organisers' language."""
+    problem = svc.texts.raw(lang, f"fields.{exc.problem}").format(**exc.values)
+    return svc.texts(lang, "moderation.correction_refused", problem=problem)
 
 
 async def _organiser_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> CardDesk | None:

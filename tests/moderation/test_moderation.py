@@ -43,6 +43,14 @@ async def press(h: Harness, user_id: int, message_id: int, data: str, **kw: Any)
     return h.fake.callback_answers[query_id]
 
 
+async def answer_prompt(h: Harness, text: str, user_id: int = ORGANISER_ID) -> JSON:
+    """Reply in the organisers' group to the bot's latest message there (its prompt)."""
+    prompt = h.fake.last_message(GROUP_ID)
+    sent = h.fake.user_sends(user_id, text, chat_id=GROUP_ID, reply_to=prompt["message_id"])
+    await h.settle()
+    return sent
+
+
 async def wait_status(h: Harness, tid: int, status: Status) -> Row:
     """Wait for the bot to be idle; the testimonial must then have ``status``."""
     await h.settle()

@@ -1,0 +1,124 @@
+"""The rules of a testimonial's fields, in one place: the attendee conversation, organisers'
+corrections and ``livredor import`` all clean and check a name, an organisation and a quote
+here, so no path can store what another would refuse.
+
+Cleaning (never refused, silently applied): NFC normalisation, ``\\r\\n``/``\\r`` read as line
+ends, tabs as spaces, NUL and every other control character removed, and zero-width characters
+at the ends of a line. Checking (refused with a :class:`FieldError` naming the problem): an empty
+name (zero-width characters only counts as empty), a name over ``NAME_MAX``, more than
+``ORGANISATION_LINES_MAX`` organisation lines or one over ``ORGANISATION_LINE_MAX``, an empty
+quote or one over the quote limit (``LIVREDOR_QUOTE_MAX_CHARS``, passed in).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+NAME_MAX = 100
+ORGANISATION_LINES_MAX = 3
+ORGANISATION_LINE_MAX = 150
+# The highest quote limit the settings accept; the real limit is the setting.
+QUOTE_MAX_CEILING = 100_000
+REASON_MAX = 500
+
+# Invisible characters that make a blank-looking name or line (ZWSP, ZWNJ, ZWJ, WJ, BOM...).
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
+# C0 and C1 controls but the line feed (tab and CR are turned into space and \n first).
+# Bidirectional marks are kept: Arabic and Hebrew names need them, and a card shows them
+# escaped inside its own line.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+class FieldError(ValueError):
+    """A field that breaks a rule: ``problem`` names it (a text key's last part, e.g.
+    ``name_too_long``), ``values`` fills that text (``length``, ``limit``, ``count``)."""
+
+    def __init__(self, problem: str, values: dict[str, int] | None = None) -> None:
+        self.problem = problem
+        self.values = values or {}
+        super().__init__(_ENGLISH[problem].format(**self.values))
+
+
+# For the command line and logs; the bot says these in the reader's language (texts [fields]).
+_ENGLISH = {
+    "name_empty": "the name is empty",
+    "name_too_long": "the name is {length} characters long, the limit is {limit}",
+    "organisation_too_many_lines": "the organisation has {count} lines, the limit is {limit}",
+    "organisation_line_too_long": (
+        "an organisation line is {length} characters long, the limit is {limit}"
+    ),
+    "quote_empty": "the quote is empty",
+    "quote_too_long": "the quote is {length} characters long, the limit is {limit}",
+    "reason_empty": "the reason is empty",
+    "reason_too_long": "the reason is {length} characters long, the limit is {limit}",
+}
+
+
+def clean(text: str) -> str:
+    """Return ``text`` normalised (NFC, ``\\n`` line ends, no control or bidi characters)."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text.replace("\t", " "))
+
+
+def _strip(line: str) -> str:
+    """Strip spaces and invisible characters at both ends of a line."""
+    return line.strip().strip(INVISIBLE).strip()
+
+
+def name(text: str) -> str:
+    """Return the cleaned one-line name, or raise :class:`FieldError`."""
+    value = " ".join(_strip(clean(text)).split())
+    if not _strip(value):
+        raise FieldError("name_empty")
+    if len(value) > NAME_MAX:
+        raise FieldError("name_too_long", {"length": len(value), "limit": NAME_MAX})
+    return value
+
+
+def organisation_lines(text: str) -> list[str]:
+    """Return the cleaned, non-empty organisation lines (maybe none), or raise."""
+    lines = [" ".join(_strip(line).split()) for line in clean(text).split("\n")]
+    lines = [line for line in lines if line]
+    if len(lines) > ORGANISATION_LINES_MAX:
+        raise FieldError(
+            "organisation_too_many_lines", {"count": len(lines), "limit": ORGANISATION_LINES_MAX}
+        )
+    longest = max((len(line) for line in lines), default=0)
+    if longest > ORGANISATION_LINE_MAX:
+        raise FieldError(
+            "organisation_line_too_long", {"length": longest, "limit": ORGANISATION_LINE_MAX}
+        )
+    return lines
+
+
+def organisation(text: str) -> str:
+    """Return the cleaned organisation as stored (lines joined by ``\\n``), or raise."""
+    return "\n".join(organisation_lines(text))
+
+
+def quote_part(text: str) -> str:
+    """Return one cleaned message of a quote (maybe empty): lines kept, ends stripped."""
+    lines = [line.rstrip() for line in clean(text).split("\n")]
+    return _strip("\n".join(lines))
+
+
+def quote(text: str, limit: int) -> str:
+    """Return the cleaned quote, or raise if it is empty or over ``limit`` characters."""
+    value = quote_part(text)
+    if not value:
+        raise FieldError("quote_empty")
+    limit = min(limit, QUOTE_MAX_CEILING)
+    if len(value) > limit:
+        raise FieldError("quote_too_long", {"length": len(value), "limit": limit})
+    return value
+
+
+def reason(text: str) -> str:
+    """Return a cleaned rejection reason, or raise if empty or over ``REASON_MAX``."""
+    value = quote_part(text)
+    if not value:
+        raise FieldError("reason_empty")
+    if len(value) > REASON_MAX:
+        raise FieldError("reason_too_long", {"length": len(value), "limit": REASON_MAX})
+    return value
