@@ -132,3 +132,13 @@ async def test_check_reports_menus(tmp_path: Path) -> None:
     assert code == 0, out
     assert "ok    menus and description: not set or out of date: commands of the private" in out
     assert "`livredor run` sets them at start" in out
+
+
+async def test_check_reports_sessions(tmp_path: Path) -> None:
+    sessions = tmp_path / "sessions.toml"
+    sessions.write_text('[[session]]\nslug = "atelier-3"\ntitle = "Atelier 3"\n', "utf-8")
+    code, out = await _check(tmp_path, sessions=str(sessions))
+    assert code == 0 and "ok    sessions: 1 (atelier-3)" in out, out
+    sessions.write_text('[[session]]\nslug = "atelier 3"\ntitle = "Atelier 3"\n', "utf-8")
+    code, out = await _check(tmp_path, sessions=str(sessions))
+    assert code == 1 and "FAIL  sessions:" in out and "slug must be" in out, out

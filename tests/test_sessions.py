@@ -15,6 +15,7 @@ from bot.services.book import render_book
 from bot.services.sessions import Sessions, SessionsError
 from storage.book import parse_book
 from storage.models import Status, Step
+from tests.e2e.cli_process import cli_env, run_cli
 from tests.moderation.test_moderation import card_of, press, wait_status
 from tests.support import (
     GROUP_ID,
@@ -168,3 +169,14 @@ def test_sessions_file_is_checked(tmp_path: Path) -> None:
         with pytest.raises(SessionsError, match=problem):
             Sessions.load(bad)
     assert not Sessions.load(None)
+
+
+async def test_run_refuses_a_bad_sessions_file(tmp_path: Path) -> None:
+    bad = tmp_path / "sessions.toml"
+    bad.write_text('[[session]]\nslug = "a b"\ntitle = "x"\n', encoding="utf-8")
+    env = cli_env(None, tmp_path / "db.sqlite", sessions=str(bad), bot_token="123456:T")
+    env.update(LIVREDOR_ORGANISERS_CHAT_ID="-100123", LIVREDOR_CHANNEL_ID="@somechannel")
+    code, _, err = await run_cli(tmp_path, "run", env=env)
+    assert code == 2, err
+    assert "LIVREDOR_SESSIONS is not valid:" in err and "slug must be" in err
+    assert "Traceback" not in err

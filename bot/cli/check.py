@@ -26,6 +26,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.services import menus
+from bot.services.sessions import Sessions, SessionsError
 from bot.services.texts import Texts, TextsError
 from config.settings import Settings
 from storage.database import Database
@@ -349,11 +350,24 @@ def _print(findings: list[Finding]) -> None:
             print(f"      to fix: {f.fix[0].upper()}{f.fix[1:]}")
 
 
+def check_sessions(settings: Settings) -> Finding:
+    """The sessions file (LIVREDOR_SESSIONS) must load: `livredor run` refuses it otherwise."""
+    try:
+        sessions = Sessions.load(settings.sessions)
+    except SessionsError as exc:
+        return Finding("sessions", str(exc), "correct the file (see *Sessions* in the README).")
+    slugs = ", ".join(s.slug for s in sessions.items) or "none"
+    return Finding("sessions", f"{len(sessions)} ({slugs})")
+
+
 async def run_check(settings: Settings) -> int:
-    """Check the token, the group, the channel, the updates setting and the database;
+    """Check the token, the group, the channel, the menus, the updates setting, the sessions
+    file and the database;
     print one line each; return 0 when everything is ready, 1 otherwise."""
     findings = await check_telegram(settings)
     findings += _webhook_findings(settings)
+    if settings.sessions is not None:
+        findings.append(check_sessions(settings))
     findings.append(await check_database(settings.database))
     _print(findings)
     problems = sum(not f.ok for f in findings)
