@@ -9,7 +9,8 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.chat import answer_query, button, drop_buttons, load_person, reply
-from storage.models import Status
+from storage.models import Status, Testimonial
+from storage.textlength import shorten
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +43,24 @@ async def chose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await reply(update, svc.texts(chosen, "language.set"))
 
 
-def _excerpt(text: str, length: int = 40) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= length else flat[: length - 1] + "…"
+EXCERPT_WIDTH = 28  # perceived characters: the line still fits a phone with its status
+
+
+def _numbers(items: list[Testimonial]) -> dict[int, int]:
+    """Number a person's testimonials 1, 2, 3 in the order they were written (the database id
+    is global: a person who sent one testimonial should not read "no. 47")."""
+    return {item.id: n for n, item in enumerate(sorted(items, key=lambda i: i.id), start=1)}
+
+
+def _sentence_start(text: str) -> str:
+    # Status names are written to fit inside sentences ("is waiting for review"); a line of
+    # /mine starts with one.
+    return text[:1].upper() + text[1:]
 
 
 async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """List my testimonials with their status; offer to withdraw those still live."""
+    """List my testimonials, status first, with my own numbering; offer to withdraw those
+    still live."""
     svc, lang, _, _ = await load_person(update, context)
     assert update.effective_user is not None
     items = await svc.repo.list_for_user(update.effective_user.id)
@@ -56,24 +68,29 @@ async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not items:
         await reply(update, t(lang, "mine.none"))
         return
+    numbers = _numbers(items)
     lines = [t(lang, "mine.header")]
     buttons = []
     for item in items[:20]:
-        status = t(lang, f"status.{item.status.value}")
+        number = numbers[item.id]
+        status = _sentence_start(t(lang, f"status.{item.status.value}"))
+        excerpt = shorten(item.quote, EXCERPT_WIDTH)
         if item.status is Status.REJECTED and item.reject_reason:
+            reason = shorten(item.reject_reason, EXCERPT_WIDTH)
             line = t(
                 lang,
                 "mine.item_reason",
-                id=item.id,
-                excerpt=_excerpt(item.quote),
+                number=number,
+                excerpt=excerpt,
                 status=status,
-                reason=item.reject_reason,
+                reason=reason,
             )
         else:
-            line = t(lang, "mine.item", id=item.id, excerpt=_excerpt(item.quote), status=status)
+            line = t(lang, "mine.item", number=number, excerpt=excerpt, status=status)
         lines.append(line)
         if item.status in (Status.PENDING, Status.APPROVED, Status.PUBLISHED):
-            buttons.append([button(t(lang, "mine.withdraw", id=item.id), f"mine:ask:{item.id}")])
+            label = t(lang, "mine.withdraw", number=number)
+            buttons.append([button(label, f"mine:ask:{item.id}")])
     await reply(update, "\n".join(lines), InlineKeyboardMarkup(buttons) if buttons else None)
 
 
@@ -83,11 +100,18 @@ async def mine_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     assert query is not None and query.data is not None and update.effective_user is not None
     svc, lang, _, _ = await load_person(update, context)
     _, action, raw_id = query.data.split(":")
+    # The button carries the database id; the sentences use the person's own numbering.
+    numbers = _numbers(await svc.repo.list_for_user(update.effective_user.id))
     testimonial = await svc.repo.get(int(raw_id))
     t = svc.texts
-    if testimonial is None or testimonial.user_id != update.effective_user.id:
+    if (
+        testimonial is None
+        or testimonial.user_id != update.effective_user.id
+        or testimonial.id not in numbers
+    ):
         await answer_query(query, t(lang, "intake.stale_button"))
         return
+    number = numbers[testimonial.id]
     await answer_query(query)
     if action == "ask":
         markup = InlineKeyboardMarkup(
@@ -98,17 +122,17 @@ async def mine_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                 ]
             ]
         )
-        await reply(update, t(lang, "mine.withdraw_confirm", id=testimonial.id), markup)
+        await reply(update, t(lang, "mine.withdraw_confirm", number=number), markup)
         return
     await drop_buttons(query)
     if action == "no":
         return
     withdrawn = await svc.repo.withdraw(testimonial.id)
     if withdrawn is None:
-        await reply(update, t(lang, "mine.not_withdrawable", id=testimonial.id))
+        await reply(update, t(lang, "mine.not_withdrawable", number=number))
         return
     log.info("testimonial #%d withdrawn by its author", testimonial.id)
-    await reply(update, t(lang, "mine.withdrawn", id=testimonial.id))
+    await reply(update, t(lang, "mine.withdrawn", number=number))
     if svc.desk is not None:
         await svc.desk.withdrawn_by_author(withdrawn)
     if svc.publisher is not None:

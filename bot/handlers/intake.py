@@ -33,10 +33,14 @@ from bot.services.texts import Html
 from storage import fields
 from storage.models import Step, Testimonial, join_quote
 from storage.testimonials import SubmitResult, utcnow
+from storage.textlength import shorten
 
 log = logging.getLogger(__name__)
 
 PREVIEW_MARKER = "({i}/{n})"
+# Perceived characters of the profile name on its button: with "Use “…”" around it, the
+# label still fits across a phone; a longer name is cut at a word, with an ellipsis.
+PROFILE_BUTTON_WIDTH = 28
 
 TEXT_STEPS = {Step.NAME, Step.ORGANISATION, Step.QUOTE, Step.EDIT_NAME}
 TEXT_STEPS |= {Step.EDIT_ORGANISATION, Step.EDIT_QUOTE}
@@ -83,7 +87,7 @@ def _keyboard(
     if step in (Step.NAME, Step.EDIT_NAME):
         name = usable_profile_name(tg_user)
         if name:
-            label = t(lang, "intake.use_profile_name", name=name[:40])
+            label = t(lang, "intake.use_profile_name", name=shorten(name, PROFILE_BUTTON_WIDTH))
             return InlineKeyboardMarkup([[button(label, f"in:profile:{d}")]])
     if step is Step.ORGANISATION:
         return InlineKeyboardMarkup([[button(t(lang, "intake.skip"), f"in:skip:{d}")]])

@@ -28,6 +28,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from storage.textlength import telegram_length as utf16_len
+
 TELEGRAM_LIMIT = 4096
 #: Below Telegram's limit, so a small disagreement between our count and theirs is harmless.
 DEFAULT_LIMIT = 4000
@@ -44,11 +46,6 @@ _SENTENCE_END = frozenset(".!?…")
 _CLOSERS = frozenset(")]»\"'’”\u00a0\u202f")
 # Cut levels, best first; a part is cut at the best level that still fills half of it.
 _PARAGRAPH, _LINE, _SENTENCE, _WORD, _HARD, _ANY = 5, 4, 3, 2, 1, 0
-
-
-def utf16_len(text: str) -> int:
-    """Return the length Telegram counts: UTF-16 code units (astral characters count 2)."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
 def post_header_html(name: str, organisation: str) -> str:

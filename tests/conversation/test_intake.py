@@ -314,7 +314,7 @@ async def test_mine_lists_and_withdraws(harness: Harness) -> None:
     await _to_preview(p, "Remember me.")
     await p.press("Send")
     replies = await p.send("/mine")
-    assert "Remember me." in replies[0]["text"] and "waiting for review" in replies[0]["text"]
+    assert "Remember me." in replies[0]["text"] and "Waiting for review" in replies[0]["text"]
     await p.press("Withdraw #")
     replies = await p.press("Yes, withdraw it")
     assert "is withdrawn" in replies[-1]["text"]

@@ -424,7 +424,7 @@ async def test_pending_stats_ban(harness: Harness) -> None:
     )
     await harness.settle()
     replies = await p.send("/mine")
-    assert "waiting for review" in replies[0]["text"]
+    assert "Waiting for review" in replies[0]["text"]
     # Not for non-organisers.
     harness.fake.add_user(779, "Member")
     harness.fake.set_member(GROUP_ID, 779, "member")

@@ -1,0 +1,50 @@
+"""How long a text is, in the two senses that matter, and shortening one for display.
+
+- ``perceived_length``: the characters a reader sees (extended grapheme clusters). An emoji
+  family is one, ``e`` + a combining accent is one. This is the count shown to attendees.
+- ``telegram_length``: what Telegram counts (UTF-16 code units; an emoji is two or more).
+  Every limit is defined in this unit, so a text within a limit always fits where Telegram
+  enforces it.
+
+In storage/ so that the field rules, the exports and the bot share one definition.
+"""
+
+from __future__ import annotations
+
+import regex
+
+_GRAPHEME = regex.compile(r"\X")
+ELLIPSIS = "…"
+
+
+def graphemes(text: str) -> list[str]:
+    """Return the user-perceived characters of ``text``."""
+    return _GRAPHEME.findall(text)
+
+
+def perceived_length(text: str) -> int:
+    """Return the number of characters a reader sees in ``text``."""
+    return len(graphemes(text))
+
+
+def telegram_length(text: str) -> int:
+    """Return the length Telegram counts: UTF-16 code units (astral characters count 2)."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def shorten(text: str, width: int) -> str:
+    """Return ``text`` on one line, cut to at most ``width`` perceived characters.
+
+    A cut text ends with an ellipsis (counted in ``width``), at a word boundary unless that
+    would keep less than half of the width; never inside a grapheme cluster.
+    """
+    flat = " ".join(text.split())
+    chars = graphemes(flat)
+    if len(chars) <= width:
+        return flat
+    keep = chars[: max(width - 1, 0)]
+    if chars[len(keep)] != " ":  # cut inside a word: go back to the last space within reach,
+        space = max((i for i, ch in enumerate(keep) if ch == " "), default=-1)
+        if space >= width // 2:  # if that still leaves at least half the width
+            keep = keep[:space]
+    return "".join(keep).rstrip(" ,;:.-–—") + ELLIPSIS

@@ -1,0 +1,86 @@
+"""What the attendee reads: /mine lines, the profile-name button, character counts."""
+
+from __future__ import annotations
+
+from storage.models import Status
+from tests.support import Harness, Person
+
+
+async def _submit(p: Person, quote: str) -> None:
+    await p.send("/start")
+    await p.press("Use “")
+    await p.press("Skip")
+    await p.send(quote)
+    await p.press("Done")
+    await p.press("Yes, I agree")
+    await p.press("Send")
+
+
+async def test_mine_numbers_my_testimonials_with_status_first(harness: Harness) -> None:
+    ada, bob = harness.person(), harness.person("Bob", last_name=None)
+    await _submit(bob, "Someone else's words, taking id 1.")
+    await _submit(ada, "Remember me, this was a wonderful and very long day in Lille.")
+    await _submit(bob, "Another one, so that my ids are not 1 and 2.")
+    await _submit(ada, "Short.")
+    mine = await harness.repo.list_for_user(ada.id)
+    assert sorted(t.id for t in mine) == [2, 4]  # the database's ids are global
+
+    [listing] = await ada.send("/mine")
+    lines = listing["text"].split("\n")
+    assert lines == [
+        "Your testimonials:",
+        "2. Waiting for review · “Short.”",
+        "1. Waiting for review · “Remember me, this was a…”",
+    ]
+    assert "::" not in listing["text"].replace(" ", "") and "#4" not in listing["text"]
+    # The buttons say my numbers and carry the database ids.
+    assert harness.fake.buttons(ada.id) == [
+        ("Withdraw #2", "mine:ask:4"),
+        ("Withdraw #1", "mine:ask:2"),
+    ]
+    [confirm] = await ada.press("Withdraw #1")
+    assert confirm["text"].startswith("Withdraw testimonial #1?")
+    replies = await ada.press("Yes, withdraw it")
+    assert replies[-1]["text"] == "Testimonial #1 is withdrawn."
+    first = await harness.repo.get(2)
+    assert first is not None and first.status is Status.WITHDRAWN
+    [listing] = await ada.send("/mine")
+    assert listing["text"].split("\n")[1:] == [
+        "2. Waiting for review · “Short.”",
+        "1. Withdrawn · “Remember me, this was a…”",
+    ]
+
+
+async def test_mine_in_french_has_no_two_colons_and_shows_the_reason(harness: Harness) -> None:
+    p = harness.person(language_code="fr")
+    await p.send("/start")
+    await p.press("Utiliser")
+    await p.press("Passer")
+    await p.send("Formidable : merci !")
+    await p.press("Terminé")
+    await p.press("Oui, j’accepte")
+    await p.press("Envoyer")
+    [t] = await harness.repo.list_for_user(p.id)
+    await harness.repo.decide(t.id, Status.REJECTED, by=1, by_name="Org", reason="Hors sujet")
+    [listing] = await p.send("/mine")
+    assert listing["text"] == (
+        "Vos témoignages\u00a0:\n1. Non retenu (Hors sujet) · «\u00a0Formidable : merci !\u00a0»"
+    )
+    assert harness.fake.buttons(p.id) == []
+
+
+async def test_a_long_profile_name_is_shortened_on_its_button_only(harness: Harness) -> None:
+    p = harness.person("Marie-Christine Anne-Sophie", last_name="de La Rochefoucauld-Liancourt")
+    await p.send("/start")
+    [(label, _)] = harness.fake.buttons(p.id)
+    assert label == "Use “Marie-Christine Anne-Sophie…”"
+    await p.press("Use “")
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None
+    assert draft.name == "Marie-Christine Anne-Sophie de La Rochefoucauld-Liancourt"
+
+
+async def test_a_short_profile_name_is_shown_whole(harness: Harness) -> None:
+    p = harness.person("Zoë", last_name="Ŵ👩‍🔬")
+    await p.send("/start")
+    assert [label for label, _ in harness.fake.buttons(p.id)] == ["Use “Zoë Ŵ👩‍🔬”"]
