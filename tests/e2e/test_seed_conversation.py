@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.handlers.intake import PREVIEW_MARKER
+from bot.handlers.intake import PREVIEW_MARKER, PROFILE_BUTTON_WIDTH
 from bot.sandbox import utf16_len
 from bot.services.render import GUILLEMET_CLOSE, GUILLEMET_OPEN, join_parts_plain
 from storage.book import BookEntry, parse_book
 from storage.models import Status
+from storage.textlength import shorten
 from tests.support import Harness
 
 JSON = dict[str, Any]
@@ -143,7 +144,8 @@ async def play(harness: Harness, a: Attendee) -> None:
     await step(send("/start"), ASKS_NAME)
     if a.by_button:
         labels = [label for label, _ in fake.buttons(uid)]
-        assert labels == [f"Use “{a.entry.name[:40]}”"], labels
+        # A long name is cut at a word on the button; pressing it still gives the whole name.
+        assert labels == [f"Use “{shorten(a.entry.name, PROFILE_BUTTON_WIDTH)}”"], labels
         await step(press("profile"), ASKS_ORGANISATION)
     else:
         await step(send(a.entry.name), ASKS_ORGANISATION)
