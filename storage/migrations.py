@@ -116,6 +116,14 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE testimonials ADD COLUMN asked_version INTEGER",
         "ALTER TABLE testimonials ADD COLUMN prompt_message_id INTEGER",
     ],
+    # 5: whether a testimonial's card is completely out (a multi-part card is recorded part by
+    # part and resumed where it stopped); the card sender finds missing cards by index.
+    [
+        "ALTER TABLE testimonials ADD COLUMN card_done INTEGER NOT NULL DEFAULT 0",
+        "UPDATE testimonials SET card_done = 1 WHERE card_message_ids != '[]'",
+        "CREATE INDEX testimonials_cards_to_send ON testimonials(id)"
+        " WHERE status = 'pending' AND card_done = 0",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -90,6 +90,7 @@ class Testimonial:
     published_at: datetime | None = None
     channel_message_ids: tuple[int, ...] = field(default_factory=tuple)
     card_message_ids: tuple[int, ...] = field(default_factory=tuple)
+    card_done: bool = False  # every part of the card is out (False: missing or half-sent)
     source: str = "bot"  # "bot" or "import"
     import_key: str | None = None
     author_name: str | None = None  # Telegram profile name at submission, for the card

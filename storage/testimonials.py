@@ -130,6 +130,7 @@ def _testimonial(row: sqlite3.Row) -> Testimonial:
         published_at=_dt(row["published_at"]),
         channel_message_ids=_ids(row["channel_message_ids"]),
         card_message_ids=_ids(row["card_message_ids"]),
+        card_done=bool(row["card_done"]),
         source=row["source"],
         import_key=row["import_key"],
         author_name=row["author_name"],
@@ -446,12 +447,33 @@ class Repository:
         )
         return _testimonial(rows[0]) if rows else None
 
-    async def set_card_messages(self, testimonial_id: int, message_ids: Sequence[int]) -> None:
-        """Remember the organisers' card message(s) of a testimonial."""
+    async def set_card_messages(
+        self, testimonial_id: int, message_ids: Sequence[int], *, done: bool = True
+    ) -> None:
+        """Remember the organisers' card message(s) of a testimonial; ``done=False`` while
+        a multi-part card is half-sent (it is resumed from there)."""
         await self.db.execute(
-            "UPDATE testimonials SET card_message_ids = ?, version = version + 1 WHERE id = ?",
-            (json.dumps(list(message_ids)), testimonial_id),
+            "UPDATE testimonials SET card_message_ids = ?, card_done = ?, version = version + 1"
+            " WHERE id = ?",
+            (json.dumps(list(message_ids)), int(done), testimonial_id),
         )
+
+    async def cards_to_send(self, limit: int = 100_000) -> list[int]:
+        """Return the ids of pending testimonials whose card is missing or half-sent, oldest
+        first (an index keeps this cheap however many testimonials are stored)."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM testimonials WHERE status = 'pending' AND card_done = 0"
+            " ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [int(r[0]) for r in rows]
+
+    async def pending_ids(self, limit: int = 1000) -> list[int]:
+        """Return the ids of the testimonials waiting for review, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM testimonials WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,)
+        )
+        return [int(r[0]) for r in rows]
 
     async def find_by_card(self, message_id: int) -> Testimonial | None:
         """Return the testimonial whose card includes ``message_id``."""

@@ -134,7 +134,7 @@ async def mine_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     log.info("testimonial #%d withdrawn by its author", testimonial.id)
     await reply(update, t(lang, "mine.withdrawn", number=number))
     if svc.desk is not None:
-        await svc.desk.withdrawn_by_author(withdrawn)
+        svc.desk.withdrawn_by_author(withdrawn)
     if svc.publisher is not None:
         svc.publisher.wake()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import re
 
 from telegram import (
@@ -97,7 +98,7 @@ async def _decide(
             svc.publisher.wake()
         return
     await answer_query(query, t(lang, "moderation.rejected_answer"))
-    await mod.update_card(decided)
+    mod.refresh_later(decided.id)
     if reason:
         await mod.notify_author(decided, "author.rejected", id=decided.id, reason=reason)
     else:
@@ -219,7 +220,7 @@ async def _unpublish_yes(
     line = svc.texts(
         mod.lang, "card.unpublished_by", who=who, time=format_time(withdrawn.updated_at)
     )
-    await mod.update_card(withdrawn, line)
+    mod.refresh_later(withdrawn.id, line)
     await mod.notify_author(withdrawn, "author.unpublished", id=withdrawn.id)
     if svc.publisher is not None:
         svc.publisher.wake()
@@ -247,7 +248,7 @@ async def _markpub(
         return
     await answer_query(query, svc.texts(mod.lang, "moderation.marked_published", who=who))
     await _drop_keyboard(query)
-    await mod.update_card(marked)
+    mod.refresh_later(marked.id)
 
 
 async def _retry(
@@ -327,7 +328,7 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             await message.reply_text(_already(svc, mod, decision.testimonial))
             return
         log.info("testimonial #%d rejected by %s (%d)", tm.id, who, user.id)
-        await mod.update_card(decision.testimonial)
+        mod.refresh_later(decision.testimonial.id)
         await mod.notify_author(decision.testimonial, "author.rejected", id=tm.id, reason=text)
         return
     field = prompt.action.split(":")[1]
@@ -341,7 +342,7 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await message.reply_text(t(lang, "moderation.not_pending"))
         return
     log.info("testimonial #%d: %s corrected by %s", tm.id, field, who)
-    await mod.update_card(edited)
+    mod.refresh_later(edited.id)
 
 
 def _clean_correction(field: str, text: str, quote_max: int) -> str:
@@ -370,19 +371,26 @@ async def _organiser_only(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def pending_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Send again the cards of the testimonials waiting for review, oldest first."""
+    """Move the cards of the testimonials waiting for review to the bottom of the group,
+    oldest first: answered at once, the cards follow through the card queue at the group's
+    pace (the organiser's next press must not wait behind them)."""
     mod = await _organiser_only(update, context)
     if mod is None:
         return
-    waiting = await mod.repo.list_by_status(Status.PENDING, limit=1000)
+    waiting = await mod.repo.pending_ids(limit=1000)
     if not waiting:
         await mod.alert(mod.texts(mod.lang, "moderation.pending_none"))
         return
-    await mod.alert(mod.texts(mod.lang, "moderation.pending_header", count=len(waiting)))
-    for testimonial in waiting:
-        # Move the card to the bottom of the chat: one live card per testimonial.
-        await mod.delete_messages(testimonial.card_message_ids)
-        await mod.send_card(testimonial)
+    ahead = mod.queued() + len(waiting)
+    per_minute = (
+        mod.settings.group_messages_per_minute * 60 / mod.settings.group_rate_period_seconds
+    )
+    minutes = max(1, math.ceil(ahead / per_minute))
+    await mod.alert(
+        mod.texts(mod.lang, "moderation.pending_header", count=len(waiting), minutes=minutes)
+    )
+    for testimonial_id in waiting:
+        mod.repost_later(testimonial_id)
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

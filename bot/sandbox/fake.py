@@ -77,6 +77,9 @@ class FakeTelegram(World):
                     method,
                 )
                 raise ApiError(404, "Not Found")
+            failure = self.failure_for(method, record.params)
+            if failure is not None:
+                raise ApiError(*failure)
             result = await handler(self, parsed, record.files)
             status, payload = 200, {"ok": True, "result": result}
         except ApiError as exc:

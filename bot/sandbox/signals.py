@@ -19,6 +19,17 @@ T = TypeVar("T")
 class _HoldRule:
     method: str  # lower-case
     chat_id: int | str | None
+    after: int = 0  # matching calls still let through before the rule applies
+
+
+@dataclass
+class _FailRule:
+    method: str  # lower-case
+    chat_id: int | str | None
+    code: int
+    description: str
+    times: int  # failures left
+    after: int = 0  # matching calls still let through before failing
 
 
 class Signals:
@@ -30,6 +41,7 @@ class Signals:
         # then sleep on it, so no change between check and sleep goes unnoticed.
         self._changed = asyncio.Event()
         self._hold_rules: list[_HoldRule] = []
+        self._fail_rules: list[_FailRule] = []
         self._release = asyncio.Event()
         self.held: list[RecordedRequest] = []
 
@@ -81,11 +93,44 @@ class Signals:
 
     # --- holding answers -------------------------------------------------------------------
 
-    def hold(self, method: str, chat_id: int | str | None = None) -> None:
+    def hold(self, method: str, chat_id: int | str | None = None, *, after: int = 0) -> None:
         """Make matching calls take effect but keep their answer pending until ``release()``:
         the bot is "between Telegram's send and its answer" (e.g. to kill it there).
-        ``chat_id`` (None: any chat) is compared with the parameter as the bot sent it."""
-        self._hold_rules.append(_HoldRule(method.lower(), chat_id))
+        ``chat_id`` (None: any chat) is compared with the parameter as the bot sent it;
+        the first ``after`` matching calls are answered as usual."""
+        self._hold_rules.append(_HoldRule(method.lower(), chat_id, after))
+
+    def fail(
+        self,
+        method: str,
+        chat_id: int | str | None = None,
+        *,
+        code: int = 502,
+        description: str = "Bad Gateway",
+        times: int = 1,
+        after: int = 0,
+    ) -> None:
+        """Answer the next ``times`` matching calls (after letting ``after`` through) with an
+        error, without effect: a server error, a refusal Telegram may give."""
+        self._fail_rules.append(_FailRule(method.lower(), chat_id, code, description, times, after))
+
+    def clear_failures(self) -> None:
+        """Forget every ``fail`` rule."""
+        self._fail_rules.clear()
+
+    def failure_for(self, method: str, params: Mapping[str, object]) -> tuple[int, str] | None:
+        """The (code, description) a matching ``fail`` rule answers this call with, if any."""
+        for rule in self._fail_rules:
+            if rule.method != method.lower() or rule.times <= 0:
+                continue
+            if rule.chat_id is not None and str(rule.chat_id) != str(params.get("chat_id")):
+                continue
+            if rule.after > 0:
+                rule.after -= 1
+                return None
+            rule.times -= 1
+            return rule.code, rule.description
+        return None
 
     def release(self) -> None:
         """Answer every held call and stop holding."""
@@ -108,6 +153,9 @@ class Signals:
             if rule.method != wanted:
                 continue
             if rule.chat_id is None or str(rule.chat_id) == str(params.get("chat_id")):
+                if rule.after > 0:
+                    rule.after -= 1
+                    return False
                 return True
         return False
 

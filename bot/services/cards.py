@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
+from dataclasses import dataclass
 from datetime import datetime
 
 from telegram import (
@@ -21,8 +23,9 @@ from telegram import (
 )
 from telegram import User as TgUser
 from telegram.constants import ChatMemberStatus
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from bot.services.limiter import retry_seconds
 from bot.services.render import post_header_html, quote_paragraphs_html, split_html_paragraphs
 from bot.services.sessions import Sessions
 from bot.services.texts import Html, Texts
@@ -32,9 +35,25 @@ from storage.testimonials import Repository
 
 log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True, slots=True)
+class CardJob:
+    """One job of the card sender: ``send`` a new card (or finish a half-sent one),
+    ``refresh`` an existing one (with an optional outcome line), ``repost`` it at the
+    bottom of the group."""
+
+    testimonial_id: int
+    kind: str
+    footer: str | None = None
+
+
 # Cards are split shorter than posts so that an outcome line always fits on the last part.
 CARD_LIMIT = 3600
 CARD_MARKER = "({i}/{n})"
+# The card sender's pauses after an error (doubling), and when it gives up on a refused job.
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 60.0
+GIVE_UP_AFTER = 3
 ADMIN_CACHE_SECONDS = 120.0
 
 
@@ -72,8 +91,10 @@ class CardDesk:
         self.texts = texts
         self.settings = settings
         self.lang = settings.default_language
-        # (testimonial id, "send" a new card | "refresh" an existing one), in order.
-        self._queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+        # Every write into the group that concerns a card goes through this one queue, in
+        # order, so that only the card sender ever reads or writes card message ids.
+        self._jobs: deque[CardJob] = deque()
+        self._more = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._job_in_hand = False
         self._admins: tuple[float, frozenset[int]] | None = None
@@ -89,50 +110,99 @@ class CardDesk:
     # -- life cycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Queue a card for every pending testimonial that has none (the bot stopped between
-        the submission and its card), then start sending."""
-        for testimonial in await self.repo.list_by_status(Status.PENDING, limit=100_000):
-            if not testimonial.card_message_ids:
-                self._queue.put_nowait((testimonial.id, "send"))
+        """Queue the cards that are missing or half-sent (the bot stopped between the
+        submission and its card, or between two parts of it), then start sending."""
+        for testimonial_id in await self.repo.cards_to_send():
+            self._put(CardJob(testimonial_id, "send"))
         self._task = asyncio.create_task(self._send_cards(), name="livredor-cards")
 
     async def stop(self) -> None:
         """Stop sending cards (unsent ones are found again at the next start)."""
         await stop_task(self._task)
 
+    def _put(self, job: CardJob) -> None:
+        # The same job twice in the queue would do the same work twice (two /pending).
+        if job not in list(self._jobs)[1 if self._job_in_hand else 0 :]:
+            self._jobs.append(job)
+            self._more.set()
+
     def submitted(self, testimonial_id: int) -> None:
         """Queue the card of a new submission (sent in the background: the group's flood
         limit must not delay the attendee's thank-you)."""
-        self._queue.put_nowait((testimonial_id, "send"))
+        self._put(CardJob(testimonial_id, "send"))
 
-    def refresh_later(self, testimonial_id: int) -> None:
-        """Queue a card update (the publisher must not wait on the group's flood limit)."""
-        self._queue.put_nowait((testimonial_id, "refresh"))
+    def refresh_later(self, testimonial_id: int, footer: str | None = None) -> None:
+        """Queue a card update (deciders and the publisher must not wait on the group's
+        flood limit); ``footer`` replaces the outcome line the status implies."""
+        self._put(CardJob(testimonial_id, "refresh", footer))
+
+    def repost_later(self, testimonial_id: int) -> None:
+        """Queue moving a pending testimonial's card to the bottom of the group (/pending)."""
+        self._put(CardJob(testimonial_id, "repost"))
+
+    def queued(self) -> int:
+        """Return how many card jobs wait (for /pending's estimate)."""
+        return len(self._jobs)
 
     def idle(self) -> bool:
         """Return whether no card job is queued or in hand."""
-        return self._queue.empty() and not self._job_in_hand
+        return not self._jobs and not self._job_in_hand
 
     async def _send_cards(self) -> None:
+        """Do the jobs one at a time, in order. A failed job stays first and is tried again
+        after a pause (Telegram's ``retry_after``, or a growing back-off), so order is kept;
+        a job Telegram keeps refusing (400, 403) is dropped after a few tries."""
+        failures = 0
         while True:
-            testimonial_id, job = await self._queue.get()
+            if not self._jobs:
+                self._more.clear()
+                await self._more.wait()
+                continue
+            job = self._jobs[0]
             self._job_in_hand = True
             try:
-                testimonial = await self.repo.get(testimonial_id)
-                if testimonial is None:
-                    continue
-                if job == "refresh" and testimonial.card_message_ids:
-                    await self.update_card(testimonial)
-                elif job == "send" and testimonial.status is Status.PENDING:
-                    await self.send_card(testimonial)
+                await self._do(job)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("could not send the card of testimonial #%d", testimonial_id)
-                await asyncio.sleep(5)
-                self._queue.put_nowait((testimonial_id, job))
+            except Exception as exc:
+                failures += 1
+                if isinstance(exc, BadRequest | Forbidden) and failures >= GIVE_UP_AFTER:
+                    log.error("card job %s dropped after %d tries: %s", job, failures, exc)
+                else:
+                    delay = (
+                        retry_seconds(exc) + 0.1
+                        if isinstance(exc, RetryAfter)
+                        else min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1))
+                    )
+                    log.warning("card job %s failed (%s); again in %.1f s", job, exc, delay)
+                    self._job_in_hand = False
+                    await asyncio.sleep(delay)
+                    continue
             finally:
                 self._job_in_hand = False
+            failures = 0
+            if self._jobs and self._jobs[0] is job:
+                self._jobs.popleft()
+
+    async def _do(self, job: CardJob) -> None:
+        t = await self.repo.get(job.testimonial_id)
+        if t is None:
+            return
+        if job.kind == "send":
+            if t.status is Status.PENDING and not t.card_done:
+                await self.send_card(t)
+        elif job.kind == "repost":
+            if t.status is Status.PENDING:
+                # Move the card to the bottom of the chat: one live card per testimonial.
+                await self.delete_messages(t.card_message_ids)
+                await self.repo.set_card_messages(t.id, [], done=False)
+                await self.send_card(await self._reread(t))
+        elif t.card_message_ids:
+            await self.refresh_card(t, job.footer)
+
+    async def _reread(self, t: Testimonial) -> Testimonial:
+        fresh = await self.repo.get(t.id)
+        return fresh if fresh is not None else t
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -256,7 +326,7 @@ class CardDesk:
     async def send_card(self, t: Testimonial) -> None:
         """Send the card of a testimonial and remember its message ids."""
         footer, markup = self.outcome(t)
-        await self._send_parts(t, self.card_parts(t, footer), markup)
+        await self._send_parts(t, self.card_parts(t, footer), markup, resume=True)
 
     async def refresh_card(self, t: Testimonial, footer: str | None = None) -> None:
         """Bring a card up to date with the testimonial (one edit of its last part, or a new
@@ -289,15 +359,25 @@ class CardDesk:
                 raise
 
     async def _send_parts(
-        self, t: Testimonial, parts: list[str], markup: InlineKeyboardMarkup | None
+        self,
+        t: Testimonial,
+        parts: list[str],
+        markup: InlineKeyboardMarkup | None,
+        *,
+        resume: bool = False,
     ) -> None:
-        ids = []
-        for i, part in enumerate(parts):
+        """Send a card part by part, recording each id as Telegram confirms it; with
+        ``resume``, carry on after the parts of a half-sent card."""
+        ids = list(t.card_message_ids) if resume and not t.card_done else []
+        if len(ids) >= len(parts):
+            await self.delete_messages(tuple(ids))
+            ids = []
+        for i in range(len(ids), len(parts)):
             message = await self.bot.send_message(
-                self.group, part, reply_markup=markup if i == len(parts) - 1 else None
+                self.group, parts[i], reply_markup=markup if i == len(parts) - 1 else None
             )
             ids.append(message.message_id)
-        await self.repo.set_card_messages(t.id, ids)
+            await self.repo.set_card_messages(t.id, ids, done=len(ids) == len(parts))
 
     async def delete_messages(self, message_ids: tuple[int, ...]) -> None:
         """Delete messages of the group (an old card), ignoring those already gone."""
@@ -331,11 +411,11 @@ class CardDesk:
         """Send a message to the organisers' group."""
         return await self.bot.send_message(self.group, text, reply_markup=markup)
 
-    async def withdrawn_by_author(self, t: Testimonial) -> None:
+    def withdrawn_by_author(self, t: Testimonial) -> None:
         """Update the card of a testimonial its author withdrew."""
         if t.card_message_ids:
             line = self.texts(self.lang, "card.withdrawn_by_author", time=format_time(t.updated_at))
-            await self.update_card(t, line)
+            self.refresh_later(t.id, line)
 
     async def update_card(self, t: Testimonial, footer: str | None = None) -> None:
         """``refresh_card``, logging instead of raising: a card that cannot be updated must

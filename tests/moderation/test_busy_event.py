@@ -12,6 +12,20 @@ from tests.moderation.test_moderation import card_of, press, submit, wait_status
 from tests.support import CHANNEL_ID, GROUP_ID, ORGANISER_ID, Harness, make_fake, make_settings
 
 
+def updates_only(h: Harness) -> None:
+    """Make ``h.settle`` wait for the updates only (attendees' steps, presses, commands):
+    the card sender is meant to be busy, or waiting on the group, meanwhile."""
+
+    def handling() -> bool:
+        return not [b for b in h._busy() if b != "cards to send"]
+
+    async def updates_handled(timeout: float = 10.0) -> None:
+        await h.wait(handling, timeout)
+        await h.wait(handling, timeout)  # twice: a task woken by the last step gets its turn
+
+    h.settle = updates_handled  # type: ignore[method-assign]
+
+
 @pytest.fixture
 async def slow_group(tmp_path: Path) -> AsyncIterator[Harness]:
     """The bot believes 20 messages a second per group are fine; the fake allows 2 every
@@ -19,13 +33,7 @@ async def slow_group(tmp_path: Path) -> AsyncIterator[Harness]:
     fake = make_fake(group_limit=2, group_window=30.0)
     h = Harness(fake, make_settings(tmp_path / "livredor.db"))
     await h.start()
-
-    async def updates_handled(timeout: float = 10.0) -> None:
-        # The attendees' steps only: the card sender is meant to be waiting on the group.
-        await h.wait(lambda: not [b for b in h._busy() if b != "cards to send"], timeout)
-        await h.wait(lambda: not [b for b in h._busy() if b != "cards to send"], timeout)
-
-    h.settle = updates_handled  # type: ignore[method-assign]
+    updates_only(h)
     try:
         yield h
     finally:
@@ -89,3 +97,64 @@ async def test_the_part_with_the_buttons_names_the_testimonial(harness: Harness)
     last = h.fake.message(GROUP_ID, t.card_message_ids[-1])
     assert last["reply_markup"] is not None
     assert last["text"].startswith(f"📝 Testimonial #{tid} from Ada Lovelace (@ada) (continued)")
+
+
+async def test_pending_answers_at_once_and_an_approve_right_after_too(harness: Harness) -> None:
+    h = harness
+    ids = [await submit(h, h.person(f"W{i}", user_id=42_000 + i), name=f"W{i}") for i in range(30)]
+    last = await card_of(h, ids[-1])
+    updates_only(h)
+    h.fake.user_sends(ORGANISER_ID, "/pending", chat_id=GROUP_ID)
+    await h.settle()
+    header = h.group_messages()[-1]["text"]
+    assert header.startswith("Re-posting 30 waiting for review") and "about 1 min" in header
+    # Now the group allows 20 messages per 30 s: the re-posted cards trickle out (429s).
+    h.fake.flood.group_window = 30.0
+    query = h.fake.user_presses(
+        ORGANISER_ID, GROUP_ID, last.card_message_ids[-1], f"mod:approve:{ids[-1]}"
+    )
+    await h.settle()
+    assert h.fake.callback_answers[query]["text"].startswith("Approved")
+    await wait_status(h, ids[-1], Status.PUBLISHED)
+    # The answer came while the cards were still being re-posted (the group is waiting).
+    assert not h.services.desk.idle()  # type: ignore[union-attr]
+
+
+async def test_card_sender_backs_off_keeps_order_and_resumes_a_long_card(
+    harness: Harness,
+) -> None:
+    h = harness
+    updates_only(h)
+    # The second part of the long card fails twice (a server error), then goes through.
+    h.fake.fail("sendMessage", GROUP_ID, code=502, description="Bad Gateway", times=2, after=1)
+    quote = "\n\n".join(f"Paragraph {i}: " + "lorem ipsum dolor sit amet " * 30 for i in range(6))
+    long_id = await submit(h, h.person("Long", user_id=43_000), quote=quote, name="Long")
+    short_id = await submit(h, h.person("Short", user_id=43_001), name="Short")
+    await h.wait(lambda: h.services.desk.idle(), timeout=20)  # type: ignore[union-attr]
+    long_t, short_t = await h.repo.get(long_id), await h.repo.get(short_id)
+    assert long_t is not None and short_t is not None
+    assert long_t.card_done and short_t.card_done and len(long_t.card_message_ids) >= 2
+    failed = [r for r in h.fake.requests if r.method == "sendMessage" and r.status == 502]
+    assert len(failed) == 2
+    # Each part once (the first was not sent again), the short card after the long one.
+    group = [m["message_id"] for m in h.group_messages()]
+    assert group == [*long_t.card_message_ids, *short_t.card_message_ids]
+    first = h.fake.message(GROUP_ID, long_t.card_message_ids[0])["text"]
+    assert first.startswith(f"📝 Testimonial #{long_id}") and "(1/" in first
+
+
+async def test_half_sent_card_is_resumed_after_a_restart(harness: Harness) -> None:
+    h = harness
+    updates_only(h)
+    h.fake.fail("sendMessage", GROUP_ID, code=403, description="Forbidden: no", times=9, after=1)
+    quote = "\n\n".join(f"Paragraph {i}: " + "lorem ipsum dolor sit amet " * 30 for i in range(6))
+    tid = await submit(h, h.person("Long", user_id=44_000), quote=quote, name="Long")
+    # Refused three times: the job is dropped, the half card stays recorded.
+    await h.wait(lambda: h.services.desk.idle(), timeout=20)  # type: ignore[union-attr]
+    half = await h.repo.get(tid)
+    assert half is not None and len(half.card_message_ids) == 1 and not half.card_done
+    h.fake.clear_failures()
+    await h.restart()
+    whole = await h.wait_async(lambda: h.repo.get(tid), lambda t: t.card_done, timeout=10)
+    assert whole.card_message_ids[0] == half.card_message_ids[0]
+    assert [m["message_id"] for m in h.group_messages()] == list(whole.card_message_ids)
