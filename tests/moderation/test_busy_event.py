@@ -105,11 +105,14 @@ async def test_pending_answers_at_once_and_an_approve_right_after_too(harness: H
     last = await card_of(h, ids[-1])
     updates_only(h)
     h.fake.user_sends(ORGANISER_ID, "/pending", chat_id=GROUP_ID)
-    await h.settle()
-    header = h.group_messages()[-1]["text"]
-    assert header.startswith("Re-posting 30 waiting for review") and "about 1 min" in header
+    header = await h.fake.wait_for(
+        lambda: next((m for m in h.group_messages() if m["text"].startswith("Re-posting")), None),
+        what="the answer to /pending",
+    )
     # Now the group allows 20 messages per 30 s: the re-posted cards trickle out (429s).
     h.fake.flood.group_window = 30.0
+    assert header["text"].startswith("Re-posting 30 waiting for review")
+    assert "about 1 min" in header["text"]
     query = h.fake.user_presses(
         ORGANISER_ID, GROUP_ID, last.card_message_ids[-1], f"mod:approve:{ids[-1]}"
     )
