@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -18,11 +21,104 @@ from storage.migrations import MIGRATIONS, SCHEMA_VERSION
 # commits. That is the right trade for a bot at an event: FULL would fsync on every step of
 # every attendee's conversation.
 PRAGMAS = (
+    # Deleted content is overwritten with zeros, not left in free pages (see /forget).
+    "PRAGMA secure_delete = ON",
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
     "PRAGMA busy_timeout = 10000",
 )
+
+
+# PRAGMA application_id: "LVOR". Marks a file as livredor's (``file`` shows it too).
+APPLICATION_ID = 0x4C564F52
+_SQLITE_HEADER = b"SQLite format 3\x00"
+# Only the bot's user may read the database: it holds names, quotes and Telegram ids.
+FILE_MODE = 0o600
+
+
+class DatabaseFileError(Exception):
+    """The database file cannot be used; the message is one sentence for the person running
+    livredor (never a traceback)."""
+
+
+def _check_header(path: Path) -> None:
+    """Refuse a non-empty file that is not SQLite before SQLite touches it."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise DatabaseFileError(f"{path} cannot be read ({exc.strerror}).") from None
+    if head and head != _SQLITE_HEADER:
+        raise DatabaseFileError(
+            f"{path} is not a SQLite database: check LIVREDOR_DATABASE (nothing was changed)."
+        )
+
+
+def _create_private(path: Path) -> None:
+    """Create the file 0600 before SQLite does (SQLite gives its -wal and -shm the database's
+    mode), and bring an existing file and its companions back to 0600, whatever the umask."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            mode = file.stat().st_mode & 0o777
+            if mode & 0o077:
+                # Only take rights away: a file made read-only on purpose stays read-only.
+                file.chmod(mode & 0o700)
+
+
+def _sentence(path: Path, exc: sqlite3.Error) -> DatabaseFileError:
+    """Say in one sentence why SQLite refused the file."""
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        why = "is read-only for this user: livredor needs to write to it and to its folder"
+    elif "not a database" in text or "malformed" in text:
+        why = "is not a SQLite database, or is damaged"
+    elif "unable to open" in text:
+        why = "cannot be opened: check that its folder exists and is writable"
+    else:
+        why = f"cannot be used ({text})"
+    return DatabaseFileError(f"{path} {why}.")
+
+
+class InstanceLock:
+    """An exclusive lock on the database for one ``livredor run``: a second one on the same
+    file would poll Telegram too (409 Conflict) and run a second publisher.
+
+    ``flock`` on the database file itself (no lock file to create or leave behind): on Linux
+    it is independent of the POSIX locks SQLite takes, and the kernel drops it if the process
+    dies. The descriptor stays open until the connection is closed, so no SQLite lock is lost
+    by closing another descriptor of the file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock, or raise :class:`DatabaseFileError` if another instance holds it."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, FILE_MODE)
+        except OSError as exc:
+            raise DatabaseFileError(f"{self.path} cannot be opened ({exc.strerror}).") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DatabaseFileError(
+                f"Another livredor run is already using {self.path} (one instance per"
+                " database: two would both poll Telegram): stop it first."
+            ) from None
+        self._fd = fd
+
+    def release(self) -> None:
+        """Let go of the lock (after the database connection is closed)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class _ProbeDone(Exception):
@@ -75,22 +171,75 @@ class Database:
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
-        """Open (creating if needed) and migrate the database at ``path``."""
+        """Open (creating if needed, 0600) and migrate the database at ``path``.
+
+        Raises :class:`DatabaseFileError` for a file that is not SQLite, another program's
+        database, one from a newer livredor, or one this user cannot write.
+        """
         path = Path(path)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        _check_header(path)
+        if migrate:
+            try:
+                _create_private(path)
+            except OSError as exc:
+                raise DatabaseFileError(f"{path} cannot be created ({exc.strerror}).") from None
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _sentence(path, exc) from None
         conn.row_factory = sqlite3.Row
         try:
             for pragma in PRAGMAS:
                 await _with_retry(conn, pragma)
             db = cls(conn, path)
+            await db._check_ownership(migrate)
             if migrate:
                 await db.migrate()
+        except sqlite3.Error as exc:
+            await conn.close()
+            raise _sentence(path, exc) from None
         except BaseException:
             # aiosqlite's worker thread is not a daemon: an unclosed connection would keep
             # the process alive after the error (e.g. LIVREDOR_DATABASE is not SQLite).
             await conn.close()
             raise
         return db
+
+    async def _check_ownership(self, claim: bool) -> None:
+        """Accept an empty file or livredor's own, at a schema this code knows; with ``claim``,
+        mark an empty file (or one made before the mark existed) as livredor's."""
+        app_id = int(await self._value("PRAGMA application_id"))
+        version = int(await self._value("PRAGMA user_version"))
+        tables = {
+            row[0]
+            for row in await self.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        ours = app_id == APPLICATION_ID or (
+            app_id == 0 and (not tables or (version > 0 and "testimonials" in tables))
+        )
+        if not ours:
+            raise DatabaseFileError(
+                f"{self.path} belongs to another program (it is not a livredor database):"
+                " check LIVREDOR_DATABASE (nothing was changed)."
+            )
+        if version > SCHEMA_VERSION:
+            raise DatabaseFileError(
+                f"{self.path} was written by a newer livredor (schema {version}, newer than"
+                f" this livredor knows ({SCHEMA_VERSION})): upgrade livredor, or restore a"
+                " backup made with this version (nothing was changed)."
+            )
+        if claim and app_id != APPLICATION_ID:
+            await self.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+    async def _value(self, sql: str) -> Any:
+        row = await self.fetchone(sql)
+        return row[0] if row is not None else 0
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database and empty it: after an erasure, the erased text
+        must not stay readable in ``-wal`` (secure_delete zeroes it in the database)."""
+        async with self._lock:
+            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
         """Close the connection (waiting for a transaction in progress)."""
@@ -180,6 +329,12 @@ class Database:
             pass
 
     async def backup_to(self, target: str | Path) -> None:
-        """Write a consistent copy of the live database to ``target`` (``VACUUM INTO``)."""
+        """Write a consistent copy of the live database to ``target`` (``VACUUM INTO``),
+        readable by this user only."""
+        target = Path(target)
+        with contextlib.suppress(FileExistsError):
+            # VACUUM INTO writes into an existing empty file, keeping its 0600 mode.
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+        target.chmod(FILE_MODE)
         async with self._lock:
             await self._conn.execute("VACUUM INTO ?", (str(target),))

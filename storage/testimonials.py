@@ -707,6 +707,12 @@ class Repository:
                 (now, user_id),
             )
             await conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+            # Handled updates keep their raw JSON a while (the inbox); theirs hold the
+            # person's words and name, and organisers' presses hold the card's text. Keep the
+            # ids (a redelivered update must still be recognised), drop every handled payload.
+            await conn.execute("UPDATE inbox SET payload = '' WHERE done_at IS NOT NULL")
+        # The erased text must not stay readable in the -wal file while the bot runs.
+        await self.db.checkpoint()
         return posted
 
     # -- the book --------------------------------------------------------------------------

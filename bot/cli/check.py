@@ -29,7 +29,7 @@ from bot.services import menus
 from bot.services.sessions import Sessions, SessionsError
 from bot.services.texts import Texts, TextsError
 from config.settings import Settings
-from storage.database import Database
+from storage.database import Database, DatabaseFileError
 from storage.migrations import SCHEMA_VERSION
 
 OFFICIAL_API_HOST = "api.telegram.org"
@@ -308,6 +308,12 @@ async def check_database(path: Path) -> Finding:
             await db.probe_write()
         finally:
             await db.close()
+    except DatabaseFileError as exc:
+        return Finding(
+            subject,
+            str(exc),
+            "set LIVREDOR_DATABASE to the bot's database, or restore it from a backup.",
+        )
     except sqlite3.Error as exc:
         if isinstance(exc, sqlite3.OperationalError) and (
             "readonly" in str(exc) or "unable to open" in str(exc)

@@ -109,10 +109,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": _demo,
         "poster": _poster,
     }
+    from storage.database import DatabaseFileError
+
     try:
         return commands[args.command](settings, args)
     except KeyboardInterrupt:
         return EXIT_OK
+    except DatabaseFileError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
 
 
 def _sessions_problem(settings: Settings) -> list[str]:

@@ -13,7 +13,7 @@ from telegram.error import InvalidToken
 
 from bot.app import ALLOWED_UPDATES, build_application, start_workers, stop_workers
 from config.settings import Settings
-from storage.database import Database
+from storage.database import Database, InstanceLock
 from storage.testimonials import Repository
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         # Not possible off the main thread or on Windows: Ctrl-C still works there.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    db = await Database.open(settings.database)
+    lock = InstanceLock(settings.database)
+    lock.acquire()
+    try:
+        db = await Database.open(settings.database)
+    except BaseException:
+        lock.release()
+        raise
     try:
         app = build_application(settings, Repository(db))
         async with app:
@@ -83,4 +89,5 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             await stop_workers(app)
     finally:
         await db.close()
+        lock.release()
         log.info("stopped; database closed")

@@ -21,7 +21,7 @@ FORGET_PATTERN = r"^forget:(yes|no)$"
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Offer English or French."""
-    svc, lang, _, _ = await load_person(update, context)
+    svc, lang, _, _ = await load_person(update, context, allow_banned=True)
     markup = InlineKeyboardMarkup([[button("English", "lang:en"), button("Français", "lang:fr")]])
     await reply(update, svc.texts(lang, "language.choose"), markup)
 
@@ -30,7 +30,7 @@ async def chose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Store the chosen language."""
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
-    svc, _, _, user = await load_person(update, context)
+    svc, _, _, user = await load_person(update, context, allow_banned=True)
     chosen = query.data.split(":")[1]
     await answer_query(query)
     tg_user = update.effective_user
@@ -61,7 +61,7 @@ def _sentence_start(text: str) -> str:
 async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List my testimonials, status first, with my own numbering; offer to withdraw those
     still live."""
-    svc, lang, _, _ = await load_person(update, context)
+    svc, lang, _, _ = await load_person(update, context, allow_banned=True)
     assert update.effective_user is not None
     items = await svc.repo.list_for_user(update.effective_user.id)
     t = svc.texts
@@ -98,7 +98,7 @@ async def mine_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """Withdraw one of my testimonials (asks to confirm first)."""
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
-    svc, lang, _, _ = await load_person(update, context)
+    svc, lang, _, _ = await load_person(update, context, allow_banned=True)
     _, action, raw_id = query.data.split(":")
     # The button carries the database id; the sentences use the person's own numbering.
     numbers = _numbers(await svc.repo.list_for_user(update.effective_user.id))
@@ -141,7 +141,7 @@ async def mine_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ask to confirm erasing everything about me."""
-    svc, lang, _, _ = await load_person(update, context)
+    svc, lang, _, _ = await load_person(update, context, allow_banned=True)
     t = svc.texts
     markup = InlineKeyboardMarkup(
         [[button(t(lang, "forget.yes"), "forget:yes"), button(t(lang, "common.no"), "forget:no")]]
@@ -153,14 +153,40 @@ async def forget_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Erase everything about the presser (and queue the removal of their posts)."""
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    svc, lang, _, _ = await load_person(update, context)
+    svc, lang, _, _ = await load_person(update, context, allow_banned=True)
     await answer_query(query)
     await drop_buttons(query)
     if query.data != "forget:yes":
         await reply(update, svc.texts(lang, "forget.kept"))
         return
-    await svc.repo.forget_user(update.effective_user.id)
-    log.info("user %d asked to be forgotten", update.effective_user.id)
-    await reply(update, svc.texts(lang, "forget.done"))
+    user_id = update.effective_user.id
+    held = await svc.repo.list_for_user(user_id)
+    posted = await svc.repo.forget_user(user_id)
+    deleted = edited = 0
+    if svc.desk is not None:
+        deleted, edited = await svc.desk.erase_cards(held)
+    log.info(
+        "user %d forgotten: %d testimonial(s), %d card message(s) deleted, %d blanked,"
+        " %d post(s) to remove",
+        user_id,
+        len(held),
+        deleted,
+        edited,
+        len(posted),
+    )
+    t = svc.texts
+    lines = [t(lang, "forget.done")]
+    lines.append(
+        t(lang, "forget.done_testimonials", count=len(held))
+        if held
+        else t(lang, "forget.done_nothing")
+    )
+    if deleted:
+        lines.append(t(lang, "forget.done_cards_deleted", count=deleted))
+    if edited:
+        lines.append(t(lang, "forget.done_cards_edited", count=edited))
+    if posted:
+        lines.append(t(lang, "forget.done_posts", count=len(posted)))
+    await reply(update, "\n".join(lines))
     if svc.publisher is not None:
         svc.publisher.wake()

@@ -12,6 +12,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 
 from telegram import (
@@ -384,6 +385,32 @@ class CardDesk:
         for message_id in message_ids:
             with contextlib.suppress(BadRequest):
                 await self.bot.delete_message(self.group, message_id)
+
+    async def erase_cards(self, testimonials: Sequence[Testimonial]) -> tuple[int, int]:
+        """Remove the cards of someone who asked to be forgotten: delete each message, or,
+        when Telegram no longer allows it (48 hours), edit it to say it was erased. Return
+        how many messages were (deleted, edited)."""
+        deleted = edited = 0
+        erased = self.texts(self.lang, "card.erased")
+        for t in testimonials:
+            for message_id in t.card_message_ids:
+                try:
+                    await self.bot.delete_message(self.group, message_id)
+                    deleted += 1
+                    continue
+                except BadRequest as exc:
+                    if "can't be deleted" not in exc.message.lower():
+                        continue  # already gone
+                try:
+                    await self.bot.edit_message_text(
+                        erased, chat_id=self.group, message_id=message_id, reply_markup=None
+                    )
+                    edited += 1
+                except BadRequest as exc:
+                    log.warning("could not blank a card of #%d: %s", t.id, exc)
+            # No card left to refresh when the channel post is taken down later.
+            await self.repo.set_card_messages(t.id, [])
+        return deleted, edited
 
     async def set_keyboard(self, query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
         """Swap the buttons of the pressed card (reasons, fields, back)."""

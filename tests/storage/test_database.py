@@ -12,7 +12,7 @@ import aiosqlite
 import pytest
 
 import storage.database as database_module
-from storage.database import Database
+from storage.database import Database, DatabaseFileError
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION
 
 TABLES = {"users", "testimonials", "outbox", "moderator_prompts", "inbox"}
@@ -375,9 +375,10 @@ async def test_open_waits_for_another_writer_on_a_fresh_file(tmp_path: Path) -> 
 
 async def test_a_failed_open_closes_its_connection(tmp_path: Path) -> None:
     path = tmp_path / "not-a-database.db"
-    path.write_bytes(b"This is a text file, not SQLite. " * 64)
+    # SQLite's header, then garbage: the header check lets it through, SQLite refuses it.
+    path.write_bytes(b"SQLite format 3\x00" + b"This is a text file, not SQLite. " * 64)
     before = set(threading.enumerate())
-    with pytest.raises(sqlite3.DatabaseError) as caught:
+    with pytest.raises(DatabaseFileError, match="not a SQLite database") as caught:
         await Database.open(path)
     leaked = leaked_connections(caught.value)
     try:

@@ -1,0 +1,84 @@
+"""Privacy (issue 11, items 5-7): /forget takes the person's cards out of the organisers'
+group and says what it did; erased text does not stay in the -wal file; a ban never stops
+withdrawal or erasure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storage.models import Status
+from tests.moderation.test_moderation import card_of, submit, wait_status
+from tests.support import GROUP_ID, ORGANISER_ID, Harness
+
+QUOTE = "Secret-marker-91b2 une journée formidable"
+
+
+async def test_forget_deletes_cards_and_says_what_it_did(harness: Harness) -> None:
+    p = harness.person()
+    first = await submit(harness, p, quote=QUOTE)
+    card = (await card_of(harness, first)).card_message_ids
+    await p.send("/forget")
+    replies = await p.press("Yes, erase everything")
+    text = replies[-1]["text"]
+    assert "1 testimonial(s) of yours erased" in text
+    assert f"{len(card)} message(s) about them deleted" in text
+    assert "channel" not in text  # nothing was posted: no claim that posts are removed
+    live = [m["message_id"] for m in harness.fake.messages(GROUP_ID)]
+    assert not set(card) & set(live)
+    assert all(QUOTE not in m["text"] for m in harness.fake.messages(GROUP_ID))
+
+
+async def test_forget_edits_cards_too_old_to_delete(harness: Harness) -> None:
+    p = harness.person()
+    tid = await submit(harness, p, quote=QUOTE)
+    [card] = (await card_of(harness, tid)).card_message_ids
+    harness.fake.age_message(GROUP_ID, card, hours=49)
+    await p.send("/forget")
+    replies = await p.press("Yes, erase everything")
+    assert "too old to delete" in replies[-1]["text"]
+    message = harness.fake.message(GROUP_ID, card)
+    assert message["text"] == "🗑 Erased at the author's request."
+    assert harness.fake.buttons(GROUP_ID, card) == []
+    await harness.settle()
+    assert all(QUOTE not in m["text"] for m in harness.fake.messages(GROUP_ID))
+
+
+async def test_forget_with_nothing_says_so(harness: Harness) -> None:
+    p = harness.person()
+    await p.send("/forget")
+    replies = await p.press("Yes, erase everything")
+    assert "You had no testimonial with me" in replies[-1]["text"]
+    assert "being removed" not in replies[-1]["text"]
+
+
+async def test_erased_text_is_not_left_in_the_wal(harness: Harness) -> None:
+    p = harness.person()
+    await submit(harness, p, quote=QUOTE)
+    await p.send("/forget")
+    await p.press("Yes, erase everything")
+    await harness.settle()
+    path = Path(harness.settings.database)
+    for file in (path, Path(f"{path}-wal")):
+        if file.exists():
+            assert b"Secret-marker-91b2" not in file.read_bytes(), file
+
+
+async def test_a_banned_author_can_still_see_withdraw_and_forget(harness: Harness) -> None:
+    p = harness.person()
+    tid = await submit(harness, p, quote=QUOTE)
+    t = await card_of(harness, tid)
+    harness.fake.user_sends(ORGANISER_ID, "/ban", chat_id=GROUP_ID, reply_to=t.card_message_ids[0])
+    await harness.settle()
+    assert "no longer send" in harness.fake.messages(GROUP_ID)[-1]["text"]
+    replies = await p.send("/start")
+    assert "Only organisers" not in replies[-1]["text"]
+    banned_reply = replies[-1]["text"]
+    replies = await p.send("/mine")
+    assert replies[-1]["text"] != banned_reply and f"#{tid}" in replies[-1]["text"]
+    await p.press(f"Withdraw #{tid}")
+    await p.press("Yes, withdraw it")
+    await wait_status(harness, tid, Status.WITHDRAWN)
+    await p.send("/forget")
+    replies = await p.press("Yes, erase everything")
+    assert "nothing about you" in replies[-1]["text"]
+    assert await harness.repo.get_user(p.id) is None
