@@ -11,8 +11,8 @@ import contextlib
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from telegram import (
