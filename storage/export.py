@@ -15,7 +15,7 @@ import dataclasses
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from functools import lru_cache
@@ -116,15 +116,27 @@ def _md_heading(text: str) -> str:
 
 
 def _session_headings(
+    testimonials: Iterable[Testimonial], session_of: SessionOf | None
+) -> Iterator[tuple[Testimonial, str | None]]:
+    """Pair each testimonial with the session heading printed before it (None: no heading).
+    ``session_of`` is None when no testimonial has a session (no headings at all)."""
+    previous: str | None = None
+    for i, t in enumerate(testimonials):
+        if session_of is None:
+            yield t, None
+            continue
+        session = session_of(t)
+        yield t, session if i == 0 or session != previous else None
+        previous = session
+
+
+def _grouping(
     testimonials: Sequence[Testimonial], session_of: SessionOf | None
-) -> list[str | None]:
-    """For each testimonial, the session heading printed before it (None: no heading)."""
-    if session_of is None:
-        return [None] * len(testimonials)
-    sessions = [session_of(t) for t in testimonials]
-    if not any(sessions):
-        return [None] * len(testimonials)
-    return [s if i == 0 or s != sessions[i - 1] else None for i, s in enumerate(sessions)]
+) -> SessionOf | None:
+    """``session_of`` if some testimonial has a session, else None (no headings)."""
+    if session_of is None or not any(session_of(t) for t in testimonials):
+        return None
+    return session_of
 
 
 def to_markdown(
@@ -136,10 +148,25 @@ def to_markdown(
 ) -> str:
     """Return the book in Markdown, laid out like the seed and readable by ``parse_book``
     (session headings are ``###`` lines, which ``parse_book`` skips)."""
+    grouped = _grouping(testimonials, session_of)
+    return "".join(iter_markdown(testimonials, event_name, title=title, session_of=grouped))
+
+
+def iter_markdown(
+    testimonials: Iterable[Testimonial],
+    event_name: str,
+    *,
+    title: str = DEFAULT_TITLE,
+    session_of: SessionOf | None = None,
+) -> Iterator[str]:
+    """Yield :func:`to_markdown`'s text a piece at a time (``session_of``: None when no
+    testimonial has a session)."""
     out = [f"# {_md_heading(title)}", ""]
     if normalize_name(event_name):
         out += [f"## {_md_heading(event_name)}", ""]
-    for t, heading in zip(testimonials, _session_headings(testimonials, session_of), strict=True):
+    yield "\n".join(out)
+    for t, heading in _session_headings(testimonials, session_of):
+        out = []
         if heading:
             out += [f"### {_md_heading(heading)}", ""]
         name, orgs, paragraphs = _layout(t)
@@ -153,7 +180,7 @@ def to_markdown(
         for paragraph in body:
             # A trailing backslash is CommonMark's hard line break: the line breaks survive.
             out += [line + "\\" for line in paragraph[:-1]] + [paragraph[-1], ""]
-    return "\n".join(out)
+        yield "\n" + "\n".join(out)
 
 
 # --- HTML -----------------------------------------------------------------------------------
@@ -190,19 +217,34 @@ def to_html(
     session_of: SessionOf | None = None,
 ) -> str:
     """Return the book as one self-contained HTML page that prints on A4."""
-    entries: list[dict[str, Any]] = []
-    for t, heading in zip(testimonials, _session_headings(testimonials, session_of), strict=True):
-        name, orgs, paragraphs = _layout(t)
-        entries.append(
-            {
-                "session": heading,
-                "name": name,
-                "org_lines": orgs,
-                "paragraphs": [[_segments(line) for line in p] for p in paragraphs] or [[[]]],
-            }
-        )
+    grouped = _grouping(testimonials, session_of)
+    return "".join(iter_html(testimonials, event_name, title=title, lang=lang, session_of=grouped))
+
+
+def _html_entry(t: Testimonial, heading: str | None) -> dict[str, Any]:
+    name, orgs, paragraphs = _layout(t)
+    return {
+        "session": heading,
+        "name": name,
+        "org_lines": orgs,
+        "paragraphs": [[_segments(line) for line in p] for p in paragraphs] or [[[]]],
+    }
+
+
+def iter_html(
+    testimonials: Iterable[Testimonial],
+    event_name: str,
+    *,
+    title: str = DEFAULT_TITLE,
+    lang: str = "fr",
+    session_of: SessionOf | None = None,
+) -> Iterator[str]:
+    """Yield :func:`to_html`'s page a piece at a time (Jinja's ``generate``)."""
+    entries = (
+        _html_entry(t, heading) for t, heading in _session_headings(testimonials, session_of)
+    )
     template = _environment().get_template("book.html.j2")
-    return template.render(
+    yield from template.generate(
         title=title, event=normalize_name(event_name), lang=lang, entries=entries
     )
 
@@ -237,7 +279,7 @@ def _uncell(text: str) -> str:
 
 
 def to_csv(
-    testimonials: Sequence[Testimonial],
+    testimonials: Iterable[Testimonial],
     event_name: str = "",
     *,
     channel_links: ChannelLinks | None = None,
@@ -251,16 +293,32 @@ def to_csv(
     not run it; ``entries_from_csv`` removes it. ``bom`` lets Excel see UTF-8. The event name
     is not a column (every row would repeat it); it is accepted for a uniform signature.
     """
+    chunks = iter_csv(testimonials, event_name, channel_links=channel_links, session_of=session_of)
+    return ("\ufeff" if bom else "") + "".join(chunks)
+
+
+def iter_csv(
+    testimonials: Iterable[Testimonial],
+    event_name: str = "",
+    *,
+    channel_links: ChannelLinks | None = None,
+    session_of: SessionOf | None = None,
+) -> Iterator[str]:
+    """Yield :func:`to_csv`'s rows (without the byte order mark) a few at a time."""
     del event_name
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    for t in testimonials:
+    for i, t in enumerate(testimonials, start=1):
         row: dict[str, object] = {c: getattr(t, c, None) for c in CSV_COLUMNS}
         row["channel_links"] = "\n".join(channel_links(t)) if channel_links else None
         row["session"] = session_of(t) if session_of else None
         writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
-    return ("\ufeff" if bom else "") + buffer.getvalue()
+        if i % 500 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 def _json_value(value: object) -> Any:
@@ -282,22 +340,50 @@ def to_json(
     session_of: SessionOf | None = None,
 ) -> str:
     """Return every field of every testimonial, with ``event`` and ``exported_at`` on top."""
-    items = []
-    for t in testimonials:
-        item = {f.name: _json_value(getattr(t, f.name)) for f in dataclasses.fields(t)}
-        if channel_links:
-            item["channel_links"] = list(channel_links(t))
-        item["session"] = session_of(t) if session_of else None
-        items.append(item)
-    document = {
+    return "".join(
+        iter_json(
+            testimonials,
+            len(testimonials),
+            event_name,
+            channel_links=channel_links,
+            exported_at=exported_at,
+            session_of=session_of,
+        )
+    )
+
+
+def iter_json(
+    testimonials: Iterable[Testimonial],
+    count: int,
+    event_name: str,
+    *,
+    channel_links: ChannelLinks | None = None,
+    exported_at: datetime | None = None,
+    session_of: SessionOf | None = None,
+) -> Iterator[str]:
+    """Yield :func:`to_json`'s document a testimonial at a time, byte for byte what
+    ``json.dumps(document, indent=2)`` writes (``count``: how many ``testimonials`` yields)."""
+    head = {
         "event": event_name,
         "exported_at": (exported_at or datetime.now(UTC)).isoformat(),
         "format": "livredor",
         "version": JSON_FORMAT_VERSION,
-        "count": len(items),
-        "testimonials": items,
+        "count": count,
+        "testimonials": [],
     }
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    text = json.dumps(head, ensure_ascii=False, indent=2)
+    if count == 0:
+        yield text + "\n"
+        return
+    yield text.removesuffix("[]\n}") + "["
+    for i, t in enumerate(testimonials):
+        item = {f.name: _json_value(getattr(t, f.name)) for f in dataclasses.fields(t)}
+        if channel_links:
+            item["channel_links"] = list(channel_links(t))
+        item["session"] = session_of(t) if session_of else None
+        dumped = json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n    ")
+        yield ("\n    " if i == 0 else ",\n    ") + dumped
+    yield "\n  ]\n}\n"
 
 
 # --- Readers --------------------------------------------------------------------------------

@@ -76,6 +76,8 @@ DRAFT_COLUMNS = {
     "start_payload": "start_payload",
 }
 PUBLISHABLE = (Status.APPROVED, Status.PUBLISHING, Status.PUBLISHED)
+#: The testimonials a book holds (``list_for_book`` and ``storage.snapshot``).
+BOOK_STATUSES = "status IN ('approved', 'publishing', 'published')"
 EXPORT_ORDERS = {
     "date": "approved_seq",
     "name": "name COLLATE NOCASE, approved_seq",
@@ -721,8 +723,7 @@ class Repository:
         """Return approved testimonials (published or not) in the requested order."""
         order_by = EXPORT_ORDERS[order]
         rows = await self.db.fetchall(
-            "SELECT * FROM testimonials WHERE status IN ('approved', 'publishing', 'published')"
-            f" ORDER BY {order_by}"
+            f"SELECT * FROM testimonials WHERE {BOOK_STATUSES} ORDER BY {order_by}"
         )
         return [_testimonial(r) for r in rows]
 

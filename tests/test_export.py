@@ -145,6 +145,13 @@ def test_json_round_trip_of_the_seed() -> None:
     assert entries_from_json(text) == seed_entries()
 
 
+@pytest.mark.parametrize("count", [0, 1, 31])
+def test_json_written_piece_by_piece_is_what_json_dumps_writes(count: int) -> None:
+    """/export streams the JSON a testimonial at a time: byte for byte json.dumps's layout."""
+    text = to_json(seed_testimonials()[:count], EVENT, exported_at=WHEN)
+    assert text == json.dumps(json.loads(text), ensure_ascii=False, indent=2) + "\n"
+
+
 def test_nasty_content_html_is_escaped() -> None:
     html = to_html(NASTY, 'Event <i>"&"</i>')
     assert "<script" not in html.lower()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.book import render_book
+from bot.services.book import FORMATS, render_book, write_book_file
 from bot.services.sessions import Sessions, SessionsError
 from storage.book import parse_book
 from storage.models import Status, Step
@@ -75,7 +75,7 @@ async def _approve(h: Harness, p: Person) -> int:
     return t.id
 
 
-async def test_deep_link_tags_card_post_book_and_stats(h: Harness) -> None:
+async def test_deep_link_tags_card_post_book_and_stats(h: Harness, tmp_path: Path) -> None:
     ada = h.person("Ada")
     greeting = await ada.send("/start session-atelier-3")
     assert "What name" in greeting[-1]["text"]  # no session question: the link named one
@@ -113,6 +113,17 @@ async def test_deep_link_tags_card_post_book_and_stats(h: Harness) -> None:
     assert {r["name"]: r["session"] for r in rows} == {"Ada": "Workshop 3: open data", "Bob": ""}
     items = json.loads(render_book(book, "json", h.settings))["testimonials"]
     assert [i["session"] for i in items] == ["Workshop 3: open data", None]
+
+    # /export's file, read in batches on its own connection, is the same book.
+    for fmt in FORMATS:
+        written = write_book_file(h.settings, fmt, tmp_path, order="name")
+        assert (written.count, written.fits) == (2, True)
+        text = written.path.read_bytes().decode("utf-8")
+        expected = render_book(book, fmt, h.settings)
+        if fmt == "json":  # exported_at differs
+            assert json.loads(text)["testimonials"] == json.loads(expected)["testimonials"]
+        else:
+            assert text == expected
 
     h.fake.user_sends(ORGANISER_ID, "/stats", chat_id=GROUP_ID)
     await h.settle()

@@ -6,10 +6,13 @@ button gets an instant answer, the card is edited once the outcome is known.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
 import re
+import tempfile
+from pathlib import Path
 
 from telegram import (
     CallbackQuery,
@@ -22,7 +25,7 @@ from telegram.ext import (
 )
 
 from bot.handlers.chat import answer_query, profile_name
-from bot.services.book import FORMATS, book_filename, render_book
+from bot.services.book import FORMATS, write_book_file
 from bot.services.cards import CardDesk, format_time
 from bot.services.container import Services, services
 from storage import fields
@@ -451,11 +454,19 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if fmt not in FORMATS:
         await message.reply_text(mod.texts(mod.lang, "moderation.export_usage"))
         return
-    testimonials = await mod.repo.list_for_book()
-    data = render_book(testimonials, fmt, mod.settings).encode("utf-8")
-    await mod.bot.send_document(
-        mod.group,
-        InputFile(data, filename=book_filename(fmt)),
-        caption=mod.texts(mod.lang, "moderation.export_caption", count=len(testimonials)),
-    )
-    log.info("book exported as %s (%d testimonials)", fmt, len(testimonials))
+    with tempfile.TemporaryDirectory(prefix="livredor-export-") as tmp:
+        # Built in a thread on a read-only connection of its own, streamed to a file: at
+        # 100,000 entries building it on the event loop stalled every conversation for
+        # seconds and kept the whole book in memory.
+        book = await asyncio.to_thread(write_book_file, mod.settings, fmt, Path(tmp))
+        if not book.fits:
+            await message.reply_text(mod.texts(mod.lang, "moderation.export_too_big"))
+            log.warning("book too big to send (%d testimonials, zipped)", book.count)
+            return
+        data = await asyncio.to_thread(book.path.read_bytes)
+        await mod.bot.send_document(
+            mod.group,
+            InputFile(data, filename=book.path.name),
+            caption=mod.texts(mod.lang, "moderation.export_caption", count=book.count),
+        )
+    log.info("book exported as %s (%d testimonials)", book.path.name, book.count)

@@ -2,26 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from bot.services.sessions import Sessions
 from bot.services.texts import Texts
 from config.settings import Settings
 from storage import export
 from storage.models import Testimonial
+from storage.snapshot import BookSnapshot
 
 FORMATS = ("md", "html", "csv", "json")
+
+
+#: Telegram's upload limit for a bot's document (the cloud Bot API): above it, the book is
+#: zipped, and if even that is too big the organisers are told to use ``livredor export``.
+UPLOAD_LIMIT = 50 * 1024 * 1024
 
 
 def render_book(testimonials: Sequence[Testimonial], fmt: str, settings: Settings) -> str:
     """Return the book in one of ``FORMATS``. With sessions (``LIVREDOR_SESSIONS``), the
     book is grouped by session in the file's order, the rest last (each group keeps the
     requested order), and CSV/JSON have the session's title in a ``session`` column."""
+    sessions = Sessions.load(settings.sessions)
+    ordered = sorted(testimonials, key=lambda t: sessions.rank(t.start_payload))
+    grouped = any(sessions.match(t.start_payload) for t in ordered)
+    return "".join(_chunks(ordered, len(ordered), grouped, fmt, settings, sessions))
+
+
+def _chunks(
+    testimonials: Iterable[Testimonial],
+    count: int,
+    grouped: bool,
+    fmt: str,
+    settings: Settings,
+    sessions: Sessions,
+) -> Iterator[str]:
+    """The book's text a piece at a time; ``grouped``: some testimonial has a session."""
     event = settings.event_name
     links = export.telegram_links(settings.channel_id) if settings.channel_id else None
-    sessions = Sessions.load(settings.sessions)
     lang = settings.default_language
-    testimonials = sorted(testimonials, key=lambda t: sessions.rank(t.start_payload))
 
     def title(t: Testimonial) -> str | None:
         return sessions.title(t.start_payload, lang)
@@ -29,19 +51,56 @@ def render_book(testimonials: Sequence[Testimonial], fmt: str, settings: Setting
     def heading(t: Testimonial) -> str | None:
         return title(t) or other
 
-    grouped = None
-    if any(title(t) for t in testimonials):
+    headings = None
+    if grouped:
         other = Texts.load(settings.texts, lang).raw(lang, "book.other_sessions")
-        grouped = heading
+        headings = heading
     if fmt == "md":
-        return export.to_markdown(testimonials, event, session_of=grouped)
+        return export.iter_markdown(testimonials, event, session_of=headings)
     if fmt == "html":
-        return export.to_html(testimonials, event, lang=lang, session_of=grouped)
+        return export.iter_html(testimonials, event, lang=lang, session_of=headings)
     if fmt == "csv":
-        return export.to_csv(testimonials, event, channel_links=links, session_of=title)
+        return _bom(export.iter_csv(testimonials, event, channel_links=links, session_of=title))
     if fmt == "json":
-        return export.to_json(testimonials, event, channel_links=links, session_of=title)
+        return export.iter_json(testimonials, count, event, channel_links=links, session_of=title)
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def _bom(chunks: Iterator[str]) -> Iterator[str]:
+    yield "\ufeff"  # lets Excel see UTF-8
+    yield from chunks
+
+
+@dataclass(frozen=True, slots=True)
+class BookFile:
+    """A book written to disk by :func:`write_book_file`."""
+
+    path: Path
+    count: int
+    fits: bool  # within ``UPLOAD_LIMIT`` (zipped if it had to be)
+
+
+def write_book_file(settings: Settings, fmt: str, directory: Path, order: str = "date") -> BookFile:
+    """Write the book to a file in ``directory``, reading the database on a read-only
+    connection of its own: blocking, run it in a thread (``asyncio.to_thread``). The rows are
+    read and written in batches, never all in memory. Above ``UPLOAD_LIMIT`` it is zipped."""
+    sessions = Sessions.load(settings.sessions)
+    path = directory / book_filename(fmt)
+    with BookSnapshot(settings.database) as snapshot:
+        index = snapshot.index(order)
+        index.sort(key=lambda row: sessions.rank(row[1]))  # stable: each group keeps the order
+        grouped = any(sessions.match(payload) for _, payload in index)
+        testimonials = snapshot.testimonials([testimonial_id for testimonial_id, _ in index])
+        # newline="" keeps the CSV's own \r\n line ends.
+        with path.open("w", encoding="utf-8", newline="") as out:
+            out.writelines(_chunks(testimonials, len(index), grouped, fmt, settings, sessions))
+    if path.stat().st_size <= UPLOAD_LIMIT:
+        return BookFile(path, len(index), fits=True)
+    zipped = path.with_name(path.name + ".zip")
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(path, path.name)
+    path.unlink()
+    return BookFile(zipped, len(index), fits=zipped.stat().st_size <= UPLOAD_LIMIT)
 
 
 def book_filename(fmt: str) -> str:

@@ -47,6 +47,7 @@ from tests.bench.common import (
     ORGANISER_ID,
     BenchFake,
     machine_banner,
+    peak_rss_mb,
     print_table,
     quote_for,
     rss_mb,
@@ -146,6 +147,7 @@ class Size:
     export_mb: float = 0.0
     blocked: float = 0.0
     rss_after_export: float = 0.0
+    peak_rss: float = 0.0
 
 
 async def command(fake: BenchFake, text: str, answers: int = 1) -> tuple[float, float]:
@@ -206,6 +208,7 @@ async def measure(workdir: Path, rows: int, pending: int, repeats: int) -> Size:
         [upload] = [r for r in fake.calls("sendDocument") if r.ok][-1:]
         size.export_mb = sum(len(f.content) for f in upload.files.values()) / 2**20
         size.rss_after_export = rss_mb(process.pid)
+        size.peak_rss = peak_rss_mb(process.pid)
         process.signal(signal.SIGTERM)
         await process.wait(30)
     finally:
@@ -289,6 +292,7 @@ def main() -> None:
             "book MB",
             "/start meanwhile ms",
             "RSS after /export MB",
+            "peak RSS MB",
         ],
         [
             (
@@ -304,6 +308,7 @@ def main() -> None:
                 s.export_mb,
                 s.blocked * ms,
                 s.rss_after_export,
+                s.peak_rss,
             )
             for s in sizes
         ],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from typing import Any
 
 import pytest
@@ -454,6 +456,32 @@ async def test_export_command_sends_the_book(harness: Harness) -> None:
     harness.fake.user_sends(ORGANISER_ID, "/export pdf", chat_id=GROUP_ID)
     await harness.settle()
     assert "Usage: /export" in harness.group_messages()[-1]["text"]
+
+
+async def test_export_above_the_upload_limit_is_zipped_or_refused(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.services import book
+
+    p = harness.person()
+    tid = await submit(harness, p, quote="Bravo à toute l'équipe. " * 40)
+    t = await card_of(harness, tid)
+    await press(harness, ORGANISER_ID, t.card_message_ids[0], f"mod:approve:{tid}")
+    await wait_status(harness, tid, Status.PUBLISHED)
+    monkeypatch.setattr(book, "UPLOAD_LIMIT", 600)  # the Markdown is ~1 KB, zipped ~0.3 KB
+    harness.fake.user_sends(ORGANISER_ID, "/export", chat_id=GROUP_ID)
+    await harness.settle()
+    doc = harness.group_messages()[-1]["document"]
+    assert doc["filename"] == "livre-dor.md.zip"
+    with zipfile.ZipFile(io.BytesIO(doc["content"])) as archive:
+        assert archive.namelist() == ["livre-dor.md"]
+        assert "Bravo à toute l'équipe." in archive.read("livre-dor.md").decode("utf-8")
+    monkeypatch.setattr(book, "UPLOAD_LIMIT", 100)  # not even zipped
+    harness.fake.user_sends(ORGANISER_ID, "/export", chat_id=GROUP_ID)
+    await harness.settle()
+    last = harness.group_messages()[-1]
+    assert last["document"] is None
+    assert last["text"].startswith("The livre d'or is over 50 MB even zipped")
 
 
 async def test_a_post_telegram_refuses_does_not_block_the_others(
