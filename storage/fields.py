@@ -7,13 +7,17 @@ ends, tabs as spaces, NUL and every other control character removed, and zero-wi
 at the ends of a line. Checking (refused with a :class:`FieldError` naming the problem): an empty
 name (zero-width characters only counts as empty), a name over ``NAME_MAX``, more than
 ``ORGANISATION_LINES_MAX`` organisation lines or one over ``ORGANISATION_LINE_MAX``, an empty
-quote or one over the quote limit (``LIVREDOR_QUOTE_MAX_CHARS``, passed in).
+quote or one over the quote limit (``LIVREDOR_QUOTE_MAX_CHARS``, passed in). Every length
+limit is counted as Telegram counts (UTF-16 units: an emoji is 2 or more), see
+``storage/textlength.py``; what attendees are told they wrote is the count they see.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+from storage.textlength import perceived_length, telegram_length
 
 NAME_MAX = 100
 ORGANISATION_LINES_MAX = 3
@@ -32,12 +36,28 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 class FieldError(ValueError):
     """A field that breaks a rule: ``problem`` names it (a text key's last part, e.g.
-    ``name_too_long``), ``values`` fills that text (``length``, ``limit``, ``count``)."""
+    ``name_too_long``), ``values`` fills that text (``length``, ``limit``, ``count``).
 
-    def __init__(self, problem: str, values: dict[str, int] | None = None) -> None:
+    Lengths and limits are in Telegram's unit (UTF-16); ``counts_differ`` says the text
+    holds characters Telegram counts as several (emoji), so a reader's count would be lower
+    and the message should say why."""
+
+    def __init__(
+        self, problem: str, values: dict[str, int] | None = None, *, counts_differ: bool = False
+    ) -> None:
         self.problem = problem
         self.values = values or {}
+        self.counts_differ = counts_differ
         super().__init__(_ENGLISH[problem].format(**self.values))
+
+
+def check_length(problem: str, value: str, limit: int) -> None:
+    """Raise ``problem`` if ``value`` is over ``limit`` as Telegram counts (UTF-16 units):
+    every limit is in that unit, so what fits here fits in a Telegram message."""
+    length = telegram_length(value)
+    if length > limit:
+        differ = length != perceived_length(value)
+        raise FieldError(problem, {"length": length, "limit": limit}, counts_differ=differ)
 
 
 # For the command line and logs; the bot says these in the reader's language (texts [fields]).
@@ -71,8 +91,7 @@ def name(text: str) -> str:
     value = " ".join(_strip(clean(text)).split())
     if not _strip(value):
         raise FieldError("name_empty")
-    if len(value) > NAME_MAX:
-        raise FieldError("name_too_long", {"length": len(value), "limit": NAME_MAX})
+    check_length("name_too_long", value, NAME_MAX)
     return value
 
 
@@ -84,11 +103,9 @@ def organisation_lines(text: str) -> list[str]:
         raise FieldError(
             "organisation_too_many_lines", {"count": len(lines), "limit": ORGANISATION_LINES_MAX}
         )
-    longest = max((len(line) for line in lines), default=0)
-    if longest > ORGANISATION_LINE_MAX:
-        raise FieldError(
-            "organisation_line_too_long", {"length": longest, "limit": ORGANISATION_LINE_MAX}
-        )
+    if lines:
+        longest = max(lines, key=telegram_length)
+        check_length("organisation_line_too_long", longest, ORGANISATION_LINE_MAX)
     return lines
 
 
@@ -109,8 +126,7 @@ def quote(text: str, limit: int) -> str:
     if not value:
         raise FieldError("quote_empty")
     limit = min(limit, QUOTE_MAX_CEILING)
-    if len(value) > limit:
-        raise FieldError("quote_too_long", {"length": len(value), "limit": limit})
+    check_length("quote_too_long", value, limit)
     return value
 
 
@@ -119,6 +135,5 @@ def reason(text: str) -> str:
     value = quote_part(text)
     if not value:
         raise FieldError("reason_empty")
-    if len(value) > REASON_MAX:
-        raise FieldError("reason_too_long", {"length": len(value), "limit": REASON_MAX})
+    check_length("reason_too_long", value, REASON_MAX)
     return value

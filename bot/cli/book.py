@@ -11,6 +11,7 @@ from storage import export
 from storage.book import BookFormatError
 from storage.database import Database
 from storage.testimonials import Repository
+from storage.textlength import telegram_length
 
 
 async def export_book(settings: Settings, fmt: str, order: str, output: Path | None) -> int:
@@ -52,9 +53,9 @@ async def import_book(
         return 1
     for entry in entries:
         # The book's own rules are checked while reading; the quote limit is this bot's.
-        if len(entry.quote) > settings.quote_max_chars:
+        if telegram_length(entry.quote) > settings.quote_max_chars:
             print(
-                f"{path}:{entry.line}: quote of {len(entry.quote)} characters, over"
+                f"{path}:{entry.line}: quote of {telegram_length(entry.quote)} characters, over"
                 f" LIVREDOR_QUOTE_MAX_CHARS ({settings.quote_max_chars}); nothing imported.",
                 file=sys.stderr,
             )

@@ -33,7 +33,7 @@ from bot.services.texts import Html
 from storage import fields
 from storage.models import Step, Testimonial, join_quote
 from storage.testimonials import SubmitResult, utcnow
-from storage.textlength import shorten
+from storage.textlength import perceived_length, shorten
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +276,7 @@ async def _answer(
             if exc.problem == "name_empty":
                 await ask(update, svc, lang, draft, t(lang, "intake.name_empty"))
             else:
-                await reply(update, t(lang, f"intake.{exc.problem}", **exc.values))
+                await reply(update, _refusal(svc, lang, exc))
             return
         next_step = Step.ORGANISATION if step is Step.NAME else Step.PREVIEW
         answers = {**draft.answer_messages, key: "name"}
@@ -287,7 +287,7 @@ async def _answer(
         try:
             lines = fields.organisation_lines(text)
         except fields.FieldError as exc:
-            await reply(update, t(lang, f"intake.{exc.problem}", **exc.values))
+            await reply(update, _refusal(svc, lang, exc))
             return
         if not lines:
             await ask(update, svc, lang, draft)
@@ -308,6 +308,15 @@ async def _answer(
     await ask(update, svc, lang, saved)
 
 
+def _refusal(svc: Services, lang: str, exc: fields.FieldError) -> str:
+    """Say why a field was refused; explain Telegram's count only when it is not the reader's
+    (emoji count as several characters, so "30 characters" could otherwise be "330")."""
+    text = svc.texts(lang, f"intake.{exc.problem}", **exc.values)
+    if exc.counts_differ:
+        text += " " + svc.texts(lang, "intake.counted_by_telegram")
+    return text
+
+
 async def _add_quote(
     update: Update, svc: Services, lang: str, draft: Testimonial, text: str, key: str
 ) -> None:
@@ -320,13 +329,12 @@ async def _add_quote(
     replacing = draft.step is Step.EDIT_QUOTE
     parts = [part] if replacing else [*draft.quote_parts, part]
     quote = join_quote(parts)
-    limit = svc.settings.quote_max_chars
-    if len(quote) > limit:
+    problem = _quote_too_long(svc, lang, quote)
+    if problem:
         tg_user = update.effective_user
         assert tg_user is not None
-        kept = 0 if replacing else len(draft.quote)
         markup = _keyboard(svc, lang, draft, tg_user) if draft.quote else None
-        await reply(update, _too_long(svc, lang, len(quote), kept), markup)
+        await reply(update, problem, markup)
         return
     answers = {k: v for k, v in draft.answer_messages.items() if not replacing or v[:6] != "quote:"}
     answers[key] = f"quote:{len(parts) - 1}"
@@ -336,17 +344,26 @@ async def _add_quote(
     if saved is None:
         return
     done = InlineKeyboardMarkup([[button(t(lang, "intake.done"), f"in:done:{saved.id}")]])
-    sent = await reply(update, t(lang, "intake.quote_received", length=len(quote)), done)
+    received = t(lang, "intake.quote_received", length=perceived_length(quote))
+    sent = await reply(update, received, done)
     if sent is not None:
         await svc.repo.mark_asked(saved, sent.message_id)
 
 
-def _too_long(svc: Services, lang: str, total: int, kept: int) -> str:
-    """Say how far over the maximum a quote would be, and how much is kept."""
+def _quote_too_long(svc: Services, lang: str, quote: str) -> str | None:
+    """Say how far over the limit a quote would be (in Telegram's count), or None if it fits."""
     limit = svc.settings.quote_max_chars
-    return svc.texts(
-        lang, "intake.quote_too_long", total=total, over=total - limit, limit=limit, length=kept
-    )
+    try:
+        fields.check_length("quote_too_long", quote, limit)
+    except fields.FieldError as exc:
+        total = exc.values["length"]
+        text = svc.texts(
+            lang, "intake.quote_too_long", total=total, over=total - limit, limit=limit
+        )
+        if exc.counts_differ:
+            text += " " + svc.texts(lang, "intake.counted_by_telegram")
+        return text
+    return None
 
 
 async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -368,7 +385,7 @@ async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         elif role == "organisation":
             organisation = fields.organisation(message.text)
     except fields.FieldError as exc:
-        await reply(update, t(lang, f"intake.{exc.problem}", **exc.values))
+        await reply(update, _refusal(svc, lang, exc))
         return
     if role == "name":
         saved = await svc.repo.update_draft(draft, name=name)
@@ -388,12 +405,14 @@ async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             return
         parts[index] = new
         quote = join_quote(parts)
-        if len(quote) > svc.settings.quote_max_chars:
-            await reply(update, _too_long(svc, lang, len(quote), len(draft.quote)))
+        problem = _quote_too_long(svc, lang, quote)
+        if problem:
+            await reply(update, problem)
             return
         saved = await svc.repo.update_draft(draft, quote_parts=parts)
         if saved is not None:
-            await reply(update, t(lang, "intake.quote_updated", length=len(quote)))
+            updated = t(lang, "intake.quote_updated", length=perceived_length(quote))
+            await reply(update, updated)
             await svc.repo.mark_asked(saved, saved.prompt_message_id)
 
 

@@ -84,3 +84,63 @@ async def test_a_short_profile_name_is_shown_whole(harness: Harness) -> None:
     p = harness.person("Zoë", last_name="Ŵ👩‍🔬")
     await p.send("/start")
     assert [label for label, _ in harness.fake.buttons(p.id)] == ["Use “Zoë Ŵ👩‍🔬”"]
+
+
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # 👨‍👩‍👧‍👦: 7 code points
+
+
+async def test_counts_shown_are_the_characters_the_attendee_sees(harness: Harness) -> None:
+    p = harness.person()
+    await p.send("/start")
+    await p.press("Use “")
+    await p.press("Skip")
+    replies = await p.send(FAMILY * 30)
+    assert replies[0]["text"].startswith("Got it: 30 characters so far.")  # not 210
+    # A thumbs-up with a skin tone, n + a combining diaeresis (no precomposed form): one each.
+    replies = await p.send("Bravo ! 👍🏽 n\u0308")
+    assert replies[0]["text"].startswith("Got it: 43 characters so far.")  # 30 + 2 + 11
+    [message_id] = [
+        m["message_id"]
+        for m in harness.fake.messages(p.id, include_users=True)
+        if not m["from_bot"] and m["text"] == FAMILY * 30
+    ]
+    replies = await p.edit(message_id, "é" * 3)
+    assert (
+        replies[0]["text"] == "I've updated that part of your testimonial (16 characters in all)."
+    )
+
+
+async def test_limits_are_telegram_counts_and_say_so_only_when_it_matters(
+    harness: Harness,
+) -> None:
+    p = harness.person()
+    await p.send("/start")
+    replies = await p.send("a" * 101)
+    assert replies[0]["text"] == (
+        "That name is 101 characters long; the limit is 100. Please send a shorter one."
+    )
+    # 51 emoji: 51 characters on screen, 102 for Telegram, over the limit of 100.
+    replies = await p.send("😀" * 51)
+    assert replies[0]["text"] == (
+        "That name is 102 characters long; the limit is 100. Please send a shorter one."
+        " (Like Telegram, I count an emoji as 2 characters or more.)"
+    )
+    replies = await p.send("😀" * 50)  # exactly 100 for Telegram: accepted
+    assert "organisation" in replies[-1]["text"]
+    await p.press("Skip")
+    await p.send("a" * 5000)
+    replies = await p.send(FAMILY * 100)  # 1,100 more for Telegram, 100 more to the eye
+    text = replies[0]["text"]
+    assert "6102 characters long, 102 over the limit of 6000" in text
+    assert text.endswith("(Like Telegram, I count an emoji as 2 characters or more.)")
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None and draft.quote == "a" * 5000
+
+
+async def test_an_empty_name_is_not_asked_twice(harness: Harness) -> None:
+    p = harness.person()
+    await p.send("/start")
+    replies = await p.send("\u200b")  # only an invisible character: an empty name
+    [text] = [r["text"] for r in replies]
+    assert text.startswith("The name can't be empty.\n\nWhat name should appear")
+    assert text.count("What name") == 1
