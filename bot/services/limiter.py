@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -44,7 +45,9 @@ class SlidingWindow:
     def __init__(self, limit: int, period: float) -> None:
         self.limit = limit
         self.period = period
-        self._stamps: list[list[float]] = []
+        # Oldest first. A stamp moves later when its answer arrives (``done``), and answers
+        # arrive out of order, so the deque is only roughly sorted: see ``acquire``.
+        self._stamps: deque[list[float]] = deque()
         self._lock = asyncio.Lock()
 
     async def acquire(self) -> list[float]:
@@ -53,12 +56,18 @@ class SlidingWindow:
         async with self._lock:
             while True:
                 now = time.monotonic()
-                self._stamps = [s for s in self._stamps if now - s[0] < self.period]
-                if len(self._stamps) < self.limit:
+                stamps = self._stamps
+                while stamps and now - stamps[0][0] >= self.period:
+                    stamps.popleft()  # O(1) per request, instead of rebuilding the window
+                if len(stamps) >= self.limit:
+                    # Looks full: an expired stamp may sit behind a live one, so look at all
+                    # (keeping expired ones only ever overcounts, never lets one too many by).
+                    self._stamps = stamps = deque(s for s in stamps if now - s[0] < self.period)
+                if len(stamps) < self.limit:
                     stamp = [now]
-                    self._stamps.append(stamp)
+                    stamps.append(stamp)
                     return stamp
-                oldest = min(s[0] for s in self._stamps)
+                oldest = min(s[0] for s in stamps)
                 await asyncio.sleep(self.period - (now - oldest) + 0.001)
 
     @staticmethod

@@ -1,0 +1,49 @@
+"""The sliding window never lets more than ``limit`` requests count in any ``period``."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from types import SimpleNamespace
+
+import pytest
+
+from bot.services import limiter
+
+
+async def test_window_holds_with_answers_arriving_out_of_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1000.0]
+    open_: list[list[float]] = []
+
+    async def sleep(seconds: float) -> None:
+        # A fake clock: the test never waits for real. The requests in flight are answered
+        # while a new one waits (an answer arrives within the period: the window counts a
+        # request from its start until then, and cannot know of a slower answer).
+        while open_:
+            limiter.SlidingWindow.done(open_.pop())
+        clock[0] += seconds
+
+    monkeypatch.setattr(limiter, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(limiter, "asyncio", SimpleNamespace(Lock=asyncio.Lock, sleep=sleep))
+    window = limiter.SlidingWindow(5, 1.0)
+    rng = random.Random(14)
+    stamps: list[list[float]] = []
+    for _ in range(400):
+        stamp = await window.acquire()
+        now = clock[0]
+        # Every request counts from its answer (or from now if still unanswered).
+        live = [s for s in stamps if now - s[0] < 1.0]
+        assert len(live) < 5, f"{len(live) + 1} requests in one second at {now}"
+        stamps.append(stamp)
+        open_.append(stamp)
+        clock[0] += rng.choice([0.0, 0.01, 0.05, 0.3])
+        # Answer random open requests (out of order), and any in flight for 0.5 s.
+        for _ in range(rng.choice([0, 1, 1, 2])):
+            if open_:
+                limiter.SlidingWindow.done(open_.pop(rng.randrange(len(open_))))
+        for stamp in [s for s in open_ if clock[0] - s[0] >= 0.5]:
+            open_.remove(stamp)
+            limiter.SlidingWindow.done(stamp)
+    assert clock[0] - 1000.0 >= (400 / 5 - 1) * 1.0  # it did wait: at most 5 a second
