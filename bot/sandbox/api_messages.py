@@ -1,4 +1,4 @@
-"""The Bot API methods about messages: send, edit, delete, callback answers, chat actions.
+"""The Bot API methods about messages: send, edit, delete, callback answers.
 
 Every handler takes (fake, params, uploaded files) and returns the ``result`` of a successful
 answer, or raises :class:`ApiError` with Telegram's code and description.
