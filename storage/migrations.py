@@ -124,6 +124,9 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX testimonials_cards_to_send ON testimonials(id)"
         " WHERE status = 'pending' AND card_done = 0",
     ],
+    # 6: a ready-made rejection reason is kept as its text key too (``reasons.<key>``), so
+    # that its author reads it in their own language; reject_reason keeps the organisers'.
+    ["ALTER TABLE testimonials ADD COLUMN reject_reason_key TEXT"],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

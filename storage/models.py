@@ -86,6 +86,7 @@ class Testimonial:
     decided_by: int | None = None
     decided_by_name: str | None = None
     reject_reason: str | None = None
+    reject_reason_key: str | None = None  # a ready-made reason's key (texts ``reasons.<key>``)
     approved_seq: int | None = None  # publication order, set at approval
     published_at: datetime | None = None
     channel_message_ids: tuple[int, ...] = field(default_factory=tuple)

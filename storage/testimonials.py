@@ -128,6 +128,7 @@ def _testimonial(row: sqlite3.Row) -> Testimonial:
         decided_by=row["decided_by"],
         decided_by_name=row["decided_by_name"],
         reject_reason=row["reject_reason"],
+        reject_reason_key=row["reject_reason_key"],
         approved_seq=row["approved_seq"],
         published_at=_dt(row["published_at"]),
         channel_message_ids=_ids(row["channel_message_ids"]),
@@ -408,9 +409,11 @@ class Repository:
         by: int,
         by_name: str,
         reason: str | None = None,
+        reason_key: str | None = None,
     ) -> Decision:
         """Approve or reject a pending testimonial: a compare-and-set whose row count says
-        who won. Approval queues the publication in the same transaction."""
+        who won. Approval queues the publication in the same transaction. A ready-made
+        reason comes with its text key (``reason_key``), a typed one without."""
         if target not in (Status.APPROVED, Status.REJECTED):
             raise IllegalTransition(Status.PENDING, target)
         now = _ts()
@@ -419,8 +422,8 @@ class Repository:
             sets += ", approved_seq = (SELECT coalesce(max(approved_seq), 0) + 1 FROM testimonials)"
             params: tuple[Any, ...] = (now, by, by_name)
         else:
-            sets += ", reject_reason = ?"
-            params = (now, by, by_name, reason)
+            sets += ", reject_reason = ?, reject_reason_key = ?"
+            params = (now, by, by_name, reason, reason_key)
         async with self.db.transaction() as conn:
             won = await _move(
                 conn, testimonial_id, target, expected=(Status.PENDING,), sets=sets, params=params

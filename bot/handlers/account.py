@@ -9,6 +9,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.chat import answer_query, button, drop_buttons, load_person, reply
+from bot.services.cards import reason_text
 from storage.models import Status, Testimonial
 from storage.textlength import shorten
 
@@ -75,8 +76,9 @@ async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         number = numbers[item.id]
         status = _sentence_start(t(lang, f"status.{item.status.value}"))
         excerpt = shorten(item.quote, EXCERPT_WIDTH)
-        if item.status is Status.REJECTED and item.reject_reason:
-            reason = shorten(item.reject_reason, EXCERPT_WIDTH)
+        given = reason_text(t, lang, item) if item.status is Status.REJECTED else None
+        if given:
+            reason = shorten(given, EXCERPT_WIDTH)
             line = t(
                 lang,
                 "mine.item_reason",

@@ -26,7 +26,7 @@ from telegram.ext import (
 
 from bot.handlers.chat import answer_query, profile_name
 from bot.services.book import FORMATS, write_book_file
-from bot.services.cards import CardDesk, format_time
+from bot.services.cards import REASON_KEYS, CardDesk, format_time
 from bot.services.container import Services, services
 from storage import fields
 from storage.models import Status, Testimonial
@@ -83,10 +83,11 @@ async def _decide(
     who: str,
     target: Status,
     reason: str | None,
+    reason_key: str | None = None,
 ) -> None:
     t, lang = svc.texts, mod.lang
     decision = await svc.repo.decide(
-        tm.id, target, by=query.from_user.id, by_name=who, reason=reason
+        tm.id, target, by=query.from_user.id, by_name=who, reason=reason, reason_key=reason_key
     )
     if not decision.won:
         await answer_query(query, _already(svc, mod, decision.testimonial), show_alert=True)
@@ -102,10 +103,7 @@ async def _decide(
         return
     await answer_query(query, t(lang, "moderation.rejected_answer"))
     mod.refresh_later(decided.id)
-    if reason:
-        await mod.notify_author(decided, "author.rejected", id=decided.id, reason=reason)
-    else:
-        await mod.notify_author(decided, "author.rejected_noreason", id=decided.id)
+    await mod.notify_rejected(decided)
 
 
 def _already(svc: Services, mod: CardDesk, tm: Testimonial | None) -> str:
@@ -139,12 +137,14 @@ async def _reject(
 async def _reason(
     query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
-    reasons = svc.texts.raw(mod.lang, "moderation.reasons").split("\n")
     index = int(arg) if arg and arg.isdigit() else -1
-    if not 0 <= index < len(reasons):
+    if not 0 <= index < len(REASON_KEYS):
         await answer_query(query, svc.texts(mod.lang, "moderation.unknown_button"), show_alert=True)
         return
-    await _decide(query, svc, mod, tm, who, Status.REJECTED, reasons[index])
+    key = REASON_KEYS[index]
+    # The organisers' wording is stored for the card and the export; the key for the author.
+    reason = svc.texts(mod.lang, f"reasons.{key}")
+    await _decide(query, svc, mod, tm, who, Status.REJECTED, reason, key)
 
 
 async def _other(
@@ -332,7 +332,7 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             return
         log.info("testimonial #%d rejected by %s (%d)", tm.id, who, user.id)
         mod.refresh_later(decision.testimonial.id)
-        await mod.notify_author(decision.testimonial, "author.rejected", id=tm.id, reason=text)
+        await mod.notify_rejected(decision.testimonial)
         return
     field = prompt.action.split(":")[1]
     try:

@@ -56,6 +56,8 @@ BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
 GIVE_UP_AFTER = 3
 ADMIN_CACHE_SECONDS = 120.0
+# The ready-made rejection reasons, in button order: texts ``reasons.<key>`` in each language.
+REASON_KEYS = ("off_topic", "offensive", "duplicate", "personal")
 
 
 async def stop_task(task: asyncio.Task[None] | None) -> None:
@@ -76,6 +78,14 @@ def channel_link(settings: Settings, message_id: int) -> str | None:
     if isinstance(channel, int) and str(channel).startswith("-100"):
         return f"https://t.me/c/{str(channel)[4:]}/{message_id}"
     return None
+
+
+def reason_text(texts: Texts, lang: str, t: Testimonial) -> str | None:
+    """Return why a testimonial was rejected, in ``lang`` for a ready-made reason, as typed
+    for a typed one (None: no reason given)."""
+    if t.reject_reason_key:
+        return texts(lang, f"reasons.{t.reject_reason_key}")
+    return t.reject_reason
 
 
 def format_time(value: datetime | None) -> str:
@@ -262,10 +272,13 @@ class CardDesk:
 
     def reasons_keyboard(self, tid: int) -> InlineKeyboardMarkup:
         """The ready-made rejection reasons, typing one, and back."""
-        reasons = self.texts.raw(self.lang, "moderation.reasons").split("\n")
         rows = [
-            [InlineKeyboardButton(r, callback_data=f"mod:reason:{tid}:{i}")]
-            for i, r in enumerate(reasons)
+            [
+                InlineKeyboardButton(
+                    self.texts(self.lang, f"reasons.{key}"), callback_data=f"mod:reason:{tid}:{i}"
+                )
+            ]
+            for i, key in enumerate(REASON_KEYS)
         ]
         rows.append(
             [
@@ -304,7 +317,7 @@ class CardDesk:
             return None, self.pending_keyboard(t.id)
         if t.status is Status.REJECTED:
             return texts(
-                lang, "card.rejected", who=who, time=when, reason=t.reject_reason or "-"
+                lang, "card.rejected", who=who, time=when, reason=reason_text(texts, lang, t) or "-"
             ), None
         if t.status is Status.PUBLISHED:
             link = (
@@ -420,14 +433,32 @@ class CardDesk:
             if "not modified" not in exc.message.lower():
                 raise
 
-    async def notify_author(self, t: Testimonial, key: str, **params: object) -> None:
-        """Tell a testimonial's author something; remember if they blocked the bot."""
+    async def _author_language(self, t: Testimonial) -> str | None:
+        """Return the language to tell the author in, None if they cannot be told."""
         if t.user_id is None:
-            return
+            return None
         user = await self.repo.get_user(t.user_id)
         if user is None or user.blocked_bot:
+            return None
+        return user.language or t.language
+
+    async def notify_rejected(self, t: Testimonial) -> None:
+        """Tell the author their testimonial was rejected, with the reason in their language
+        (a ready-made one) or as the organiser typed it."""
+        lang = await self._author_language(t)
+        if lang is None:
             return
-        lang = user.language or t.language
+        reason = reason_text(self.texts, lang, t)
+        if reason:
+            await self.notify_author(t, "author.rejected", id=t.id, reason=reason)
+        else:
+            await self.notify_author(t, "author.rejected_noreason", id=t.id)
+
+    async def notify_author(self, t: Testimonial, key: str, **params: object) -> None:
+        """Tell a testimonial's author something; remember if they blocked the bot."""
+        lang = await self._author_language(t)
+        if lang is None or t.user_id is None:
+            return
         try:
             await self.bot.send_message(t.user_id, self.texts(lang, key, **params))
         except Forbidden:

@@ -162,3 +162,37 @@ async def test_half_sent_card_is_resumed_after_a_restart(harness: Harness) -> No
     whole = await h.wait_async(lambda: h.repo.get(tid), lambda t: t.card_done, timeout=10)
     assert whole.card_message_ids[0] == half.card_message_ids[0]
     assert [m["message_id"] for m in h.group_messages()] == list(whole.card_message_ids)
+
+
+async def test_french_author_reads_a_ready_made_reason_in_french(harness: Harness) -> None:
+    h = harness
+    p = h.person("Amélie", user_id=45_000)
+    tid = await submit(h, p, name="Amélie")
+    await h.repo.set_language(p.id, "fr")  # she chose French with /language
+    t = await card_of(h, tid)
+    await press(h, ORGANISER_ID, t.card_message_ids[0], f"mod:reject:{tid}")
+    await press(h, ORGANISER_ID, t.card_message_ids[0], f"mod:reason:{tid}:0")
+    told = await h.wait(lambda: next((m for m in p.texts() if "n’a pas été publié" in m), None))
+    assert told.endswith("Motif des organisateurs\u00a0: Hors sujet")
+    # The organisers' card and the stored reason stay in the organisers' language.
+    rejected = await wait_status(h, tid, Status.REJECTED)
+    assert rejected.reject_reason == "Off-topic" and rejected.reject_reason_key == "off_topic"
+    await h.settle()
+    assert "Off-topic" in h.fake.message(GROUP_ID, t.card_message_ids[0])["text"]
+    # /mine, in French, gives the reason in French too.
+    mine = await p.send("/mine")
+    assert "Hors sujet" in mine[0]["text"]
+
+
+async def test_typed_reason_reaches_a_french_author_as_typed(harness: Harness) -> None:
+    h = harness
+    p = h.person("Amélie", user_id=45_001)
+    tid = await submit(h, p, name="Amélie")
+    await h.repo.set_language(p.id, "fr")
+    t = await card_of(h, tid)
+    await press(h, ORGANISER_ID, t.card_message_ids[0], f"mod:reject:{tid}")
+    await press(h, ORGANISER_ID, t.card_message_ids[0], f"mod:other:{tid}")
+    h.fake.user_sends(ORGANISER_ID, "Merci de ne pas citer de clients", chat_id=GROUP_ID)
+    await h.settle()
+    told = await h.wait(lambda: next((m for m in p.texts() if "n’a pas été publié" in m), None))
+    assert told.endswith("Motif des organisateurs\u00a0: Merci de ne pas citer de clients")
