@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bot.cli.logs import configure_logging
 from config.settings import Settings, SettingsError, load_settings
 
 EXIT_OK = 0
@@ -74,18 +74,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str) -> None:
-    """One readable line per event; the HTTP client's own lines (which contain the request
-    URL, and so the token) stay at WARNING."""
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-
-
 def _print_problems(lines: Sequence[str]) -> None:
     for line in lines:
         print(line, file=sys.stderr)
@@ -99,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         _print_problems(exc.lines)
         return EXIT_CONFIG
-    configure_logging(settings.log_level)
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    configure_logging(settings.log_level, [token])
     commands: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
         "run": _run,
         "export": _export,

@@ -16,7 +16,7 @@ from storage.textlength import shorten
 log = logging.getLogger(__name__)
 
 LANGUAGE_PATTERN = r"^lang:(en|fr)$"
-MINE_PATTERN = r"^mine:(ask|yes|no):\d+$"
+MINE_PATTERN = r"^mine:(ask|yes|no):\d{1,18}$"
 FORGET_PATTERN = r"^forget:(yes|no)$"
 
 

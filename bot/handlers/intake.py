@@ -439,7 +439,7 @@ async def received_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 INTAKE_PATTERN = (
     r"^in:(profile|skip|done|agree|decline|send|edit_name|edit_org|edit_quote|cancel"
-    r"|cancel_yes|cancel_no|continue|restart|session\.\d+|nosession):(\d+)$"
+    r"|cancel_yes|cancel_no|continue|restart|session\.\d{1,4}|nosession):(\d{1,18})$"
 )
 
 

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 MOD_PATTERN = (
     r"^mod:(approve|reject|reason|other|edit|field|back|unpublish|unpublish_yes|republish"
-    r"|markpub|retry):(\d+)(?::(\w+))?$"
+    r"|markpub|retry):(\d{1,18})(?::(\w{1,20}))?$"
 )
 
 # -- handlers ---------------------------------------------------------------------------------
