@@ -13,6 +13,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -23,6 +24,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.handlers import account, intake, moderation
+from bot.handlers.chat import private_only
 from bot.services import menus
 from bot.services.cards import CardDesk
 from bot.services.container import SERVICES_KEY, Services, services
@@ -38,7 +40,14 @@ from storage.testimonials import Repository
 log = logging.getLogger(__name__)
 
 #: The update types the bot handles: Telegram sends nothing else (less traffic, less noise).
-ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+# chat_member: Telegram tells an admin bot when someone is promoted or demoted in the
+# organisers' group; a demoted organiser loses the right to decide at once.
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.CHAT_MEMBER,
+]
 
 
 def build_application(
@@ -126,9 +135,13 @@ def add_handlers(app: Application, settings: Settings) -> None:  # type: ignore[
             CommandHandler("language", account.language, filters=private),
             CommandHandler("mine", account.mine, filters=private),
             CommandHandler("forget", account.forget, filters=private),
-            CallbackQueryHandler(account.chose_language, pattern=account.LANGUAGE_PATTERN),
-            CallbackQueryHandler(account.mine_pressed, pattern=account.MINE_PATTERN),
-            CallbackQueryHandler(account.forget_pressed, pattern=account.FORGET_PATTERN),
+            CallbackQueryHandler(
+                private_only(account.chose_language), pattern=account.LANGUAGE_PATTERN
+            ),
+            CallbackQueryHandler(private_only(account.mine_pressed), pattern=account.MINE_PATTERN),
+            CallbackQueryHandler(
+                private_only(account.forget_pressed), pattern=account.FORGET_PATTERN
+            ),
             # The attendee's conversation: our commands, any other command, then answers.
             CommandHandler("start", intake.start, filters=private),
             CommandHandler("cancel", intake.cancel, filters=private),
@@ -143,7 +156,7 @@ def add_handlers(app: Application, settings: Settings) -> None:  # type: ignore[
             MessageHandler(
                 private & filters.UpdateType.MESSAGE & ~filters.TEXT, intake.received_other
             ),
-            CallbackQueryHandler(intake.pressed, pattern=intake.INTAKE_PATTERN),
+            CallbackQueryHandler(private_only(intake.pressed), pattern=intake.INTAKE_PATTERN),
             # The organisers' group: card buttons, commands, typed reasons and corrections.
             CallbackQueryHandler(moderation.pressed, pattern=moderation.MOD_PATTERN),
             CommandHandler("pending", moderation.pending_command, filters=group),
@@ -153,6 +166,11 @@ def add_handlers(app: Application, settings: Settings) -> None:  # type: ignore[
             MessageHandler(
                 group & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE,
                 moderation.group_text,
+            ),
+            ChatMemberHandler(
+                moderation.member_changed,
+                ChatMemberHandler.CHAT_MEMBER,
+                chat_id=settings.organisers_chat_id,
             ),
             # Last: any button nobody above matched (an old or forged one).
             CallbackQueryHandler(moderation.unknown_button),

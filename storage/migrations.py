@@ -127,6 +127,22 @@ MIGRATIONS: list[list[str]] = [
     # 6: a ready-made rejection reason is kept as its text key too (``reasons.<key>``), so
     # that its author reads it in their own language; reject_reason keeps the organisers'.
     ["ALTER TABLE testimonials ADD COLUMN reject_reason_key TEXT"],
+    # 7: an organiser's prompt (typed reason, correction) is keyed on the bot's prompt message
+    # (the answer must reply to it: anonymous admins share one sender id) and expires.
+    [
+        "DROP TABLE moderator_prompts",
+        """
+        CREATE TABLE moderator_prompts (
+            chat_id        INTEGER NOT NULL,
+            message_id     INTEGER NOT NULL,
+            user_id        INTEGER NOT NULL,
+            testimonial_id INTEGER NOT NULL REFERENCES testimonials(id) ON DELETE CASCADE,
+            action         TEXT NOT NULL,
+            expires_at     TEXT NOT NULL,
+            PRIMARY KEY (chat_id, message_id)
+        )
+        """,
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

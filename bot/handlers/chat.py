@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram import User as TgUser
+from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
@@ -79,3 +82,26 @@ async def drop_buttons(query: CallbackQuery) -> None:
     except BadRequest as exc:
         if "not modified" not in exc.message.lower():
             log.info("could not remove buttons: %s", exc.message)
+
+
+Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def private_only(callback: Callback) -> Callback:
+    """Bind a button handler to private chats: a press on a message of another chat (a
+    forged ``forget:no`` on a card in the organisers' group) is answered and does nothing."""
+
+    @functools.wraps(callback)
+    async def bound(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            query = update.callback_query
+            log.warning("private button pressed in chat %s: ignored", chat.id if chat else None)
+            if query is not None:
+                svc = services(context)
+                text = svc.texts(svc.settings.default_language, "moderation.unknown_button")
+                await answer_query(query, text, show_alert=True)
+            return
+        await callback(update, context)
+
+    return bound

@@ -13,12 +13,17 @@ import math
 import re
 import tempfile
 from pathlib import Path
+from datetime import timedelta
 
 from telegram import (
     CallbackQuery,
+    ForceReply,
     InputFile,
+    Message,
     Update,
 )
+from telegram import User as TgUser
+from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest
 from telegram.ext import (
     ContextTypes,
@@ -28,10 +33,15 @@ from bot.handlers.chat import answer_query, profile_name
 from bot.services.book import FORMATS, write_book_file
 from bot.services.cards import REASON_KEYS, CardDesk, format_time
 from bot.services.container import Services, services
+from bot.services.texts import Html
 from storage import fields
 from storage.models import Status, Testimonial
+from storage.testimonials import utcnow
 
 log = logging.getLogger(__name__)
+
+# How long an organiser has to answer a prompt for a reason or a correction.
+PROMPT_LIFETIME = timedelta(minutes=5)
 
 MOD_PATTERN = (
     r"^mod:(approve|reject|reason|other|edit|field|back|unpublish|unpublish_yes|republish"
@@ -61,7 +71,7 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         await answer_query(query, t(lang, "moderation.unknown_button"), show_alert=True)
         return
-    if not await mod.is_organiser(query.from_user):
+    if not await mod.is_organiser(query.from_user, fresh=True):
         await answer_query(query, t(lang, "moderation.only_organisers"), show_alert=True)
         return
     match = re.match(MOD_PATTERN, query.data)
@@ -153,8 +163,8 @@ async def _other(
     if tm.status is not Status.PENDING:
         await answer_query(query, _already(svc, mod, tm), show_alert=True)
         return
-    await svc.repo.set_prompt(mod.group, query.from_user.id, tm.id, "reject")
-    await answer_query(query, svc.texts(mod.lang, "moderation.type_reason"), show_alert=True)
+    await answer_query(query, svc.texts(mod.lang, "moderation.type_reason"))
+    await _ask(svc, mod, query.from_user, tm, "reject", "moderation.prompt_reason")
 
 
 async def _edit(
@@ -174,14 +184,49 @@ async def _field(
     if tm.status is not Status.PENDING or arg not in ("name", "organisation", "quote"):
         await answer_query(query, t(lang, "moderation.not_pending"), show_alert=True)
         return
-    await svc.repo.set_prompt(mod.group, query.from_user.id, tm.id, f"edit:{arg}")
     current = getattr(tm, arg).replace("\n", " / ")
     current = current if len(current) <= 120 else current[:119] + "…"
-    # An alert shows plain text: no escaping, but keep it within Telegram's 200 characters.
-    text = t.raw(lang, "moderation.type_correction").format(
-        field=t.raw(lang, f"moderation.field_{arg}"), current=current
+    await answer_query(query, t(lang, "moderation.type_correction"))
+    await _ask(
+        svc,
+        mod,
+        query.from_user,
+        tm,
+        f"edit:{arg}",
+        "moderation.prompt_correction",
+        field=t.raw(lang, f"moderation.field_{arg}"),
+        current=current,
     )
-    await answer_query(query, text[:200], show_alert=True)
+
+
+async def _ask(
+    svc: Services,
+    mod: CardDesk,
+    asker: TgUser,
+    tm: Testimonial,
+    action: str,
+    key: str,
+    **values: object,
+) -> None:
+    """Post the prompt an organiser answers by replying to it (ForceReply, selective: their
+    app opens the reply, nobody else's), and remember it until it expires."""
+    t, lang = svc.texts, mod.lang
+    expires = utcnow() + PROMPT_LIFETIME
+    mention = t(lang, "card.author_link", user_id=asker.id, name=profile_name(asker))
+    text = t(
+        lang,
+        key,
+        who=Html(mention),
+        id=tm.id,
+        time=expires.strftime("%H:%M UTC"),
+        minutes=int(PROMPT_LIFETIME.total_seconds() // 60),
+        **values,
+    )
+    markup = ForceReply(selective=True, input_field_placeholder=f"#{tm.id}")
+    sent = await mod.bot.send_message(mod.group, text, reply_markup=markup)
+    await svc.repo.set_prompt(
+        mod.group, asker.id, tm.id, action, message_id=sent.message_id, expires_at=expires
+    )
 
 
 async def _back(
@@ -303,21 +348,39 @@ async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """An organiser's message in the group: the answer to their open prompt, if any."""
+    """A reply to one of the bot's prompts: the reason or correction it asked for, taken only
+    from the organiser who asked (or an anonymous admin), still an organiser, in time."""
     svc, mod = _desk(context)
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None or message.text is None:
         return
-    prompt = await svc.repo.pop_prompt(mod.group, user.id)
+    asked = message.reply_to_message
+    if asked is None or asked.from_user is None or asked.from_user.id != context.bot.id:
+        return  # ordinary talk in the group: never taken as an answer
+    prompt = await svc.repo.get_prompt(mod.group, asked.message_id)
     if prompt is None:
         return
-    tm = await svc.repo.get(prompt.testimonial_id)
     t, lang = svc.texts, mod.lang
+    anonymous = message.sender_chat is not None and message.sender_chat.id == mod.group
+    if not anonymous:
+        if user.id != prompt.user_id:
+            return  # someone else's prompt: it stays theirs
+        if not await mod.is_organiser(user, fresh=True):
+            await svc.repo.drop_prompt(mod.group, asked.message_id)
+            await message.reply_text(t(lang, "moderation.only_organisers"))
+            return
+    if prompt.expires_at is not None and prompt.expires_at < utcnow():
+        await svc.repo.drop_prompt(mod.group, asked.message_id)
+        await message.reply_text(t(lang, "moderation.prompt_expired"))
+        return
+    if not await svc.repo.drop_prompt(mod.group, asked.message_id):
+        return  # answered meanwhile (a replayed update)
+    tm = await svc.repo.get(prompt.testimonial_id)
     if tm is None or tm.status is not Status.PENDING:
         await message.reply_text(t(lang, "moderation.not_pending"))
         return
-    who = profile_name(user)
+    who = _sender_name(message, user)
     if prompt.action == "reject":
         try:
             text = fields.reason(message.text)
@@ -348,6 +411,13 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     mod.refresh_later(edited.id)
 
 
+def _sender_name(message: Message, user: TgUser) -> str:
+    """The name to record for a decision: the person, or the group for an anonymous admin."""
+    if message.sender_chat is not None:
+        return message.sender_chat.title or profile_name(user)
+    return profile_name(user)
+
+
 def _clean_correction(field: str, text: str, quote_max: int) -> str:
     """Return the corrected field by the same rules as the attendee's answer, or raise."""
     if field == "name":
@@ -363,9 +433,17 @@ def _refused(svc: Services, lang: str, exc: fields.FieldError) -> str:
     return svc.texts(lang, "moderation.correction_refused", problem=problem)
 
 
-async def _organiser_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> CardDesk | None:
+async def _organiser_only(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, *, fresh: bool = False
+) -> CardDesk | None:
+    """Return the desk if the sender is an organiser (an admin posting as the group is one:
+    Telegram lets only admins do that); else say so and return None."""
     svc, mod = _desk(context)
-    if not await mod.is_organiser(update.effective_user):
+    message = update.effective_message
+    sender_chat = message.sender_chat if message is not None else None
+    if sender_chat is not None and sender_chat.id == mod.group:
+        return mod
+    if not await mod.is_organiser(update.effective_user, fresh=fresh):
         message = update.effective_message
         if message is not None:
             await message.reply_text(svc.texts(mod.lang, "moderation.only_organisers"))
@@ -446,7 +524,7 @@ async def ban_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the livre d'or as a file: /export [md|html|csv|json] (Markdown by default)."""
-    mod = await _organiser_only(update, context)
+    mod = await _organiser_only(update, context, fresh=True)
     message = update.effective_message
     if mod is None or message is None:
         return
@@ -470,3 +548,21 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             caption=mod.texts(mod.lang, "moderation.export_caption", count=book.count),
         )
     log.info("book exported as %s (%d testimonials)", book.path.name, book.count)
+
+
+async def member_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Someone's rights in the organisers' group changed: a demoted admin loses the right to
+    decide at once (and their open prompts go); a promoted one gains it."""
+    change = update.chat_member
+    svc, mod = _desk(context)
+    if change is None or change.chat.id != mod.group:
+        return
+    user_id = change.new_chat_member.user.id
+    if change.new_chat_member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
+        mod.learn_admin(user_id)
+        return
+    was = change.old_chat_member.status
+    mod.forget_admin(user_id)
+    await svc.repo.drop_prompts_of(mod.group, user_id)
+    if was in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
+        log.info("user %d is no longer an admin of the organisers' group", user_id)

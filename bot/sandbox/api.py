@@ -129,6 +129,11 @@ def _member_json(user: JSONDict, status: str) -> JSONDict:
     return member
 
 
+def member_json(user: JSONDict, status: str) -> JSONDict:
+    """A user's ChatMember object for a status (for ``chat_member`` updates)."""
+    return _member_json(user, status)
+
+
 def bot_member_json(tg: World, chat: Chat) -> JSONDict:
     """The bot's ChatMember in ``chat``, from its rights (or the block, in private chats)."""
     bot = tg.bot_user

@@ -34,6 +34,13 @@ log = logging.getLogger("bot.sandbox")
 
 _HANDLERS = {**api.HANDLERS, **api_messages.HANDLERS}
 _TELEGRAM_SERVICE_USER: JSONDict = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
+# The sender Telegram shows for an admin who posts as the group.
+GROUP_ANONYMOUS_BOT: JSONDict = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
 
 
 class FakeTelegram(World):
@@ -169,9 +176,25 @@ class FakeTelegram(World):
         kicked (what getChatMember / getChatAdministrators report)."""
         if status not in ("creator", "administrator", "member", "left", "kicked"):
             raise ValueError(f"unknown status {status!r}")
-        self._user(user_id)
-        self._chat(chat_id).members[user_id] = status
+        user = self._user(user_id)
+        chat = self._chat(chat_id)
+        old = chat.members.get(user_id, "left")
+        chat.members[user_id] = status
         self.notify()
+        if old != status and chat.type != "private" and chat.rights.admin:
+            # Telegram tells admin bots (that asked for chat_member) of every change.
+            owner = next((u for u, s in chat.members.items() if s == "creator"), None)
+            by = self._users.get(owner) if owner is not None else None
+            self.queue_update(
+                "chat_member",
+                {
+                    "chat": chat.to_json(),
+                    "from": by or _TELEGRAM_SERVICE_USER,
+                    "date": int(self.now()),
+                    "old_chat_member": api.member_json(user, old),
+                    "new_chat_member": api.member_json(user, status),
+                },
+            )
 
     def set_bot_rights(
         self,
@@ -241,6 +264,7 @@ class FakeTelegram(World):
         chat_id: int | None = None,
         reply_to: int | None = None,
         kind: str = "text",
+        anonymous: bool = False,
     ) -> JSONDict:
         """A user sends a message; queues a ``message`` update; returns the Message JSON.
 
@@ -248,7 +272,8 @@ class FakeTelegram(World):
         ``bot_command`` entity (so "/start payload" is a deep link). ``kind`` is one of text,
         sticker, photo, voice, location, contact, document, video, animation, audio,
         video_note, poll, dice; for media, ``text`` is the caption. ``reply_to`` is the id
-        of a message of that chat.
+        of a message of that chat. ``anonymous``: an admin who posts as the group (Telegram
+        sends it "from" GroupAnonymousBot with ``sender_chat`` the group; admins only).
 
         A user who writes in a group becomes a member of it (unless left or kicked).
         In a group where the bot is not an admin and ``privacy_mode`` is on, the message is
@@ -267,6 +292,8 @@ class FakeTelegram(World):
                 chat.members[user_id] = "member"
         elif chat.id != user_id:
             raise ValueError("a private chat only has its own user")
+        if anonymous and chat.members.get(user_id) not in ("administrator", "creator"):
+            raise ValueError(f"only admins can post as the group; user {user_id} is not one")
         if chat.blocked:
             self.unblock_bot(user_id)
         replied = self._alive(chat, reply_to) if reply_to is not None else None
@@ -274,9 +301,10 @@ class FakeTelegram(World):
             chat=chat.to_json(),
             message_id=self._next_message_id(chat),
             date=self.now(),
-            sender=user,
+            sender=GROUP_ANONYMOUS_BOT if anonymous else user,
             from_bot=False,
             reply_to=replied.to_json(with_reply=False) if replied else None,
+            as_chat=anonymous,
         )
         self._fill_content(message, kind, text, user)
         chat.messages[message.message_id] = message

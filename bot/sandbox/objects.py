@@ -240,6 +240,7 @@ class StoredMessage:
     edit_count: int = 0
     upload: UploadedFile | None = None  # bytes of a document the bot sent
     deleted: bool = False
+    as_chat: bool = False  # an anonymous admin's message: "from" GroupAnonymousBot
 
     @property
     def chat_id(self) -> int:
@@ -250,7 +251,7 @@ class StoredMessage:
         msg: JSONDict = {"message_id": self.message_id}
         if self.sender is not None:
             msg["from"] = self.sender
-        if self.chat["type"] == "channel":
+        if self.chat["type"] == "channel" or self.as_chat:
             msg["sender_chat"] = self.chat
         msg["chat"] = self.chat
         msg["date"] = int(self.date)

@@ -58,6 +58,8 @@ GIVE_UP_AFTER = 3
 ADMIN_CACHE_SECONDS = 120.0
 # The ready-made rejection reasons, in button order: texts ``reasons.<key>`` in each language.
 REASON_KEYS = ("off_topic", "offensive", "duplicate", "personal")
+# An admin who has not acted for this long is checked again before a decision or an export.
+RECHECK_SECONDS = 30.0
 
 
 async def stop_task(task: asyncio.Task[None] | None) -> None:
@@ -109,6 +111,7 @@ class CardDesk:
         self._task: asyncio.Task[None] | None = None
         self._job_in_hand = False
         self._admins: tuple[float, frozenset[int]] | None = None
+        self._seen: dict[int, float] = {}  # admin id -> when Telegram last confirmed it
         self.bot_username = ""
         self.sessions = Sessions()
 
@@ -485,8 +488,14 @@ class CardDesk:
 
     # -- who may press ---------------------------------------------------------------------------
 
-    async def is_organiser(self, user: TgUser | None) -> bool:
-        """Return whether a user is an admin of the group or in LIVREDOR_ADMIN_IDS."""
+    async def is_organiser(self, user: TgUser | None, *, fresh: bool = False) -> bool:
+        """Return whether a user is an admin of the group or in LIVREDOR_ADMIN_IDS.
+
+        The admin list is cached, and ``chat_member`` updates (``forget_admin``) drop a
+        demoted admin at once. With ``fresh`` (a decision, an export), an admin not seen for
+        ``RECHECK_SECONDS`` is asked about again (one ``getChatMember``): the update can be
+        missed (the bot was not an admin then, or was stopped).
+        """
         if user is None:
             return False
         if user.id in self.settings.admin_ids:
@@ -500,14 +509,30 @@ class CardDesk:
                 log.warning("could not list the group's administrators: %s", exc)
                 ids = frozenset()
             self._admins = (now, ids)
-        if user.id in self._admins[1]:
+            self._seen = dict.fromkeys(ids, now)
+        cached = user.id in self._admins[1]
+        if cached and (not fresh or now - self._seen.get(user.id, 0.0) <= RECHECK_SECONDS):
             return True
-        # A new admin since the cache was filled: ask about this one person.
+        # Not known as an admin (maybe new), or not seen for a while: ask about this person.
         try:
             member = await self.bot.get_chat_member(self.group, user.id)
         except TelegramError:
             return False
         if member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
-            self._admins = (self._admins[0], self._admins[1] | {user.id})
+            self.learn_admin(user.id)
             return True
+        self.forget_admin(user.id)
         return False
+
+    def learn_admin(self, user_id: int) -> None:
+        """Count a user as an admin from now (promoted, or confirmed by Telegram)."""
+        now = time.monotonic()
+        if self._admins is not None:
+            self._admins = (self._admins[0], self._admins[1] | {user_id})
+        self._seen[user_id] = now
+
+    def forget_admin(self, user_id: int) -> None:
+        """Stop counting a user as an admin (demoted, left, banned): effective at once."""
+        if self._admins is not None:
+            self._admins = (self._admins[0], self._admins[1] - {user_id})
+        self._seen.pop(user_id, None)

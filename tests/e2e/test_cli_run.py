@@ -25,7 +25,7 @@ from tests.e2e.cli_process import (
     wait_until,
 )
 
-ALLOWED = ["message", "edited_message", "callback_query"]
+ALLOWED = ["message", "edited_message", "callback_query", "chat_member"]
 ATTENDEE = 1001
 # Distinctive, so finding it in a log cannot be a coincidence.
 QUOTE = "Une journée formidable, vraiment. Marqueur-7f3a9c « citation » ☺"

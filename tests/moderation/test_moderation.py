@@ -177,11 +177,11 @@ async def test_reject_with_typed_reason(harness: Harness) -> None:
     card_id = t.card_message_ids[0]
     await press(harness, ORGANISER_ID, card_id, f"mod:reject:{tid}")
     answer = await press(harness, ORGANISER_ID, card_id, f"mod:other:{tid}")
-    assert answer["show_alert"] and "next message" in answer["text"]
-    harness.fake.user_sends(
-        ORGANISER_ID, "Please <don't> name colleagues & clients", chat_id=GROUP_ID
-    )
-    await harness.settle()
+    assert "Reply to my message" in answer["text"]
+    # The answer is a reply to the bot's prompt (ForceReply), which names who asked.
+    prompt = harness.fake.last_message(GROUP_ID)
+    assert "reply to this message" in prompt["text"] and "Olga" in prompt["text"]
+    await answer_prompt(harness, "Please <don't> name colleagues & clients")
     rejected = await wait_status(harness, tid, Status.REJECTED)
     assert rejected.reject_reason == "Please <don't> name colleagues & clients"
     await harness.wait(lambda: any("name colleagues & clients" in m for m in p.texts()))
@@ -194,9 +194,10 @@ async def test_edit_then_approve(harness: Harness) -> None:
     card_id = t.card_message_ids[0]
     await press(harness, ORGANISER_ID, card_id, f"mod:edit:{tid}")
     answer = await press(harness, ORGANISER_ID, card_id, f"mod:field:{tid}:name")
-    assert "ada lovelace" in answer["text"]
-    harness.fake.user_sends(ORGANISER_ID, "Ada LOVELACE", chat_id=GROUP_ID)
-    await harness.settle()
+    assert "Reply to my message" in answer["text"]
+    # The prompt shows the current value.
+    assert "Now: ada lovelace" in harness.fake.last_message(GROUP_ID)["text"]
+    await answer_prompt(harness, "Ada LOVELACE")
     edited = await harness.repo.get(tid)
     assert edited is not None and edited.name == "Ada LOVELACE"
     card = harness.fake.message(GROUP_ID, card_id)
