@@ -12,8 +12,8 @@ import logging
 import math
 import re
 import tempfile
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 
 from telegram import (
     CallbackQuery,
