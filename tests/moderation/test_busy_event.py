@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from storage.models import Status
-from tests.moderation.test_moderation import card_of, press, submit, wait_status
+from tests.moderation.test_moderation import answer_prompt, card_of, press, submit, wait_status
 from tests.support import CHANNEL_ID, GROUP_ID, ORGANISER_ID, Harness, make_fake, make_settings
 
 
@@ -192,7 +192,7 @@ async def test_typed_reason_reaches_a_french_author_as_typed(harness: Harness) -
     t = await card_of(h, tid)
     await press(h, ORGANISER_ID, t.card_message_ids[0], f"mod:reject:{tid}")
     await press(h, ORGANISER_ID, t.card_message_ids[0], f"mod:other:{tid}")
-    h.fake.user_sends(ORGANISER_ID, "Merci de ne pas citer de clients", chat_id=GROUP_ID)
-    await h.settle()
+    # The reason is a reply to the bot's prompt (ForceReply).
+    await answer_prompt(h, "Merci de ne pas citer de clients")
     told = await h.wait(lambda: next((m for m in p.texts() if "n’a pas été publié" in m), None))
     assert told.endswith("Motif des organisateurs\u00a0: Merci de ne pas citer de clients")
