@@ -1,0 +1,91 @@
+"""Bot API calls per step of one testimonial, attendee side and organisers' side.
+
+    .venv/bin/python -m tests.bench.calls
+
+The real bot (``build_application``) against the in-process fake, on a fresh database: one
+attendee goes through the conversation (the 7 updates of the intake benchmark), an organiser
+approves the card, the publisher posts it and tells the author. After each step the bot is
+left to become idle, then the Bot API calls it made are counted by method and by chat.
+Counting, not timing: the figures are exact and do not depend on the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from bot.sandbox.objects import RecordedRequest
+from tests.bench.common import print_table
+from tests.support import CHANNEL_ID, GROUP_ID, ORGANISER_ID, Harness, make_fake, make_settings
+
+ATTENDEE_STEPS = (
+    ("/start", "send"),
+    ("Ada Lovelace", "send"),
+    ("Analytical Engine Society", "send"),
+    ("A fine day, thank you all.", "send"),
+    ("Done", "press"),
+    ("Yes, I agree", "press"),
+    ("Send", "press"),
+)
+
+
+def _where(r: RecordedRequest, attendee: int) -> str:
+    chat = r.params.get("chat_id")
+    if chat is None and r.method.lower() == "answercallbackquery":
+        return "press"
+    chat = int(str(chat)) if chat is not None else None
+    return {attendee: "attendee", GROUP_ID: "organisers", CHANNEL_ID: "channel"}.get(
+        chat or 0, "other"
+    )
+
+
+async def run() -> list[tuple[str, int, str]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        fake = make_fake()
+        h = Harness(fake, make_settings(Path(tmp) / "livredor.db"))
+        await h.start()
+        rows: list[tuple[str, int, str]] = []
+        try:
+            ada = h.person()
+            seen = len(fake.requests)
+
+            def step(label: str) -> None:
+                nonlocal seen
+                new = [r for r in fake.requests[seen:] if r.method.lower() != "getupdates"]
+                seen = len(fake.requests)
+                kinds = Counter(f"{r.method} ({_where(r, ada.id)})" for r in new)
+                rows.append((label, len(new), ", ".join(f"{n} {k}" for k, n in kinds.items())))
+
+            for text, how in ATTENDEE_STEPS:
+                await (ada.send(text) if how == "send" else ada.press(text))
+                await h.settle()
+                step(f"attendee: {text}")
+            [t] = await h.repo.list_for_user(ada.id)
+            assert t.card_message_ids, "no card"
+            fake.user_presses(ORGANISER_ID, GROUP_ID, t.card_message_ids[0], f"mod:approve:{t.id}")
+            await h.settle()
+            step("organiser: Approve (then the post and the author's notice)")
+        finally:
+            await h.stop()
+            await fake.aclose()
+        return rows
+
+
+def main() -> None:
+    rows = asyncio.run(run())
+    attendee = sum(n for label, n, _ in rows[: len(ATTENDEE_STEPS)])
+    print_table(
+        "Bot API calls per step of one testimonial (getUpdates not counted)",
+        ["step", "calls", "which"],
+        rows,
+    )
+    print(
+        f"\nattendee side (7 updates): {attendee} calls; whole testimonial: "
+        f"{sum(n for _, n, _ in rows)} calls"
+    )
+
+
+if __name__ == "__main__":
+    main()
