@@ -31,6 +31,7 @@ import os
 import random
 import signal
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -54,7 +55,8 @@ from tests.e2e.cli_process import CliProcess, cli_env, free_port
 
 SECRET = "bench-webhook-secret_0123456789abcdef"
 FAST = "1000"
-MODES = ("polling", "webhook, one at a time", "webhook, concurrent")
+ECHO = "echo bot, polling"
+MODES = ("polling", "webhook, one at a time", "webhook, concurrent", ECHO)
 JSON = dict[str, Any]
 
 
@@ -100,6 +102,22 @@ async def deliver(fake: DeliveringFake, connections: int, answers: list[float]) 
         await asyncio.gather(*(worker(session) for _ in range(connections)))
 
 
+async def start_echo(process: CliProcess, env: dict[str, str]) -> None:
+    """Start ``tests.bench.echo_bot`` as ``process`` (its files and kill, another module)."""
+    with process.stdout_path.open("wb") as out, process.stderr_path.open("wb") as err:
+        process.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.bench.echo_bot",
+            cwd=process.workdir,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process so far."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as f:
@@ -134,7 +152,7 @@ async def run_mode(
         "messages_per_second": FAST,
         "log_level": "WARNING",
     }
-    if mode != "polling":
+    if mode not in ("polling", ECHO):
         port = free_port()
         settings.update(
             webhook_url=f"http://127.0.0.1:{port}/livredor-hook",
@@ -146,9 +164,13 @@ async def run_mode(
     process = CliProcess(workdir, "bot")
     result = Run(mode)
     delivering: asyncio.Task[None] | None = None
+    echo = mode == ECHO
     try:
-        await process.start("run", env=cli_env(server, database, **settings))
-        if mode == "polling":
+        if echo:
+            await start_echo(process, cli_env(server, database))
+        else:
+            await process.start("run", env=cli_env(server, database, **settings))
+        if mode in ("polling", ECHO):
             await fake.wait_for(lambda: fake.count("getUpdates") > 0, 60, what="polling")
         else:
             await fake.wait_for(lambda: fake.webhook is not None, 60, what="setWebhook")
@@ -163,18 +185,20 @@ async def run_mode(
 
         async def one(uid: int) -> None:
             async with slots:
-                result.replies += await play(fake, uid, scripts[uid])
+                result.replies += await play(fake, uid, scripts[uid], echo=echo)
 
         # Warm up (imports, first connections), then measure.
         await asyncio.gather(*(one(uid) for uid in users[:20]))
-        await fake.until_sent(GROUP_ID, 20)
+        if not echo:
+            await fake.until_sent(GROUP_ID, 20)
         cpu0, wall0 = cpu_seconds(process.pid), time.perf_counter()
         harness0 = time.process_time()
         polls0 = fake.count("getUpdates")
         result.replies.clear()
         result.post_answers.clear()
         await asyncio.gather(*(one(uid) for uid in users[20:]))
-        await fake.until_sent(GROUP_ID, attendees)  # the organisers' cards too
+        if not echo:
+            await fake.until_sent(GROUP_ID, attendees)  # the organisers' cards too
         result.wall = time.perf_counter() - wall0
         result.cpu = cpu_seconds(process.pid) - cpu0
         result.harness_cpu = time.process_time() - harness0
@@ -275,6 +299,15 @@ def main() -> None:
             "harness CPU %",
         ],
         rows,
+    )
+    echo_cpu = statistics.median(cpu(r) for r in runs[ECHO])
+    print(
+        "\nbot CPU per update against the echo bot over real HTTP (target: at most 2.0): "
+        + ", ".join(
+            f"{mode} {statistics.median(cpu(r) for r in runs[mode]) / echo_cpu:.2f}"
+            for mode in MODES
+            if mode != ECHO
+        )
     )
 
 

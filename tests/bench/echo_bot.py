@@ -1,0 +1,42 @@
+"""A bare python-telegram-bot echo bot, the webhook benchmark's baseline over real HTTP.
+
+    LIVREDOR_BOT_TOKEN=... LIVREDOR_API_BASE_URL=... python -m tests.bench.echo_bot
+
+One reply per update (``tests.bench.intake.echo``), with livredor's ``Defaults``, concurrency
+and HTTP pool (``bot/app.py``), long polling until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import ApplicationBuilder, Defaults, TypeHandler
+
+from tests.bench.intake import echo
+
+
+def main() -> None:
+    """Build the echo bot from the environment and poll."""
+    app = (
+        ApplicationBuilder()
+        .token(os.environ["LIVREDOR_BOT_TOKEN"])
+        .base_url(os.environ["LIVREDOR_API_BASE_URL"])
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .concurrent_updates(1024)
+        .connection_pool_size(8)
+        .pool_timeout(30.0)
+        .build()
+    )
+    app.add_handler(TypeHandler(Update, echo))
+    app.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+if __name__ == "__main__":
+    main()
