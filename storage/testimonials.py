@@ -401,6 +401,15 @@ class Repository:
         )
         return [_testimonial(r) for r in rows]
 
+    async def own_numbers(self, user_id: int) -> dict[int, int]:
+        """Number a user's testimonials 1, 2, 3 in the order they were written, by id: what
+        the author reads (the id is global: one testimonial should not be "no. 47")."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM testimonials WHERE user_id = ? AND status != 'draft' ORDER BY id",
+            (user_id,),
+        )
+        return {int(row["id"]): n for n, row in enumerate(rows, start=1)}
+
     # -- moderation ------------------------------------------------------------------------
 
     async def decide(

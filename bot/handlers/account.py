@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.handlers.chat import answer_query, button, drop_buttons, load_person, reply
 from bot.services.cards import reason_text
-from storage.models import Status, Testimonial
+from storage.models import Status
 from storage.textlength import shorten
 
 log = logging.getLogger(__name__)
@@ -47,12 +47,6 @@ async def chose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 EXCERPT_WIDTH = 28  # perceived characters: the line still fits a phone with its status
 
 
-def _numbers(items: list[Testimonial]) -> dict[int, int]:
-    """Number a person's testimonials 1, 2, 3 in the order they were written (the database id
-    is global: a person who sent one testimonial should not read "no. 47")."""
-    return {item.id: n for n, item in enumerate(sorted(items, key=lambda i: i.id), start=1)}
-
-
 def _sentence_start(text: str) -> str:
     # Status names are written to fit inside sentences ("is waiting for review"); a line of
     # /mine starts with one.
@@ -69,7 +63,7 @@ async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not items:
         await reply(update, t(lang, "mine.none"))
         return
-    numbers = _numbers(items)
+    numbers = await svc.repo.own_numbers(update.effective_user.id)
     lines = [t(lang, "mine.header")]
     buttons = []
     for item in items[:20]:
@@ -103,7 +97,7 @@ async def mine_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     svc, lang, _, _ = await load_person(update, context, allow_banned=True)
     _, action, raw_id = query.data.split(":")
     # The button carries the database id; the sentences use the person's own numbering.
-    numbers = _numbers(await svc.repo.list_for_user(update.effective_user.id))
+    numbers = await svc.repo.own_numbers(update.effective_user.id)
     testimonial = await svc.repo.get(int(raw_id))
     t = svc.texts
     if (

@@ -458,12 +458,16 @@ class CardDesk:
             await self.notify_author(t, "author.rejected_noreason", id=t.id)
 
     async def notify_author(self, t: Testimonial, key: str, **params: object) -> None:
-        """Tell a testimonial's author something; remember if they blocked the bot."""
+        """Tell a testimonial's author something; remember if they blocked the bot.
+
+        The text gets ``number``: the author's own numbering of it (1, 2, 3, as in /mine),
+        not the global id organisers see."""
         lang = await self._author_language(t)
         if lang is None or t.user_id is None:
             return
+        number = (await self.repo.own_numbers(t.user_id)).get(t.id, t.id)
         try:
-            await self.bot.send_message(t.user_id, self.texts(lang, key, **params))
+            await self.bot.send_message(t.user_id, self.texts(lang, key, number=number, **params))
         except Forbidden:
             log.info("author of testimonial #%d blocked the bot; not notified", t.id)
             await self.repo.set_blocked_bot(t.user_id, True)

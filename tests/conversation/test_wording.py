@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from storage.models import Status
-from tests.support import Harness, Person
+from tests.support import GROUP_ID, ORGANISER_ID, Harness, Person
+
+EN = ("Use “", "Skip", "Done", "Yes, I agree", "Send")
+FR = ("Utiliser «", "Passer", "Terminé", "Oui, j’accepte", "Envoyer")
 
 
-async def _submit(p: Person, quote: str) -> None:
+async def _submit(p: Person, quote: str, labels: tuple[str, ...] = EN) -> None:
+    use_name, skip, done, agree, send = labels
     await p.send("/start")
-    await p.press("Use “")
-    await p.press("Skip")
+    await p.press(use_name)
+    await p.press(skip)
     await p.send(quote)
-    await p.press("Done")
-    await p.press("Yes, I agree")
-    await p.press("Send")
+    await p.press(done)
+    await p.press(agree)
+    await p.press(send)
 
 
 async def test_mine_numbers_my_testimonials_with_status_first(harness: Harness) -> None:
@@ -53,13 +57,7 @@ async def test_mine_numbers_my_testimonials_with_status_first(harness: Harness) 
 
 async def test_mine_in_french_has_no_two_colons_and_shows_the_reason(harness: Harness) -> None:
     p = harness.person(language_code="fr")
-    await p.send("/start")
-    await p.press("Utiliser")
-    await p.press("Passer")
-    await p.send("Formidable : merci !")
-    await p.press("Terminé")
-    await p.press("Oui, j’accepte")
-    await p.press("Envoyer")
+    await _submit(p, "Formidable : merci !", FR)
     [t] = await harness.repo.list_for_user(p.id)
     await harness.repo.decide(t.id, Status.REJECTED, by=1, by_name="Org", reason="Hors sujet")
     [listing] = await p.send("/mine")
@@ -144,3 +142,18 @@ async def test_an_empty_name_is_not_asked_twice(harness: Harness) -> None:
     [text] = [r["text"] for r in replies]
     assert text.startswith("The name can't be empty.\n\nWhat name should appear")
     assert text.count("What name") == 1
+
+
+async def test_the_author_hears_of_a_decision_by_their_own_number(harness: Harness) -> None:
+    ada, bob = harness.person(), harness.person("Bob", last_name=None, language_code="fr")
+    await _submit(ada, "Ada's first.")
+    await _submit(bob, "Le premier de Bob.", FR)
+    [t] = await harness.repo.list_for_user(bob.id)
+    assert t.id == 2
+    await harness.settle()
+    t = await harness.repo.get(t.id)
+    assert t is not None and t.card_message_ids
+    harness.fake.user_presses(ORGANISER_ID, GROUP_ID, t.card_message_ids[0], f"mod:approve:{t.id}")
+    await harness.wait(lambda: any("🎉" in m for m in bob.texts()))
+    [told] = [m for m in bob.texts() if "🎉" in m]
+    assert told.startswith("🎉 Votre témoignage n°\u00a01 est publié\u00a0: https://t.me/")
