@@ -148,10 +148,10 @@ async def test_the_author_hears_of_a_decision_by_their_own_number(harness: Harne
     ada, bob = harness.person(), harness.person("Bob", last_name=None, language_code="fr")
     await _submit(ada, "Ada's first.")
     await _submit(bob, "Le premier de Bob.", FR)
-    [t] = await harness.repo.list_for_user(bob.id)
-    assert t.id == 2
+    [submitted] = await harness.repo.list_for_user(bob.id)
+    assert submitted.id == 2
     await harness.settle()
-    t = await harness.repo.get(t.id)
+    t = await harness.repo.get(submitted.id)
     assert t is not None and t.card_message_ids
     harness.fake.user_presses(ORGANISER_ID, GROUP_ID, t.card_message_ids[0], f"mod:approve:{t.id}")
     await harness.wait(lambda: any("🎉" in m for m in bob.texts()))
