@@ -127,14 +127,17 @@ def add_handlers(app: Application, settings: Settings) -> None:  # type: ignore[
     """
     assert settings.organisers_chat_id is not None
     private = filters.ChatType.PRIVATE
+    # PTB's CommandHandler also runs for an *edited* command: an edited "/start" or
+    # "/cancel" must not run again; it reaches received_edit, which explains.
+    command = private & filters.UpdateType.MESSAGE
     group = filters.Chat(settings.organisers_chat_id)
     app.add_handler(TypeHandler(Update, intake.flood_guard), group=-1)
     app.add_handlers(
         [
             # The attendee's account: /language, /mine, /forget and their buttons.
-            CommandHandler("language", account.language, filters=private),
-            CommandHandler("mine", account.mine, filters=private),
-            CommandHandler("forget", account.forget, filters=private),
+            CommandHandler("language", account.language, filters=command),
+            CommandHandler("mine", account.mine, filters=command),
+            CommandHandler("forget", account.forget, filters=command),
             CallbackQueryHandler(
                 private_only(account.chose_language), pattern=account.LANGUAGE_PATTERN
             ),
@@ -143,10 +146,10 @@ def add_handlers(app: Application, settings: Settings) -> None:  # type: ignore[
                 private_only(account.forget_pressed), pattern=account.FORGET_PATTERN
             ),
             # The attendee's conversation: our commands, any other command, then answers.
-            CommandHandler("start", intake.start, filters=private),
-            CommandHandler("cancel", intake.cancel, filters=private),
-            CommandHandler("help", intake.help_command, filters=private),
-            MessageHandler(private & filters.COMMAND, intake.unknown_command),
+            CommandHandler("start", intake.start, filters=command),
+            CommandHandler("cancel", intake.cancel, filters=command),
+            CommandHandler("help", intake.help_command, filters=command),
+            MessageHandler(command & filters.COMMAND, intake.unknown_command),
             MessageHandler(
                 private & filters.UpdateType.MESSAGE & filters.TEXT, intake.received_text
             ),
@@ -228,4 +231,17 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             user = update.effective_user
             lang = svc.texts.language(user.language_code if user else None)
             with contextlib.suppress(TelegramError):
-                await chat.send_message(svc.texts(lang, "common.error"))
+                if not intake.ANSWER_SAVED.get():
+                    await chat.send_message(svc.texts(lang, "common.error"))
+                    return
+                # The answer was committed, the reply failed: say it is saved, and ask the
+                # open question (with its buttons) once more.
+                saved = svc.texts(lang, "common.error_saved")
+                row, draft = await svc.repo.get_user_and_draft(user.id) if user else (None, None)
+                lang = row.language if row is not None and row.language else lang
+                if draft is not None and draft.step is not None:
+                    await intake.ask(
+                        update, svc, lang, draft, svc.texts(lang, "common.error_saved")
+                    )
+                else:
+                    await chat.send_message(saved)

@@ -8,6 +8,7 @@ import logging
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
+from bot.handlers import intake
 from bot.handlers.chat import answer_query, button, drop_buttons, load_person, reply
 from bot.services.cards import reason_text
 from storage.models import Status
@@ -31,7 +32,7 @@ async def chose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Store the chosen language."""
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
-    svc, _, _, user = await load_person(update, context, allow_banned=True)
+    svc, _, draft, user = await load_person(update, context, allow_banned=True)
     chosen = query.data.split(":")[1]
     await answer_query(query)
     tg_user = update.effective_user
@@ -41,7 +42,11 @@ async def chose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         )
     await svc.repo.set_language(tg_user.id, chosen)
     await drop_buttons(query)
-    await reply(update, svc.texts(chosen, "language.set"))
+    if draft is not None and draft.step is not None and not (user and user.banned):
+        # Mid-conversation: the open question again, in the new language.
+        await intake.ask(update, svc, chosen, draft, svc.texts(chosen, "language.set"))
+    else:
+        await reply(update, svc.texts(chosen, "language.set"))
 
 
 EXCERPT_WIDTH = 28  # perceived characters: the line still fits a phone with its status

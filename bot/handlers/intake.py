@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import logging
 import re
+from contextvars import ContextVar
 from datetime import timedelta
 
 from telegram import (
     Bot,
     InlineKeyboardMarkup,
+    Message,
     Update,
 )
 from telegram import User as TgUser
@@ -50,7 +52,7 @@ QUESTION = {
     Step.NAME: "intake.ask_name",
     Step.EDIT_NAME: "intake.ask_name",
     Step.ORGANISATION: "intake.ask_organisation",
-    Step.EDIT_ORGANISATION: "intake.ask_organisation",
+    Step.EDIT_ORGANISATION: "intake.ask_organisation_edit",  # its button is "No organisation"
     Step.QUOTE: "intake.ask_quote",
     Step.EDIT_QUOTE: "intake.edit_quote_prompt",
     Step.CONSENT: "intake.ask_consent",
@@ -178,15 +180,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             tg_user.id, tg_user.first_name, tg_user.last_name, tg_user.username
         )
     if draft is not None:
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    button(svc.texts(lang, "intake.continue"), f"in:continue:{draft.id}"),
-                    button(svc.texts(lang, "intake.restart"), f"in:restart:{draft.id}"),
-                ]
-            ]
-        )
-        await reply(update, svc.texts(lang, "intake.resume"), markup)
+        await _offer_resume(update, svc, lang, draft)
         return
     payload = context.args[0][:64] if context.args else None
     draft = await svc.repo.start_draft(tg_user.id, lang, payload)
@@ -201,6 +195,34 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         else svc.texts(lang, "intake.greeting")
     )
     await ask(update, svc, lang, draft, f"{hello}\n{svc.texts(lang, 'intake.how_it_works')}")
+
+
+async def _offer_resume(update: Update, svc: Services, lang: str, draft: Testimonial) -> None:
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                button(svc.texts(lang, "intake.continue"), f"in:continue:{draft.id}"),
+                button(svc.texts(lang, "intake.restart"), f"in:restart:{draft.id}"),
+            ]
+        ]
+    )
+    await prompt(update, svc, draft, svc.texts(lang, "intake.resume"), markup, asked=False)
+
+
+async def prompt(
+    update: Update,
+    svc: Services,
+    draft: Testimonial,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+    *,
+    asked: bool = True,
+) -> None:
+    """Send a message with the draft's live buttons; older prompts' buttons go out of date.
+    ``asked``: it also asks the open step's question (False: a confirmation, an offer)."""
+    sent = await reply(update, text, markup)
+    if sent is not None and markup is not None:
+        await svc.repo.mark_asked(draft, sent.message_id, asked=asked)
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -222,7 +244,7 @@ async def _confirm_cancel(update: Update, svc: Services, lang: str, draft: Testi
             ]
         ]
     )
-    await reply(update, t(lang, "intake.cancel_confirm"), markup)
+    await prompt(update, svc, draft, t(lang, "intake.cancel_confirm"), markup, asked=False)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -245,6 +267,25 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 # -- answers -------------------------------------------------------------------------------
 
+#: A message repeating the last paragraph within this time is a retry, not a new paragraph.
+REPEAT_WINDOW = timedelta(minutes=5)
+#: Telegram cuts a paste over 4,096 UTF-16 units into several messages, at a space or a line
+#: break near the limit, sent within a second or two: a message at least this long followed
+#: by one within ``PASTE_WINDOW`` is taken for one paste.
+PASTE_CUT = 3800
+MESSAGE_MAX = 4096  # no part of a cut paste is longer
+PASTE_WINDOW = timedelta(seconds=10)
+
+#: Set once the handler of the current update has committed its answer: if replying then
+#: fails, the error handler says the answer is saved. (PTB runs a handler and the error
+#: handler in the update's own task, so the variable is the update's.)
+ANSWER_SAVED: ContextVar[bool] = ContextVar("answer_saved", default=False)
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it."""
+    return len(text.encode("utf-16-le")) // 2
+
 
 async def received_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Take a text answer for the open step."""
@@ -260,26 +301,42 @@ async def received_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             "message %d of user %d already applied: ignored", message.message_id, draft.user_id
         )
         return
-    await _answer(update, svc, lang, draft, message.text, message.message_id)
+    await _answer(update, svc, lang, draft, message.text, message)
+
+
+async def _saved_then_ask(
+    update: Update, svc: Services, lang: str, saved: Testimonial | None
+) -> None:
+    if saved is None:
+        return  # the draft moved on meanwhile (a replayed update): nothing to say
+    ANSWER_SAVED.set(True)
+    await ask(update, svc, lang, saved)
+
+
+def _latest(answers: dict[str, str], role: str) -> dict[str, str]:
+    """The answering messages without those of ``role`` (a new answer replaces them: only
+    the latest answer to a question can be edited)."""
+    return {k: v for k, v in answers.items() if v.split(":")[0] != role}
 
 
 async def _answer(
-    update: Update, svc: Services, lang: str, draft: Testimonial, text: str, message_id: int
+    update: Update, svc: Services, lang: str, draft: Testimonial, text: str, message: Message
 ) -> None:
     t = svc.texts
     step = draft.step
-    key = str(message_id)
+    key = str(message.message_id)
     if step in (Step.NAME, Step.EDIT_NAME):
         try:
             name = fields.name(text)
         except fields.FieldError as exc:
             if exc.problem == "name_empty":
+                # Blank, or only invisible characters: fields.name counts those as empty.
                 await ask(update, svc, lang, draft, t(lang, "intake.name_empty"))
             else:
                 await reply(update, _refusal(svc, lang, exc))
             return
         next_step = Step.ORGANISATION if step is Step.NAME else Step.PREVIEW
-        answers = {**draft.answer_messages, key: "name"}
+        answers = {**_latest(draft.answer_messages, "name"), key: "name"}
         saved = await svc.repo.update_draft(
             draft, name=name, step=next_step, answer_messages=answers
         )
@@ -290,22 +347,50 @@ async def _answer(
             await reply(update, _refusal(svc, lang, exc))
             return
         if not lines:
-            await ask(update, svc, lang, draft)
+            await ask(update, svc, lang, draft, t(lang, "intake.organisation_empty"))
             return
         next_step = Step.QUOTE if step is Step.ORGANISATION else Step.PREVIEW
-        answers = {**draft.answer_messages, key: "organisation"}
+        answers = {**_latest(draft.answer_messages, "organisation"), key: "organisation"}
         saved = await svc.repo.update_draft(
             draft, organisation="\n".join(lines), step=next_step, answer_messages=answers
         )
     elif step in (Step.QUOTE, Step.EDIT_QUOTE):
-        await _add_quote(update, svc, lang, draft, text, key)
+        await _add_quote(update, svc, lang, draft, text, message)
         return
     else:
-        await ask(update, svc, lang, draft, t(lang, "intake.use_buttons"))
+        # At consent or preview the live buttons are on screen: one line, not the preview.
+        await reply(update, t(lang, "intake.use_buttons"))
         return
-    if saved is None:
-        return  # the draft moved on meanwhile (a replayed update): nothing to say
-    await ask(update, svc, lang, saved)
+    await _saved_then_ask(update, svc, lang, saved)
+
+
+def _last_part(draft: Testimonial) -> tuple[int, str] | None:
+    """The latest message added to the quote: (its Telegram date, its role)."""
+    quote_roles = [
+        (int(k), v) for k, v in draft.answer_messages.items() if v.split(":")[0] in QUOTE_ROLES
+    ]
+    if not quote_roles:
+        return None
+    _, role = max(quote_roles)
+    parts = role.split(":")
+    return (int(parts[2]), role) if len(parts) >= 4 else None
+
+
+def _joins_paste(draft: Testimonial, raw: str, date: int) -> str | None:
+    """If ``raw`` continues a paste Telegram cut, the separator to join it with (a space, or
+    a paragraph break when the cut fell between paragraphs); None otherwise."""
+    last = _last_part(draft)
+    if last is None or draft.step is not Step.QUOTE or not draft.quote_parts:
+        return None
+    last_date, role = last
+    last_length = int(role.split(":")[3])
+    if (
+        not PASTE_CUT <= last_length <= MESSAGE_MAX
+        or date - last_date > PASTE_WINDOW.total_seconds()
+    ):
+        return None
+    # Telegram usually trims the parts; where a line break survived, the cut was there.
+    return "\n\n" if role.endswith(":nl") or raw[:1] == "\n" else " "
 
 
 def _refusal(svc: Services, lang: str, exc: fields.FieldError) -> str:
@@ -318,36 +403,66 @@ def _refusal(svc: Services, lang: str, exc: fields.FieldError) -> str:
 
 
 async def _add_quote(
-    update: Update, svc: Services, lang: str, draft: Testimonial, text: str, key: str
+    update: Update,
+    svc: Services,
+    lang: str,
+    draft: Testimonial,
+    text: str,
+    message: Message,
+    *,
+    note: str = "intake.quote_received",
 ) -> None:
-    """Append a message to the quote as a paragraph (EDIT_QUOTE: replace the quote first)."""
+    """Append a message to the quote as a paragraph (EDIT_QUOTE: replace the quote first);
+    the continuation of a cut paste joins the paragraph it continues."""
     t = svc.texts
     part = fields.quote_part(text)
     if not part:
         await reply(update, t(lang, "intake.quote_empty_message"))
         return
+    tg_user = update.effective_user
+    assert tg_user is not None
+    key = str(message.message_id)
+    date = int(message.date.timestamp())
     replacing = draft.step is Step.EDIT_QUOTE
-    parts = [part] if replacing else [*draft.quote_parts, part]
+    parts = list(draft.quote_parts)
+    recent = utcnow() - draft.updated_at <= REPEAT_WINDOW
+    if not replacing and parts and part == parts[-1] and recent:
+        # The same paragraph again, soon after: a retry (say after a slow reply), not new.
+        done = _keyboard(svc, lang, draft, tg_user)
+        text_ = t(lang, "intake.repeated_paragraph", length=perceived_length(draft.quote))
+        await prompt(update, svc, draft, text_, done)
+        return
+    joiner = None if replacing else _joins_paste(draft, text, date)
+    if replacing:
+        parts = [part]
+    elif joiner == "\n\n" or joiner is None:
+        parts.append(part)
+    else:
+        parts[-1] = f"{parts[-1]}{joiner}{part}"
     quote = join_quote(parts)
     problem = _quote_too_long(svc, lang, quote)
     if problem:
-        tg_user = update.effective_user
-        assert tg_user is not None
         markup = _keyboard(svc, lang, draft, tg_user) if draft.quote else None
-        await reply(update, problem, markup)
+        await prompt(update, svc, draft, problem, markup)
         return
-    answers = {k: v for k, v in draft.answer_messages.items() if not replacing or v[:6] != "quote:"}
-    answers[key] = f"quote:{len(parts) - 1}"
+    answers = draft.answer_messages
+    if replacing:
+        answers = {k: v for k, v in answers.items() if v.split(":")[0] not in QUOTE_ROLES}
+    role = "paste" if joiner == " " else "quote"
+    cut_between_paragraphs = ":nl" if text.endswith("\n") else ""
+    answers = {
+        **answers,
+        key: f"{role}:{len(parts) - 1}:{date}:{utf16_len(text)}{cut_between_paragraphs}",
+    }
     saved = await svc.repo.update_draft(
         draft, quote_parts=parts, step=Step.QUOTE, answer_messages=answers
     )
     if saved is None:
         return
+    ANSWER_SAVED.set(True)
     done = InlineKeyboardMarkup([[button(t(lang, "intake.done"), f"in:done:{saved.id}")]])
-    received = t(lang, "intake.quote_received", length=perceived_length(quote))
-    sent = await reply(update, received, done)
-    if sent is not None:
-        await svc.repo.mark_asked(saved, sent.message_id)
+    length = perceived_length(saved.quote)
+    await prompt(update, svc, saved, t(lang, note, length=length), done)
 
 
 def _quote_too_long(svc: Services, lang: str, quote: str) -> str | None:
@@ -366,42 +481,78 @@ def _quote_too_long(svc: Services, lang: str, quote: str) -> str | None:
     return None
 
 
+#: The steps at which an edit of the latest answer of each kind replaces it.
+EDITABLE_AT = {
+    "name": {Step.EDIT_NAME, Step.PREVIEW},
+    "organisation": {Step.EDIT_ORGANISATION, Step.PREVIEW},
+    "quote": {Step.QUOTE, Step.PREVIEW},
+    "paste": {Step.QUOTE, Step.PREVIEW},
+}
+QUOTE_ROLES = ("quote", "paste")
+
+
 async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """An attendee edited a message: it replaces the answer it gave (or answers the open
-    step if it gave none, e.g. a name that was refused as too long)."""
+    """An attendee edited a message: it replaces the answer it gave, if that is their latest
+    answer to the question now open (or the matching field at the preview, which is then
+    shown again); anything else gets a short explanation and changes nothing."""
     svc, lang, draft, _ = await load_person(update, context)
     message = update.edited_message
-    if draft is None or message is None or message.text is None or draft.step is None:
+    tg_user = update.effective_user
+    if message is None or message.text is None or tg_user is None:
+        return
+    t = svc.texts
+    if message.text.startswith("/"):
+        await reply(update, t(lang, "intake.edit_command"))
+        return
+    if draft is None or draft.step is None:
+        sent_before = await svc.repo.list_for_user(tg_user.id)
+        await reply(update, t(lang, "intake.edit_after_send" if sent_before else "intake.no_draft"))
         return
     role = draft.answer_messages.get(str(message.message_id))
-    t = svc.texts
     if role is None:
-        if draft.step in TEXT_STEPS:
-            await _answer(update, svc, lang, draft, message.text, message.message_id)
+        prompted = draft.prompt_message_id
+        if prompted is not None and message.message_id > prompted and draft.step in TEXT_STEPS:
+            # Sent after the open question and not taken (a name too long, say): the
+            # step has not moved since, so the corrected message answers it.
+            await _answer(update, svc, lang, draft, message.text, message)
+        else:
+            await reply(update, t(lang, "intake.edit_not_an_answer"))
         return
-    try:
-        if role == "name":
-            name = fields.name(message.text)
-        elif role == "organisation":
-            organisation = fields.organisation(message.text)
-    except fields.FieldError as exc:
-        await reply(update, _refusal(svc, lang, exc))
+    kind = role.split(":")[0]
+    if draft.step not in EDITABLE_AT.get(kind, set()):
+        await reply(update, t(lang, "intake.edit_too_late"))
         return
-    if role == "name":
-        saved = await svc.repo.update_draft(draft, name=name)
-        if saved is not None:
-            await reply(update, t(lang, "intake.name_updated"))
-            await svc.repo.mark_asked(saved, saved.prompt_message_id)
-    elif role == "organisation":
-        saved = await svc.repo.update_draft(draft, organisation=organisation)
-        if saved is not None:
-            await reply(update, t(lang, "intake.organisation_updated"))
-            await svc.repo.mark_asked(saved, saved.prompt_message_id)
-    elif role.startswith("quote:"):
+    saved: Testimonial | None
+    if kind in ("name", "organisation"):
+        try:
+            if kind == "name":
+                name = fields.name(message.text)
+                saved = await svc.repo.update_draft(draft, name=name, step=Step.PREVIEW)
+                done_key = "intake.name_updated"
+            else:
+                organisation = fields.organisation(message.text)
+                if not organisation:
+                    await reply(update, t(lang, "intake.organisation_empty"))
+                    return
+                saved = await svc.repo.update_draft(
+                    draft, organisation=organisation, step=Step.PREVIEW
+                )
+                done_key = "intake.organisation_updated"
+        except fields.FieldError as exc:
+            await reply(update, _refusal(svc, lang, exc))
+            return
+    else:
         index = int(role.split(":")[1])
+        joined = any(
+            v.split(":")[:2] == ["paste", str(index)] for v in draft.answer_messages.values()
+        )
+        if joined:
+            await reply(update, t(lang, "intake.edit_joined"))
+            return
         parts = list(draft.quote_parts)
         new = fields.quote_part(message.text)
         if index >= len(parts) or not new:
+            await reply(update, t(lang, "intake.quote_empty_message"))
             return
         parts[index] = new
         quote = join_quote(parts)
@@ -410,10 +561,17 @@ async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             await reply(update, problem)
             return
         saved = await svc.repo.update_draft(draft, quote_parts=parts)
-        if saved is not None:
-            updated = t(lang, "intake.quote_updated", length=perceived_length(quote))
-            await reply(update, updated)
-            await svc.repo.mark_asked(saved, saved.prompt_message_id)
+        done_key = "intake.quote_updated"
+    if saved is None:
+        return
+    ANSWER_SAVED.set(True)
+    said = t(lang, done_key, length=perceived_length(saved.quote))
+    if saved.step is Step.PREVIEW:
+        # The preview on screen is stale: show the new one, with live buttons.
+        await ask(update, svc, lang, saved, said)
+        return
+    done = InlineKeyboardMarkup([[button(t(lang, "intake.done"), f"in:done:{saved.id}")]])
+    await prompt(update, svc, saved, said, done)
 
 
 async def received_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -422,17 +580,27 @@ async def received_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if draft is None or draft.step is None:
         await reply(update, svc.texts(lang, "intake.no_draft"))
         return
+    message = update.effective_message
+    caption = message.caption if message is not None else None
+    if message is not None and caption and draft.step in (Step.QUOTE, Step.EDIT_QUOTE):
+        # A photo with words at the testimonial step: the words are kept, and it says so.
+        if str(message.message_id) not in draft.answer_messages:
+            await _add_quote(update, svc, lang, draft, caption, message, note="intake.caption_kept")
+        return
     if draft.step in TEXT_STEPS:
         question = Html(svc.texts(lang, QUESTION[draft.step]))
         tg_user = update.effective_user
         assert tg_user is not None
-        await reply(
+        await prompt(
             update,
+            svc,
+            draft,
             svc.texts(lang, "intake.expected_text", question=question),
             _keyboard(svc, lang, draft, tg_user),
         )
     else:
-        await ask(update, svc, lang, draft, svc.texts(lang, "intake.use_buttons"))
+        # At consent or preview the live buttons are on screen: one line, not the preview.
+        await reply(update, svc.texts(lang, "intake.use_buttons"))
 
 
 # -- buttons -------------------------------------------------------------------------------
@@ -453,6 +621,16 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     action, draft_id = match.group(1), int(match.group(2))
     if draft is None or draft.id != draft_id:
         await answer_query(query, svc.texts(lang, "intake.stale_button"))
+        return
+    pressed_on = query.message.message_id if query.message is not None else None
+    if draft.prompt_message_id is not None and pressed_on != draft.prompt_message_id:
+        # One live prompt: a superseded one (an older /start offer, an old preview, the
+        # second tap of a double tap) changes nothing; a destructive choice asks again.
+        await answer_query(query, svc.texts(lang, "intake.out_of_date"))
+        if action == "restart":
+            await _offer_resume(update, svc, lang, draft)
+        elif action == "cancel_yes":
+            await _confirm_cancel(update, svc, lang, draft)
         return
     await answer_query(query)
     await drop_buttons(query)
@@ -496,7 +674,7 @@ async def _press(update: Update, svc: Services, lang: str, draft: Testimonial, a
         )
     elif action == "decline" and step is Step.CONSENT:
         markup = _keyboard(svc, lang, draft, tg_user)
-        await reply(update, t(lang, "intake.consent_refused"), markup)
+        await prompt(update, svc, draft, t(lang, "intake.consent_refused"), markup)
         return
     elif action == "send" and step is Step.PREVIEW:
         await _submit(update, svc, lang, draft)
@@ -545,8 +723,10 @@ async def _submit(update: Update, svc: Services, lang: str, draft: Testimonial) 
         if svc.desk is not None:
             svc.desk.submitted(testimonial.id)
     elif result is SubmitResult.TOO_MANY_PENDING:
-        await reply(
+        await prompt(
             update,
+            svc,
+            draft,
             t(lang, "intake.too_many_pending", count=svc.settings.max_pending),
             _keyboard(svc, lang, draft, tg_user),
         )

@@ -199,14 +199,15 @@ async def test_organisation_over_three_lines_is_refused(harness: Harness) -> Non
 async def test_quote_over_maximum_keeps_what_was_sent(harness: Harness) -> None:
     p = harness.person()
     await _to_quote_step(p)
-    await p.send("a" * 4000)
-    replies = await p.send("b" * 2500)
+    # (Shorter than a cut paste: 4,000 characters followed at once would be joined.)
+    await p.send("a" * 3700)
+    replies = await p.send("b" * 2800)
     text = replies[0]["text"]
     assert "6502 characters long, 502 over the limit of 6000" in text
     assert "What you sent before is kept" in text and "emoji" not in text
     draft = await harness.repo.get_draft(p.id)
-    assert draft is not None and draft.quote == "a" * 4000
-    replies = await p.send("b" * 1998)
+    assert draft is not None and draft.quote == "a" * 3700
+    replies = await p.send("b" * 2298)
     assert "6000 characters so far" in replies[0]["text"]
 
 
@@ -247,15 +248,27 @@ async def test_edited_answer_replaces_it(harness: Harness) -> None:
     await p.send("First part.")
     first_part = p.last_user_message_id()
     await p.send("Second part.")
+    # The name step is behind us: editing the name now changes nothing, and says so.
     replies = await p.edit(name_message, "John")
-    assert "Name updated" in replies[0]["text"]
+    assert "belongs to an earlier step" in replies[0]["text"]
+    # A paragraph of the testimonial being written is an answer to the open step.
     replies = await p.edit(first_part, "First part, corrected.")
     assert "updated that part" in replies[0]["text"]
     draft = await harness.repo.get_draft(p.id)
     assert draft is not None
-    assert draft.name == "John"
+    assert draft.name == "Jhon"
     assert draft.quote == "First part, corrected.\n\nSecond part."
     assert draft.step is Step.QUOTE
+    # At the preview, the name's message is the matching field: a fresh preview follows.
+    await p.press("Done")
+    await p.press("Yes, I agree")
+    replies = await p.edit(name_message, "John")
+    texts = [r["text"] for r in replies]
+    assert "Name updated." in texts[0] and "exactly as it will appear" in texts[0]
+    assert texts[1].startswith("John\nOrg")
+    assert "Send it, or correct something first." in texts[-1]
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None and draft.name == "John" and draft.step is Step.PREVIEW
 
 
 async def test_edited_refused_answer_answers_open_step(harness: Harness) -> None:

@@ -117,8 +117,9 @@ async def to_quote_step(fake: FakeTelegram) -> None:
 async def test_part_two_of_a_paste_survives_a_kill_while_part_one_is_answered(
     tmp_path: Path, mode: str
 ) -> None:
-    part_1 = "First part of the paste, about the day."
-    part_2 = "Second part, fetched while the reply to the first was on its way."
+    # A paste Telegram cut in two: part 1 near the limit, part 2 right after.
+    part_1 = ("All day long " * 296).strip() + " and we"  # 3,853 characters
+    part_2 = "will come back: part 2, fetched while the reply to part 1 was on its way."
     async with fake_telegram() as (fake, server):
         fake.add_user(USER, "Ada", last_name="Lovelace")
         bot = Bot(tmp_path, fake, server, mode)
@@ -149,7 +150,7 @@ async def test_part_two_of_a_paste_survives_a_kill_while_part_one_is_answered(
 
             seen = len(fake.messages(USER))
             await bot.start()
-            both = f"{part_1}\n\n{part_2}"
+            both = f"{part_1} {part_2}"  # joined as one paragraph
             await fake.wait_for(
                 lambda: any(f"{len(both)} characters so far" in t for t in texts(fake, seen)),
                 TIMEOUT,
