@@ -7,6 +7,7 @@ token must not end up in a terminal scroll-back or a CI log).
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,6 +21,7 @@ ENV_PREFIX = "LIVREDOR_"
 # quote the rejected input.
 EXPECTED: dict[str, str] = {
     "bot_token": "the token @BotFather gave you, like 123456789:AAE-your-token",
+    "bot_token_file": "a path to a file holding the token (a Docker secret)",
     "organisers_chat_id": "the organisers' group id, a negative integer like -1001234567890",
     "channel_id": "the channel, a negative integer like -1001234567890 or @channelname",
     "database": "a path to the SQLite file",
@@ -69,6 +71,9 @@ class Settings(BaseSettings):
 
     # Telegram: required to run, not to export or back up.
     bot_token: SecretStr | None = None
+    # A file holding the token instead (a Docker secret); under systemd, LoadCredential's
+    # $CREDENTIALS_DIRECTORY/bot_token is read when neither is set.
+    bot_token_file: Path | None = None
     organisers_chat_id: int | None = Field(default=None, lt=0)
     channel_id: int | str | None = None
     api_base_url: str = "https://api.telegram.org/bot"
@@ -195,7 +200,7 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings, or raise ``SettingsError`` with one plain line per problem."""
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         lines: list[str] = []
         for error in exc.errors(include_input=False, include_url=False):
@@ -207,3 +212,26 @@ def load_settings(**overrides: Any) -> Settings:
             if line not in lines:
                 lines.append(line)
         raise SettingsError(lines) from None
+    if settings.bot_token is None:
+        settings.bot_token = _token_from_file(settings.bot_token_file)
+    return settings
+
+
+def _token_from_file(path: Path | None) -> SecretStr | None:
+    """Read the token from ``LIVREDOR_BOT_TOKEN_FILE`` or systemd's credential; the file's
+    content never appears in an error."""
+    variable = f"{ENV_PREFIX}BOT_TOKEN_FILE"
+    if path is None:
+        credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not credentials or not (Path(credentials) / "bot_token").is_file():
+            return None
+        path = Path(credentials) / "bot_token"
+        variable = "$CREDENTIALS_DIRECTORY/bot_token"
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise SettingsError([f"{variable} cannot be read ({path}: {reason})."]) from None
+    if not _TOKEN_RE.match(text):
+        raise SettingsError([f"{variable} is not valid: expected {EXPECTED['bot_token']}."])
+    return SecretStr(text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import sys
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from pathlib import Path
 
 from config.settings import Settings
 from storage.database import Database, inspect_copy
+
+# The names target_path() gives dated copies: retention deletes only these.
+_DATED = re.compile(r"livredor-\d{8}-\d{6}\.db")
 
 
 class BackupError(Exception):
@@ -125,8 +129,19 @@ async def make_backup(source: Path, path: Path) -> BackupReport:
             temporary.unlink(missing_ok=True)
 
 
-async def backup(settings: Settings, path: Path) -> int:
-    """``livredor backup PATH``: print where the verified copy is; return 0, or 1 on failure."""
+def prune(folder: Path, keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest dated copies (``livredor-YYYYMMDD-HHMMSS.db``) in
+    ``folder``; return the deleted ones. Only our own dated names are ever touched."""
+    dated = sorted(p for p in folder.iterdir() if _DATED.fullmatch(p.name) and p.is_file())
+    old = dated[:-keep] if keep > 0 else dated
+    for path in old:
+        path.unlink(missing_ok=True)
+    return old
+
+
+async def backup(settings: Settings, path: Path, keep: int | None = None) -> int:
+    """``livredor backup PATH [--keep N]``: print where the verified copy is (and what
+    retention deleted); return 0, or 1 on failure."""
     try:
         report = await make_backup(settings.database, path)
     except BackupError as exc:
@@ -136,4 +151,7 @@ async def backup(settings: Settings, path: Path) -> int:
         f"Backup written to {report.path} ({report.size / 1024:.0f} KiB): "
         f"{report.testimonials} testimonial(s), schema {report.schema}, integrity check ok."
     )
+    if keep is not None and path.is_dir():  # noqa: ASYNC240 - a CLI
+        deleted = prune(path, keep)
+        print(f"Kept the {keep} newest dated copies; deleted {len(deleted)} older one(s).")
     return 0

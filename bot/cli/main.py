@@ -41,9 +41,16 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--language", choices=("en", "fr"), help="language of the entries")
 
     sub.add_parser("check", help="check the token, the group, the channel and the database")
+    sub.add_parser("health", help="is `livredor run` alive? (its heartbeat; no Telegram call)")
 
     backup = sub.add_parser("backup", help="online backup of the database, verified")
     backup.add_argument("path", type=Path, help="where to write the copy")
+    backup.add_argument(
+        "--keep",
+        type=int,
+        metavar="N",
+        help="with a folder: keep only the N newest dated copies (older ones are deleted)",
+    )
 
     poster = sub.add_parser(
         "poster", help="a printable poster with the QR code of the bot's link (needs the token)"
@@ -95,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "import": _import,
         "check": _check,
         "backup": _backup,
+        "health": _health,
         "demo": _demo,
         "poster": _poster,
     }
@@ -156,10 +164,19 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run_check(settings))
 
 
+def _health(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.health import health
+
+    return health(settings)
+
+
 def _backup(settings: Settings, args: argparse.Namespace) -> int:
     from bot.cli.backup import backup
 
-    return asyncio.run(backup(settings, args.path))
+    if args.keep is not None and (args.keep < 1 or not args.path.is_dir()):
+        _print_problems(["--keep N needs N of 1 or more and a folder to write dated copies in."])
+        return EXIT_CONFIG
+    return asyncio.run(backup(settings, args.path, keep=args.keep))
 
 
 def _poster(settings: Settings, args: argparse.Namespace) -> int:

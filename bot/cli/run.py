@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from telegram.error import InvalidToken
 
 from bot.app import ALLOWED_UPDATES, build_application, start_workers, stop_workers
+from bot.cli.health import beat, heartbeat_path
 from config.settings import Settings
 from storage.database import Database, InstanceLock
 from storage.testimonials import Repository
@@ -78,7 +79,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 await updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=10)
                 log.info("receiving updates by long polling")
             await app.start()
+            heart = asyncio.create_task(beat(heartbeat_path(settings.database)), name="heart")
             await stop.wait()
+            heart.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heart
             log.info("stopping: finishing the updates in hand")
             try:
                 async with asyncio.timeout(STOP_TIMEOUT):

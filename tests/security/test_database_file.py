@@ -136,3 +136,25 @@ async def test_not_sqlite_and_read_only_get_a_sentence(tmp_path: Path) -> None:
             folder.chmod(0o700)
         assert code == 2, err
         assert "read-only" in err and "Traceback" not in err, err
+
+
+async def test_backup_keep_prunes_old_dated_copies(tmp_path: Path) -> None:
+    database = tmp_path / "livredor.db"
+    db = await Database.open(database)
+    await db.close()
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    for stamp in ("20240101-000000", "20240102-000000", "20240103-000000"):
+        (backups / f"livredor-{stamp}.db").write_bytes(b"old copy")
+    (backups / "notes.txt").write_text("not ours")
+    env = cli_env(None, database)
+    code, out, err = await run_cli(tmp_path, "backup", str(backups), "--keep", "2", env=env)
+    assert code == 0, err
+    assert "deleted 2 older one(s)" in out
+    names = sorted(p.name for p in backups.iterdir())
+    assert names[0] == "livredor-20240103-000000.db" and "notes.txt" in names
+    assert len([n for n in names if n.startswith("livredor-")]) == 2
+    code, _out, err = await run_cli(
+        tmp_path, "backup", str(backups / "x.db"), "--keep", "2", env=env
+    )
+    assert code == 2 and "--keep N needs" in err
