@@ -645,12 +645,25 @@ class Repository:
                 await conn.execute("UPDATE outbox SET done_at = ? WHERE id = ?", (now, item_id))
         return published
 
+    async def record_parts(self, testimonial_id: int, message_ids: Sequence[int]) -> None:
+        """Remember the channel parts of a post confirmed so far (still ``publishing``)."""
+        await self.db.execute(
+            "UPDATE testimonials SET channel_message_ids = ?, version = version + 1"
+            " WHERE id = ? AND status = 'publishing'",
+            (json.dumps(list(message_ids)), testimonial_id),
+        )
+
     async def publishing_failed(self, item_id: int, testimonial_id: int) -> Testimonial | None:
         """publishing -> approved and close the outbox item: the channel refused the post and
-        an organiser must fix it and press Retry (which queues it again)."""
+        an organiser must fix it and press Retry (which queues it again). The parts already
+        out were deleted by the publisher: their ids are forgotten."""
         async with self.db.transaction() as conn:
             approved = await _move(
-                conn, testimonial_id, Status.APPROVED, expected=(Status.PUBLISHING,)
+                conn,
+                testimonial_id,
+                Status.APPROVED,
+                expected=(Status.PUBLISHING,),
+                sets=", channel_message_ids = '[]'",
             )
             await conn.execute("UPDATE outbox SET done_at = ? WHERE id = ?", (_ts(), item_id))
         return approved

@@ -72,6 +72,12 @@ class FakeTelegram(World):
             method, parsed.decoded(), time.monotonic(), files=dict(files or {})
         )
         self.requests.append(record)
+        hold = self.held_by_rule(method, record.params)
+        if hold is not None and not hold.effect:
+            # Lost on the way: nothing happens, the caller waits (and times out).
+            await self.hold_answer(record)
+            record.status, record.response = 504, ApiError(504, "Gateway Timeout").payload()
+            return 504, record.response
         try:
             if token != self.token:
                 raise ApiError(401, "Unauthorized")
@@ -99,7 +105,7 @@ class FakeTelegram(World):
         record.status, record.response = status, payload
         log.debug("fake Telegram: %s -> %s", method, status)
         self.notify()
-        if self.held_by_rule(method, record.params):
+        if hold is not None:
             await self.hold_answer(record)
         return status, payload
 

@@ -20,6 +20,7 @@ class _HoldRule:
     method: str  # lower-case
     chat_id: int | str | None
     after: int = 0  # matching calls still let through before the rule applies
+    effect: bool = True  # False: the call is lost on the way (it never takes effect)
 
 
 @dataclass
@@ -93,12 +94,20 @@ class Signals:
 
     # --- holding answers -------------------------------------------------------------------
 
-    def hold(self, method: str, chat_id: int | str | None = None, *, after: int = 0) -> None:
+    def hold(
+        self,
+        method: str,
+        chat_id: int | str | None = None,
+        *,
+        after: int = 0,
+        effect: bool = True,
+    ) -> None:
         """Make matching calls take effect but keep their answer pending until ``release()``:
         the bot is "between Telegram's send and its answer" (e.g. to kill it there).
         ``chat_id`` (None: any chat) is compared with the parameter as the bot sent it;
-        the first ``after`` matching calls are answered as usual."""
-        self._hold_rules.append(_HoldRule(method.lower(), chat_id, after))
+        the first ``after`` matching calls are answered as usual. ``effect=False``: the
+        call is lost on its way and never takes effect (the bot times out all the same)."""
+        self._hold_rules.append(_HoldRule(method.lower(), chat_id, after, effect))
 
     def fail(
         self,
@@ -147,7 +156,8 @@ class Signals:
         await self.wait_for(lambda: len(self.held) >= count, timeout, what=f"{count} held call(s)")
         return list(self.held)
 
-    def held_by_rule(self, method: str, params: Mapping[str, object]) -> bool:
+    def held_by_rule(self, method: str, params: Mapping[str, object]) -> _HoldRule | None:
+        """The hold rule that applies to this call (consumes one of its ``after``), if any."""
         wanted = method.lower()
         for rule in self._hold_rules:
             if rule.method != wanted:
@@ -155,9 +165,9 @@ class Signals:
             if rule.chat_id is None or str(rule.chat_id) == str(params.get("chat_id")):
                 if rule.after > 0:
                     rule.after -= 1
-                    return False
-                return True
-        return False
+                    return None
+                return rule
+        return None
 
     async def hold_answer(self, record: RecordedRequest) -> None:
         """Keep the caller waiting until ``release()``."""

@@ -167,11 +167,16 @@ class Publisher:
             hashtag=self.desk.sessions.hashtags(self.settings.event_hashtag, claimed.start_payload),
             marker=POST_MARKER,
         )
-        ids: list[int] = []
+        # Parts Telegram confirmed before (a timeout, or a stop, then "Post again") stay:
+        # carry on from the first missing one.
+        ids: list[int] = list(claimed.channel_message_ids)[: len(parts)]
         lang = self.desk.lang
         try:
-            for part in parts:
+            for part in parts[len(ids) :]:
                 ids.append(await self._send(part))
+                # Recorded as soon as confirmed: a timeout or a crash on the next part must
+                # not lose the ids of the ones already out (Unpublish deletes them).
+                await self.repo.record_parts(claimed.id, ids)
         except ChannelRefused as refused:
             await self._undo(ids)
             await self.repo.publishing_failed(item.id, claimed.id)

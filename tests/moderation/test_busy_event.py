@@ -9,7 +9,15 @@ import pytest
 
 from storage.models import Status
 from tests.moderation.test_moderation import answer_prompt, card_of, press, submit, wait_status
-from tests.support import CHANNEL_ID, GROUP_ID, ORGANISER_ID, Harness, make_fake, make_settings
+from tests.support import (
+    CHANNEL_ID,
+    GROUP_ID,
+    JSON,
+    ORGANISER_ID,
+    Harness,
+    make_fake,
+    make_settings,
+)
 
 
 def updates_only(h: Harness) -> None:
@@ -196,3 +204,50 @@ async def test_typed_reason_reaches_a_french_author_as_typed(harness: Harness) -
     await answer_prompt(h, "Merci de ne pas citer de clients")
     told = await h.wait(lambda: next((m for m in p.texts() if "n’a pas été publié" in m), None))
     assert told.endswith("Motif des organisateurs\u00a0: Merci de ne pas citer de clients")
+
+
+async def long_post_timing_out_after_its_first_part(h: Harness) -> tuple[int, JSON]:
+    """Approve a long testimonial whose second channel part is lost on the way (the bot
+    times out on it); return its id and the organisers' half-posted alert."""
+    h.fake.hold("sendMessage", CHANNEL_ID, after=1, effect=False)
+    quote = "\n\n".join(f"Paragraph {i}: " + "lorem ipsum dolor sit amet " * 30 for i in range(6))
+    tid = await submit(h, h.person("Long", user_id=46_000), quote=quote, name="Long")
+    t = await card_of(h, tid)
+    await press(h, ORGANISER_ID, t.card_message_ids[-1], f"mod:approve:{tid}")
+    alert = await h.wait(
+        lambda: next((m for m in h.group_messages() if "half-posted" in m["text"]), None),
+        timeout=20,
+    )
+    h.fake.release()
+    return tid, alert
+
+
+async def test_post_again_resumes_a_long_post_from_its_first_missing_part(
+    harness: Harness,
+) -> None:
+    h = harness
+    tid, alert = await long_post_timing_out_after_its_first_part(h)
+    half = await h.repo.get(tid)
+    assert half is not None and half.status is Status.PUBLISHING
+    [first] = [m["message_id"] for m in h.channel_messages()]
+    assert half.channel_message_ids == (first,)
+    await press(h, ORGANISER_ID, alert["message_id"], f"mod:republish:{tid}")
+    done = await wait_status(h, tid, Status.PUBLISHED)
+    posts = h.channel_messages()
+    assert done.channel_message_ids[0] == first and len(posts) == len(done.channel_message_ids)
+    assert [m["message_id"] for m in posts] == list(done.channel_message_ids)
+    assert posts[0]["text"].endswith(f"(1/{len(posts)})")
+
+
+async def test_mark_as_posted_keeps_the_confirmed_parts_for_unpublish(harness: Harness) -> None:
+    h = harness
+    tid, alert = await long_post_timing_out_after_its_first_part(h)
+    await press(h, ORGANISER_ID, alert["message_id"], f"mod:markpub:{tid}")
+    marked = await wait_status(h, tid, Status.PUBLISHED)
+    [first] = [m["message_id"] for m in h.channel_messages()]
+    assert marked.channel_message_ids == (first,)
+    await h.settle()
+    card = (await h.repo.get(tid)).card_message_ids  # type: ignore[union-attr]
+    await press(h, ORGANISER_ID, card[-1], f"mod:unpublish:{tid}")
+    await press(h, ORGANISER_ID, card[-1], f"mod:unpublish_yes:{tid}")
+    await h.wait(lambda: h.channel_messages() == [])
