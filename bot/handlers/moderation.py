@@ -269,7 +269,7 @@ async def _unpublish_yes(
         mod.lang, "card.unpublished_by", who=who, time=format_time(withdrawn.updated_at)
     )
     mod.refresh_later(withdrawn.id, line)
-    await mod.notify_author(withdrawn, "author.unpublished", id=withdrawn.id)
+    await mod.notify_author(withdrawn, "author.unpublished")
     if svc.publisher is not None:
         svc.publisher.wake()
 

@@ -453,9 +453,9 @@ class CardDesk:
             return
         reason = reason_text(self.texts, lang, t)
         if reason:
-            await self.notify_author(t, "author.rejected", id=t.id, reason=reason)
+            await self.notify_author(t, "author.rejected", reason=reason)
         else:
-            await self.notify_author(t, "author.rejected_noreason", id=t.id)
+            await self.notify_author(t, "author.rejected_noreason")
 
     async def notify_author(self, t: Testimonial, key: str, **params: object) -> None:
         """Tell a testimonial's author something; remember if they blocked the bot.

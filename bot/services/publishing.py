@@ -251,9 +251,9 @@ class Publisher:
             channel_link(self.settings, t.channel_message_ids[0]) if t.channel_message_ids else None
         )
         if link:
-            await self.desk.notify_author(t, "author.published", id=t.id, link=link)
+            await self.desk.notify_author(t, "author.published", link=link)
         else:
-            await self.desk.notify_author(t, "author.published_nolink", id=t.id)
+            await self.desk.notify_author(t, "author.published_nolink")
         if t.card_message_ids:
             self.desk.refresh_later(t.id)
 
