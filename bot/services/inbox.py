@@ -21,6 +21,7 @@ update; an update Telegram delivers again is already in the inbox and is not que
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -39,9 +40,13 @@ log = logging.getLogger(__name__)
 class DurableUpdateQueue(asyncio.Queue[object]):
     """PTB's update queue, committing each update to the inbox before accepting it."""
 
+    #: Handled updates are pruned every this many new ones (and at each start).
+    PRUNE_EVERY = 1000
+
     def __init__(self, inbox: Inbox) -> None:
         super().__init__()
         self.inbox = inbox
+        self._added = 0
 
     async def put(self, item: object) -> None:
         """Commit an update, then queue it; drop one the inbox already has (a redelivery).
@@ -56,6 +61,11 @@ class DurableUpdateQueue(asyncio.Queue[object]):
             if not new:
                 log.info("update %d received again: already in the inbox", item.update_id)
                 return
+            self._added += 1
+            if self._added % self.PRUNE_EVERY == 0:
+                # A bot running for days keeps the inbox small (each row holds an update).
+                with contextlib.suppress(sqlite3.Error):
+                    await self.inbox.prune()
         await super().put(item)
 
     async def replay(self, bot: Bot) -> list[int]:
