@@ -30,12 +30,12 @@ from telegram.ext import (
 from bot.handlers.chat import answer_query, button, drop_buttons, load_person, profile_name, reply
 from bot.services.container import Services, services
 from bot.services.inbox import InboxUpdateProcessor
-from bot.services.render import render_post_parts
+from bot.services.render import DEFAULT_LIMIT, render_post_parts
 from bot.services.texts import Html
 from storage import fields
 from storage.models import Step, Testimonial, join_quote
 from storage.testimonials import SubmitResult, utcnow
-from storage.textlength import perceived_length, shorten
+from storage.textlength import perceived_length, shorten, telegram_length
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ async def send_question(
     markup = _keyboard(svc, lang, draft, tg_user)
     if draft.step is Step.PREVIEW:
         intro = svc.texts(lang, "intake.preview_intro")
-        await bot.send_message(chat_id, f"{prefix}\n\n{intro}" if prefix else intro)
+        intro = f"{prefix}\n\n{intro}" if prefix else intro
         parts = render_post_parts(
             draft.name,
             draft.organisation,
@@ -157,9 +157,15 @@ async def send_question(
             hashtag=svc.sessions.hashtags(svc.settings.event_hashtag, draft.start_payload),
             marker=PREVIEW_MARKER,
         )
-        for part in parts:
-            await bot.send_message(chat_id, part)
-        text = svc.texts(lang, "intake.preview_actions")
+        actions = svc.texts(lang, "intake.preview_actions")
+        text = f"{intro}\n\n{parts[0]}\n\n{actions}"
+        if len(parts) > 1 or telegram_length(text) > DEFAULT_LIMIT:
+            # A long testimonial: the preview as the channel will show it, message by message.
+            # Otherwise one message (the line, the preview, its buttons): 2 calls fewer.
+            await bot.send_message(chat_id, intro)
+            for part in parts:
+                await bot.send_message(chat_id, part)
+            text = actions
     else:
         question = svc.texts(lang, QUESTION[draft.step])
         text = f"{prefix}\n\n{question}" if prefix else question

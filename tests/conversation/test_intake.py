@@ -62,11 +62,13 @@ async def test_whole_conversation_to_pending(harness: Harness) -> None:
     replies = await p.press("Done")
     assert "Do you agree" in replies[-1]["text"]
     replies = await p.press("Yes, I agree")
-    texts = [r["text"] for r in replies]
-    assert "exactly as it will appear" in texts[0]
-    assert texts[1] == (
+    # One message: the line, the preview as the channel will show it, the buttons.
+    [preview] = [r["text"] for r in replies]
+    assert preview == (
+        "Here is your testimonial exactly as it will appear in the channel:\n\n"
         "Ada Lovelace\nAnalytical Engine Society\nLondon\n\n"
-        "«\u00a0First paragraph.\n\nSecond paragraph.\u00a0»"
+        "«\u00a0First paragraph.\n\nSecond paragraph.\u00a0»\n\n"
+        "Send it, or correct something first."
     )
     assert [b for b, _ in harness.fake.buttons(p.id)] == [
         "Send",
@@ -103,15 +105,15 @@ async def test_edits_from_preview_return_to_preview(harness: Harness) -> None:
     await _to_preview(p)
     await p.press("Edit name")
     replies = await p.send("Grace HOPPER")
-    assert "Grace HOPPER" in replies[1]["text"]
+    assert "\n\nGrace HOPPER\n" in replies[0]["text"]  # the preview, in one message
     await p.press("Edit organisation")
     replies = await p.press("No organisation")
-    assert replies[1]["text"].startswith("Grace HOPPER\n\n«")
+    assert "channel:\n\nGrace HOPPER\n\n«" in replies[0]["text"]
     await p.press("Edit testimonial")
     await p.send("A new text.")
     replies = await p.press("Done")
     # Consent was given already: straight back to the preview.
-    assert "A new text." in replies[1]["text"]
+    assert "A new text." in replies[-1]["text"]
     draft = await harness.repo.get_draft(p.id)
     assert draft is not None
     assert (draft.name, draft.organisation, draft.quote) == ("Grace HOPPER", "", "A new text.")
@@ -221,7 +223,7 @@ async def test_html_and_odd_characters_are_kept_and_shown_literally(harness: Har
     await p.send(quote)
     await p.press("Done")
     replies = await p.press("Yes, I agree")
-    preview = replies[1]["text"]
+    [preview] = [r["text"] for r in replies]
     # Names are stored NFC (storage/fields.py): the e + combining accent comes back as é.
     name = unicodedata.normalize("NFC", name)
     assert name in preview and "<i>Org</i> & Sons" in preview and quote in preview
@@ -265,7 +267,7 @@ async def test_edited_answer_replaces_it(harness: Harness) -> None:
     replies = await p.edit(name_message, "John")
     texts = [r["text"] for r in replies]
     assert "Name updated." in texts[0] and "exactly as it will appear" in texts[0]
-    assert texts[1].startswith("John\nOrg")
+    assert "channel:\n\nJohn\nOrg" in texts[0]  # the preview, in the same message
     assert "Send it, or correct something first." in texts[-1]
     draft = await harness.repo.get_draft(p.id)
     assert draft is not None and draft.name == "John" and draft.step is Step.PREVIEW
@@ -365,3 +367,19 @@ async def test_banned_user_is_refused_politely(harness: Harness) -> None:
     assert "can't leave testimonials" in replies[0]["text"]
     draft = await harness.repo.get_draft(p.id)
     assert draft is not None and draft.name == ""
+
+
+async def test_a_long_preview_is_shown_as_the_channel_will_split_it(harness: Harness) -> None:
+    p = harness.person()
+    await _to_quote_step(p)
+    sentence = "Une phrase assez longue pour remplir le message. "
+    await p.send("Premier. " + sentence * 50)  # ~2,500 characters each
+    await p.send("Second. " + sentence * 50)
+    await p.press("Done")
+    replies = await p.press("Yes, I agree")
+    texts = [r["text"] for r in replies]
+    # Too long for one message: the line, the parts (as in the channel), the buttons.
+    assert len(texts) == 4, texts
+    assert texts[0].endswith("exactly as it will appear in the channel:")
+    assert texts[-1] == "Send it, or correct something first."
+    assert "Send" in [b for b, _ in harness.fake.buttons(p.id)]
