@@ -199,6 +199,7 @@ async def start_workers(app: Application) -> None:  # type: ignore[type-arg]
     await menus.sync(app.bot, svc.texts, svc.settings)
     assert svc.desk is not None and svc.publisher is not None
     svc.desk.bot_username = username
+    await svc.desk.learn_channel()
     await svc.desk.start()
     await svc.publisher.start()
     log.info("started as @%s", username)

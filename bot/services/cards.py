@@ -72,14 +72,25 @@ async def stop_task(task: asyncio.Task[None] | None) -> None:
         log.error("worker ended with an error", exc_info=task.exception())
 
 
-def channel_link(settings: Settings, message_id: int) -> str | None:
-    """Return the t.me link of a channel message (None if the channel id has no link form)."""
+def channel_link(settings: Settings, message_id: int, username: str | None = None) -> str | None:
+    """Return the t.me link of a channel message (None if the channel id has no link form).
+
+    ``username``, the channel's public name as getChat tells it, gives the link that opens
+    for everyone; without one, a numeric id gives ``t.me/c/``, which opens for members only.
+    """
     channel = settings.channel_id
+    if username:
+        return f"https://t.me/{username}/{message_id}"
     if isinstance(channel, str):
         return f"https://t.me/{channel.lstrip('@')}/{message_id}"
     if isinstance(channel, int) and str(channel).startswith("-100"):
         return f"https://t.me/c/{str(channel)[4:]}/{message_id}"
     return None
+
+
+def is_private_link(link: str) -> bool:
+    """Return whether a channel link opens for the channel's members only."""
+    return link.startswith("https://t.me/c/")
 
 
 def reason_text(texts: Texts, lang: str, t: Testimonial) -> str | None:
@@ -113,6 +124,7 @@ class CardDesk:
         self._admins: tuple[float, frozenset[int]] | None = None
         self._seen: dict[int, float] = {}  # admin id -> when Telegram last confirmed it
         self.bot_username = ""
+        self.channel_username: str | None = None  # learnt with getChat at start
         self.sessions = Sessions()
 
     @property
@@ -129,6 +141,20 @@ class CardDesk:
         for testimonial_id in await self.repo.cards_to_send():
             self._put(CardJob(testimonial_id, "send"))
         self._task = asyncio.create_task(self._send_cards(), name="livredor-cards")
+
+    async def learn_channel(self) -> None:
+        """Ask Telegram the channel's public username (links that open for everyone); a
+        private channel has none."""
+        if self.settings.channel_id is None:
+            return
+        try:
+            chat = await self.bot.get_chat(self.settings.channel_id)
+        except TelegramError as exc:
+            log.warning("could not read the channel's public name: %s", exc)
+            return
+        self.channel_username = chat.username
+        if chat.username is None:
+            log.info("the channel is private: post links open for its members only")
 
     async def stop(self) -> None:
         """Stop sending cards (unsent ones are found again at the next start)."""
@@ -324,7 +350,7 @@ class CardDesk:
             ), None
         if t.status is Status.PUBLISHED:
             link = (
-                channel_link(self.settings, t.channel_message_ids[0])
+                channel_link(self.settings, t.channel_message_ids[0], self.channel_username)
                 if t.channel_message_ids
                 else None
             )

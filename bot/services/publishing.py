@@ -23,7 +23,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.services.cards import CardDesk, channel_link, stop_task
+from bot.services.cards import CardDesk, channel_link, is_private_link, stop_task
 from bot.services.limiter import retry_seconds
 from bot.services.render import render_post_parts
 from bot.services.texts import Html, Texts
@@ -248,9 +248,13 @@ class Publisher:
 
     async def _after_publish(self, t: Testimonial) -> None:
         link = (
-            channel_link(self.settings, t.channel_message_ids[0]) if t.channel_message_ids else None
+            channel_link(self.settings, t.channel_message_ids[0], self.desk.channel_username)
+            if t.channel_message_ids
+            else None
         )
-        if link:
+        if link and is_private_link(link):
+            await self.desk.notify_author(t, "author.published_private", link=link)
+        elif link:
             await self.desk.notify_author(t, "author.published", link=link)
         else:
             await self.desk.notify_author(t, "author.published_nolink")

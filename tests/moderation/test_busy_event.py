@@ -251,3 +251,22 @@ async def test_mark_as_posted_keeps_the_confirmed_parts_for_unpublish(harness: H
     await press(h, ORGANISER_ID, card[-1], f"mod:unpublish:{tid}")
     await press(h, ORGANISER_ID, card[-1], f"mod:unpublish_yes:{tid}")
     await h.wait(lambda: h.channel_messages() == [])
+
+
+async def test_private_channel_links_say_they_open_for_members_only(tmp_path: Path) -> None:
+    fake = make_fake()
+    fake.add_channel(CHANNEL_ID, "Livre d'or")  # the same channel, now without a username
+    h = Harness(fake, make_settings(tmp_path / "livredor.db"))
+    await h.start()
+    try:
+        p = h.person("Ada")
+        tid = await submit(h, p)
+        t = await card_of(h, tid)
+        await press(h, ORGANISER_ID, t.card_message_ids[0], f"mod:approve:{tid}")
+        done = await wait_status(h, tid, Status.PUBLISHED)
+        link = f"https://t.me/c/1000000002/{done.channel_message_ids[0]}"
+        told = await h.wait(lambda: next((m for m in p.texts() if link in m), None))
+        assert "private" in told and "members only" in told
+    finally:
+        await h.stop()
+        await fake.aclose()

@@ -11,7 +11,7 @@ import pytest
 from bot.services.render import join_parts_plain
 from storage.models import Status
 from storage.models import Testimonial as Row
-from tests.support import CHANNEL_ID, GROUP_ID, ORGANISER_ID, Harness, Person
+from tests.support import CHANNEL_ID, CHANNEL_USERNAME, GROUP_ID, ORGANISER_ID, Harness, Person
 
 JSON = dict[str, Any]
 
@@ -95,8 +95,8 @@ async def test_approve_publishes_links_and_tells_author(harness: Harness) -> Non
     assert post["text"] == "Ada\nAnalytical Engine Society\n\n«\u00a0Merci !\u00a0»"
     assert post["html"].startswith("<b>Ada</b>\n<i>Analytical Engine Society</i>")
     assert published.channel_message_ids == (post["message_id"],)
-    # The channel is configured by id: a t.me/c/ link (organisers and members can open it).
-    link = f"https://t.me/c/1000000002/{post['message_id']}"
+    # Configured by id, but public: the bot learnt its username (a link anyone can open).
+    link = f"https://t.me/{CHANNEL_USERNAME}/{post['message_id']}"
     await harness.wait(lambda: any(link in m for m in p.texts()))
     card = await harness.wait(
         lambda: next((m for m in harness.group_messages() if "Approved by Olga" in m["text"]), None)
