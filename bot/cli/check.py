@@ -143,7 +143,13 @@ async def check_channel(bot: Bot, settings: Settings, me: User) -> Finding:
     member = await _member(bot, channel, me.id)
     if isinstance(member, ChatMemberAdministrator):
         if member.can_post_messages:
-            return Finding(subject, "the bot is an administrator and may post")
+            # The same getChat the bot makes at start: it decides how post links look.
+            links = (
+                f"post links: https://t.me/{chat.username}/<n>"
+                if chat.username
+                else "post links: t.me/c/... (a private channel: they open for members only)"
+            )
+            return Finding(subject, f"the bot is an administrator and may post; {links}")
         return Finding(
             subject,
             "the bot is an administrator but may not post",

@@ -78,6 +78,7 @@ async def test_all_good(tmp_path: Path) -> None:
     assert f"ok    bot: {BOT}" in out
     assert "the bot is an administrator\n" in out
     assert "the bot is an administrator and may post" in out
+    assert "post links: https://t.me/" in out
     assert f"writable, schema {SCHEMA_VERSION} (current)" in out
     assert "long polling" in out
     assert "Everything is ready" in out
