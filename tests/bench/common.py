@@ -330,7 +330,7 @@ def conversation(user_id: int, rng: random.Random) -> list[Step]:
         Step(text="Research engineer\nUniversité de Lille"),
         Step(text=quote_for(rng)),
         Step(label="Done"),
-        Step(label="Yes, I agree", replies=3),  # intro, the post as it will look, buttons
+        Step(label="Yes, I agree"),  # the preview: intro, the post as it will look, buttons
         Step(label="Send"),
     ]
 
