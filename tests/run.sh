@@ -35,4 +35,5 @@ echo "== ruff format --check"
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
-.venv/bin/pytest -q "$@"
+# One worker per core (pytest-xdist); `bash tests/run.sh -n 0 ...` runs in one process.
+.venv/bin/pytest -q -n auto "$@"
