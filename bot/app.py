@@ -237,12 +237,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
                     return
                 # The answer was committed, the reply failed: say it is saved, and ask the
                 # open question (with its buttons) once more.
-                saved = svc.texts(lang, "common.error_saved")
                 row, draft = await svc.repo.get_user_and_draft(user.id) if user else (None, None)
                 lang = row.language if row is not None and row.language else lang
+                saved = svc.texts(lang, "common.error_saved")
                 if draft is not None and draft.step is not None:
-                    await intake.ask(
-                        update, svc, lang, draft, svc.texts(lang, "common.error_saved")
-                    )
+                    await intake.ask(update, svc, lang, draft, saved)
                 else:
                     await chat.send_message(saved)

@@ -508,14 +508,6 @@ class CardDesk:
             line = self.texts(self.lang, "card.withdrawn_by_author", time=format_time(t.updated_at))
             self.refresh_later(t.id, line)
 
-    async def update_card(self, t: Testimonial, footer: str | None = None) -> None:
-        """``refresh_card``, logging instead of raising: a card that cannot be updated must
-        not undo a decision already recorded."""
-        try:
-            await self.refresh_card(t, footer)
-        except TelegramError as exc:
-            log.warning("could not update the card of #%d: %s", t.id, exc)
-
     # -- who may press ---------------------------------------------------------------------------
 
     async def is_organiser(self, user: TgUser | None, *, fresh: bool = False) -> bool:
