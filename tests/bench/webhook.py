@@ -51,7 +51,7 @@ from tests.bench.common import (
     play,
     print_table,
 )
-from tests.e2e.cli_process import CliProcess, cli_env, free_port
+from tests.e2e.cli_process import CliProcess, cli_env, die_with_parent, free_port
 
 SECRET = "bench-webhook-secret_0123456789abcdef"
 FAST = "1000"
@@ -115,6 +115,7 @@ async def start_echo(process: CliProcess, env: dict[str, str]) -> None:
             stdout=out,
             stderr=err,
             start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
 
 

@@ -2,20 +2,23 @@
 
 The child runs ``python -m bot ...`` with a clean environment (only what the test gives it),
 in its own working directory (so no stray ``.env`` is read) and its own process group (so it
-and anything it spawned can be killed as one). Its stdout and stderr go to files the test
-polls: no pipe can fill up and block it.
+and anything it spawned can be killed as one). It also dies with the process that started it
+(Linux's parent-death signal), so a benchmark or test run killed outright, whose ``finally``
+blocks never run, leaves no bot behind. Its stdout and stderr go to files the test polls: no
+pipe can fill up and block it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,28 @@ from storage.testimonials import Repository
 from tests.support import CHANNEL_ID, FAST, GROUP_ID, TOKEN, make_fake, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def die_with_parent(parent: int | None = None) -> Callable[[], None]:
+    """A ``preexec_fn`` for child processes: the child gets SIGKILL when its parent exits.
+
+    ``start_new_session`` puts the child out of reach of a terminal's Ctrl-C, and a parent
+    killed with SIGKILL (a CI timeout, ``timeout -s KILL``) runs no cleanup: without this, the
+    bot would go on polling the dead fake forever. Not available off Linux: then a no-op.
+    """
+    parent_pid = os.getpid() if parent is None else parent
+
+    def arm() -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent_pid:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return arm
+
 
 __all__ = [
     "CHANNEL_ID",
@@ -122,6 +147,7 @@ class CliProcess:
                 stdout=out,
                 stderr=err,
                 start_new_session=True,
+                preexec_fn=die_with_parent(),
             )
         self.started = time.monotonic()
         return self
