@@ -23,9 +23,10 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.handlers import account, intake, moderation
+from bot.handlers import account, intake, moderation, review
 from bot.handlers.chat import private_only
 from bot.services import menus
+from bot.services.backlog import Backlog
 from bot.services.cards import CardDesk
 from bot.services.container import SERVICES_KEY, Services, services
 from bot.services.inbox import DurableUpdateQueue, InboxUpdateProcessor
@@ -109,6 +110,7 @@ def build_application(
     svc.desk = CardDesk(app.bot, repo, texts, settings)
     svc.desk.sessions = sessions
     svc.publisher = Publisher(app.bot, repo, texts, settings, svc.desk)
+    svc.backlog = svc.desk.backlog = Backlog(svc.desk)
     app.bot_data[SERVICES_KEY] = svc
 
     add_handlers(app, settings)
@@ -145,6 +147,10 @@ def add_handlers(app: Application, settings: Settings) -> None:  # type: ignore[
             CallbackQueryHandler(
                 private_only(account.forget_pressed), pattern=account.FORGET_PATTERN
             ),
+            # /review: organisers decide in their private chat (before the attendee's
+            # catch-all for commands; the check that the sender organises is in it).
+            CommandHandler("review", review.review_command, filters=command),
+            CallbackQueryHandler(private_only(review.pressed), pattern=review.REVIEW_PATTERN),
             # The attendee's conversation: our commands, any other command, then answers.
             CommandHandler("start", intake.start, filters=command),
             CommandHandler("cancel", intake.cancel, filters=command),
@@ -163,6 +169,7 @@ def add_handlers(app: Application, settings: Settings) -> None:  # type: ignore[
             # The organisers' group: card buttons, commands, typed reasons and corrections.
             CallbackQueryHandler(moderation.pressed, pattern=moderation.MOD_PATTERN),
             CommandHandler("pending", moderation.pending_command, filters=group),
+            CommandHandler("review", review.group_review, filters=group),
             CommandHandler("stats", moderation.stats_command, filters=group),
             CommandHandler(["ban", "unban"], moderation.ban_command, filters=group),
             CommandHandler("export", moderation.export_command, filters=group),
@@ -183,8 +190,8 @@ def add_handlers(app: Application, settings: Settings) -> None:  # type: ignore[
 
 async def start_workers(app: Application) -> None:  # type: ignore[type-arg]
     """Register the bot's menus and description where Telegram's differ, then start the
-    card sender and the publisher (call after ``app.initialize()``, which asked Telegram
-    who the bot is: ``app.bot.username`` is known from then on)."""
+    card sender, the publisher and the backlog's watch (call after ``app.initialize()``,
+    which asked Telegram who the bot is: ``app.bot.username`` is known from then on)."""
     svc: Services = app.bot_data[SERVICES_KEY]
     username = app.bot.username
     svc.bot_username = username
@@ -202,6 +209,8 @@ async def start_workers(app: Application) -> None:  # type: ignore[type-arg]
     await svc.desk.learn_channel()
     await svc.desk.start()
     await svc.publisher.start()
+    if svc.backlog is not None:
+        await svc.backlog.start()
     log.info("started as @%s", username)
 
 
@@ -212,6 +221,8 @@ async def stop_workers(app: Application) -> None:  # type: ignore[type-arg]
         svc.reasking.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await svc.reasking
+    if svc.backlog is not None:
+        await svc.backlog.stop()
     if svc.publisher is not None:
         await svc.publisher.stop()
     if svc.desk is not None:

@@ -37,6 +37,8 @@ EXPECTED: dict[str, str] = {
     "group_messages_per_minute": "a whole number from 1 to 1000",
     "group_rate_period_seconds": "a number of seconds from 0.1 to 3600",
     "messages_per_second": "a whole number from 1 to 1000",
+    "review_backlog": "a whole number from 0 (always a card) to 10000",
+    "review_remind_minutes": "a whole number of minutes from 0 (no reminder) to 1440",
     "webhook_url": "the public https URL Telegram should call",
     "webhook_listen": "an address to listen on, like 0.0.0.0 or 127.0.0.1",
     "webhook_port": "a port number from 1 to 65535",
@@ -93,6 +95,12 @@ class Settings(BaseSettings):
     group_messages_per_minute: int = Field(default=20, ge=1, le=1000)
     group_rate_period_seconds: float = Field(default=60.0, ge=0.1, le=3600)
     messages_per_second: int = Field(default=30, ge=1, le=1000)
+
+    # Event scale: past this many testimonials waiting, new ones get no card in the group
+    # (one summary instead; organisers use /review in private); 0 = always a card. A reminder
+    # in the group when the oldest has waited this long (0 = never).
+    review_backlog: int = Field(default=10, ge=0, le=10_000)
+    review_remind_minutes: int = Field(default=10, ge=0, le=1440)
 
     # Webhook mode (polling when webhook_url is empty).
     webhook_url: str | None = None

@@ -143,6 +143,23 @@ MIGRATIONS: list[list[str]] = [
         )
         """,
     ],
+    # 8: the review queue in organisers' private chats (/review). A testimonial shown to one
+    # organiser is claimed by them until ``claimed_until`` (so two never get the same one; an
+    # organiser who walks away loses it after a few minutes); Skip releases it and records
+    # who skipped it, last in that organiser's queue. ``bot_state`` keeps what the bot must
+    # remember across restarts about the group: its summary message, its last reminder.
+    [
+        "ALTER TABLE testimonials ADD COLUMN claimed_by INTEGER",
+        "ALTER TABLE testimonials ADD COLUMN claimed_until TEXT",
+        "ALTER TABLE testimonials ADD COLUMN skipped_by INTEGER",
+        "ALTER TABLE testimonials ADD COLUMN skipped_at TEXT",
+        """
+        CREATE TABLE bot_state (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )
+        """,
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

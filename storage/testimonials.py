@@ -491,6 +491,71 @@ class Repository:
         )
         return [int(r[0]) for r in rows]
 
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """Return how many testimonials wait for review and when the oldest was sent."""
+        row = await self.db.fetchone(
+            "SELECT count(*), min(submitted_at) FROM testimonials WHERE status = 'pending'"
+        )
+        if row is None:
+            return 0, None
+        return int(row[0]), _dt(row[1])
+
+    # -- the review queue (/review in organisers' private chats) ------------------------------
+
+    async def claim_next(
+        self, user_id: int, *, now: datetime, until: datetime
+    ) -> Testimonial | None:
+        """Claim for ``user_id`` the next testimonial waiting for review, in one statement
+        (two organisers never get the same one): the one they already hold if its claim is
+        still live, else the oldest that nobody holds (or whose claim lapsed), those they
+        skipped last, in the order they skipped them. None when nothing is left."""
+        rows = await self.db.write_returning(
+            "UPDATE testimonials SET claimed_by = ?, claimed_until = ?"
+            " WHERE id = (SELECT id FROM testimonials WHERE status = 'pending'"
+            "  AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
+            "  ORDER BY (claimed_by IS ? AND claimed_until > ?) DESC,"
+            "   skipped_by IS ?, CASE WHEN skipped_by IS ? THEN skipped_at END, id"
+            "  LIMIT 1)"
+            " RETURNING *",
+            (user_id, _ts(until), _ts(now), user_id, user_id, _ts(now), user_id, user_id),
+        )
+        return _testimonial(rows[0]) if rows else None
+
+    async def release_claim(
+        self, testimonial_id: int, user_id: int, *, skipped_at: datetime | None = None
+    ) -> bool:
+        """Give back a claim ``user_id`` holds (Stop, or Skip with ``skipped_at``: it then
+        comes last in their queue). Return whether they held it."""
+        count = await self.db.execute(
+            "UPDATE testimonials SET claimed_by = NULL, claimed_until = NULL,"
+            " skipped_by = CASE WHEN ? IS NULL THEN skipped_by ELSE claimed_by END,"
+            " skipped_at = coalesce(?, skipped_at)"
+            " WHERE id = ? AND claimed_by = ?",
+            (
+                _ts(skipped_at) if skipped_at else None,
+                _ts(skipped_at) if skipped_at else None,
+                testimonial_id,
+                user_id,
+            ),
+        )
+        return count > 0
+
+    async def get_state(self, key: str) -> str | None:
+        """Return a value the bot keeps across restarts (``bot_state``)."""
+        row = await self.db.fetchone("SELECT value FROM bot_state WHERE key = ?", (key,))
+        return str(row[0]) if row else None
+
+    async def set_state(self, key: str, value: str | None) -> None:
+        """Store (or, with None, forget) a value the bot keeps across restarts."""
+        if value is None:
+            await self.db.execute("DELETE FROM bot_state WHERE key = ?", (key,))
+        else:
+            await self.db.execute(
+                "INSERT INTO bot_state (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
     async def find_by_card(self, message_id: int) -> Testimonial | None:
         """Return the testimonial whose card includes ``message_id``."""
         row = await self.db.fetchone(

@@ -48,6 +48,8 @@ def make_settings(database: Path, **overrides: Any) -> Settings:
         "group_messages_per_minute": 20,
         "group_rate_period_seconds": 1.0,
         "messages_per_second": FAST,
+        # A card for every testimonial, as before the review queue (tests about it set it).
+        "review_backlog": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -231,6 +233,8 @@ class Harness:
             busy.append("cards to send")
         if not svc.publisher.idle():
             busy.append("the publisher is working")
+        if svc.backlog is not None and not svc.backlog.idle():
+            busy.append("the review summary is being written")
         return busy
 
     async def _outbox_done(self) -> bool:

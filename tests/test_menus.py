@@ -49,6 +49,7 @@ async def test_registered_once_per_scope_and_language_and_not_again(tmp_path: Pa
                 "cancel",
             ]
             assert [c["command"] for c in fake.my_commands(GROUP, language)] == [
+                "review",
                 "pending",
                 "stats",
                 "export",

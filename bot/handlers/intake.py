@@ -258,7 +258,10 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     svc, lang, _, _ = await load_person(update, context)
     event = svc.settings.event_name
     part = Html(svc.texts(lang, "help.event_part", event=event)) if event else ""
-    await reply(update, svc.texts(lang, "help.text", event_part=part))
+    text = svc.texts(lang, "help.text", event_part=part)
+    if svc.desk is not None and await svc.desk.is_organiser(update.effective_user):
+        text += "\n\n" + svc.texts(lang, "help.organisers")
+    await reply(update, text)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

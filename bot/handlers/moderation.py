@@ -36,7 +36,7 @@ from bot.services.container import Services, services
 from bot.services.texts import Html
 from storage import fields
 from storage.models import Status, Testimonial
-from storage.testimonials import utcnow
+from storage.testimonials import Decision, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,41 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await ACTIONS[action](query, svc, mod, testimonial, presser, arg)
 
 
+async def decide(
+    svc: Services,
+    mod: CardDesk,
+    testimonial_id: int,
+    target: Status,
+    *,
+    by: int,
+    who: str,
+    reason: str | None = None,
+    reason_key: str | None = None,
+) -> Decision:
+    """Approve or reject: the one decision path (card buttons, typed reasons, /review).
+
+    The compare-and-set in SQL decides who won; the winner's decision is published (the
+    publisher edits the card once the post is out) or the card is refreshed and the author
+    told. A lost decision changes nothing. The caller has checked that ``by`` organises."""
+    decision = await svc.repo.decide(
+        testimonial_id, target, by=by, by_name=who, reason=reason, reason_key=reason_key
+    )
+    if not decision.won or decision.testimonial is None:
+        return decision
+    decided = decision.testimonial
+    log.info("testimonial #%d %s by %s (%d)", decided.id, target.value, who, by)
+    if svc.backlog is not None:
+        svc.backlog.poke()
+    if target is Status.APPROVED:
+        # The card is edited once the post is out (the publisher does it): one edit.
+        if svc.publisher is not None:
+            svc.publisher.wake()
+        return decision
+    mod.refresh_later(decided.id)
+    await mod.notify_rejected(decided)
+    return decision
+
+
 async def _decide(
     query: CallbackQuery,
     svc: Services,
@@ -96,27 +131,25 @@ async def _decide(
     reason_key: str | None = None,
 ) -> None:
     t, lang = svc.texts, mod.lang
-    decision = await svc.repo.decide(
-        tm.id, target, by=query.from_user.id, by_name=who, reason=reason, reason_key=reason_key
+    decision = await decide(
+        svc,
+        mod,
+        tm.id,
+        target,
+        by=query.from_user.id,
+        who=who,
+        reason=reason,
+        reason_key=reason_key,
     )
     if not decision.won:
-        await answer_query(query, _already(svc, mod, decision.testimonial), show_alert=True)
+        await answer_query(query, already(svc, mod, decision.testimonial), show_alert=True)
         return
-    decided = decision.testimonial
-    assert decided is not None
-    log.info("testimonial #%d %s by %s (%d)", tm.id, target.value, who, query.from_user.id)
-    if target is Status.APPROVED:
-        await answer_query(query, t(lang, "moderation.approved_answer"))
-        # The card is edited once the post is out (the publisher does it): one edit.
-        if svc.publisher is not None:
-            svc.publisher.wake()
-        return
-    await answer_query(query, t(lang, "moderation.rejected_answer"))
-    mod.refresh_later(decided.id)
-    await mod.notify_rejected(decided)
+    key = "approved_answer" if target is Status.APPROVED else "rejected_answer"
+    await answer_query(query, t(lang, f"moderation.{key}"))
 
 
-def _already(svc: Services, mod: CardDesk, tm: Testimonial | None) -> str:
+def already(svc: Services, mod: CardDesk, tm: Testimonial | None) -> str:
+    """Say what became of a testimonial someone else decided first."""
     t, lang = svc.texts, mod.lang
     if tm is None:
         return t(lang, "moderation.not_found")
@@ -138,7 +171,7 @@ async def _reject(
     query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     if tm.status is not Status.PENDING:
-        await answer_query(query, _already(svc, mod, tm), show_alert=True)
+        await answer_query(query, already(svc, mod, tm), show_alert=True)
         return
     await answer_query(query)
     await mod.set_keyboard(query, mod.reasons_keyboard(tm.id))
@@ -161,7 +194,7 @@ async def _other(
     query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     if tm.status is not Status.PENDING:
-        await answer_query(query, _already(svc, mod, tm), show_alert=True)
+        await answer_query(query, already(svc, mod, tm), show_alert=True)
         return
     await answer_query(query, svc.texts(mod.lang, "moderation.type_reason"))
     await _ask(svc, mod, query.from_user, tm, "reject", "moderation.prompt_reason")
@@ -242,7 +275,7 @@ async def _unpublish(
     query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     if tm.status is not Status.PUBLISHED:
-        await answer_query(query, _already(svc, mod, tm), show_alert=True)
+        await answer_query(query, already(svc, mod, tm), show_alert=True)
         return
     await answer_query(query)
     await mod.set_keyboard(
@@ -261,7 +294,7 @@ async def _unpublish_yes(
 ) -> None:
     withdrawn = await svc.repo.withdraw(tm.id)
     if withdrawn is None:
-        await answer_query(query, _already(svc, mod, tm), show_alert=True)
+        await answer_query(query, already(svc, mod, tm), show_alert=True)
         return
     log.info("testimonial #%d unpublished by %s", tm.id, who)
     await answer_query(query, svc.texts(mod.lang, "moderation.unpublish_answer"))
@@ -279,7 +312,7 @@ async def _republish(
 ) -> None:
     requeued = await svc.repo.requeue(tm.id, from_status=Status.PUBLISHING)
     if requeued is None:
-        await answer_query(query, _already(svc, mod, tm), show_alert=True)
+        await answer_query(query, already(svc, mod, tm), show_alert=True)
         return
     await answer_query(query, svc.texts(mod.lang, "moderation.republished", who=who))
     await _drop_keyboard(query)
@@ -292,7 +325,7 @@ async def _markpub(
 ) -> None:
     marked = await svc.repo.transition(tm.id, Status.PUBLISHED, expected=Status.PUBLISHING)
     if marked is None:
-        await answer_query(query, _already(svc, mod, tm), show_alert=True)
+        await answer_query(query, already(svc, mod, tm), show_alert=True)
         return
     await answer_query(query, svc.texts(mod.lang, "moderation.marked_published", who=who))
     await _drop_keyboard(query)
@@ -387,15 +420,9 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         except fields.FieldError as exc:
             await message.reply_text(_refused(svc, lang, exc))
             return
-        decision = await svc.repo.decide(
-            tm.id, Status.REJECTED, by=user.id, by_name=who, reason=text
-        )
-        if not decision.won or decision.testimonial is None:
-            await message.reply_text(_already(svc, mod, decision.testimonial))
-            return
-        log.info("testimonial #%d rejected by %s (%d)", tm.id, who, user.id)
-        mod.refresh_later(decision.testimonial.id)
-        await mod.notify_rejected(decision.testimonial)
+        decision = await decide(svc, mod, tm.id, Status.REJECTED, by=user.id, who=who, reason=text)
+        if not decision.won:
+            await message.reply_text(already(svc, mod, decision.testimonial))
         return
     field = prompt.action.split(":")[1]
     try:

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from telegram import (
     Bot,
@@ -27,12 +28,21 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.services.limiter import retry_seconds
-from bot.services.render import post_header_html, quote_paragraphs_html, split_html_paragraphs
+from bot.services.render import (
+    DEFAULT_LIMIT,
+    plain_length,
+    post_header_html,
+    quote_paragraphs_html,
+    split_html_paragraphs,
+)
 from bot.services.sessions import Sessions
 from bot.services.texts import Html, Texts
 from config.settings import Settings
 from storage.models import Status, Testimonial
 from storage.testimonials import Repository
+
+if TYPE_CHECKING:
+    from bot.services.backlog import Backlog
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +136,7 @@ class CardDesk:
         self.bot_username = ""
         self.channel_username: str | None = None  # learnt with getChat at start
         self.sessions = Sessions()
+        self.backlog: Backlog | None = None  # past its threshold, new cards give way to a summary
 
     @property
     def group(self) -> int:
@@ -230,6 +241,12 @@ class CardDesk:
             return
         if job.kind == "send":
             if t.status is Status.PENDING and not t.card_done:
+                # At event scale a new card waits for nobody: the group gets one summary and
+                # organisers use /review. A card already half out is finished.
+                backlog = self.backlog
+                if not t.card_message_ids and backlog and not await backlog.wants_card():
+                    backlog.poke()
+                    return
                 await self.send_card(t)
         elif job.kind == "repost":
             if t.status is Status.PENDING:
@@ -272,10 +289,14 @@ class CardDesk:
         header += "\n\n" + post_header_html(t.name, t.organisation)
         hashtags = self.sessions.hashtags(self.settings.event_hashtag, t.start_payload)
         paragraphs = quote_paragraphs_html(t.quote, hashtag=hashtags)
-        parts = split_html_paragraphs(header, paragraphs, limit=CARD_LIMIT, marker=CARD_MARKER)
+        # The buttons sit on the last part: it must say whose testimonial a tap decides.
+        named = self.texts(self.lang, "card.continued", id=t.id, author=Html(self._author(t)))
+        # The last part also carries the outcome line (a typed reason can be 500 characters):
+        # both come out of the part's budget, so that it stays within Telegram's 4,096.
+        extra = plain_length(named + "\n\n") + (plain_length("\n\n" + footer) if footer else 0)
+        limit = min(CARD_LIMIT, DEFAULT_LIMIT - extra)
+        parts = split_html_paragraphs(header, paragraphs, limit=limit, marker=CARD_MARKER)
         if len(parts) > 1:
-            # The buttons sit on the last part: it must say whose testimonial a tap decides.
-            named = self.texts(self.lang, "card.continued", id=t.id, author=Html(self._author(t)))
             parts[-1] = named + "\n\n" + parts[-1]
         if footer:
             parts[-1] += "\n\n" + footer

@@ -15,6 +15,7 @@ from config.settings import Settings
 from storage.testimonials import Repository
 
 if TYPE_CHECKING:
+    from bot.services.backlog import Backlog
     from bot.services.cards import CardDesk
     from bot.services.inbox import DurableUpdateQueue, InboxUpdateProcessor
     from bot.services.publishing import Publisher
@@ -33,6 +34,7 @@ class Services:
     sessions: Sessions = field(default_factory=Sessions)
     desk: CardDesk | None = None
     publisher: Publisher | None = None
+    backlog: Backlog | None = None  # the group's summary and reminders at event scale
     bot_username: str = ""
     update_queue: DurableUpdateQueue | None = None
     processor: InboxUpdateProcessor | None = None

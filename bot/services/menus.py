@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 #: The private chat's commands, in menu order.
 PRIVATE_COMMANDS = ("start", "help", "mine", "language", "forget", "cancel")
 #: The organisers' group's commands (they work only there).
-ORGANISER_COMMANDS = ("pending", "stats", "export", "ban", "unban")
+ORGANISER_COMMANDS = ("review", "pending", "stats", "export", "ban", "unban")
 DESCRIPTION_MAX = 512
 SHORT_DESCRIPTION_MAX = 120
 

@@ -109,6 +109,12 @@ def join_parts_plain(plain_parts: list[str], *, marker: str = DEFAULT_MARKER) ->
     return "".join(pieces)
 
 
+def plain_length(html_text: str) -> int:
+    """Return the length Telegram counts for a text in HTML parse mode (its plain text, in
+    UTF-16 units): what must stay within ``TELEGRAM_LIMIT``."""
+    return utf16_len(_analyse(html_text)[0])
+
+
 def split_html_paragraphs(
     header_html: str,
     body_paragraphs_html: list[str],

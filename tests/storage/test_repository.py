@@ -7,7 +7,7 @@ import asyncio
 import itertools
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypedDict, TypeVar, Unpack
 
@@ -1247,3 +1247,48 @@ async def test_import_entries_is_all_or_nothing(repo: Repository, db: Database) 
 
     # And the same entries go in cleanly afterwards.
     assert await repo.import_entries(ENTRIES, language="fr", publish=False) == (2, 1)
+
+
+# -- the review queue's claims ------------------------------------------------------------------
+
+
+async def test_claims_hand_each_organiser_a_different_testimonial_and_lapse(
+    repo: Repository,
+) -> None:
+    a, b = (await make_pending(repo, 100)).id, (await make_pending(repo, 101)).id
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    until = now + timedelta(minutes=5)
+    # Claimed at once by three organisers: never the same one twice.
+    claims = await asyncio.gather(*(repo.claim_next(u, now=now, until=until) for u in (1, 2, 3)))
+    got = [c.id if c else None for c in claims]
+    assert sorted(x for x in got if x is not None) == [a, b] and got.count(None) == 1
+    first_holder = 1 if got[0] == a else 2
+    # Asking again gives an organiser the one they hold.
+    again = await repo.claim_next(first_holder, now=now, until=until)
+    assert again is not None and again.id == a
+    # The claim lapses: someone else gets it after its end, not before.
+    assert await repo.claim_next(3, now=until - timedelta(seconds=1), until=until) is None
+    lapsed = await repo.claim_next(3, now=until, until=until + timedelta(minutes=5))
+    assert lapsed is not None and lapsed.id == a
+    # A decided testimonial is never handed out.
+    await repo.decide(b, Status.APPROVED, by=ORGANISER, by_name="Orga")
+    later = until + timedelta(minutes=10)  # every claim has lapsed
+    free = await repo.claim_next(4, now=later, until=later + timedelta(minutes=5))
+    assert free is not None and free.id == a
+    assert await repo.claim_next(5, now=later, until=later + timedelta(minutes=5)) is None
+    assert (await repo.backlog())[0] == 1
+
+
+async def test_skip_comes_last_for_whoever_skipped_it(repo: Repository) -> None:
+    a, b = (await make_pending(repo, 100)).id, (await make_pending(repo, 101)).id
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    until = now + timedelta(minutes=5)
+    claimed = await repo.claim_next(1, now=now, until=until)
+    assert claimed is not None and claimed.id == a
+    assert await repo.release_claim(a, 1, skipped_at=now)
+    assert not await repo.release_claim(a, 1)  # not held any more
+    nxt = await repo.claim_next(1, now=now, until=until)
+    assert nxt is not None and nxt.id == b
+    # Another organiser is not affected by organiser 1's skip: the oldest free one.
+    other = await repo.claim_next(2, now=now, until=until)
+    assert other is not None and other.id == a

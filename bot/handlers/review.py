@@ -1,0 +1,193 @@
+"""``/review``: organisers decide in their private chat with the bot, one tap each.
+
+The organisers' group takes about 20 messages a minute; a private chat about one a second.
+``/review`` shows the oldest testimonial waiting for review as ONE message with its buttons;
+each tap decides (through the same path as a card button: ``moderation.decide``) and edits
+that same message to the next one. What is shown is claimed in SQL for ``CLAIM_LIFETIME``,
+so two organisers never get the same testimonial at the same time.
+
+Buttons: ``rev:<action>:<id>[:<reason index>]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.handlers import moderation
+from bot.handlers.chat import answer_query, profile_name, reply
+from bot.services.cards import REASON_KEYS, CardDesk
+from bot.services.container import Services, services
+from storage.models import Status, Testimonial
+from storage.testimonials import utcnow
+from storage.textlength import perceived_length
+
+log = logging.getLogger(__name__)
+
+REVIEW_PATTERN = r"^rev:(approve|reason|skip|stop|more):(\d{1,18})(?::(\d{1,2}))?$"
+#: A testimonial shown to one organiser is theirs this long (unless they decide, skip or
+#: stop): long enough to read a long one, short enough that walking away locks nothing.
+CLAIM_LIFETIME = timedelta(minutes=5)
+
+
+def _desk(context: ContextTypes.DEFAULT_TYPE) -> tuple[Services, CardDesk]:
+    svc = services(context)
+    assert svc.desk is not None
+    return svc, svc.desk
+
+
+async def review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show an organiser the next testimonial waiting for review (private chat)."""
+    svc, mod = _desk(context)
+    user = update.effective_user
+    if user is None:
+        return
+    if not await mod.is_organiser(user, fresh=True):
+        await reply(update, svc.texts(mod.lang, "review.only_organisers"))
+        return
+    text, markup = await _next(svc, mod, user.id)
+    await reply(update, text, markup)
+
+
+async def group_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/review`` typed in the organisers' group: say where reviewing happens."""
+    svc, mod = _desk(context)
+    message = update.effective_message
+    if message is not None:
+        text = svc.texts(mod.lang, "review.in_private", bot=mod.bot_username or "yourbot")
+        await message.reply_text(text)
+
+
+async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Handle a /review button: decide, skip, stop or read all; then show the next one."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    svc, mod = _desk(context)
+    t, lang = svc.texts, mod.lang
+    user = query.from_user
+    match = re.match(REVIEW_PATTERN, query.data)
+    assert match is not None
+    action, tid, arg = match.group(1), int(match.group(2)), match.group(3)
+    # Checked at the moment of deciding, as for a card button (a demoted organiser is out).
+    if not await mod.is_organiser(user, fresh=True):
+        await svc.repo.release_claim(tid, user.id)
+        await answer_query(query, t(lang, "moderation.only_organisers"), show_alert=True)
+        return
+    if action == "stop":
+        await svc.repo.release_claim(tid, user.id)
+        await answer_query(query)
+        waiting, _ = await svc.repo.backlog()
+        await _show(query, t(lang, "review.stopped", count=waiting), None)
+        return
+    if action == "skip":
+        await svc.repo.release_claim(tid, user.id, skipped_at=utcnow())
+        await answer_query(query, t(lang, "review.skipped"))
+    elif action == "more":
+        tm = await svc.repo.get(tid)
+        if tm is not None and tm.status is Status.PENDING:
+            await answer_query(query)
+            await _read_all(query, svc, mod, tm)
+            return
+        await answer_query(query, moderation.already(svc, mod, tm))
+    else:
+        target, reason, key = Status.APPROVED, None, None
+        if action == "reason":
+            index = int(arg) if arg is not None else -1
+            if not 0 <= index < len(REASON_KEYS):
+                await answer_query(query, t(lang, "moderation.unknown_button"), show_alert=True)
+                return
+            key = REASON_KEYS[index]
+            target, reason = Status.REJECTED, t(lang, f"reasons.{key}")
+        decision = await moderation.decide(
+            svc,
+            mod,
+            tid,
+            target,
+            by=user.id,
+            who=profile_name(user),
+            reason=reason,
+            reason_key=key,
+        )
+        if decision.won:
+            done = "approved_answer" if target is Status.APPROVED else "rejected_answer"
+            await answer_query(query, t(lang, f"moderation.{done}"))
+        else:
+            # Decided elsewhere (a card, another organiser) or a double tap: say so, move on.
+            await answer_query(query, moderation.already(svc, mod, decision.testimonial))
+    text, markup = await _next(svc, mod, user.id)
+    await _show(query, text, markup)
+
+
+async def _next(
+    svc: Services, mod: CardDesk, user_id: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Claim the next testimonial for an organiser; return the message that shows it."""
+    now = utcnow()
+    tm = await svc.repo.claim_next(user_id, now=now, until=now + CLAIM_LIFETIME)
+    waiting, _ = await svc.repo.backlog()
+    t, lang = svc.texts, mod.lang
+    if tm is None:
+        return t(lang, "review.all_caught_up"), None
+    header = t(lang, "review.header", count=waiting)
+    parts = mod.card_parts(tm)
+    if len(parts) == 1:
+        return header + "\n\n" + parts[0], _keyboard(mod, tm.id)
+    # Too long for one message: the first part, said to be shortened, and "Read all" (the
+    # organiser reads everything before deciding).
+    cut = t(lang, "review.shortened", n=len(parts), length=perceived_length(tm.quote))
+    return header + "\n\n" + parts[0] + "\n\n" + cut, _keyboard(mod, tm.id, read_all=True)
+
+
+async def _read_all(query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial) -> None:
+    """Show a long testimonial whole: the pressed message keeps the first part, the others
+    follow as new messages, the buttons on the last (which names the testimonial)."""
+    waiting, _ = await svc.repo.backlog()
+    parts = mod.card_parts(tm)
+    header = svc.texts(mod.lang, "review.header", count=waiting)
+    await _show(query, header + "\n\n" + parts[0], None)
+    chat = query.message.chat if query.message is not None else None
+    if chat is None:
+        return
+    for i, part in enumerate(parts[1:], start=2):
+        last = i == len(parts)
+        await chat.send_message(part, reply_markup=_keyboard(mod, tm.id) if last else None)
+
+
+def _keyboard(mod: CardDesk, tid: int, *, read_all: bool = False) -> InlineKeyboardMarkup:
+    """Approve; the ready-made reasons, two a row; (Read all;) Skip and Stop."""
+    t, lang = mod.texts, mod.lang
+    rows = [[InlineKeyboardButton(t(lang, "card.approve"), callback_data=f"rev:approve:{tid}")]]
+    reasons = [
+        InlineKeyboardButton(
+            # Button labels are plain text: the raw templates, not HTML-escaped.
+            t.raw(lang, "review.reject_reason").format(reason=t.raw(lang, f"reasons.{key}")),
+            callback_data=f"rev:reason:{tid}:{i}",
+        )
+        for i, key in enumerate(REASON_KEYS)
+    ]
+    rows += [reasons[i : i + 2] for i in range(0, len(reasons), 2)]
+    if read_all:
+        rows.append(
+            [InlineKeyboardButton(t(lang, "review.read_all"), callback_data=f"rev:more:{tid}")]
+        )
+    rows.append(
+        [
+            InlineKeyboardButton(t(lang, "review.skip"), callback_data=f"rev:skip:{tid}"),
+            InlineKeyboardButton(t(lang, "review.stop"), callback_data=f"rev:stop:{tid}"),
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Edit the pressed message (a double tap may find it showing this already)."""
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
