@@ -19,8 +19,8 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.handlers import moderation
-from bot.handlers.chat import answer_query, profile_name, reply
+from bot.handlers import intake, moderation
+from bot.handlers.chat import answer_query, load_person, profile_name, reply
 from bot.services.cards import REASON_KEYS, CardDesk
 from bot.services.container import Services, services
 from storage.models import Status, Testimonial
@@ -48,7 +48,14 @@ async def review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if user is None:
         return
     if not await mod.is_organiser(user, fresh=True):
-        await reply(update, svc.texts(mod.lang, "review.only_organisers"))
+        # An attendee, in their own language; one in the middle of a testimonial gets the
+        # open question again, as after any command that is not theirs.
+        _, lang, draft, _ = await load_person(update, context, allow_banned=True)
+        refusal = svc.texts(lang, "review.only_organisers")
+        if draft is not None and draft.step is not None:
+            await intake.ask(update, svc, lang, draft, refusal)
+        else:
+            await reply(update, refusal)
         return
     text, markup = await _next(svc, mod, user.id)
     await reply(update, text, markup)

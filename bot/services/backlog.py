@@ -64,6 +64,8 @@ class Backlog:
 
     async def wants_card(self) -> bool:
         """Return whether a new card should go to the group now (the card sender asks)."""
+        if not self.settings.review_backlog:
+            return True
         waiting, _ = await self.repo.backlog()
         return self.carded(waiting)
 

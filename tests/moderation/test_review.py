@@ -169,6 +169,15 @@ async def test_only_organisers_review_and_a_demoted_one_cannot_decide(harness: H
     assert "Only the event's organisers" in refused["text"]
     assert harness.fake.buttons(attendee.id) == []
 
+    # An attendee in the middle of a testimonial, in French: told in French, then asked again.
+    writer = harness.person("Jeanne", language_code="fr")
+    await writer.send("/start")
+    await writer.send("Jeanne")
+    replies = await writer.send("/review")
+    assert "Seuls les organisateurs" in replies[0]["text"]
+    assert "organisation" in replies[-1]["text"].lower()
+    assert all("rev:" not in (d or "") for _, d in harness.fake.buttons(writer.id))
+
     await Person(harness, BRUNO).send("/review")
     message_id = review_message(harness, BRUNO)["message_id"]
     assert shown(harness, BRUNO) == tid
