@@ -122,12 +122,22 @@ class Person:
         raise LookupError(f"no button {label!r} in the chat of user {self.id}")
 
     async def press_data(self, message_id: int, data: str, *, forge: bool = False) -> list[JSON]:
-        """Press a button by its callback data."""
+        """Press a button by its callback data; return the bot's answer: the pressed message
+        if the bot changed its text (a press is answered in place), then its new messages."""
         before = self._seen()
+        shown = self._text(message_id)
         query_id = self.h.fake.user_presses(self.id, self.id, message_id, data, forge=forge)
         await self.h.settle()
         self.last_answer = self.h.fake.callback_answers.get(query_id)
-        return self.h.fake.messages(self.id)[before:]
+        edited = self._text(message_id) != shown
+        pressed = [self.h.fake.message(self.id, message_id)] if edited else []
+        return pressed + self.h.fake.messages(self.id)[before:]
+
+    def _text(self, message_id: int) -> str | None:
+        try:
+            return str(self.h.fake.message(self.id, message_id)["text"])
+        except LookupError:
+            return None
 
     def texts(self) -> list[str]:
         """Return the texts of all the bot's messages to me."""

@@ -249,7 +249,8 @@ class _Player:
         self, user_id: int, who: str, chat_id: int, action: str, *, answered: bool = True
     ) -> None:
         """Press the newest button whose callback data is ``action:...``; wait for the bot's
-        next message in that chat too, unless ``answered`` is False."""
+        answer in that chat too (a new message, or the pressed one edited), unless
+        ``answered`` is False."""
         pattern = re.compile(rf"^{re.escape(action)}(:|$)")
 
         def find() -> tuple[int, str, str] | None:
@@ -264,11 +265,18 @@ class _Player:
         message_id, label, data = button
         everything = self.fake.messages(chat_id, include_users=True)
         last = int(everything[-1]["message_id"])
+        shown = self.fake.message(chat_id, message_id)["text"]
         self.transcript.pressed(chat_id, who, label)
         query = self.fake.user_presses(user_id, chat_id, message_id, data)
         await self.until(lambda: query in self.fake.callback_answers, f"the answer to {label}")
         if answered:
-            await self.until(lambda: self._after(chat_id, last), f"the bot's answer to {label}")
+            await self.until(
+                lambda: (
+                    self._after(chat_id, last)
+                    or self.fake.message(chat_id, message_id)["text"] != shown
+                ),
+                f"the bot's answer to {label}",
+            )
 
 
 async def _play(fake: FakeTelegram, transcript: Transcript, bot: asyncio.Task[None]) -> None:
@@ -276,15 +284,18 @@ async def _play(fake: FakeTelegram, transcript: Transcript, bot: asyncio.Task[No
     player = _Player(fake, transcript, bot)
     await player.until(lambda: fake.calls("getUpdates"), "the bot to start polling")
 
+    transcript.heading("1. Ada, an attendee, writes to the bot in a private chat")
+    # Printed step by step: a press is answered by editing the message that carries the
+    # buttons, so the transcript shows each edit after the press that caused it.
     await player.say("/start")
     await player.press(ATTENDEE_ID, "Ada", ATTENDEE_ID, "in:profile")
+    transcript.flush(ATTENDEE_ID)
     await player.say(ORGANISATION)
     for paragraph in QUOTE:
         await player.say(paragraph)
-    await player.press(ATTENDEE_ID, "Ada", ATTENDEE_ID, "in:done")
-    await player.press(ATTENDEE_ID, "Ada", ATTENDEE_ID, "in:agree")
-    await player.press(ATTENDEE_ID, "Ada", ATTENDEE_ID, "in:send")
-    transcript.heading("1. Ada, an attendee, writes to the bot in a private chat")
+    for action in ("in:done", "in:agree", "in:send"):
+        transcript.flush(ATTENDEE_ID)
+        await player.press(ATTENDEE_ID, "Ada", ATTENDEE_ID, action)
     transcript.flush(ATTENDEE_ID)
 
     await player.until(

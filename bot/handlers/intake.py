@@ -12,17 +12,19 @@ import contextlib
 import logging
 import re
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import (
     Bot,
+    CallbackQuery,
     InlineKeyboardMarkup,
     Message,
     Update,
 )
 from telegram import User as TgUser
 from telegram.constants import ChatType
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     ContextTypes,
 )
@@ -134,6 +136,43 @@ async def ask(
     await send_question(update.get_bot(), chat.id, tg_user, svc, lang, draft, prefix)
 
 
+@dataclass(frozen=True)
+class Question:
+    """The open step's question as messages: ``lead`` before the one carrying the buttons
+    (only a preview too long for one message has any), then ``text`` with ``markup``."""
+
+    lead: tuple[str, ...]
+    text: str
+    markup: InlineKeyboardMarkup | None
+
+
+def compose_question(
+    svc: Services, lang: str, draft: Testimonial, tg_user: TgUser, prefix: str = ""
+) -> Question:
+    """Return the open step's question (with ``prefix`` before it)."""
+    assert draft.step is not None
+    markup = _keyboard(svc, lang, draft, tg_user)
+    if draft.step is not Step.PREVIEW:
+        question = svc.texts(lang, QUESTION[draft.step])
+        return Question((), f"{prefix}\n\n{question}" if prefix else question, markup)
+    intro = svc.texts(lang, "intake.preview_intro")
+    intro = f"{prefix}\n\n{intro}" if prefix else intro
+    parts = render_post_parts(
+        draft.name,
+        draft.organisation,
+        draft.quote,
+        hashtag=svc.sessions.hashtags(svc.settings.event_hashtag, draft.start_payload),
+        marker=PREVIEW_MARKER,
+    )
+    actions = svc.texts(lang, "intake.preview_actions")
+    text = f"{intro}\n\n{parts[0]}\n\n{actions}"
+    if len(parts) > 1 or telegram_length(text) > DEFAULT_LIMIT:
+        # A long testimonial: the preview as the channel will show it, message by message.
+        # Otherwise one message (the line, the preview, its buttons): 2 calls fewer.
+        return Question((intro, *parts), actions, markup)
+    return Question((), text, markup)
+
+
 async def send_question(
     bot: Bot,
     chat_id: int,
@@ -142,34 +181,15 @@ async def send_question(
     lang: str,
     draft: Testimonial,
     prefix: str = "",
+    *,
+    composed: Question | None = None,
 ) -> None:
     """Send the open step's question to ``chat_id``; once Telegram has accepted it, record
     that this version of the draft was asked and which message holds the live buttons."""
-    assert draft.step is not None
-    markup = _keyboard(svc, lang, draft, tg_user)
-    if draft.step is Step.PREVIEW:
-        intro = svc.texts(lang, "intake.preview_intro")
-        intro = f"{prefix}\n\n{intro}" if prefix else intro
-        parts = render_post_parts(
-            draft.name,
-            draft.organisation,
-            draft.quote,
-            hashtag=svc.sessions.hashtags(svc.settings.event_hashtag, draft.start_payload),
-            marker=PREVIEW_MARKER,
-        )
-        actions = svc.texts(lang, "intake.preview_actions")
-        text = f"{intro}\n\n{parts[0]}\n\n{actions}"
-        if len(parts) > 1 or telegram_length(text) > DEFAULT_LIMIT:
-            # A long testimonial: the preview as the channel will show it, message by message.
-            # Otherwise one message (the line, the preview, its buttons): 2 calls fewer.
-            await bot.send_message(chat_id, intro)
-            for part in parts:
-                await bot.send_message(chat_id, part)
-            text = actions
-    else:
-        question = svc.texts(lang, QUESTION[draft.step])
-        text = f"{prefix}\n\n{question}" if prefix else question
-    sent = await bot.send_message(chat_id, text, reply_markup=markup)
+    question = composed or compose_question(svc, lang, draft, tg_user, prefix)
+    for text in question.lead:
+        await bot.send_message(chat_id, text)
+    sent = await bot.send_message(chat_id, question.text, reply_markup=question.markup)
     await svc.repo.mark_asked(draft, sent.message_id)
 
 
@@ -619,6 +639,27 @@ INTAKE_PATTERN = (
     r"|cancel_yes|cancel_no|continue|restart|session\.\d{1,4}|nosession):(\d{1,18})$"
 )
 
+#: The steps at which a button acts (the others act at any step: cancel, continue...).
+ACTS_AT: dict[str, frozenset[Step]] = {
+    "session": frozenset({Step.SESSION}),
+    "nosession": frozenset({Step.SESSION}),
+    "profile": frozenset({Step.NAME, Step.EDIT_NAME}),
+    "skip": frozenset({Step.ORGANISATION, Step.EDIT_ORGANISATION}),
+    "done": frozenset({Step.QUOTE, Step.EDIT_QUOTE}),
+    "agree": frozenset({Step.CONSENT}),
+    "decline": frozenset({Step.CONSENT}),
+    "send": frozenset({Step.PREVIEW}),
+    "edit_name": frozenset({Step.PREVIEW}),
+    "edit_org": frozenset({Step.PREVIEW}),
+    "edit_quote": frozenset({Step.PREVIEW}),
+}
+
+
+def acts_at(action: str, step: Step | None) -> bool:
+    """Whether the button ``action`` acts at ``step``."""
+    steps = ACTS_AT.get(action.split(".")[0])
+    return steps is None or step in steps
+
 
 async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Handle the buttons of the conversation (``in:<action>:<draft id>``)."""
@@ -641,54 +682,85 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         elif action == "cancel_yes":
             await _confirm_cancel(update, svc, lang, draft)
         return
+    if not acts_at(action, draft.step):
+        # A button of a step the draft has left, pressed on the live message: the second
+        # tap of a double tap (the first put the next question on this very message), or a
+        # press replayed after a crash that saved the step but never showed what follows.
+        if draft.question_delivered:
+            await answer_query(query, svc.texts(lang, "intake.out_of_date"))
+            return
+        await answer_query(query)
+        await drop_buttons(query)
+        await ask(update, svc, lang, draft)
+        return
     await answer_query(query)
-    await drop_buttons(query)
     await _press(update, svc, lang, draft, action)
+
+
+def _label(query: CallbackQuery) -> str | None:
+    """The text of the button that was pressed, as the message showed it."""
+    message = query.message if isinstance(query.message, Message) else None
+    markup = message.reply_markup if message is not None else None
+    for row in markup.inline_keyboard if markup is not None else ():
+        for key in row:
+            if key.callback_data == query.data:
+                return key.text
+    return None
 
 
 async def _press(update: Update, svc: Services, lang: str, draft: Testimonial, action: str) -> None:
     t = svc.texts
     tg_user = update.effective_user
-    assert tg_user is not None
-    step = draft.step
+    query = update.callback_query
+    assert tg_user is not None and query is not None
+    label = _label(query)
+    said = t(lang, "intake.chosen", choice=label) if label else None
     saved: Testimonial | None = None
-    if action.startswith("session.") and step is Step.SESSION:
+    if action.startswith("session."):
         index = int(action.removeprefix("session."))
         if index >= len(svc.sessions):
+            await drop_buttons(query)
             await ask(update, svc, lang, draft)  # the sessions file changed meanwhile
             return
-        payload = svc.sessions.items[index].payload
-        saved = await svc.repo.update_draft(draft, start_payload=payload, step=Step.NAME)
-    elif action == "nosession" and step is Step.SESSION:
+        session = svc.sessions.items[index]
+        saved = await svc.repo.update_draft(draft, start_payload=session.payload, step=Step.NAME)
+        said = t(lang, "intake.chosen", choice=session.title(lang))
+    elif action == "nosession":
         saved = await svc.repo.update_draft(draft, step=Step.NAME)
-    elif action == "profile" and step in (Step.NAME, Step.EDIT_NAME):
+    elif action == "profile":
         name = usable_profile_name(tg_user)
         if name is None:
+            await drop_buttons(query)
             await ask(update, svc, lang, draft)
             return
-        next_step = Step.ORGANISATION if step is Step.NAME else Step.PREVIEW
+        next_step = Step.ORGANISATION if draft.step is Step.NAME else Step.PREVIEW
         saved = await svc.repo.update_draft(draft, name=name, step=next_step)
-    elif action == "skip" and step in (Step.ORGANISATION, Step.EDIT_ORGANISATION):
-        next_step = Step.QUOTE if step is Step.ORGANISATION else Step.PREVIEW
+        said = t(lang, "intake.chosen", choice=name)
+    elif action == "skip":
+        next_step = Step.QUOTE if draft.step is Step.ORGANISATION else Step.PREVIEW
         saved = await svc.repo.update_draft(draft, organisation="", step=next_step)
-    elif action == "done" and step in (Step.QUOTE, Step.EDIT_QUOTE):
+    elif action == "done":
         if not draft.quote:
             await reply(update, t(lang, "intake.quote_needed"))
             return
         next_step = Step.PREVIEW if draft.consent_at else Step.CONSENT
         saved = await svc.repo.update_draft(draft, step=next_step)
-    elif action == "agree" and step is Step.CONSENT:
+    elif action == "agree":
         saved = await svc.repo.update_draft(
             draft, consent_text=t.raw(lang, "intake.ask_consent"), step=Step.PREVIEW
         )
-    elif action == "decline" and step is Step.CONSENT:
+        said = t(lang, "intake.agreed")
+    elif action == "decline":
+        # The step stays: the question comes again in a new message, so that a second "No"
+        # is not piled onto this one.
+        await answer_in_place(update, svc, lang, t(lang, "intake.declined"))
         markup = _keyboard(svc, lang, draft, tg_user)
         await prompt(update, svc, draft, t(lang, "intake.consent_refused"), markup)
         return
-    elif action == "send" and step is Step.PREVIEW:
+    elif action == "send":
         await _submit(update, svc, lang, draft)
         return
-    elif action in ("edit_name", "edit_org", "edit_quote") and step is Step.PREVIEW:
+    elif action in ("edit_name", "edit_org", "edit_quote"):
         target = {
             "edit_name": Step.EDIT_NAME,
             "edit_org": Step.EDIT_ORGANISATION,
@@ -696,29 +768,87 @@ async def _press(update: Update, svc: Services, lang: str, draft: Testimonial, a
         }[action]
         saved = await svc.repo.update_draft(draft, step=target)
     elif action == "cancel":
+        await answer_in_place(update, svc, lang, said)
         await _confirm_cancel(update, svc, lang, draft)
         return
     elif action == "cancel_yes":
         await svc.repo.discard_draft(draft.id)
-        await reply(update, t(lang, "intake.cancelled"))
+        ANSWER_SAVED.set(True)
+        await answer_in_place(update, svc, lang, said, tail=t(lang, "intake.cancelled"))
         return
     elif action in ("cancel_no", "continue"):
+        # Buttons that act at any step: the question comes in a new message (on this one, a
+        # second tap would find them live again and repeat it).
+        await answer_in_place(update, svc, lang, said)
         prefix = t(lang, "intake.kept") if action == "cancel_no" else ""
         await ask(update, svc, lang, draft, prefix)
         return
-    elif action == "restart":
+    else:  # restart (a new draft: the old one's buttons all go stale)
         saved = await svc.repo.start_draft(tg_user.id, lang, draft.start_payload)
-    else:
-        # A button of an earlier step (the draft has moved on): show where we are.
-        await ask(update, svc, lang, draft)
-        return
     if saved is not None:
-        await ask(update, svc, lang, saved)
+        ANSWER_SAVED.set(True)
+        await answer_in_place(update, svc, lang, said, then=saved)
+
+
+def _fits(*texts: str) -> bool:
+    """Whether texts joined by blank lines fit in one message (HTML counted: an upper bound)."""
+    return sum(telegram_length(text) + 2 for text in texts) <= DEFAULT_LIMIT
+
+
+async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+    """Edit the pressed message; False if Telegram refused (the caller sends instead)."""
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" in exc.message.lower():
+            return True
+        log.info("could not answer a press in place: %s", exc.message)
+        return False
+    return True
+
+
+async def answer_in_place(
+    update: Update,
+    svc: Services,
+    lang: str,
+    said: str | None,
+    *,
+    then: Testimonial | None = None,
+    tail: str | None = None,
+) -> None:
+    """Answer a press on the message that carries the buttons: its text stays, ``said``
+    (the choice) takes the buttons' place, and the question of ``then``'s open step with
+    its buttons, or ``tail``, follows in the same edit when it fits in the message; else
+    they come in new messages. The question counts as asked once Telegram accepted it."""
+    query = update.callback_query
+    tg_user = update.effective_user
+    chat = update.effective_chat
+    assert query is not None and tg_user is not None and chat is not None
+    question = compose_question(svc, lang, then, tg_user) if then is not None else None
+    message = query.message if isinstance(query.message, Message) else None
+    placed = False
+    if message is not None and message.text:
+        shown = f"{message.text_html}\n\n{said}" if said else message.text_html
+        follow = tail if question is None else None if question.lead else question.text
+        if follow is not None and _fits(message.text, said or "", follow):
+            markup = question.markup if question is not None else None
+            if await _edit(query, f"{shown}\n\n{follow}", markup):
+                if then is not None:
+                    await svc.repo.mark_asked(then, message.message_id)
+                return
+        placed = await _edit(query, shown, None)
+    if not placed:
+        await drop_buttons(query)
+    if then is not None and question is not None:
+        await send_question(update.get_bot(), chat.id, tg_user, svc, lang, then, composed=question)
+    elif tail is not None:
+        await reply(update, tail)
 
 
 async def _submit(update: Update, svc: Services, lang: str, draft: Testimonial) -> None:
     tg_user = update.effective_user
-    assert tg_user is not None
+    query = update.callback_query
+    assert tg_user is not None and query is not None
     result, testimonial = await svc.repo.submit(
         draft.id,
         max_pending=svc.settings.max_pending,
@@ -728,10 +858,15 @@ async def _submit(update: Update, svc: Services, lang: str, draft: Testimonial) 
     t = svc.texts
     if result is SubmitResult.SUBMITTED and testimonial is not None:
         log.info("submission received: testimonial #%d from user %d", testimonial.id, tg_user.id)
-        await reply(update, t(lang, "intake.submitted"))
+        ANSWER_SAVED.set(True)
+        await answer_in_place(
+            update, svc, lang, t(lang, "intake.sent"), tail=t(lang, "intake.submitted")
+        )
         if svc.desk is not None:
             svc.desk.submitted(testimonial.id)
-    elif result is SubmitResult.TOO_MANY_PENDING:
+        return
+    await drop_buttons(query)
+    if result is SubmitResult.TOO_MANY_PENDING:
         await prompt(
             update,
             svc,

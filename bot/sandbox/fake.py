@@ -391,6 +391,15 @@ class FakeTelegram(World):
             if (include_users or m.from_bot) and (include_deleted or not m.deleted)
         ]
 
+    def snapshot(self, chat_id: int) -> dict[int, str]:
+        """The texts of the bot's messages in a chat now, for ``changed_since``."""
+        return {int(m["message_id"]): str(m["text"]) for m in self.messages(chat_id)}
+
+    def changed_since(self, chat_id: int, snapshot: Mapping[int, str]) -> list[JSONDict]:
+        """The bot's messages in a chat, oldest first, that are new since ``snapshot`` or
+        whose text was edited since (a bot may answer a button press in place)."""
+        return [m for m in self.messages(chat_id) if snapshot.get(m["message_id"]) != m["text"]]
+
     def last_message(self, chat_id: int) -> JSONDict:
         """The bot's latest live message in a chat; ``LookupError`` if there is none."""
         found = self.messages(chat_id)

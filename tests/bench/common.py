@@ -206,7 +206,8 @@ class _Expectation:
 class BenchFake(FakeTelegram):
     """The strict fake, unchanged, plus: the CPU it spends answering the bot (``cpu``), a
     count of answers by method and status, and ``expect(chat, n)``, a future resolved by the
-    bot's n-th next message in a chat (``wait_for`` would wake every waiter at every call)."""
+    bot's n-th next message (or text edit) in a chat (``wait_for`` would wake every waiter
+    at every call)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("token", TOKEN)
@@ -235,14 +236,17 @@ class BenchFake(FakeTelegram):
         self.answers[key] = self.answers.get(key, 0) + 1
         if not self.keep_requests:
             self.requests.clear()
-        if status == 200 and method in ("sendMessage", "sendDocument"):
+        answer = method in ("sendMessage", "sendDocument", "editMessageText")
+        if status == 200 and answer and isinstance(payload["result"], dict):
             message = payload["result"]
             chat_id = int(message["chat"]["id"])
-            self.sent_to[chat_id] = self.sent_to.get(chat_id, 0) + 1
-            self.sent_times.setdefault(chat_id, []).append(time.perf_counter())
-            for total, done in self._totals.get(chat_id, []):
-                if self.sent_to[chat_id] >= total and not done.done():
-                    done.set_result(None)
+            if method != "editMessageText":
+                self.sent_to[chat_id] = self.sent_to.get(chat_id, 0) + 1
+                self.sent_times.setdefault(chat_id, []).append(time.perf_counter())
+                for total, done in self._totals.get(chat_id, []):
+                    if self.sent_to[chat_id] >= total and not done.done():
+                        done.set_result(None)
+            # A press is answered by editing the message that carries its button.
             waiting = self._expected.get(chat_id)
             if waiting is not None:
                 waiting.left -= 1
@@ -254,7 +258,8 @@ class BenchFake(FakeTelegram):
         return status, payload
 
     def expect(self, chat_id: int, count: int = 1) -> asyncio.Future[JSON]:
-        """A future for the bot's ``count``-th next message in ``chat_id`` (its JSON)."""
+        """A future for the bot's ``count``-th next message or text edit in ``chat_id`` (the
+        message's JSON)."""
         expectation = _Expectation(count)
         self._expected[chat_id] = expectation
         return expectation.future
@@ -298,7 +303,8 @@ WORDS = _TEXT.split()
 @dataclass(frozen=True)
 class Step:
     """One update: a message (``text``) or a button press (``label``), and how many
-    messages livredor answers it with (the attendee waits for the last one)."""
+    messages or edits livredor answers it with (the attendee waits for the last one; a press
+    is answered by one edit of the message that carries its button)."""
 
     text: str | None = None
     label: str | None = None

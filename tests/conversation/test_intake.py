@@ -59,12 +59,22 @@ async def test_whole_conversation_to_pending(harness: Harness) -> None:
     assert "16 characters so far" in replies[-1]["text"]
     replies = await p.send("Second paragraph.")
     assert "35 characters so far" in replies[-1]["text"]
+    got_it = replies[-1]["message_id"]
+    # Each press is answered on the message that carries the buttons: the choice takes
+    # their place and the next question (with its buttons) follows, in one edit.
+    calls = len(harness.fake.requests)
     replies = await p.press("Done")
-    assert "Do you agree" in replies[-1]["text"]
+    assert [r["message_id"] for r in replies] == [got_it]
+    assert replies[0]["text"].startswith(
+        "Got it: 35 characters so far. Send more if you like (it will start a new "
+        "paragraph), or tap Done.\n\n✅ Done\n\nOne last question. Do you agree"
+    )
+    assert [b for b, _ in harness.fake.buttons(p.id, got_it)] == ["Yes, I agree", "No"]
     replies = await p.press("Yes, I agree")
-    # One message: the line, the preview as the channel will show it, the buttons.
     [preview] = [r["text"] for r in replies]
-    assert preview == (
+    assert replies[0]["message_id"] == got_it
+    assert preview.endswith(
+        "You can withdraw it later with /mine.\n\n✅ You agreed.\n\n"
         "Here is your testimonial exactly as it will appear in the channel:\n\n"
         "Ada Lovelace\nAnalytical Engine Society\nLondon\n\n"
         "«\u00a0First paragraph.\n\nSecond paragraph.\u00a0»\n\n"
@@ -77,8 +87,21 @@ async def test_whole_conversation_to_pending(harness: Harness) -> None:
         "Edit testimonial",
         "Cancel",
     ]
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None and draft.prompt_message_id == got_it and draft.question_delivered
     replies = await p.press("Send")
-    assert "Thank you" in replies[-1]["text"]
+    assert [r["message_id"] for r in replies] == [got_it]
+    assert replies[0]["text"].endswith(
+        "Send it, or correct something first.\n\n✅ Sent.\n\nThank you! Your testimonial is "
+        "with the organisers. I'll tell you as soon as it is published."
+    )
+    assert harness.fake.buttons(p.id, got_it) == []
+    # Three presses: an answer and one edit each (the card goes to the organisers' group).
+    methods = [r.method for r in harness.fake.requests[calls:] if r.method != "getUpdates"]
+    assert sorted(m for m in methods if m != "sendMessage") == [
+        *["answerCallbackQuery"] * 3,
+        *["editMessageText"] * 3,
+    ], methods
     [pending] = await harness.repo.list_by_status(Status.PENDING)
     assert pending.name == "Ada Lovelace"
     assert pending.organisation == "Analytical Engine Society\nLondon"
@@ -378,8 +401,11 @@ async def test_a_long_preview_is_shown_as_the_channel_will_split_it(harness: Har
     await p.press("Done")
     replies = await p.press("Yes, I agree")
     texts = [r["text"] for r in replies]
-    # Too long for one message: the line, the parts (as in the channel), the buttons.
-    assert len(texts) == 4, texts
-    assert texts[0].endswith("exactly as it will appear in the channel:")
+    # Too long for one message: the choice on the consent question (its buttons gone), then
+    # the line, the parts (as in the channel), the buttons.
+    assert len(texts) == 5, texts
+    assert texts[0].endswith("You can withdraw it later with /mine.\n\n✅ You agreed.")
+    assert harness.fake.buttons(p.id, replies[0]["message_id"]) == []
+    assert texts[1].endswith("exactly as it will appear in the channel:")
     assert texts[-1] == "Send it, or correct something first."
     assert "Send" in [b for b, _ in harness.fake.buttons(p.id)]

@@ -80,6 +80,91 @@ async def test_double_tap_on_consent_sends_one_preview(harness: Harness) -> None
     assert draft is not None and draft.step is Step.PREVIEW
 
 
+async def test_double_tap_on_done_asks_consent_once_on_the_same_message(harness: Harness) -> None:
+    # Done is answered on its own message (the consent question and its buttons take the
+    # place of Done): the second tap finds that message live, but its step gone.
+    h = harness
+    p = h.person()
+    await to_quote_step(p)
+    await p.send("Wonderful day.")
+    message_id, data = button_of(h, p, "Done")
+    sent_before = len(h.fake.calls("sendMessage"))
+    first = h.fake.user_presses(p.id, p.id, message_id, data)
+    second = h.fake.user_presses(p.id, p.id, message_id, data, forge=True)
+    await h.settle()
+    assert len(h.fake.calls("sendMessage")) == sent_before
+    assert sum("Do you agree" in t for t in p.texts()) == 1
+    assert h.fake.callback_answers[first].get("text") is None
+    assert OUT_OF_DATE in h.fake.callback_answers[second]["text"]
+    assert [b for b, _ in h.fake.buttons(p.id, message_id)] == ["Yes, I agree", "No"]
+    draft = await h.repo.get_draft(p.id)
+    assert draft is not None and draft.step is Step.CONSENT
+    assert draft.prompt_message_id == message_id and draft.question_delivered
+
+
+async def test_a_press_that_cannot_be_answered_in_place_is_answered_anew(harness: Harness) -> None:
+    # Telegram refuses the edits (say the message can no longer be edited): the next
+    # question comes as a new message, which then carries the live buttons.
+    h = harness
+    p = h.person()
+    await to_quote_step(p)
+    await p.send("Wonderful day.")
+    got_it, _ = button_of(h, p, "Done")
+    refused = "Bad Request: message can't be edited"
+    h.fake.fail("editMessageText", p.id, code=400, description=refused, times=2)
+    [consent] = await p.press("Done")
+    assert consent["message_id"] != got_it and "Do you agree" in consent["text"]
+    draft = await h.repo.get_draft(p.id)
+    assert draft is not None and draft.step is Step.CONSENT
+    assert draft.prompt_message_id == consent["message_id"] and draft.question_delivered
+    # Done's message keeps its text; its button is removed (editMessageReplyMarkup).
+    assert h.fake.buttons(p.id, got_it) == []
+    # Only the edit carrying the next question refused: the choice is shown in place, the
+    # preview comes anew.
+    h.fake.fail("editMessageText", p.id, code=400, description=refused, times=1)
+    [agreed, preview] = await p.press("Yes, I agree")
+    assert agreed["message_id"] == consent["message_id"]
+    assert agreed["text"].endswith("/mine.\n\n✅ You agreed.")
+    assert h.fake.buttons(p.id, agreed["message_id"]) == []
+    assert preview["text"].startswith("Here is your testimonial exactly as it will appear")
+    draft = await h.repo.get_draft(p.id)
+    assert draft is not None and draft.prompt_message_id == preview["message_id"]
+
+
+async def test_choices_are_shown_in_place_in_french(harness: Harness) -> None:
+    h = harness
+    p = h.person(language_code="fr")
+    await p.send("/start")
+    await p.send("Ada LOVELACE")
+    [skipped] = await p.press("Passer")
+    assert "✅ Passer\n\nMaintenant votre témoignage" in skipped["text"]
+    await p.send("Une belle journée.")
+    await p.press("Terminé")
+    [preview] = await p.press("Oui, j’accepte")
+    assert "\n\n✅ Vous avez accepté.\n\nVoici votre témoignage" in preview["text"]
+    [sent] = await p.press("Envoyer")
+    assert sent["message_id"] == preview["message_id"]
+    assert "\n\n✅ Envoyé.\n\nMerci\u202f!" in sent["text"]
+
+
+async def test_discarding_is_answered_on_the_confirmation(harness: Harness) -> None:
+    h = harness
+    p = h.person()
+    await to_preview(p)
+    [preview, confirm] = await p.press("Cancel")
+    assert preview["text"].endswith("Send it, or correct something first.\n\n✅ Cancel")
+    assert h.fake.buttons(p.id, preview["message_id"]) == []
+    assert (
+        confirm["text"] == "Discard this testimonial? Everything you wrote in it will be deleted."
+    )
+    [discarded] = await p.press("Yes, discard it")
+    assert discarded["message_id"] == confirm["message_id"]
+    assert discarded["text"].endswith(
+        "\n\n✅ Yes, discard it\n\nDiscarded. Send /start whenever you want to write a new one."
+    )
+    assert await h.repo.get_draft(p.id) is None
+
+
 async def test_old_preview_send_button_is_out_of_date(harness: Harness) -> None:
     h = harness
     p = h.person()

@@ -36,7 +36,8 @@ ASKS_ORGANISATION = "Your role and organisation"
 ASKS_QUOTE = "Now your testimonial"
 QUOTE_RECEIVED = "characters so far"
 ASKS_CONSENT = "Do you agree"
-PREVIEW_INTRO = "exactly as it will appear"
+PREVIEW_INTRO = "Here is your testimonial exactly as it will appear in the channel:"
+AGREED = "✅ You agreed."
 PREVIEW_ACTIONS = "Send it, or correct something first."
 SUBMITTED = "Thank you!"
 ERROR = "something went wrong"
@@ -107,11 +108,11 @@ async def play(harness: Harness, a: Attendee) -> None:
     uid = a.user_id
 
     async def step(action: Callable[[], object], expected: str, count: int = 1) -> list[JSON]:
-        before = len(fake.messages(uid))
+        before = fake.snapshot(uid)
         action()
 
         def answered() -> list[JSON]:
-            new = fake.messages(uid)[before:]
+            new = fake.changed_since(uid, before)  # new messages, or a press answered in place
             if any(ERROR in m["text"] for m in new):
                 raise AssertionError(f"user {uid}: the bot failed: {[m['text'] for m in new]}")
             return new if sum(expected in m["text"] for m in new) >= count else []
@@ -160,10 +161,17 @@ async def play(harness: Harness, a: Attendee) -> None:
     await step(press("done"), ASKS_CONSENT)
     preview = await step(press("agree"), PREVIEW_ACTIONS)
     texts = [m["text"] for m in preview]
-    assert PREVIEW_INTRO in texts[0] and PREVIEW_ACTIONS in texts[-1], texts
-    # One message (the line, the preview, the actions line), or for a long one the line, the
-    # parts as the channel will show them, the actions.
-    parts = texts[1:-1] or [texts[0].split("\n\n", 1)[1].rsplit("\n\n", 1)[0]]
+    assert PREVIEW_ACTIONS in texts[-1], texts
+    if len(texts) == 1:
+        # The consent question's message, edited: the choice, the line, the preview, the
+        # actions line.
+        assert f"{AGREED}\n\n{PREVIEW_INTRO}" in texts[0], texts
+        parts = [texts[0].split(f"{PREVIEW_INTRO}\n\n", 1)[1].rsplit("\n\n", 1)[0]]
+    else:
+        # Too long for that: the choice on the consent question, then the line, the parts
+        # as the channel will show them, the actions.
+        assert texts[0].endswith(AGREED) and texts[1].endswith(PREVIEW_INTRO), texts
+        parts = texts[2:-1]
     shown = join_parts_plain(parts, marker=PREVIEW_MARKER)
     assert shown == a.expected_preview, f"user {uid}: the preview is not the entry"
     await step(press("send"), SUBMITTED)
