@@ -3,9 +3,10 @@
 Telegram allows about 20 messages a minute into a group: a card per testimonial and an edit
 per decision cannot keep up with hundreds of submissions. While more than
 ``LIVREDOR_REVIEW_BACKLOG`` testimonials wait, new ones get no card (``wants_card``); the group
-gets ONE summary message instead, edited in place at most once every ``summary_seconds``, and
-organisers review in their private chats (``/review``, bot/handlers/review.py). When the
-oldest has waited ``LIVREDOR_REVIEW_REMIND_MINUTES``, a reminder, at most once per that period.
+gets ONE summary message instead, edited in place at most once every ``summary_seconds``
+(half ``LIVREDOR_GROUP_RATE_PERIOD_SECONDS``: 30 s), and organisers review in their private
+chats (``/review``, bot/handlers/review.py). When the oldest has waited
+``LIVREDOR_REVIEW_REMIND_MINUTES``, a reminder, at most once per that period.
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ class Backlog:
         self.desk = desk
         self.repo = desk.repo
         self.settings = desk.settings
-        #: At most one summary message sent or edited per this many seconds.
-        self.summary_seconds = 30.0
+        #: At most one summary message sent or edited per this many seconds: half the group's
+        #: rate period (30 s at Telegram's 20 a minute), at most 2 of its 20 messages.
+        self.summary_seconds = self.settings.group_rate_period_seconds / 2
         #: The time the reminder compares with (tests move it).
         self.clock: Callable[[], datetime] = utcnow
         self._poke = asyncio.Event()
