@@ -153,10 +153,10 @@ async def _next(
 async def _read_all(query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial) -> None:
     """Show a long testimonial whole: the pressed message keeps the first part, the others
     follow as new messages, the buttons on the last (which names the testimonial)."""
-    waiting, _ = await svc.repo.backlog()
     parts = mod.card_parts(tm)
-    header = svc.texts(mod.lang, "review.header", count=waiting)
-    await _show(query, header + "\n\n" + parts[0], None)
+    # The same edit twice is "not modified": a second tap on Read all sends nothing again.
+    if not await _show(query, parts[0], None):
+        return
     chat = query.message.chat if query.message is not None else None
     if chat is None:
         return
@@ -191,10 +191,12 @@ def _keyboard(mod: CardDesk, tid: int, *, read_all: bool = False) -> InlineKeybo
     return InlineKeyboardMarkup(rows)
 
 
-async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    """Edit the pressed message (a double tap may find it showing this already)."""
+async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+    """Edit the pressed message; return False if it showed this already (a double tap)."""
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:
         if "not modified" not in exc.message.lower():
             raise
+        return False
+    return True
