@@ -83,8 +83,11 @@ def build_application(
         .rate_limiter(
             SlidingWindowRateLimiter(
                 per_second=settings.messages_per_second,
+                global_period=settings.global_rate_period_seconds,
                 group_limit=settings.group_messages_per_minute,
                 group_period=settings.group_rate_period_seconds,
+                private_limit=settings.private_messages_per_second,
+                private_period=settings.private_rate_period_seconds,
             )
         )
         .update_queue(update_queue)

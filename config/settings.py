@@ -39,6 +39,9 @@ EXPECTED: dict[str, str] = {
     "messages_per_second": "a whole number from 1 to 1000",
     "review_backlog": "a whole number from 0 (always a card) to 10000",
     "review_remind_minutes": "a whole number of minutes from 0 (no reminder) to 1440",
+    "global_rate_period_seconds": "a number of seconds from 0.01 to 60",
+    "private_messages_per_second": "a whole number from 1 to 1000",
+    "private_rate_period_seconds": "a number of seconds from 0.01 to 60",
     "webhook_url": "the public https URL Telegram should call",
     "webhook_listen": "an address to listen on, like 0.0.0.0 or 127.0.0.1",
     "webhook_port": "a port number from 1 to 65535",
@@ -95,6 +98,13 @@ class Settings(BaseSettings):
     group_messages_per_minute: int = Field(default=20, ge=1, le=1000)
     group_rate_period_seconds: float = Field(default=60.0, ge=0.1, le=3600)
     messages_per_second: int = Field(default=30, ge=1, le=1000)
+    # The period of messages_per_second (shortened only against a test server, with the
+    # others, so that every limit keeps its proportion).
+    global_rate_period_seconds: float = Field(default=1.0, ge=0.01, le=60)
+    # Telegram asks for about one message a second into one private chat and tolerates short
+    # bursts (a conversation step sends two or three); the default leaves those bursts alone.
+    private_messages_per_second: int = Field(default=30, ge=1, le=1000)
+    private_rate_period_seconds: float = Field(default=1.0, ge=0.01, le=60)
 
     # Event scale: past this many testimonials waiting, new ones get no card in the group
     # (one summary instead; organisers use /review in private); 0 = always a card. A reminder

@@ -50,6 +50,7 @@ def make_settings(database: Path, **overrides: Any) -> Settings:
         "messages_per_second": FAST,
         # A card for every testimonial, as before the review queue (tests about it set it).
         "review_backlog": 0,
+        "private_messages_per_second": FAST,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -47,3 +47,36 @@ async def test_window_holds_with_answers_arriving_out_of_order(
             open_.remove(stamp)
             limiter.SlidingWindow.done(stamp)
     assert clock[0] - 1000.0 >= (400 / 5 - 1) * 1.0  # it did wait: at most 5 a second
+
+
+async def test_private_chat_window_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds  # a fake clock: the test never waits for real
+
+    monkeypatch.setattr(limiter, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(limiter, "asyncio", SimpleNamespace(Lock=asyncio.Lock, sleep=sleep))
+    rate = limiter.SlidingWindowRateLimiter(
+        per_second=1000, global_period=0.1, private_limit=1, private_period=0.25
+    )
+    sent: list[tuple[str, int, float]] = []
+
+    async def request(endpoint: str, chat: int) -> None:
+        async def callback() -> bool:
+            sent.append((endpoint, chat, clock[0]))
+            return True
+
+        await rate.process_request(callback, (), {}, endpoint, {"chat_id": chat}, None)
+
+    await request("sendMessage", 111)
+    await request("sendMessage", 222)  # another private chat: its own window
+    await request("answerCallbackQuery", 111)  # not a message: no window
+    await request("editMessageText", 111)  # the same chat: one period later
+    times = [t - 1000.0 for _, _, t in sent]
+    assert times[:3] == [0.0, 0.0, 0.0]
+    assert times[3] >= 0.25
+    # Without a private limit, a private chat has only the global window.
+    free = limiter.SlidingWindowRateLimiter(per_second=1000)
+    assert free._chat_window("sendMessage", 111) is None
+    assert free._chat_window("sendMessage", -100123) is not None

@@ -84,6 +84,9 @@ def test_environment_with_the_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         "GROUP_MESSAGES_PER_MINUTE": "7",
         "GROUP_RATE_PERIOD_SECONDS": "0.5",
         "MESSAGES_PER_SECOND": "9",
+        "GLOBAL_RATE_PERIOD_SECONDS": "0.1",
+        "PRIVATE_MESSAGES_PER_SECOND": "1",
+        "PRIVATE_RATE_PERIOD_SECONDS": "0.25",
         "WEBHOOK_URL": "https://bot.example.org/livredor",
         "WEBHOOK_LISTEN": "127.0.0.1",
         "WEBHOOK_PORT": "8080",
@@ -106,6 +109,11 @@ def test_environment_with_the_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert settings.group_messages_per_minute == 7
     assert settings.group_rate_period_seconds == 0.5
     assert settings.messages_per_second == 9
+    assert settings.global_rate_period_seconds == 0.1
+    assert (settings.private_messages_per_second, settings.private_rate_period_seconds) == (
+        1,
+        0.25,
+    )
     assert settings.webhook_url == "https://bot.example.org/livredor"
     assert (settings.webhook_listen, settings.webhook_port) == ("127.0.0.1", 8080)
     assert settings.webhook_secret is not None
@@ -272,6 +280,9 @@ MALFORMED = [
     ("GROUP_MESSAGES_PER_MINUTE", "0"),
     ("GROUP_RATE_PERIOD_SECONDS", "0.01"),
     ("MESSAGES_PER_SECOND", "1001"),
+    ("GLOBAL_RATE_PERIOD_SECONDS", "0"),
+    ("PRIVATE_MESSAGES_PER_SECOND", "0"),
+    ("PRIVATE_RATE_PERIOD_SECONDS", "61"),
     ("WEBHOOK_URL", "not a url"),
     ("WEBHOOK_PORT", "70000"),
     ("WEBHOOK_PORT", "https"),

@@ -118,14 +118,18 @@ def _flood_key(chat: Chat) -> int | None:
     return chat.id if chat.is_group_like else None
 
 
+def _private_key(chat: Chat) -> int | None:
+    return chat.id if chat.type == "private" else None
+
+
 def check_flood(tg: World, chat: Chat) -> None:
-    wait = tg.flood.retry_after(tg.now(), _flood_key(chat))
+    wait = tg.flood.retry_after(tg.now(), _flood_key(chat), _private_key(chat))
     if wait is not None:
         raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
 
 
 def record_flood(tg: World, chat: Chat) -> None:
-    tg.flood.record(tg.now(), _flood_key(chat))
+    tg.flood.record(tg.now(), _flood_key(chat), _private_key(chat))
 
 
 def _reply_target(chat: Chat, p: Params) -> StoredMessage | None:

@@ -47,11 +47,18 @@ class World(Signals):
         group_window: float = 60.0,
         global_limit: int = 30,
         global_window: float = 1.0,
+        private_limit: int | None = None,
+        private_window: float = 1.0,
+        flood: FloodControl | None = None,
         privacy_mode: bool = True,
         clock: Callable[[], float] | None = None,
     ) -> None:
         """``clock`` returns Unix time in seconds (message dates, the 48-hour rule, flood
         windows); long polling and ``wait_for`` always use real time.
+
+        Flood limits: ``group_*`` per group or channel, ``global_*`` in all, ``private_*`` per
+        private chat (off when ``private_limit`` is None); or a whole ``flood`` (like
+        ``FloodControl.scaled(10)``), which replaces them.
 
         ``privacy_mode``: as for a bot created with BotFather's defaults, a bot that is not an
         administrator of a group only gets commands, replies to its messages and mentions.
@@ -63,11 +70,13 @@ class World(Signals):
         self.bot_first_name = bot_first_name
         self.privacy_mode = privacy_mode
         self.clock: Callable[[], float] = clock or time.time
-        self.flood = FloodControl(
+        self.flood = flood or FloodControl(
             group_limit=group_limit,
             group_window=group_window,
             global_limit=global_limit,
             global_window=global_window,
+            private_limit=private_limit,
+            private_window=private_window,
         )
         self.requests: list[RecordedRequest] = []
         self.unknown_methods: list[str] = []

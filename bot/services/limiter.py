@@ -1,7 +1,8 @@
 """Keeping to Telegram's flood limits on what the bot sends (PTB's ``BaseRateLimiter``).
 
-Telegram documents "about 30 messages a second" overall and "20 messages a minute" into one
-group or channel, and answers 429 with ``retry_after`` beyond. PTB's ``AIORateLimiter`` uses
+Telegram documents "about 30 messages a second" overall, "20 messages a minute" into one
+group or channel and about one a second into one private chat ("short bursts" tolerated),
+and answers 429 with ``retry_after`` beyond. PTB's ``AIORateLimiter`` uses
 a leaky bucket, which after a burst of 20 lets the 21st message through 3 s later: a strict
 "20 in any minute" window (what our fake enforces, and what Telegram does to a channel) then
 answers 429. A sliding window sends at exactly the allowed rate and never provokes the 429.
@@ -93,23 +94,31 @@ def counted(endpoint: str) -> bool:
 
 
 class SlidingWindowRateLimiter(BaseRateLimiter[int]):
-    """A global window for every message, a window per group or channel, and retries
-    after a 429. Waiting is per chat: a 429 pauses only the chat it came from (Telegram's
-    group and channel limits are per chat), so a busy organisers' group or channel never
-    holds private chats back; only the global window is shared."""
+    """A global window for every message, a window per group or channel, one per private
+    chat, and retries after a 429. Waiting is per chat: a 429 pauses only the chat it came
+    from (Telegram's group, channel and private-chat limits are per chat), so a busy
+    organisers' group or channel never holds private chats back; only the global window is
+    shared."""
 
     def __init__(
         self,
         *,
         per_second: int = 30,
+        global_period: float = 1.0,
         group_limit: int = 20,
         group_period: float = 60.0,
+        private_limit: int | None = None,
+        private_period: float = 1.0,
         max_retries: int = 5,
     ) -> None:
-        self._global = SlidingWindow(per_second, 1.0)
+        self._global = SlidingWindow(per_second, global_period)
         self._group_limit = group_limit
         self._group_period = group_period
         self._groups: dict[int | str, SlidingWindow] = {}
+        # None: a private chat has only the global window.
+        self._private_limit = private_limit
+        self._private_period = private_period
+        self._privates: dict[int | str, SlidingWindow] = {}
         self._max_retries = max_retries
         # chat id (None: requests without a chat) -> monotonic time its 429 pause ends.
         self._paused_until: dict[int | str | None, float] = {}
@@ -120,14 +129,31 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
     async def shutdown(self) -> None:
         """Nothing to tear down."""
 
-    def _group(self, chat_id: int | str) -> SlidingWindow:
-        if len(self._groups) > 512:
-            for key, window in list(self._groups.items()):
+    @staticmethod
+    def _window(
+        table: dict[int | str, SlidingWindow], chat_id: int | str, limit: int, period: float
+    ) -> SlidingWindow:
+        if len(table) > 512:
+            for key, window in list(table.items()):
                 if window.idle():
-                    del self._groups[key]
-        if chat_id not in self._groups:
-            self._groups[chat_id] = SlidingWindow(self._group_limit, self._group_period)
-        return self._groups[chat_id]
+                    del table[key]
+        if chat_id not in table:
+            table[chat_id] = SlidingWindow(limit, period)
+        return table[chat_id]
+
+    def _group(self, chat_id: int | str) -> SlidingWindow:
+        return self._window(self._groups, chat_id, self._group_limit, self._group_period)
+
+    def _chat_window(self, endpoint: str, chat_id: int | str) -> SlidingWindow | None:
+        """The per-chat window a request waits for, if it counts against one."""
+        if not counted(endpoint):
+            return None
+        # Negative ids and @usernames are groups and channels: Telegram's 20-a-minute.
+        if isinstance(chat_id, str) or chat_id < 0:
+            return self._group(chat_id)
+        if self._private_limit is None:
+            return None
+        return self._window(self._privates, chat_id, self._private_limit, self._private_period)
 
     async def _wait_unpaused(self, chat_id: int | str | None) -> None:
         """Wait while Telegram asked this chat (and only this one) to slow down."""
@@ -164,9 +190,9 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
             await self._wait_unpaused(chat_id)
             stamps = []
             if chat_id is not None:
-                # Negative ids and @usernames are groups and channels: Telegram's 20-a-minute.
-                if counted(endpoint) and (isinstance(chat_id, str) or chat_id < 0):
-                    stamps.append(await self._group(chat_id).acquire())
+                window = self._chat_window(endpoint, chat_id)
+                if window is not None:
+                    stamps.append(await window.acquire())
                 stamps.append(await self._global.acquire())
             try:
                 return await callback(*args, **kwargs)

@@ -113,6 +113,7 @@ def cli_env(server: FakeServer | None, database: Path, **settings: str) -> dict[
             # (tests.support.make_fake): keep to them.
             LIVREDOR_GROUP_RATE_PERIOD_SECONDS="1",
             LIVREDOR_MESSAGES_PER_SECOND=str(FAST),
+            LIVREDOR_PRIVATE_MESSAGES_PER_SECOND=str(FAST),
         )
     for name, value in settings.items():
         env[f"LIVREDOR_{name.upper()}"] = value

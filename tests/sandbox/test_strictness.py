@@ -16,6 +16,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter
 
 from bot.sandbox import FakeRequest, FakeTelegram
+from bot.sandbox.limits import FloodControl
 from tests.sandbox.conftest import ALICE, BOB, CHANNEL, GROUP, call, error_of
 
 NOT_MODIFIED = (
@@ -414,6 +415,54 @@ async def test_private_chats_have_only_the_global_limit() -> None:
     assert status == 429 and body["parameters"]["retry_after"] == 1
     # Reading is not limited.
     assert (await call(fake, "getChat", chat_id=ALICE))[0] == 200
+
+
+async def test_private_chat_flood_limit_when_set() -> None:
+    now = [1_000_000.0]
+    fake = FakeTelegram(private_limit=1, private_window=1.0, clock=lambda: now[0])
+    fake.add_user(ALICE, "Alice")
+    fake.add_user(BOB, "Bob")
+    status, sent = await call(fake, "sendMessage", chat_id=ALICE, text="one")
+    assert status == 200
+    # A second message into the same private chat within the second: 429, whole seconds.
+    status, body = await call(fake, "sendMessage", chat_id=ALICE, text="two")
+    assert (status, body["parameters"]) == (429, {"retry_after": 1})
+    # Edits count too; another private chat has its own window.
+    message_id = sent["result"]["message_id"]
+    status, _ = await call(
+        fake, "editMessageText", chat_id=ALICE, message_id=message_id, text="edited"
+    )
+    assert status == 429
+    assert (await call(fake, "sendMessage", chat_id=BOB, text="one"))[0] == 200
+    now[0] += 1.0
+    assert (await call(fake, "sendMessage", chat_id=ALICE, text="two"))[0] == 200
+    assert [m["text"] for m in fake.messages(ALICE)] == ["one", "two"]
+
+
+async def test_scaled_flood_control_shortens_every_window_alike() -> None:
+    now = [1_000_000.0]
+    # A factor of 4 keeps every window a binary fraction: the clock below adds up exactly.
+    fake = FakeTelegram(flood=FloodControl.scaled(4), clock=lambda: now[0])
+    flood = fake.flood
+    assert (flood.group_limit, flood.group_window) == (20, 15.0)
+    assert (flood.global_limit, flood.global_window) == (30, 0.25)
+    assert (flood.private_limit, flood.private_window) == (1, 0.25)
+    fake.add_user(ALICE, "Alice")
+    fake.add_channel(CHANNEL, "Livre d'or")
+    for _ in range(20):
+        assert (await call(fake, "sendMessage", chat_id=CHANNEL, text="post"))[0] == 200
+        now[0] += 0.5
+    # 20 posts in 10 s of a 15-second window: the 21st waits 5 s.
+    status, body = await call(fake, "sendMessage", chat_id=CHANNEL, text="post")
+    assert (status, body["parameters"]) == (429, {"retry_after": 5})
+    assert (await call(fake, "sendMessage", chat_id=ALICE, text="a"))[0] == 200
+    assert (await call(fake, "sendMessage", chat_id=ALICE, text="b"))[0] == 429
+    now[0] += 0.25  # one scaled second later
+    assert (await call(fake, "sendMessage", chat_id=ALICE, text="b"))[0] == 200
+    now[0] += 5.0
+    assert (await call(fake, "sendMessage", chat_id=CHANNEL, text="post"))[0] == 200
+    with pytest.raises(ValueError, match="positive"):
+        FloodControl.scaled(0)
 
 
 # --- callback queries -------------------------------------------------------------------------
