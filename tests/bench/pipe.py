@@ -21,7 +21,14 @@ as two). Three organisers approve every testimonial ``--reaction`` seconds after
 Modes, each on a fresh database and fake, measured in the same run:
 
 * **group** (the baseline, today's path): each testimonial's card arrives in the organisers'
-  group; the organisers share the cards out (card k to organiser k mod 3) and press Approve.
+  group (``LIVREDOR_REVIEW_BACKLOG=0``: a card for every one); the organisers share the cards
+  out (card k to organiser k mod 3) and press Approve.
+* **review**: the production default (``LIVREDOR_REVIEW_BACKLOG=10``: past 10 waiting, no
+  card, one summary in the group). Each organiser sends ``/review`` in their private chat and
+  presses Approve on whatever the message shows (a long testimonial: "Read all" first, then
+  Approve on its last part). When the message says "All caught up", the organiser sends
+  ``/review`` again as soon as the group shows something new (a card, the summary, a
+  reminder), or after ``--recheck`` seconds at the latest.
 
 Reported per mode: the time from the first submission to the last post in the channel,
 against the channel's floor (P posts at 20 a minute: P × 3 s real) and the sliding window's
@@ -32,8 +39,8 @@ Telegram's ``retry_after`` is whole seconds (at least 1), which the fake keeps: 
 k times more in a scaled run than at real time, one more reason the bot should get none.
 
 A killed benchmark (SIGTERM, SIGINT, SIGHUP) stops its ``livredor run`` child (its whole
-process group) before exiting; where ``setpriv`` exists the child also gets a parent-death
-signal, so that even ``kill -9`` of the benchmark leaves no bot behind.
+process group) before exiting; ``CliProcess`` also gives the child a parent-death signal, so
+that even ``kill -9`` of the benchmark leaves no bot behind.
 """
 
 from __future__ import annotations
@@ -44,7 +51,6 @@ import contextlib
 import math
 import os
 import random
-import shutil
 import signal
 import sys
 import tempfile
@@ -77,7 +83,8 @@ SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "000_6078c713f0
 ORGANISERS = (ORGANISER_ID, ORGANISER_ID + 1, ORGANISER_ID + 2)
 FIRST_ATTENDEE = 600_000
 GROUP_RATE = 20 / 60.0  # messages a second into a group or channel, at real time
-MODES = ("group",)
+MODES = ("group", "review")
+CAUGHT_UP = "All caught up"
 
 #: Process groups of the bots this benchmark started: killed on any way out.
 CHILDREN: set[int] = set()
@@ -94,6 +101,9 @@ class PipeFake(BenchFake):
         super().__init__(**kwargs)
         self.inbox: dict[int, asyncio.Queue[tuple[str, JSON]]] = {}
         self.with_edits: set[int] = set()
+        #: Set at every message the bot sends or edits in the group (organisers looking).
+        self.group_seen: list[asyncio.Event] = []
+        self.reviews_asked = 0  # /review commands the organisers sent
 
     def watch(self, chat_id: int, *, edits: bool = False) -> asyncio.Queue[tuple[str, JSON]]:
         """Start queueing what the bot sends into ``chat_id`` (edits too if asked)."""
@@ -115,6 +125,9 @@ class PipeFake(BenchFake):
         if status == 200 and isinstance(payload.get("result"), dict):
             message = payload["result"]
             chat = message.get("chat", {}).get("id")
+            if chat == GROUP_ID and method.startswith(("send", "edit")):
+                for seen in self.group_seen:
+                    seen.set()
             queue = self.inbox.get(chat) if isinstance(chat, int) else None
             if queue is not None and (
                 method == "sendMessage" or (method.startswith("edit") and chat in self.with_edits)
@@ -236,6 +249,42 @@ async def organisers_in_group(fake: PipeFake, reaction: float) -> None:
         seen += 1
 
 
+async def organiser_reviewing(
+    fake: PipeFake, organiser: int, reaction: float, recheck: float
+) -> None:
+    """One organiser in their private chat: /review, then a tap on whatever it shows as soon
+    as it shows it; when all is caught up, /review again once the group shows something new
+    (or after ``recheck`` seconds)."""
+    inbox = fake.watch(organiser, edits=True)
+    seen = asyncio.Event()
+    fake.group_seen.append(seen)
+    rng = random.Random(organiser)
+
+    async def react() -> None:
+        await asyncio.sleep(reaction * rng.uniform(0.5, 1.5))
+
+    seen.clear()
+    fake.reviews_asked += 1
+    fake.user_sends(organiser, "/review")
+    while True:
+        _, message = await inbox.get()
+        if has_button(message, "Read all"):  # a long one: read it all before deciding
+            await react()
+            data = button_data(message, "Read all")
+            fake.user_presses(organiser, organiser, message["message_id"], data)
+        elif has_button(message, "Approve"):
+            await react()
+            data = button_data(message, "Approve")
+            fake.user_presses(organiser, organiser, message["message_id"], data)
+        elif CAUGHT_UP in message.get("text", ""):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(seen.wait(), recheck)
+            await react()
+            seen.clear()
+            fake.reviews_asked += 1
+            fake.user_sends(organiser, "/review")
+
+
 # --- one run --------------------------------------------------------------------------------------
 
 
@@ -252,6 +301,8 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     too_many: Counter[str] = field(default_factory=Counter)
     group_calls: Counter[str] = field(default_factory=Counter)
+    organiser_chats: int = 0  # messages sent or edited in the organisers' private chats
+    reviews_asked: int = 0
     complete: bool = True
     exactly_once: bool = True
     bot_cpu: float = 0.0
@@ -266,9 +317,11 @@ def chat_kind(chat_id: object) -> str:
     return "private" if not str(chat_id).startswith("-") else "other"
 
 
-def bot_settings(scale: float) -> dict[str, str]:
-    """The bot's flood settings, the fake's ``FloodControl.scaled(scale)`` numbers."""
-    return {
+def bot_settings(mode: str, scale: float) -> dict[str, str]:
+    """The bot's flood settings, the fake's ``FloodControl.scaled(scale)`` numbers; in the
+    group mode, a card for every testimonial (today's path)."""
+    review = {"review_backlog": "0"} if mode == "group" else {}
+    return review | {
         "group_messages_per_minute": "20",
         "group_rate_period_seconds": repr(60.0 / scale),
         "messages_per_second": "30",
@@ -311,17 +364,21 @@ async def run_mode(mode: str, workdir: Path, args: argparse.Namespace) -> Run:
     result = Run(mode, testimonials=len(attendees))
     tasks: list[asyncio.Future[Any]] = []
     try:
-        env = cli_env(server, workdir / "livredor.db", **bot_settings(scale))
-        # Even a SIGKILLed benchmark takes its bot with it (the kernel's parent-death signal).
-        setpriv = shutil.which("setpriv")
-        prefix = (setpriv, "--pdeathsig", "KILL") if setpriv else ()
-        await process.start("run", env=env, prefix=prefix)
+        env = cli_env(server, workdir / "livredor.db", **bot_settings(mode, scale))
+        await process.start("run", env=env)  # it dies with us (CliProcess: parent-death signal)
         CHILDREN.add(process.pid)
         await fake.wait_for(lambda: fake.count("getUpdates") > 0, 60, what="polling")
         fake.requests.clear()
         cpu0 = cpu_seconds(process.pid)
-        tasks.append(asyncio.create_task(organisers_in_group(fake, args.reaction / scale)))
         t0 = time.perf_counter()
+        if mode == "group":
+            tasks.append(asyncio.create_task(organisers_in_group(fake, args.reaction / scale)))
+        else:
+            for organiser in ORGANISERS:
+                reviewing = organiser_reviewing(
+                    fake, organiser, args.reaction / scale, args.recheck / scale
+                )
+                tasks.append(asyncio.create_task(reviewing))
         people = asyncio.gather(*(attend(fake, a, think, t0) for a in attendees))
         tasks.append(people)
         names = {attendee_name(a.user_id) for a in attendees}
@@ -359,6 +416,9 @@ async def run_mode(mode: str, workdir: Path, args: argparse.Namespace) -> Run:
                 result.too_many[chat_kind(chat)] += 1
             if r.ok and str(chat) == str(GROUP_ID) and r.method.startswith(("send", "edit")):
                 result.group_calls[r.method] += 1
+            if r.ok and str(chat) in {str(o) for o in ORGANISERS}:
+                result.organiser_chats += r.method.startswith(("send", "edit"))
+        result.reviews_asked = fake.reviews_asked
         process.signal(signal.SIGTERM)
         await process.wait(30)
     finally:
@@ -403,6 +463,7 @@ def report(runs: list[Run], scale: float) -> None:
                 ", ".join(f"{k} {n}" for k, n in sorted(r.too_many.items())) or "0",
                 sum(r.group_calls.values()),
                 ", ".join(f"{n} {k}" for k, n in sorted(r.group_calls.items())),
+                f"{r.organiser_chats} ({r.reviews_asked} /review)",
                 "yes" if r.exactly_once else "NO",
                 100 * r.bot_cpu / span if span else math.nan,
             )
@@ -424,6 +485,7 @@ def report(runs: list[Run], scale: float) -> None:
             "429s the bot got",
             "group messages",
             "of which",
+            "organisers' private chats",
             "each posted once",
             "bot CPU %",
         ],
@@ -472,6 +534,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=10.0, help="time runs this much faster")
     parser.add_argument("--think", type=float, default=4.0, help="real s before each step")
     parser.add_argument("--reaction", type=float, default=2.0, help="organisers' real s")
+    parser.add_argument(
+        "--recheck", type=float, default=30.0, help="real s before /review again, at most"
+    )
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--quick", action="store_true", help="100 attendees over 100 s")
     args = parser.parse_args()
