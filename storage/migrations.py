@@ -160,6 +160,25 @@ MIGRATIONS: list[list[str]] = [
         )
         """,
     ],
+    # 9: which message of an organiser's private chat shows which testimonial (/review and
+    # its "Read all" parts), so that an author's /forget or withdrawal erases their words
+    # there too. A row moves when its message is edited to another testimonial and goes when
+    # the message stops showing one. No foreign key: /forget deletes the testimonial first,
+    # then takes these rows. ``live``: the message carrying the review's buttons (edited to a
+    # neutral text on erasure; the others are deleted). ``lang``: the organiser's language.
+    [
+        """
+        CREATE TABLE review_messages (
+            chat_id        INTEGER NOT NULL,
+            message_id     INTEGER NOT NULL,
+            testimonial_id INTEGER NOT NULL,
+            live           INTEGER NOT NULL,
+            lang           TEXT NOT NULL,
+            PRIMARY KEY (chat_id, message_id)
+        )
+        """,
+        "CREATE INDEX review_messages_testimonial ON review_messages(testimonial_id)",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

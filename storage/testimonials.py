@@ -63,6 +63,17 @@ class ModeratorPrompt:
     expires_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewMessage:
+    """A message of an organiser's private chat that shows a testimonial (/review)."""
+
+    chat_id: int
+    message_id: int
+    testimonial_id: int
+    live: bool
+    lang: str
+
+
 # Columns an organiser or attendee may edit, mapped to themselves: a whitelist, because the
 # column name is interpolated into SQL (values never are).
 EDITABLE = {"name": "name", "organisation": "organisation", "quote": "quote"}
@@ -539,6 +550,46 @@ class Repository:
             ),
         )
         return count > 0
+
+    async def show_review(
+        self, chat_id: int, message_id: int, testimonial_id: int, *, live: bool, lang: str
+    ) -> bool:
+        """Record that a message shows a testimonial (replacing what it showed before).
+        Return False, recording nothing, if the testimonial is gone or withdrawn meanwhile:
+        its erasure has run already, so the caller erases that message itself."""
+        count = await self.db.execute(
+            "INSERT OR REPLACE INTO review_messages (chat_id, message_id, testimonial_id, live,"
+            " lang) SELECT ?, ?, id, ?, ? FROM testimonials WHERE id = ? AND status != 'withdrawn'",
+            (chat_id, message_id, int(live), lang, testimonial_id),
+        )
+        return count > 0
+
+    async def unshow_review(self, chat_id: int, message_id: int) -> None:
+        """Forget a message that no longer shows a testimonial."""
+        await self.db.execute(
+            "DELETE FROM review_messages WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+
+    async def take_review_messages(self, testimonial_ids: Sequence[int]) -> list[ReviewMessage]:
+        """Remove and return the messages that show these testimonials (to erase them)."""
+        if not testimonial_ids:
+            return []
+        marks = ", ".join("?" * len(testimonial_ids))
+        rows = await self.db.write_returning(
+            f"DELETE FROM review_messages WHERE testimonial_id IN ({marks}) RETURNING *",
+            tuple(testimonial_ids),
+        )
+        return [
+            ReviewMessage(
+                int(r["chat_id"]),
+                int(r["message_id"]),
+                int(r["testimonial_id"]),
+                bool(r["live"]),
+                str(r["lang"]),
+            )
+            for r in rows
+        ]
 
     async def get_state(self, key: str) -> str | None:
         """Return a value the bot keeps across restarts (``bot_state``)."""

@@ -8,7 +8,7 @@ import logging
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.handlers import intake
+from bot.handlers import intake, review
 from bot.handlers.chat import answer_query, button, drop_buttons, load_person, reply
 from bot.services.cards import reason_text
 from storage.models import Status
@@ -136,6 +136,7 @@ async def mine_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await reply(update, t(lang, "mine.withdrawn", number=number))
     if svc.desk is not None:
         svc.desk.withdrawn_by_author(withdrawn)
+    await review.erase_shown(svc, context.bot, [withdrawn.id])
     if svc.publisher is not None:
         svc.publisher.wake()
 
@@ -166,13 +167,16 @@ async def forget_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     deleted = edited = 0
     if svc.desk is not None:
         deleted, edited = await svc.desk.erase_cards(held)
+    # And where /review showed them, in organisers' private chats.
+    reviews = await review.erase_shown(svc, context.bot, [h.id for h in held])
     log.info(
         "user %d forgotten: %d testimonial(s), %d card message(s) deleted, %d blanked,"
-        " %d post(s) to remove",
+        " %d /review message(s) erased, %d post(s) to remove",
         user_id,
         len(held),
         deleted,
         edited,
+        reviews,
         len(posted),
     )
     t = svc.texts
@@ -186,6 +190,8 @@ async def forget_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         lines.append(t(lang, "forget.done_cards_deleted", count=deleted))
     if edited:
         lines.append(t(lang, "forget.done_cards_edited", count=edited))
+    if reviews:
+        lines.append(t(lang, "forget.done_reviews", count=reviews))
     if posted:
         lines.append(t(lang, "forget.done_posts", count=len(posted)))
     await reply(update, "\n".join(lines))

@@ -148,9 +148,12 @@ async def _decide(
     await answer_query(query, t(lang, f"moderation.{key}"))
 
 
-def already(svc: Services, mod: CardDesk, tm: Testimonial | None) -> str:
-    """Say what became of a testimonial someone else decided first."""
-    t, lang = svc.texts, mod.lang
+def already(
+    svc: Services, mod: CardDesk, tm: Testimonial | None, *, lang: str | None = None
+) -> str:
+    """Say what became of a testimonial someone else decided first (in ``lang``, by default
+    the organisers' group's)."""
+    t, lang = svc.texts, lang or mod.lang
     if tm is None:
         return t(lang, "moderation.not_found")
     who = tm.decided_by_name or "?"

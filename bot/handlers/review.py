@@ -6,17 +6,22 @@ each tap decides (through the same path as a card button: ``moderation.decide``)
 that same message to the next one. What is shown is claimed in SQL for ``CLAIM_LIFETIME``,
 so two organisers never get the same testimonial at the same time.
 
-Buttons: ``rev:<action>:<id>[:<reason index>]``.
+Buttons: ``rev:<action>:<id>[:<reason index>]``. Everything is said in the organiser's own
+language (their /language choice, else their Telegram app's), like an attendee's.
+
+Every message that shows a testimonial's words is recorded (``review_messages``), so that
+its author's /forget or withdrawal erases them here too (``erase_shown``).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from bot.handlers import intake, moderation
@@ -24,7 +29,7 @@ from bot.handlers.chat import answer_query, load_person, profile_name, reply
 from bot.services.cards import REASON_KEYS, CardDesk
 from bot.services.container import Services, services
 from storage.models import Status, Testimonial
-from storage.testimonials import utcnow
+from storage.testimonials import ReviewMessage, utcnow
 from storage.textlength import perceived_length
 
 log = logging.getLogger(__name__)
@@ -47,18 +52,20 @@ async def review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     user = update.effective_user
     if user is None:
         return
+    _, lang, draft, _ = await load_person(update, context, allow_banned=True)
     if not await mod.is_organiser(user, fresh=True):
         # An attendee, in their own language; one in the middle of a testimonial gets the
         # open question again, as after any command that is not theirs.
-        _, lang, draft, _ = await load_person(update, context, allow_banned=True)
         refusal = svc.texts(lang, "review.only_organisers")
         if draft is not None and draft.step is not None:
             await intake.ask(update, svc, lang, draft, refusal)
         else:
             await reply(update, refusal)
         return
-    text, markup = await _next(svc, mod, user.id)
-    await reply(update, text, markup)
+    tid, text, markup = await _next(svc, mod, user.id, lang)
+    message = await reply(update, text, markup)
+    if message is not None:
+        await _record(svc, context.bot, message.chat_id, message.message_id, tid, lang)
 
 
 async def group_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -75,7 +82,8 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     svc, mod = _desk(context)
-    t, lang = svc.texts, mod.lang
+    _, lang, _, _ = await load_person(update, context, allow_banned=True)
+    t = svc.texts
     user = query.from_user
     match = re.match(REVIEW_PATTERN, query.data)
     assert match is not None
@@ -85,22 +93,26 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await svc.repo.release_claim(tid, user.id)
         await answer_query(query, t(lang, "moderation.only_organisers"), show_alert=True)
         return
+    tm = await svc.repo.get(tid)
+    if tm is None or tm.status is Status.WITHDRAWN:
+        # Its author took it back (its words here are being erased): nothing to do.
+        await answer_query(query, t(lang, "review.withdrawn_answer"), show_alert=True)
+        return
     if action == "stop":
         await svc.repo.release_claim(tid, user.id)
         await answer_query(query)
         waiting, _ = await svc.repo.backlog()
-        await _show(query, t(lang, "review.stopped", count=waiting), None)
+        await _move(query, svc, t(lang, "review.stopped", count=waiting), None, None, lang)
         return
     if action == "skip":
         await svc.repo.release_claim(tid, user.id, skipped_at=utcnow())
         await answer_query(query, t(lang, "review.skipped"))
     elif action == "more":
-        tm = await svc.repo.get(tid)
-        if tm is not None and tm.status is Status.PENDING:
+        if tm.status is Status.PENDING:
             await answer_query(query)
-            await _read_all(query, svc, mod, tm)
+            await _read_all(query, svc, mod, tm, lang)
             return
-        await answer_query(query, moderation.already(svc, mod, tm))
+        await answer_query(query, moderation.already(svc, mod, tm, lang=lang))
     else:
         target, reason, key = Status.APPROVED, None, None
         if action == "reason":
@@ -109,7 +121,9 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 await answer_query(query, t(lang, "moderation.unknown_button"), show_alert=True)
                 return
             key = REASON_KEYS[index]
-            target, reason = Status.REJECTED, t(lang, f"reasons.{key}")
+            # The organisers' wording is kept for the card and the export (the group's
+            # language); the author reads the reason's key in their own.
+            target, reason = Status.REJECTED, t(mod.lang, f"reasons.{key}")
         decision = await moderation.decide(
             svc,
             mod,
@@ -125,49 +139,139 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await answer_query(query, t(lang, f"moderation.{done}"))
         else:
             # Decided elsewhere (a card, another organiser) or a double tap: say so, move on.
-            await answer_query(query, moderation.already(svc, mod, decision.testimonial))
-    text, markup = await _next(svc, mod, user.id)
-    await _show(query, text, markup)
+            lost = moderation.already(svc, mod, decision.testimonial, lang=lang)
+            await answer_query(query, lost)
+    shown, text, markup = await _next(svc, mod, user.id, lang)
+    await _move(query, svc, text, markup, shown, lang)
 
 
 async def _next(
-    svc: Services, mod: CardDesk, user_id: int
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Claim the next testimonial for an organiser; return the message that shows it."""
+    svc: Services, mod: CardDesk, user_id: int, lang: str
+) -> tuple[int | None, str, InlineKeyboardMarkup | None]:
+    """Claim the next testimonial for an organiser; return its id (None when nothing is
+    left) and the message that shows it."""
     now = utcnow()
     tm = await svc.repo.claim_next(user_id, now=now, until=now + CLAIM_LIFETIME)
     waiting, _ = await svc.repo.backlog()
-    t, lang = svc.texts, mod.lang
+    t = svc.texts
     if tm is None:
-        return t(lang, "review.all_caught_up"), None
+        return None, t(lang, "review.all_caught_up"), None
     header = t(lang, "review.header", count=waiting)
-    parts = mod.card_parts(tm)
+    parts = mod.card_parts(tm, lang=lang)
     if len(parts) == 1:
-        return header + "\n\n" + parts[0], _keyboard(mod, tm.id)
+        return tm.id, header + "\n\n" + parts[0], _keyboard(mod, tm.id, lang)
     # Too long for one message: the first part, said to be shortened, and "Read all" (the
     # organiser reads everything before deciding).
     cut = t(lang, "review.shortened", n=len(parts), length=perceived_length(tm.quote))
-    return header + "\n\n" + parts[0] + "\n\n" + cut, _keyboard(mod, tm.id, read_all=True)
+    text = header + "\n\n" + parts[0] + "\n\n" + cut
+    return tm.id, text, _keyboard(mod, tm.id, lang, read_all=True)
 
 
-async def _read_all(query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial) -> None:
+async def _move(
+    query: CallbackQuery,
+    svc: Services,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+    tid: int | None,
+    lang: str,
+) -> None:
+    """Edit the pressed message to show ``text`` (testimonial ``tid``, or none) and record
+    what it shows now."""
+    if await _show(query, text, markup) and query.message is not None:
+        message = query.message
+        await _record(svc, query.get_bot(), message.chat.id, message.message_id, tid, lang)
+
+
+async def _record(
+    svc: Services,
+    bot: Bot,
+    chat_id: int,
+    message_id: int,
+    tid: int | None,
+    lang: str,
+    *,
+    live: bool = True,
+) -> bool:
+    """Record which testimonial a message shows now (None: none). If its author withdrew
+    it or asked to be forgotten while it was being shown, the erasure has run already:
+    erase this message now. Return whether the message still shows the testimonial."""
+    if tid is None:
+        await svc.repo.unshow_review(chat_id, message_id)
+        return False
+    if await svc.repo.show_review(chat_id, message_id, tid, live=live, lang=lang):
+        return True
+    await _erase(svc, bot, ReviewMessage(chat_id, message_id, tid, live, lang))
+    return False
+
+
+async def _read_all(
+    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, lang: str
+) -> None:
     """Show a long testimonial whole: the pressed message keeps the first part, the others
     follow as new messages, the buttons on the last (which names the testimonial)."""
-    parts = mod.card_parts(tm)
+    parts = mod.card_parts(tm, lang=lang)
     # The same edit twice is "not modified": a second tap on Read all sends nothing again.
     if not await _show(query, parts[0], None):
         return
-    chat = query.message.chat if query.message is not None else None
-    if chat is None:
+    message = query.message
+    if message is None:
+        return
+    chat, bot = message.chat, query.get_bot()
+    if not await _record(svc, bot, chat.id, message.message_id, tm.id, lang, live=False):
         return
     for i, part in enumerate(parts[1:], start=2):
         last = i == len(parts)
-        await chat.send_message(part, reply_markup=_keyboard(mod, tm.id) if last else None)
+        sent = await chat.send_message(
+            part, reply_markup=_keyboard(mod, tm.id, lang) if last else None
+        )
+        # Withdrawn meanwhile: this part is erased at once, the rest is not sent.
+        if not await _record(svc, bot, chat.id, sent.message_id, tm.id, lang, live=last):
+            return
 
 
-def _keyboard(mod: CardDesk, tid: int, *, read_all: bool = False) -> InlineKeyboardMarkup:
+async def erase_shown(svc: Services, bot: Bot, testimonial_ids: Sequence[int]) -> int:
+    """Erase from organisers' private chats every /review message that shows one of these
+    testimonials (its author withdrew it or asked to be forgotten): the message with the
+    buttons is edited to say so, the other parts are deleted. Return how many were erased."""
+    erased = 0
+    for shown in await svc.repo.take_review_messages(testimonial_ids):
+        erased += await _erase(svc, bot, shown)
+    return erased
+
+
+async def _erase(svc: Services, bot: Bot, shown: ReviewMessage) -> bool:
+    """Erase one /review message: delete a part; edit the live one (or a part too old to
+    delete: 48 hours) to a neutral text. Return whether it was erased (False: already gone)."""
+    if not shown.live:
+        try:
+            await bot.delete_message(shown.chat_id, shown.message_id)
+            return True
+        except BadRequest as exc:
+            if "can't be deleted" not in exc.message.lower():
+                return False  # already gone
+        except Forbidden:
+            return False  # the organiser blocked the bot: Telegram no longer shows it
+    try:
+        await bot.edit_message_text(
+            svc.texts(shown.lang, "review.withdrawn"),
+            chat_id=shown.chat_id,
+            message_id=shown.message_id,
+            reply_markup=None,
+        )
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            log.info("could not erase a /review message of #%d: %s", shown.testimonial_id, exc)
+            return False
+    except Forbidden:
+        return False
+    return True
+
+
+def _keyboard(
+    mod: CardDesk, tid: int, lang: str, *, read_all: bool = False
+) -> InlineKeyboardMarkup:
     """Approve; the ready-made reasons, two a row; (Read all;) Skip and Stop."""
-    t, lang = mod.texts, mod.lang
+    t = mod.texts
     rows = [[InlineKeyboardButton(t(lang, "card.approve"), callback_data=f"rev:approve:{tid}")]]
     reasons = [
         InlineKeyboardButton(

@@ -263,8 +263,8 @@ class CardDesk:
 
     # -- rendering -----------------------------------------------------------------------------
 
-    def _author(self, t: Testimonial) -> str:
-        texts, lang = self.texts, self.lang
+    def _author(self, t: Testimonial, lang: str) -> str:
+        texts = self.texts
         if t.user_id is None:
             return texts(lang, "card.imported")
         link = texts(lang, "card.author_link", user_id=t.user_id, name=t.author_name or "?")
@@ -272,25 +272,30 @@ class CardDesk:
             return texts(lang, "card.author_username", link=Html(link), username=t.author_username)
         return link
 
-    def card_parts(self, t: Testimonial, footer: str | None = None) -> list[str]:
+    def card_parts(
+        self, t: Testimonial, footer: str | None = None, *, lang: str | None = None
+    ) -> list[str]:
         """Return the card's messages: a header, the post as it will be published, and an
-        optional outcome line at the end of the last part."""
+        optional outcome line at the end of the last part. ``lang``: the organisers' by
+        default (the group); /review passes the organiser's own."""
+        lang = lang or self.lang
+        author = Html(self._author(t, lang))
         header = self.texts(
-            self.lang,
+            lang,
             "card.header",
             id=t.id,
-            author=Html(self._author(t)),
+            author=author,
             language=t.language,
             time=format_time(t.submitted_at or t.created_at),
         )
-        session = self.sessions.title(t.start_payload, self.lang)
+        session = self.sessions.title(t.start_payload, lang)
         if session:
-            header += "\n" + self.texts(self.lang, "card.session", title=session)
+            header += "\n" + self.texts(lang, "card.session", title=session)
         header += "\n\n" + post_header_html(t.name, t.organisation)
         hashtags = self.sessions.hashtags(self.settings.event_hashtag, t.start_payload)
         paragraphs = quote_paragraphs_html(t.quote, hashtag=hashtags)
         # The buttons sit on the last part: it must say whose testimonial a tap decides.
-        named = self.texts(self.lang, "card.continued", id=t.id, author=Html(self._author(t)))
+        named = self.texts(lang, "card.continued", id=t.id, author=author)
         # The last part also carries the outcome line (a typed reason can be 500 characters):
         # both come out of the part's budget, so that it stays within Telegram's 4,096.
         extra = plain_length(named + "\n\n") + (plain_length("\n\n" + footer) if footer else 0)

@@ -389,3 +389,109 @@ async def test_help_names_review_for_organisers_and_the_group_points_to_it(
     await harness.settle()
     [hint] = harness.group_messages()
     assert "private chat" in hint["text"] and "/review" in hint["text"]
+
+
+def words_in(h: Harness, chat_id: int, words: str) -> list[JSON]:
+    """The bot's live messages of a chat that contain ``words`` (its text or buttons)."""
+    return [m for m in h.fake.messages(chat_id) if words in m["text"] or words in m["html"]]
+
+
+async def test_forget_erases_the_authors_words_from_organisers_review_chats(
+    harness: Harness,
+) -> None:
+    h = harness
+    make_admin(h, "Bruno", BRUNO)
+    ann = h.person("Ann")
+    short = await submit(h, ann, quote="Ann's short and secret words.", name="Ann Author")
+    await submit(h, ann, quote="Placeholder.", name="Ann Author")
+    [long] = [t.id for t in await h.repo.list_for_user(ann.id) if t.id != short]
+    await h.repo.edit_pending(long, "quote", " ".join(f"annword{i}" for i in range(600)))
+    [other] = await submit_many(h, 1)
+
+    # Olga is shown Ann's short one; Bruno her long one, which he reads whole.
+    await Person(h, ORGANISER_ID).send("/review")
+    olga_message = review_message(h, ORGANISER_ID)
+    assert shown(h, ORGANISER_ID) == short
+    await Person(h, BRUNO).send("/review")
+    bruno_first = review_message(h, BRUNO)
+    assert shown(h, BRUNO) == long
+    await tap(h, BRUNO, bruno_first["message_id"], f"rev:more:{long}")
+    _, bruno_last = h.fake.messages(BRUNO)
+    assert words_in(h, BRUNO, "annword0 ") and words_in(h, BRUNO, "annword599")
+
+    await ann.send("/forget")
+    done = await ann.press("Yes, erase everything")
+    # Olga's message, Bruno's first part and his last part (the one with the buttons).
+    assert "3 message(s) showing them to an organiser in /review erased." in done[-1]["text"]
+
+    # Nothing of Ann is left in the organisers' private chats: the messages with the
+    # buttons say what happened, the other part is gone.
+    for chat in (ORGANISER_ID, BRUNO):
+        for words in ("Ann Author", "secret words", "annword"):
+            assert words_in(h, chat, words) == [], (chat, words)
+    [olga_now] = h.fake.messages(ORGANISER_ID)
+    assert olga_now["message_id"] == olga_message["message_id"]
+    assert olga_now["text"].startswith("🗑 This testimonial was withdrawn by its author")
+    assert "/review" in olga_now["text"] and h.fake.buttons(ORGANISER_ID) == []
+    [bruno_now] = h.fake.messages(BRUNO)
+    assert bruno_now["message_id"] == bruno_last["message_id"]
+    assert bruno_now["text"].startswith("🗑 This testimonial was withdrawn by its author")
+
+    # The old buttons (a client that did not refresh): said so, nothing changes.
+    before = {c: h.fake.snapshot(c) for c in (ORGANISER_ID, BRUNO)}
+    calls = len(h.fake.requests)
+    for chat, message_id, data in (
+        (ORGANISER_ID, olga_message["message_id"], f"rev:approve:{short}"),
+        (BRUNO, bruno_last["message_id"], f"rev:reason:{long}:0"),
+        (BRUNO, bruno_first["message_id"], f"rev:more:{long}"),
+        (BRUNO, bruno_last["message_id"], f"rev:skip:{long}"),
+    ):
+        query_id = h.fake.user_presses(chat, chat, message_id, data, forge=True)
+        await h.settle()
+        answer = h.fake.callback_answers[query_id]
+        assert answer["text"] == "This testimonial was withdrawn by its author: nothing to decide."
+    assert {c: h.fake.snapshot(c) for c in (ORGANISER_ID, BRUNO)} == before
+    reads = {"answerCallbackQuery", "getChatMember", "getUpdates"}
+    assert {r.method for r in h.fake.requests[calls:]} <= reads
+    assert h.channel_messages() == []
+    # The next /review goes on with the others.
+    await Person(h, ORGANISER_ID).send("/review")
+    assert shown(h, ORGANISER_ID) == other
+
+
+async def test_a_withdrawn_testimonial_leaves_the_review_message(harness: Harness) -> None:
+    h = harness
+    author = h.person("Wendy")
+    tid = await submit(h, author, quote="Words I take back.")
+    await Person(h, ORGANISER_ID).send("/review")
+    assert shown(h, ORGANISER_ID) == tid
+    await author.send("/mine")
+    await author.press("Withdraw")
+    await author.press("Yes, withdraw it")
+    assert (await h.repo.get(tid)) is not None
+    [message] = h.fake.messages(ORGANISER_ID)
+    assert "Words I take back" not in message["text"]
+    assert message["text"].startswith("🗑 This testimonial was withdrawn by its author")
+
+
+async def test_forgotten_while_the_review_message_is_on_its_way(harness: Harness) -> None:
+    h = harness
+    ann = h.person("Ann")
+    tid = await submit(h, ann, quote="Words on their way.", name="Ann Author")
+    # Olga's /review message is out, Telegram's answer not back yet: nothing recorded.
+    h.fake.hold("sendMessage", ORGANISER_ID)
+    h.fake.user_sends(ORGANISER_ID, "/review")
+    await h.fake.wait_held()
+    assert "Words on their way" in h.fake.messages(ORGANISER_ID)[0]["text"]
+    h.fake.user_sends(ann.id, "/forget")
+    await h.wait(lambda: h.fake.buttons(ann.id))
+    confirm = h.fake.last_message(ann.id)["message_id"]
+    h.fake.user_presses(ann.id, ann.id, confirm, "forget:yes")
+    await h.wait(lambda: "erased" in h.fake.last_message(ann.id)["text"])
+    assert await h.repo.get(tid) is None
+    h.fake.release()
+    await h.settle()
+    # Recorded too late: the bot erased it itself once Telegram answered.
+    [message] = h.fake.messages(ORGANISER_ID)
+    assert "Words on their way" not in message["text"] and "Ann Author" not in message["text"]
+    assert message["text"].startswith("🗑 This testimonial was withdrawn by its author")

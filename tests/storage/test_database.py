@@ -15,7 +15,15 @@ import storage.database as database_module
 from storage.database import Database, DatabaseFileError
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION
 
-TABLES = {"users", "testimonials", "outbox", "moderator_prompts", "inbox", "bot_state"}
+TABLES = {
+    "users",
+    "testimonials",
+    "outbox",
+    "moderator_prompts",
+    "inbox",
+    "bot_state",
+    "review_messages",
+}
 INDEXES = {
     "testimonials_one_draft",
     "testimonials_status",

@@ -1292,3 +1292,26 @@ async def test_skip_comes_last_for_whoever_skipped_it(repo: Repository) -> None:
     # Another organiser is not affected by organiser 1's skip: the oldest free one.
     other = await repo.claim_next(2, now=now, until=until)
     assert other is not None and other.id == a
+
+
+async def test_review_messages_move_and_are_taken_once_and_never_for_a_withdrawn_one(
+    repo: Repository,
+) -> None:
+    a, b = (await make_pending(repo, 100)).id, (await make_pending(repo, 101)).id
+    assert await repo.show_review(7, 1, a, live=True, lang="fr")
+    assert await repo.show_review(8, 1, a, live=False, lang="en")
+    # The live message moves on to the next one: one row per message.
+    assert await repo.show_review(7, 1, b, live=True, lang="fr")
+    assert await repo.show_review(7, 2, a, live=False, lang="fr")
+    taken = await repo.take_review_messages([a])
+    assert sorted((m.chat_id, m.message_id, m.live, m.lang) for m in taken) == [
+        (7, 2, False, "fr"),
+        (8, 1, False, "en"),
+    ]
+    assert await repo.take_review_messages([a]) == []
+    # Withdrawn (or erased) meanwhile: nothing is recorded, the caller erases the message.
+    assert await repo.withdraw(b) is not None
+    assert not await repo.show_review(9, 1, b, live=True, lang="en")
+    assert not await repo.show_review(9, 1, 12345, live=True, lang="en")
+    await repo.unshow_review(7, 1)
+    assert await repo.take_review_messages([a, b]) == []
