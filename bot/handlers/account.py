@@ -10,6 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.handlers import intake, review
 from bot.handlers.chat import answer_query, button, drop_buttons, load_person, reply
+from bot.services import menus
 from bot.services.cards import reason_text
 from storage.models import Status
 from storage.textlength import shorten
@@ -169,6 +170,8 @@ async def forget_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         deleted, edited = await svc.desk.erase_cards(held)
     # And where /review showed them, in organisers' private chats.
     reviews = await review.erase_shown(svc, context.bot, [h.id for h in held])
+    # An organiser's own chat menu is remembered by their id: that goes too.
+    await menus.drop_organiser_menu(context.bot, svc.repo, user_id)
     log.info(
         "user %d forgotten: %d testimonial(s), %d card message(s) deleted, %d blanked,"
         " %d /review message(s) erased, %d post(s) to remove",

@@ -26,6 +26,7 @@ from telegram.ext import ContextTypes
 
 from bot.handlers import intake, moderation
 from bot.handlers.chat import answer_query, load_person, profile_name, reply
+from bot.services import menus
 from bot.services.cards import REASON_KEYS, CardDesk
 from bot.services.container import Services, services
 from storage.models import Status, Testimonial
@@ -61,11 +62,15 @@ async def review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             await intake.ask(update, svc, lang, draft, refusal)
         else:
             await reply(update, refusal)
+        # No longer an organiser: their chat's menu no longer offers /review.
+        await menus.drop_organiser_menu(context.bot, svc.repo, user.id)
         return
     tid, text, markup = await _next(svc, mod, user.id, lang)
     message = await reply(update, text, markup)
     if message is not None:
         await _record(svc, context.bot, message.chat_id, message.message_id, tid, lang)
+    # /review in their chat's "/" menu from now on (set once, after the answer: it waits).
+    await menus.give_organiser_menu(context.bot, svc.repo, svc.texts, user.id, lang)
 
 
 async def group_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -92,6 +97,7 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await mod.is_organiser(user, fresh=True):
         await svc.repo.release_claim(tid, user.id)
         await answer_query(query, t(lang, "moderation.only_organisers"), show_alert=True)
+        await menus.drop_organiser_menu(query.get_bot(), svc.repo, user.id)
         return
     tm = await svc.repo.get(tid)
     if tm is None or tm.status is Status.WITHDRAWN:

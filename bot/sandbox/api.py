@@ -394,6 +394,14 @@ async def set_my_commands(tg: World, p: Params, files: Files) -> bool:
     return True
 
 
+@_method("deleteMyCommands")
+async def delete_my_commands(tg: World, p: Params, files: Files) -> bool:
+    # The scope's list goes; Telegram then shows the next broader scope's (for a private
+    # chat: all private chats', then the default).
+    tg.commands.pop(_scope(tg, p), None)
+    return True
+
+
 @_method("getMyCommands")
 async def get_my_commands(tg: World, p: Params, files: Files) -> list[JSONDict]:
     return list(tg.commands.get(_scope(tg, p), []))

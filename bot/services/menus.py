@@ -11,6 +11,7 @@ language for everyone else, in the bot's default language.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from telegram.error import TelegramError
 
 from bot.services.texts import LANGUAGES, Texts
 from config.settings import Settings
+from storage.testimonials import Repository
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,8 @@ log = logging.getLogger(__name__)
 PRIVATE_COMMANDS = ("start", "help", "mine", "language", "forget", "cancel")
 #: The organisers' group's commands (they work only there).
 ORGANISER_COMMANDS = ("review", "pending", "stats", "export", "ban", "unban")
+#: An organiser's private chat: /review first, then everyone's (an organiser may write too).
+ORGANISER_PRIVATE_COMMANDS = ("review", *PRIVATE_COMMANDS)
 DESCRIPTION_MAX = 512
 SHORT_DESCRIPTION_MAX = 120
 
@@ -166,3 +170,45 @@ async def sync(bot: Bot, texts: Texts, settings: Settings) -> list[Change]:
     if changes:
         log.info("registered with Telegram: %s", "; ".join(c.what for c in changes))
     return changes
+
+
+# -- an organiser's private chat ------------------------------------------------------------------
+
+
+def _chat_menu_key(user_id: int) -> str:
+    return f"menu.chat.{user_id}"
+
+
+async def give_organiser_menu(
+    bot: Bot, repo: Repository, texts: Texts, user_id: int, lang: str
+) -> bool:
+    """Give an organiser's private chat its own "/" menu, with /review first (Telegram's
+    per-chat scope), in their language. What was set is remembered (``bot_state``): it is
+    set again only when it changes (their language, the texts). Return whether it was set."""
+    commands = [(name, texts.raw(lang, f"menu.{name}")) for name in ORGANISER_PRIVATE_COMMANDS]
+    remembered = json.dumps(commands, ensure_ascii=False)
+    if await repo.get_state(_chat_menu_key(user_id)) == remembered:
+        return False
+    try:
+        await bot.set_my_commands(
+            [BotCommand(c, d) for c, d in commands], scope=BotCommandScopeChat(user_id)
+        )
+    except TelegramError as exc:
+        log.warning("could not set the menu of organiser %d's chat: %s", user_id, exc)
+        return False
+    await repo.set_state(_chat_menu_key(user_id), remembered)
+    return True
+
+
+async def drop_organiser_menu(bot: Bot, repo: Repository, user_id: int) -> bool:
+    """Give a former organiser's private chat the attendees' menu back (their own is
+    deleted). Return whether they had one."""
+    if await repo.get_state(_chat_menu_key(user_id)) is None:
+        return False
+    try:
+        await bot.delete_my_commands(scope=BotCommandScopeChat(user_id))
+    except TelegramError as exc:
+        log.warning("could not reset the menu of %d's chat: %s", user_id, exc)
+        return False
+    await repo.set_state(_chat_menu_key(user_id), None)
+    return True

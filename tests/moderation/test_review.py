@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -495,3 +496,102 @@ async def test_forgotten_while_the_review_message_is_on_its_way(harness: Harness
     [message] = h.fake.messages(ORGANISER_ID)
     assert "Words on their way" not in message["text"] and "Ann Author" not in message["text"]
     assert message["text"].startswith("🗑 This testimonial was withdrawn by its author")
+
+
+async def test_review_speaks_the_organisers_own_language(harness: Harness) -> None:
+    h = harness
+    h.fake.add_user(BRUNO, "Bruno", language_code="fr")  # a French Telegram app
+    h.fake.set_member(GROUP_ID, BRUNO, "administrator")
+    first, second, third = await submit_many(h, 3)
+    bruno = Person(h, BRUNO)
+    await bruno.send("/review")
+    message = review_message(h, BRUNO)
+    assert message["text"].startswith("🗂 Relecture · 3 en attente")
+    assert f"Témoignage n°\u00a0{first}" in message["text"]
+    labels = [label for label, _ in h.fake.buttons(BRUNO)]
+    assert labels[0] == "✅ Valider" and "⏭ Passer" in labels and "❌ Hors sujet" in labels
+    answer = await tap(h, BRUNO, message["message_id"], f"rev:reason:{first}:0")
+    assert answer["text"] == "Refusé\u00a0: l’auteur sera prévenu."
+    rejected = await wait_status(h, first, Status.REJECTED)
+    # What the group and the export keep is in the organisers' language, as on the card.
+    assert rejected.reject_reason == "Off-topic" and rejected.reject_reason_key == "off_topic"
+    assert f"Témoignage n°\u00a0{second}" in review_message(h, BRUNO)["text"]
+
+    # Olga's app is English, but she chose French with /language: her choice wins.
+    olga = Person(h, ORGANISER_ID)
+    await olga.send("/language")
+    await olga.press("Français")
+    await olga.send("/review")
+    assert h.fake.last_message(ORGANISER_ID)["text"].startswith("🗂 Relecture · 2 en attente")
+    assert shown(h, ORGANISER_ID) == third
+    # Withdrawn by its author: Olga's message says so in French (its language is recorded).
+    t = await h.repo.get(third)
+    assert t is not None and t.user_id is not None
+    author = Person(h, t.user_id)
+    await author.send("/mine")
+    await author.press("Withdraw")
+    await author.press("Yes, withdraw it")
+    erased = h.fake.last_message(ORGANISER_ID)["text"]
+    assert erased.startswith("🗑 Ce témoignage a été retiré par son auteur")
+
+
+def chat_menu(h: Harness, user_id: int) -> list[tuple[str, str]]:
+    scope = {"type": "chat", "chat_id": user_id}
+    return [(c["command"], c["description"]) for c in h.fake.my_commands(scope)]
+
+
+def chat_menu_calls(h: Harness, user_id: int) -> int:
+    """How many times the bot set or deleted the "/" menu of one private chat."""
+    calls = h.fake.calls("setMyCommands") + h.fake.calls("deleteMyCommands")
+    scopes = [r.params.get("scope") for r in calls]
+    parsed = [json.loads(s) if isinstance(s, str) else s for s in scopes]
+    return sum(isinstance(s, dict) and s.get("chat_id") == user_id for s in parsed)
+
+
+async def test_an_organisers_private_chat_gets_review_in_its_menu_once(harness: Harness) -> None:
+    h = harness
+    make_admin(h, "Bruno", BRUNO)
+    olga = Person(h, ORGANISER_ID)
+    await olga.send("/review")
+    menu = chat_menu(h, ORGANISER_ID)
+    assert [c for c, _ in menu] == [
+        "review",
+        "start",
+        "help",
+        "mine",
+        "language",
+        "forget",
+        "cancel",
+    ]
+    assert menu[0][1].startswith("Review waiting testimonials")
+    assert chat_menu_calls(h, ORGANISER_ID) == 1
+    # Remembered (across a restart too): not set again at every /review.
+    await olga.send("/review")
+    await h.restart()
+    await olga.send("/review")
+    assert chat_menu_calls(h, ORGANISER_ID) == 1
+    # In her language: set again when she changes it.
+    await olga.send("/language")
+    await olga.press("Français")
+    await olga.send("/review")
+    assert chat_menu(h, ORGANISER_ID)[0][1].startswith("Relire les témoignages")
+    assert chat_menu_calls(h, ORGANISER_ID) == 2
+
+    # Attendees keep the menu of all private chats; a demoted organiser gets it back.
+    attendee = h.person("Eve")
+    await attendee.send("/review")
+    assert chat_menu_calls(h, attendee.id) == 0 and chat_menu(h, attendee.id) == []
+    bruno = Person(h, BRUNO)
+    await bruno.send("/review")
+    assert chat_menu(h, BRUNO)[0][0] == "review"
+    h.fake.set_member(GROUP_ID, BRUNO, "member")
+    await h.settle()
+    [refused] = await bruno.send("/review")
+    assert "Only the event's organisers" in refused["text"]
+    assert chat_menu(h, BRUNO) == []
+    # An organiser who asks to be forgotten: the menu remembered by their id goes too.
+    await olga.send("/forget")
+    await olga.press("Oui, tout effacer")
+    assert chat_menu(h, ORGANISER_ID) == [] and chat_menu_calls(h, ORGANISER_ID) == 3
+    private = h.fake.my_commands({"type": "all_private_chats"})
+    assert "review" not in [c["command"] for c in private]

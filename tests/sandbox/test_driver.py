@@ -264,6 +264,10 @@ async def test_commands(fake: FakeTelegram, bot: Bot) -> None:
     assert [c["command"] for c in fake.my_commands({"type": "chat", "chat_id": GROUP})] == [
         "pending"
     ]
+    # Deleting a chat's list leaves the others.
+    assert await bot.delete_my_commands(scope=BotCommandScopeChat(GROUP))
+    assert fake.my_commands({"type": "chat", "chat_id": GROUP}) == []
+    assert [c.command for c in await bot.get_my_commands()] == ["start", "help"]
     status, body = await call(
         fake, "setMyCommands", commands=[{"command": "Bad-Name", "description": "x"}]
     )
