@@ -178,18 +178,25 @@ class Attendee:
     submitted: float | None = None  # perf_counter of the Send press
 
 
-async def next_with(queue: asyncio.Queue[tuple[str, JSON]], label: str | None) -> JSON:
-    """The next message from the bot in a chat (carrying a ``label`` button, if given)."""
+async def next_with(
+    queue: asyncio.Queue[tuple[str, JSON]], label: str | None, *, sent_only: bool = False
+) -> JSON:
+    """The bot's next message or edit in a chat (carrying a ``label`` button, if given; a new
+    message only, if ``sent_only``)."""
     while True:
-        _, message = await queue.get()
+        method, message = await queue.get()
+        if sent_only and method != "sendMessage":
+            continue
         if label is None or has_button(message, label):
             return message
 
 
 async def attend(fake: PipeFake, a: Attendee, think: float, t0: float) -> None:
-    """Play one attendee through the conversation, thinking ``think`` s before each step."""
+    """Play one attendee through the conversation, thinking ``think`` s before each step. A
+    message is answered by a new message; a press by an edit of the message that carries the
+    button (the choice, and the next question with its buttons)."""
     uid = a.user_id
-    inbox = fake.watch(uid)
+    inbox = fake.watch(uid, edits=True)
     rng = random.Random(uid)
 
     async def pause() -> None:
@@ -200,18 +207,18 @@ async def attend(fake: PipeFake, a: Attendee, think: float, t0: float) -> None:
 
     await asyncio.sleep(max(0.0, t0 + a.start - time.perf_counter()))
     fake.user_sends(uid, "/start")
-    await next_with(inbox, None)
+    await next_with(inbox, None, sent_only=True)
     await pause()
     fake.user_sends(uid, attendee_name(uid))
-    await next_with(inbox, None)
+    await next_with(inbox, None, sent_only=True)
     await pause()
     fake.user_sends(uid, a.entry.organisation)
-    await next_with(inbox, None)
+    await next_with(inbox, None, sent_only=True)
     await pause()
     chunks = chunks_of(a.entry.quote)
     for chunk in chunks:  # a long paste arrives as several messages at once
         fake.user_sends(uid, chunk)
-    received = [await next_with(inbox, "Done") for _ in chunks]
+    received = [await next_with(inbox, "Done", sent_only=True) for _ in chunks]
     await pause()
     await press(received[-1], "Done")
     consent = await next_with(inbox, "Yes, I agree")
@@ -221,7 +228,7 @@ async def attend(fake: PipeFake, a: Attendee, think: float, t0: float) -> None:
     await pause()
     a.submitted = time.perf_counter()
     await press(preview, "Send")
-    await next_with(inbox, None)  # the thanks
+    await next_with(inbox, None)  # the thanks (an edit, or a new message)
     del fake.inbox[uid]
 
 
