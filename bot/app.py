@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import warnings
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -22,14 +23,20 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
 
 from bot.handlers import account, intake, moderation, review
-from bot.handlers.chat import private_only
+from bot.handlers.chat import RAW_CALL_WARNING, private_only
 from bot.services import menus
 from bot.services.backlog import Backlog
 from bot.services.cards import CardDesk
 from bot.services.container import SERVICES_KEY, Services, services
-from bot.services.inbox import DurableUpdateQueue, InboxUpdateProcessor
+from bot.services.inbox import (
+    DurableUpdateQueue,
+    InboxUpdateProcessor,
+    RawUpdates,
+    UpdatesRequest,
+)
 from bot.services.limiter import SlidingWindowRateLimiter
 from bot.services.publishing import Publisher
 from bot.services.sessions import Sessions
@@ -65,10 +72,12 @@ def build_application(
     in tests); in production the Bot API is reached at ``settings.api_base_url``.
     """
     texts = texts or Texts.load(settings.texts, settings.default_language)
+    warnings.filterwarnings("ignore", RAW_CALL_WARNING, PTBUserWarning)
     inbox = Inbox(repo.db)
     # Updates are committed to the inbox before Telegram may consider them delivered, and
     # marked done once handled (bot/services/inbox.py says why this hook).
-    update_queue = DurableUpdateQueue(inbox)
+    raw_updates = RawUpdates()
+    update_queue = DurableUpdateQueue(inbox, raw_updates)
     processor = InboxUpdateProcessor(inbox)
     builder = (
         ApplicationBuilder()
@@ -99,6 +108,7 @@ def build_application(
         # PTB's default pool (256 connections) lets a busy bot fall into a slow state it does
         # not leave; 8 connections measured steadier and faster (tests/bench/README.md).
         builder = builder.connection_pool_size(8).pool_timeout(30.0)
+        builder = builder.get_updates_request(UpdatesRequest(raw_updates))
     app = builder.build()
 
     sessions = Sessions.load(settings.sessions)

@@ -7,10 +7,10 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -35,6 +35,26 @@ APPLICATION_ID = 0x4C564F52
 _SQLITE_HEADER = b"SQLite format 3\x00"
 # Only the bot's user may read the database: it holds names, quotes and Telegram ids.
 FILE_MODE = 0o600
+
+
+T = TypeVar("T")
+
+
+def _rowcount(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> int:
+    cursor = conn.execute(sql, params)
+    try:
+        return cursor.rowcount
+    finally:
+        cursor.close()
+
+
+def _first_row(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> sqlite3.Row | None:
+    cursor = conn.execute(sql, params)
+    try:
+        row: sqlite3.Row | None = cursor.fetchone()
+        return row
+    finally:
+        cursor.close()
 
 
 class DatabaseFileError(Exception):
@@ -293,18 +313,24 @@ class Database:
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one write statement as its own transaction; return the row count."""
         async with self._lock:
-            cursor = await self._conn.execute(sql, tuple(params))
-            count = cursor.rowcount
-            await cursor.close()
-            return count
+            return await self._in_thread(_rowcount, sql, tuple(params))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
         """Run a read and return its first row."""
         async with self._lock:
-            cursor = await self._conn.execute(sql, tuple(params))
-            row: sqlite3.Row | None = await cursor.fetchone()
-            await cursor.close()
-            return row
+            return await self._in_thread(_first_row, sql, tuple(params))
+
+    async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(sqlite3 connection, *args)`` in aiosqlite's thread, in one round trip.
+
+        aiosqlite's cursor API costs a round trip (a wake-up of its thread, then of the event
+        loop) per call: execute, fetchone and close are three. This queues one function on
+        the same thread (``Connection._execute``, which every aiosqlite method uses), so
+        SQLite still never runs on the event loop.
+        """
+        conn = self._conn
+        result: T = await conn._execute(lambda: fn(conn._conn, *args))  # type: ignore[no-untyped-call]
+        return result
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Run a read and return all its rows."""

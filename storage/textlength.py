@@ -29,7 +29,8 @@ def perceived_length(text: str) -> int:
 
 def telegram_length(text: str) -> int:
     """Return the length Telegram counts: UTF-16 code units (astral characters count 2)."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    # The encoder counts in C: a loop over the characters costs ~0.1 ms on a long text.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def shorten(text: str, width: int) -> str:

@@ -29,7 +29,16 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.handlers.chat import answer_query, button, drop_buttons, load_person, profile_name, reply
+from bot.handlers.chat import (
+    answer_query,
+    button,
+    drop_buttons,
+    edit_text,
+    load_person,
+    profile_name,
+    reply,
+    send_text,
+)
 from bot.services.container import Services, services
 from bot.services.inbox import InboxUpdateProcessor
 from bot.services.render import DEFAULT_LIMIT, render_post_parts
@@ -188,9 +197,9 @@ async def send_question(
     that this version of the draft was asked and which message holds the live buttons."""
     question = composed or compose_question(svc, lang, draft, tg_user, prefix)
     for text in question.lead:
-        await bot.send_message(chat_id, text)
-    sent = await bot.send_message(chat_id, question.text, reply_markup=question.markup)
-    await svc.repo.mark_asked(draft, sent.message_id)
+        await send_text(bot, chat_id, text)
+    sent = await send_text(bot, chat_id, question.text, question.markup)
+    await svc.repo.mark_asked(draft, sent)
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -248,7 +257,7 @@ async def prompt(
     ``asked``: it also asks the open step's question (False: a confirmation, an offer)."""
     sent = await reply(update, text, markup)
     if sent is not None and markup is not None:
-        await svc.repo.mark_asked(draft, sent.message_id, asked=asked)
+        await svc.repo.mark_asked(draft, sent, asked=asked)
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -795,10 +804,10 @@ def _fits(*texts: str) -> bool:
     return sum(telegram_length(text) + 2 for text in texts) <= DEFAULT_LIMIT
 
 
-async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+async def _edit(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> bool:
     """Edit the pressed message; False if Telegram refused (the caller sends instead)."""
     try:
-        await query.edit_message_text(text, reply_markup=markup)
+        await edit_text(message.get_bot(), message.chat.id, message.message_id, text, markup)
     except BadRequest as exc:
         if "not modified" in exc.message.lower():
             return True
@@ -832,11 +841,11 @@ async def answer_in_place(
         follow = tail if question is None else None if question.lead else question.text
         if follow is not None and _fits(message.text, said or "", follow):
             markup = question.markup if question is not None else None
-            if await _edit(query, f"{shown}\n\n{follow}", markup):
+            if await _edit(message, f"{shown}\n\n{follow}", markup):
                 if then is not None:
                     await svc.repo.mark_asked(then, message.message_id)
                 return
-        placed = await _edit(query, shown, None)
+        placed = await _edit(message, shown, None)
     if not placed:
         await drop_buttons(query)
     if then is not None and question is not None:

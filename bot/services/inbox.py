@@ -30,11 +30,63 @@ from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import NetworkError
+from telegram.request import HTTPXRequest
 
 from bot.services.ordering import PerUserUpdateProcessor
 from storage.inbox import Inbox
 
 log = logging.getLogger(__name__)
+
+
+def _dumps(data: object) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+class RawUpdates:
+    """The JSON of the updates ``getUpdates`` brought, as Telegram sent it, until queued.
+
+    The inbox stores each update as JSON. Rebuilding it from PTB's ``Update`` (``to_dict``)
+    costs about as much as parsing it did; in long polling the JSON is at hand, so it is
+    kept here by ``UpdatesRequest`` and taken by ``DurableUpdateQueue.put``. (A webhook's
+    body is parsed inside PTB's web server: those updates are rebuilt with ``to_dict``.)
+    """
+
+    #: More than this many waiting means something took updates past the queue: start over.
+    MAX_WAITING = 1000
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, str] = {}
+
+    def keep(self, answer: dict[str, Any]) -> None:
+        """Keep the updates of a ``getUpdates`` answer (anything else is ignored)."""
+        result = answer.get("result") if answer.get("ok") else None
+        if not isinstance(result, list):
+            return
+        if len(self._waiting) > self.MAX_WAITING:
+            self._waiting.clear()
+        for update in result:
+            if isinstance(update, dict) and isinstance(update.get("update_id"), int):
+                self._waiting[update["update_id"]] = _dumps(update)
+
+    def take(self, update: Update) -> str:
+        """Return an update's JSON: as Telegram sent it if kept, else rebuilt by PTB."""
+        kept = self._waiting.pop(update.update_id, None)
+        return kept if kept is not None else _dumps(update.to_dict())
+
+
+class UpdatesRequest(HTTPXRequest):
+    """PTB's HTTP client for ``getUpdates`` (one connection, as PTB's default), which hands
+    each answer's updates to ``RawUpdates`` as it parses them."""
+
+    def __init__(self, raw: RawUpdates) -> None:
+        super().__init__(connection_pool_size=1)
+        self.raw = raw
+
+    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
+        """Parse as PTB does, and keep the updates' JSON."""
+        answer = HTTPXRequest.parse_json_payload(payload)
+        self.raw.keep(answer)
+        return answer
 
 
 class DurableUpdateQueue(asyncio.Queue[object]):
@@ -43,16 +95,17 @@ class DurableUpdateQueue(asyncio.Queue[object]):
     #: Handled updates are pruned every this many new ones (and at each start).
     PRUNE_EVERY = 1000
 
-    def __init__(self, inbox: Inbox) -> None:
+    def __init__(self, inbox: Inbox, raw: RawUpdates | None = None) -> None:
         super().__init__()
         self.inbox = inbox
+        self.raw = raw or RawUpdates()
         self._added = 0
 
     async def put(self, item: object) -> None:
         """Commit an update, then queue it; drop one the inbox already has (a redelivery).
         PTB's own objects (its stop signal) pass straight through."""
         if isinstance(item, Update):
-            payload = json.dumps(item.to_dict(), ensure_ascii=False, separators=(",", ":"))
+            payload = self.raw.take(item)
             try:
                 new = await self.inbox.add(item.update_id, payload)
             except sqlite3.Error as exc:

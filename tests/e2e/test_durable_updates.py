@@ -7,6 +7,7 @@ polling and in webhook mode.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -223,3 +224,37 @@ async def test_a_question_never_confirmed_is_asked_again_after_a_restart(
             fake.release()
             await bot.kill_all()
     assert fake.unknown_methods == [], bot.log()
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_inbox_keeps_each_update_as_telegram_sent_it(tmp_path: Path, mode: str) -> None:
+    # Long polling keeps the JSON of getUpdates' answer (no rebuilding from PTB's objects);
+    # a webhook's update is rebuilt by PTB: either way, what is replayed is the update.
+    async with fake_telegram() as (fake, server):
+        fake.add_user(USER, "Ada", last_name="Lovelace")
+        bot = Bot(tmp_path, fake, server, mode)
+        try:
+            await bot.start()
+            await say(fake, USER, "/start")
+            await say(fake, USER, "Ada <b>&</b> « ☺ »")
+            await press(fake, USER, "Skip")
+        finally:
+            await bot.kill_all()
+        sent = {
+            u["update_id"]: u
+            for call in fake.calls("getUpdates")
+            if call.response is not None and call.response.get("ok")
+            for u in call.response["result"]
+        }
+    db = await Database.open(bot.database, migrate=False)
+    try:
+        rows = await db.fetchall("SELECT update_id, payload FROM inbox ORDER BY update_id")
+    finally:
+        await db.close()
+    stored = {r[0]: json.loads(r[1]) for r in rows}
+    assert len(stored) == 3
+    texts = [u.get("message", {}).get("text") for u in stored.values()]
+    assert texts[:2] == ["/start", "Ada <b>&</b> « ☺ »"]
+    assert list(stored.values())[2]["callback_query"]["data"].startswith("in:skip:")
+    if mode == "polling":
+        assert stored == sent
