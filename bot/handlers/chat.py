@@ -7,7 +7,14 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram import User as TgUser
 from telegram.constants import ChatType
 from telegram.error import BadRequest
@@ -94,8 +101,18 @@ async def edit_text(
 
 async def reply(
     update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Send a message to the chat the update came from."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await chat.send_message(text, reply_markup=markup)
+
+
+async def reply_text(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> int | None:
-    """Send a message to the chat the update came from; return its id."""
+    """Send a message to the chat the update came from; return its id (``send_text``)."""
     chat = update.effective_chat
     if chat is None:
         return None

@@ -37,6 +37,7 @@ from bot.handlers.chat import (
     load_person,
     profile_name,
     reply,
+    reply_text,
     send_text,
 )
 from bot.services.container import Services, services
@@ -255,7 +256,7 @@ async def prompt(
 ) -> None:
     """Send a message with the draft's live buttons; older prompts' buttons go out of date.
     ``asked``: it also asks the open step's question (False: a confirmation, an offer)."""
-    sent = await reply(update, text, markup)
+    sent = await reply_text(update, text, markup)
     if sent is not None and markup is not None:
         await svc.repo.mark_asked(draft, sent, asked=asked)
 
