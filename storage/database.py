@@ -7,8 +7,9 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +39,10 @@ FILE_MODE = 0o600
 
 
 T = TypeVar("T")
+#: A statement and its parameters.
+Statement = tuple[str, tuple[Any, ...]]
+#: The statements ``Database.execute_later`` leaves to its caller (see ``deferring``).
+_DEFERRED: ContextVar[list[Statement] | None] = ContextVar("deferred_writes", default=None)
 
 
 def _rowcount(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> int:
@@ -46,6 +51,17 @@ def _rowcount(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> in
         return cursor.rowcount
     finally:
         cursor.close()
+
+
+def _together(conn: sqlite3.Connection, statements: list[Statement]) -> list[int]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        counts = [_rowcount(conn, sql, params) for sql, params in statements]
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return counts
 
 
 def _first_row(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> sqlite3.Row | None:
@@ -319,6 +335,30 @@ class Database:
         """Run a read and return its first row."""
         async with self._lock:
             return await self._in_thread(_first_row, sql, tuple(params))
+
+    @contextlib.contextmanager
+    def deferring(self) -> Iterator[list[Statement]]:
+        """Within the block (in this task), ``execute_later`` collects its statements in
+        the list it yields instead of running them: the caller runs them with its own."""
+        pending: list[Statement] = []
+        token = _DEFERRED.set(pending)
+        try:
+            yield pending
+        finally:
+            _DEFERRED.reset(token)
+
+    async def execute_later(self, sql: str, params: Iterable[Any] = ()) -> None:
+        """Run a write statement, or inside ``deferring`` leave it to be run with others."""
+        pending = _DEFERRED.get()
+        if pending is None:
+            await self.execute(sql, params)
+        else:
+            pending.append((sql, tuple(params)))
+
+    async def execute_together(self, statements: Sequence[Statement]) -> list[int]:
+        """Run write statements in one transaction and one round trip; return row counts."""
+        async with self._lock:
+            return await self._in_thread(_together, list(statements))
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(sqlite3 connection, *args)`` in aiosqlite's thread, in one round trip.

@@ -9,10 +9,11 @@ otherwise hide a new update).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from storage.database import Database
+from storage.database import Database, Statement
 
 #: How long a handled update is remembered (to drop it if Telegram delivers it again).
 KEEP_DONE = timedelta(days=2)
@@ -48,12 +49,17 @@ class Inbox:
         )
         return count == 1
 
-    async def done(self, update_id: int) -> None:
-        """Mark an update handled."""
-        await self.db.execute(
+    async def done(self, update_id: int, with_: Sequence[Statement] = ()) -> None:
+        """Mark an update handled, in one transaction with the writes ``with_`` (those its
+        handlers left for the end, see ``Database.deferring``)."""
+        mark = (
             "UPDATE inbox SET done_at = ? WHERE update_id = ? AND done_at IS NULL",
             (_ts(), update_id),
         )
+        if with_:
+            await self.db.execute_together([*with_, mark])
+        else:
+            await self.db.execute(*mark)
 
     async def is_done(self, update_id: int) -> bool:
         """Whether an update was handled."""

@@ -32,7 +32,7 @@ from telegram import Bot, Update
 from telegram.error import NetworkError
 from telegram.request import HTTPXRequest
 
-from bot.services.ordering import PerUserUpdateProcessor
+from bot.services.ordering import PerUserUpdateProcessor, sender_key
 from storage.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -153,10 +153,18 @@ class InboxUpdateProcessor(PerUserUpdateProcessor):
             self.replayed.clear()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Handle the update under its sender's lock, then mark it done."""
-        await super().do_process_update(update, coroutine)
+        """Handle the update under its sender's lock, then mark it done, still in their turn:
+        the writes the handlers left for the end (``Database.deferring``: that a question
+        reached the attendee) go with the mark, and their next update reads them."""
+        key = sender_key(update)
+        async with self.person(key) if key is not None else contextlib.nullcontext():
+            with self.inbox.db.deferring() as later:
+                await coroutine
+            if isinstance(update, Update):
+                await self.inbox.done(update.update_id, later)
+            elif later:
+                await self.inbox.db.execute_together(later)
         if isinstance(update, Update):
-            await self.inbox.done(update.update_id)
             self._replaying.discard(update.update_id)
             if not self._replaying:
                 self.replayed.set()

@@ -23,7 +23,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run ``coroutine`` under the lock of the update's sender (or chat)."""
-        key = _sender_key(update)
+        key = sender_key(update)
         if key is None:
             await coroutine
             return
@@ -52,7 +52,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         """Nothing to tear down."""
 
 
-def _sender_key(update: object) -> int | None:
+def sender_key(update: object) -> int | None:
+    """The id whose turn an update waits for: its sender's (or its chat's)."""
     if isinstance(update, Update):
         if update.effective_user is not None:
             return update.effective_user.id

@@ -478,3 +478,29 @@ async def test_backup_to_writes_a_consistent_copy(db: Database, tmp_path: Path) 
         assert conn.execute("SELECT user_id FROM users").fetchall() == [(5,)]
     finally:
         conn.close()
+
+
+async def _count(db: Database) -> int:
+    row = await db.fetchone("SELECT count(*) FROM bot_state")
+    assert row is not None
+    return int(row[0])
+
+
+async def test_writes_left_for_later_run_together_or_not_at_all(db: Database) -> None:
+    insert = "INSERT INTO bot_state (key, value) VALUES (?, ?)"
+    with db.deferring() as later:
+        await db.execute_later(insert, ("a", "1"))
+        await db.execute_later(insert, ("b", "2"))
+        # Left for the end: nothing written yet.
+        assert await _count(db) == 0
+    assert [sql for sql, _ in later] == [insert, insert]
+    # One transaction: a failing statement (a duplicate key) takes the others back.
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.execute_together([*later, (insert, ("a", "again"))])
+    assert await _count(db) == 0
+    assert await db.execute_together(later) == [1, 1]
+    rows = await db.fetchall("SELECT key, value FROM bot_state ORDER BY key")
+    assert [tuple(r) for r in rows] == [("a", "1"), ("b", "2")]
+    # Outside ``deferring``, a write is made at once.
+    await db.execute_later("DELETE FROM bot_state WHERE key = ?", ("a",))
+    assert await _count(db) == 1
