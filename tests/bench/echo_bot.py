@@ -3,12 +3,14 @@
     LIVREDOR_BOT_TOKEN=... LIVREDOR_API_BASE_URL=... python -m tests.bench.echo_bot
 
 One reply per update (``tests.bench.intake.echo``), with livredor's ``Defaults``, concurrency
-and HTTP pool (``bot/app.py``), long polling until SIGTERM.
+and HTTP pool (``bot/app.py``), long polling until SIGTERM; with ``LIVREDOR_WEBHOOK_URL``
+(and ``_LISTEN``, ``_PORT``, ``_SECRET``), PTB's webhook server instead.
 """
 
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -35,7 +37,19 @@ def main() -> None:
         .build()
     )
     app.add_handler(TypeHandler(Update, echo))
-    app.run_polling(allowed_updates=Update.ALL_TYPES)
+    url = os.environ.get("LIVREDOR_WEBHOOK_URL")
+    if url:
+        # PTB's own webhook server, as `livredor run` uses it.
+        app.run_webhook(
+            listen=os.environ["LIVREDOR_WEBHOOK_LISTEN"],
+            port=int(os.environ["LIVREDOR_WEBHOOK_PORT"]),
+            url_path=urlsplit(url).path.lstrip("/"),
+            webhook_url=url,
+            secret_token=os.environ["LIVREDOR_WEBHOOK_SECRET"],
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
 
 
 if __name__ == "__main__":
