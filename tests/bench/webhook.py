@@ -320,8 +320,7 @@ def main() -> None:
         )
     )
     print(
-        "against the echo bot on the same transport (PTB's webhook server costs both the "
-        "same per update): "
+        "against the echo bot on the same transport: "
         + ", ".join(
             f"{mode} {median_cpu(mode) / median_cpu(echo):.2f}"
             for mode, echo in SAME_TRANSPORT.items()
