@@ -42,7 +42,15 @@ T = TypeVar("T")
 #: A statement and its parameters.
 Statement = tuple[str, tuple[Any, ...]]
 #: The statements ``Database.execute_later`` leaves to its caller (see ``deferring``).
-_DEFERRED: ContextVar[list[Statement] | None] = ContextVar("deferred_writes", default=None)
+_DEFERRED: ContextVar[_Later | None] = ContextVar("deferred_writes", default=None)
+
+
+class _Later(list[Statement]):
+    """The statements left for the end of a ``deferring`` block; closed once it ends (a task
+    started inside the block shares the context, and must not write into a list that no
+    one will run any more)."""
+
+    open = True
 
 
 def _rowcount(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> int:
@@ -340,17 +348,18 @@ class Database:
     def deferring(self) -> Iterator[list[Statement]]:
         """Within the block (in this task), ``execute_later`` collects its statements in
         the list it yields instead of running them: the caller runs them with its own."""
-        pending: list[Statement] = []
+        pending = _Later()
         token = _DEFERRED.set(pending)
         try:
             yield pending
         finally:
+            pending.open = False
             _DEFERRED.reset(token)
 
     async def execute_later(self, sql: str, params: Iterable[Any] = ()) -> None:
         """Run a write statement, or inside ``deferring`` leave it to be run with others."""
         pending = _DEFERRED.get()
-        if pending is None:
+        if pending is None or not pending.open:
             await self.execute(sql, params)
         else:
             pending.append((sql, tuple(params)))

@@ -501,6 +501,19 @@ async def test_writes_left_for_later_run_together_or_not_at_all(db: Database) ->
     assert await db.execute_together(later) == [1, 1]
     rows = await db.fetchall("SELECT key, value FROM bot_state ORDER BY key")
     assert [tuple(r) for r in rows] == [("a", "1"), ("b", "2")]
+    # A task started inside the block, writing after it ended, writes at once.
+    with db.deferring():
+        late = asyncio.get_running_loop().create_future()
+
+        async def task() -> None:
+            await late
+            await db.execute_later(insert, ("c", "3"))
+
+        started = asyncio.create_task(task())
+    late.set_result(None)
+    await started
+    assert await _count(db) == 3
+    await db.execute("DELETE FROM bot_state WHERE key = 'c'")
     # Outside ``deferring``, a write is made at once.
     await db.execute_later("DELETE FROM bot_state WHERE key = ?", ("a",))
     assert await _count(db) == 1
