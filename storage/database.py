@@ -38,6 +38,28 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 FILE_MODE = 0o600
 
 
+class AiosqliteVersionError(ImportError):
+    """The installed aiosqlite lacks the private call livredor relies on."""
+
+
+def check_aiosqlite(connection: type = aiosqlite.Connection) -> None:
+    """Fail at import, in one sentence, if aiosqlite lost what ``Database._in_thread`` uses.
+
+    aiosqlite has no public way to run a function on its thread in one round trip, so
+    livredor uses its private ``Connection._execute`` (and ``_conn``, the sqlite3
+    connection), present in 0.20 to 0.22: ``pyproject.toml`` pins ``aiosqlite<0.23`` for
+    that reason. A later release must be checked (and the pin raised) before it is allowed.
+    """
+    if not (hasattr(connection, "_execute") and hasattr(connection, "_conn")):
+        version = getattr(aiosqlite, "__version__", "?")
+        raise AiosqliteVersionError(
+            f"aiosqlite {version} lacks Connection._execute, which livredor uses: install"
+            ' a version livredor supports (pip install "aiosqlite>=0.20,<0.23").'
+        )
+
+
+check_aiosqlite()
+
 T = TypeVar("T")
 #: A statement and its parameters.
 Statement = tuple[str, tuple[Any, ...]]
@@ -375,7 +397,10 @@ class Database:
         aiosqlite's cursor API costs a round trip (a wake-up of its thread, then of the event
         loop) per call: execute, fetchone and close are three. This queues one function on
         the same thread (``Connection._execute``, which every aiosqlite method uses), so
-        SQLite still never runs on the event loop.
+        SQLite still never runs on the event loop. It is private: see ``check_aiosqlite``.
+        Public aiosqlite cannot do the same: ``execute_fetchall`` is one trip for a read,
+        but gives no row count, and a transaction of several statements (``execute_together``)
+        costs one trip per statement plus BEGIN and COMMIT.
         """
         conn = self._conn
         result: T = await conn._execute(lambda: fn(conn._conn, *args))  # type: ignore[no-untyped-call]

@@ -12,7 +12,12 @@ import aiosqlite
 import pytest
 
 import storage.database as database_module
-from storage.database import Database, DatabaseFileError
+from storage.database import (
+    AiosqliteVersionError,
+    Database,
+    DatabaseFileError,
+    check_aiosqlite,
+)
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION
 
 TABLES = {
@@ -517,3 +522,15 @@ async def test_writes_left_for_later_run_together_or_not_at_all(db: Database) ->
     # Outside ``deferring``, a write is made at once.
     await db.execute_later("DELETE FROM bot_state WHERE key = ?", ("a",))
     assert await _count(db) == 1
+
+
+def test_an_aiosqlite_without_its_private_execute_is_refused_in_one_sentence() -> None:
+    # storage/database.py relies on aiosqlite's private Connection._execute (pyproject.toml
+    # pins aiosqlite below 0.23): a release without it must fail clearly, not mid-update.
+    check_aiosqlite()  # the installed one has it
+
+    class Without:
+        _conn = None
+
+    with pytest.raises(AiosqliteVersionError, match=r"lacks Connection\._execute.*<0\.23"):
+        check_aiosqlite(Without)
