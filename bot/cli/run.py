@@ -13,6 +13,8 @@ from telegram.error import InvalidToken
 
 from bot.app import ALLOWED_UPDATES, build_application, start_workers, stop_workers
 from bot.cli.health import beat, heartbeat_path
+from bot.services.inbox import DurableUpdateQueue
+from bot.services.webhook import MAX_CONNECTIONS, WebhookServer
 from config.settings import Settings
 from storage.database import Database, InstanceLock
 from storage.testimonials import Repository
@@ -56,20 +58,29 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             await start_workers(app)
             updater = app.updater
             assert updater is not None
+            webhook: WebhookServer | None = None
             if settings.webhook_url:
                 secret = (
                     settings.webhook_secret.get_secret_value()
                     if settings.webhook_secret
                     else secrets.token_urlsafe(32)
                 )
-                await updater.start_webhook(
-                    listen=settings.webhook_listen,
-                    port=settings.webhook_port,
-                    url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-                    webhook_url=settings.webhook_url,
-                    secret_token=secret,
-                    allowed_updates=ALLOWED_UPDATES,
-                )
+                queue = app.update_queue
+                assert isinstance(queue, DurableUpdateQueue)
+                # Our server, not PTB's: it keeps each body for the inbox (see its module).
+                webhook = WebhookServer(app.bot, queue, urlsplit(settings.webhook_url).path, secret)
+                # Listening before Telegram is told where to POST, as PTB does.
+                await webhook.start(settings.webhook_listen, settings.webhook_port)
+                try:
+                    await app.bot.set_webhook(
+                        settings.webhook_url,
+                        allowed_updates=ALLOWED_UPDATES,
+                        secret_token=secret,
+                        max_connections=MAX_CONNECTIONS,
+                    )
+                except BaseException:
+                    await webhook.stop()
+                    raise
                 log.info(
                     "receiving updates by webhook on %s:%d",
                     settings.webhook_listen,
@@ -87,7 +98,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             log.info("stopping: finishing the updates in hand")
             try:
                 async with asyncio.timeout(STOP_TIMEOUT):
-                    await updater.stop()
+                    if webhook is not None:
+                        await webhook.stop()
+                    else:
+                        await updater.stop()
                     await app.stop()
             except TimeoutError:
                 log.warning("updates still in hand after %.0f s: abandoned", STOP_TIMEOUT)

@@ -345,12 +345,14 @@ class RecordedRequest:
 
 @dataclass
 class WebhookDelivery:
-    """One POST of an update to the webhook: ``status`` None when the connection failed."""
+    """One POST of an update to the webhook: ``status`` None when the connection failed;
+    ``update`` the update POSTed."""
 
     update_id: int
     url: str
     status: int | None
     error: str | None = None
+    update: JSONDict | None = None
 
 
 # --- reply markup -----------------------------------------------------------------------------

@@ -47,7 +47,7 @@ async def deliver_forever(fake: World) -> None:
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 error = f"Connection failed: {type(exc).__name__}: {exc}"
             fake.webhook_deliveries.append(
-                WebhookDelivery(int(update["update_id"]), config.url, status, error)
+                WebhookDelivery(int(update["update_id"]), config.url, status, error, update)
             )
             if status is not None and 200 <= status < 300:
                 fake.confirm_updates(int(update["update_id"]) + 1)

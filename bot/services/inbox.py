@@ -1,13 +1,13 @@
 """Updates are durable before they are acknowledged: PTB's update queue commits them first.
 
-Why the update queue: it is the one place both of PTB's receivers hand updates over. The
-polling loop (``Updater._start_polling``) awaits ``update_queue.put(update)`` for each update
-of a ``getUpdates`` answer and only then advances the offset that its next ``getUpdates``
-sends, which is what confirms those updates to Telegram. The webhook handler
-(``telegram.ext._utils.webhookhandler.TelegramHandler.post``) awaits the same ``put`` before
-its response (the 200) is written. So a ``put`` that commits the update to SQLite before it
-returns makes every update durable before Telegram can consider it delivered, in both modes,
-without touching PTB's polling loop or web server. ``ApplicationBuilder.update_queue()`` is
+Why the update queue: it is the one place both receivers hand updates over. PTB's polling
+loop (``Updater._start_polling``) awaits ``update_queue.put(update)`` for each update of a
+``getUpdates`` answer and only then advances the offset that its next ``getUpdates`` sends,
+which is what confirms those updates to Telegram. livredor's webhook server
+(``bot.services.webhook``, as PTB's own ``TelegramHandler.post`` did) awaits the same ``put``
+before it answers 200. So a ``put`` that commits the update to SQLite before it returns makes
+every update durable before Telegram can consider it delivered, in both modes, without
+touching PTB's polling loop. ``ApplicationBuilder.update_queue()`` is
 the documented way to give PTB the queue.
 
 If the commit fails, ``put`` raises ``NetworkError``: PTB's polling loop then retries the same
@@ -68,6 +68,12 @@ class RawUpdates:
             if isinstance(update, dict) and isinstance(update.get("update_id"), int):
                 self._waiting[update["update_id"]] = _dumps(update)
 
+    def keep_one(self, update_id: int, payload: str) -> None:
+        """Keep one update's JSON (a webhook's body)."""
+        if len(self._waiting) > self.MAX_WAITING:
+            self._waiting.clear()
+        self._waiting[update_id] = payload
+
     def take(self, update: Update) -> str:
         """Return an update's JSON: as Telegram sent it if kept, else rebuilt by PTB."""
         kept = self._waiting.pop(update.update_id, None)
@@ -120,6 +126,11 @@ class DurableUpdateQueue(asyncio.Queue[object]):
                 with contextlib.suppress(sqlite3.Error):
                     await self.inbox.prune()
         await super().put(item)
+
+    async def put_raw(self, update: Update, payload: str) -> None:
+        """``put`` an update whose JSON is at hand (a webhook's body): stored as it is."""
+        self.raw.keep_one(update.update_id, payload)
+        await self.put(update)
 
     async def replay(self, bot: Bot) -> list[int]:
         """Queue the updates a previous run received but did not finish; return their ids."""
