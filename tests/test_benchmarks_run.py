@@ -1,0 +1,65 @@
+"""The benchmarks still run: each one, at a tiny size, to its end.
+
+Benchmarks are not part of the suite (they measure, and timing never fails a test), so a
+change to the conversation could break their simulated attendees without anyone noticing
+until the next measurement (it happened: a press answered in place made one hang). This runs
+each in a child process with the smallest arguments that still go through its whole path,
+and checks that it finished and printed its figures. The figures themselves are not checked.
+The webhook benchmark is left out: it starts five bots (about 25 s even at its smallest).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.cli_process import REPO
+
+#: (benchmark module, tiny arguments, a line its report must contain)
+RUNS = [
+    ("calls", [], "whole testimonial"),
+    (
+        "intake",
+        [
+            "--attendees",
+            "10",
+            "--concurrency",
+            "5",
+            "--rounds",
+            "1",
+            "--paced",
+            "5",
+            "--think",
+            "0.01",
+        ],
+        "were found in the file afterwards",
+    ),
+    ("publishing", ["--approvals", "10", "--arrivals", "5", "--window", "0.5"], "authors told"),
+    (
+        "growth",
+        ["--small", "100", "--large", "500", "--pending", "10", "--export", "50"],
+        "export itself",
+    ),
+    (
+        "pipe",
+        ["--attendees", "4", "--minutes", "0.1", "--scale", "60", "--modes", "review"],
+        "| review |",
+    ),
+]
+
+
+@pytest.mark.parametrize(("module", "args", "expected"), RUNS, ids=[r[0] for r in RUNS])
+def test_benchmark_runs_to_its_end(module: str, args: list[str], expected: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", f"tests.bench.{module}", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    report = done.stdout + done.stderr
+    assert done.returncode == 0, report[-3000:]
+    assert expected in report, report[-3000:]
