@@ -5,7 +5,6 @@ change to the conversation could break their simulated attendees without anyone 
 until the next measurement (it happened: a press answered in place made one hang). This runs
 each in a child process with the smallest arguments that still go through its whole path,
 and checks that it finished and printed its figures. The figures themselves are not checked.
-The webhook benchmark is left out: it starts five bots (about 25 s even at its smallest).
 """
 
 from __future__ import annotations
@@ -44,9 +43,10 @@ RUNS = [
     ),
     (
         "pipe",
-        ["--attendees", "4", "--minutes", "0.1", "--scale", "60", "--modes", "review"],
-        "| review |",
+        ["--attendees", "4", "--minutes", "0.1", "--scale", "60"],
+        "review / group",
     ),
+    ("webhook", ["--attendees", "25", "--concurrency", "5", "--rounds", "1"], "against the echo"),
 ]
 
 

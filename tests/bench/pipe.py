@@ -374,7 +374,8 @@ async def run_mode(mode: str, workdir: Path, args: argparse.Namespace) -> Run:
         env = cli_env(server, workdir / "livredor.db", **bot_settings(mode, scale))
         await process.start("run", env=env)  # it dies with us (CliProcess: parent-death signal)
         CHILDREN.add(process.pid)
-        await fake.wait_for(lambda: fake.count("getUpdates") > 0, 60, what="polling")
+        # Asked, not answered: the first long poll is held until an update comes.
+        await fake.wait_for(lambda: fake.calls("getUpdates"), 60, what="polling")
         fake.requests.clear()
         cpu0 = cpu_seconds(process.pid)
         t0 = time.perf_counter()

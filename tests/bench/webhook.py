@@ -177,7 +177,8 @@ async def run_mode(
         else:
             await process.start("run", env=cli_env(server, database, **settings))
         if mode in ("polling", ECHO):
-            await fake.wait_for(lambda: fake.count("getUpdates") > 0, 60, what="polling")
+            # Asked, not answered: the first long poll is held until an update comes.
+            await fake.wait_for(lambda: fake.calls("getUpdates"), 60, what="polling")
         else:
             await fake.wait_for(lambda: fake.webhook is not None, 60, what="setWebhook")
         if fake.take_over:
