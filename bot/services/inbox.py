@@ -46,9 +46,10 @@ class RawUpdates:
     """The JSON of the updates ``getUpdates`` brought, as Telegram sent it, until queued.
 
     The inbox stores each update as JSON. Rebuilding it from PTB's ``Update`` (``to_dict``)
-    costs about as much as parsing it did; in long polling the JSON is at hand, so it is
-    kept here by ``UpdatesRequest`` and taken by ``DurableUpdateQueue.put``. (A webhook's
-    body is parsed inside PTB's web server: those updates are rebuilt with ``to_dict``.)
+    costs about as much as parsing it did; the JSON is at hand, so it is kept here (by
+    ``UpdatesRequest`` in long polling, by ``DurableUpdateQueue.put_raw`` for a webhook's
+    body) and taken by ``DurableUpdateQueue.put``. An update put without its JSON kept (no
+    receiver of livredor's does that) is rebuilt with ``to_dict``, so nothing is ever lost.
     """
 
     #: More than this many waiting means something took updates past the queue: start over.
