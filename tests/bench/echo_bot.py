@@ -39,7 +39,7 @@ def main() -> None:
     app.add_handler(TypeHandler(Update, echo))
     url = os.environ.get("LIVREDOR_WEBHOOK_URL")
     if url:
-        # PTB's own webhook server, as `livredor run` uses it.
+        # PTB's own webhook server (livredor serves its webhook itself: bot/services/webhook.py).
         app.run_webhook(
             listen=os.environ["LIVREDOR_WEBHOOK_LISTEN"],
             port=int(os.environ["LIVREDOR_WEBHOOK_PORT"]),
