@@ -31,7 +31,6 @@ import os
 import random
 import signal
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -51,9 +50,11 @@ from tests.bench.common import (
     play,
     print_table,
 )
-from tests.e2e.cli_process import CliProcess, cli_env, die_with_parent, free_port
+from tests.e2e.cli_process import CliProcess, cli_env, free_port
 
 SECRET = "bench-webhook-secret_0123456789abcdef"
+#: The baseline: a bare PTB echo bot, started like ``livredor`` (CliProcess, ``module=``).
+ECHO_BOT = "tests.bench.echo_bot"
 FAST = "1000"
 ECHO = "echo bot, polling"
 ECHO_WEBHOOK = "echo bot, webhook, one at a time"
@@ -103,23 +104,6 @@ async def deliver(fake: DeliveringFake, connections: int, answers: list[float]) 
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector) as session:
         await asyncio.gather(*(worker(session) for _ in range(connections)))
-
-
-async def start_echo(process: CliProcess, env: dict[str, str]) -> None:
-    """Start ``tests.bench.echo_bot`` as ``process`` (its files and kill, another module)."""
-    with process.stdout_path.open("wb") as out, process.stderr_path.open("wb") as err:
-        process.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.bench.echo_bot",
-            cwd=process.workdir,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
-            preexec_fn=die_with_parent(),
-        )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -173,7 +157,7 @@ async def run_mode(
     echo = mode in (ECHO, ECHO_WEBHOOK)
     try:
         if echo:
-            await start_echo(process, cli_env(server, database, **settings))
+            await process.start(env=cli_env(server, database, **settings), module=ECHO_BOT)
         else:
             await process.start("run", env=cli_env(server, database, **settings))
         if mode in ("polling", ECHO):

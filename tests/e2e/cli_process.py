@@ -131,16 +131,17 @@ class CliProcess:
         self.started = 0.0
 
     async def start(
-        self, *args: str, env: dict[str, str], prefix: Sequence[str] = ()
+        self, *args: str, env: dict[str, str], prefix: Sequence[str] = (), module: str = "bot"
     ) -> CliProcess:
         """Start the CLI (from ``workdir``, so it reads no ``.env`` of ours); ``prefix`` is a
-        command to run it through (like ``setpriv ...``)."""
+        command to run it through (like ``setpriv ...``); ``module`` another program to run
+        the same way (a benchmark's baseline bot)."""
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.proc = await asyncio.create_subprocess_exec(
                 *prefix,
                 sys.executable,
                 "-m",
-                "bot",
+                module,
                 *args,
                 cwd=self.workdir,
                 env=env,
