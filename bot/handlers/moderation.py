@@ -164,6 +164,18 @@ def already(
     return t(lang, "moderation.already_other", status=t(lang, f"status.{tm.status.value}"))
 
 
+async def _still_pending(
+    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, refusal: str = ""
+) -> bool:
+    """Return whether ``tm`` still waits for review; if not, answer the press with the text
+    ``refusal`` names (by default: who decided it first)."""
+    if tm.status is Status.PENDING:
+        return True
+    text = svc.texts(mod.lang, refusal) if refusal else already(svc, mod, tm)
+    await answer_query(query, text, show_alert=True)
+    return False
+
+
 async def _approve(
     query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
@@ -173,8 +185,7 @@ async def _approve(
 async def _reject(
     query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
-    if tm.status is not Status.PENDING:
-        await answer_query(query, already(svc, mod, tm), show_alert=True)
+    if not await _still_pending(query, svc, mod, tm):
         return
     await answer_query(query)
     await mod.set_keyboard(query, mod.reasons_keyboard(tm.id))
@@ -196,8 +207,7 @@ async def _reason(
 async def _other(
     query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
-    if tm.status is not Status.PENDING:
-        await answer_query(query, already(svc, mod, tm), show_alert=True)
+    if not await _still_pending(query, svc, mod, tm):
         return
     await answer_query(query, svc.texts(mod.lang, "moderation.type_reason"))
     await _ask(svc, mod, query.from_user, tm, "reject", "moderation.prompt_reason")
@@ -206,8 +216,7 @@ async def _other(
 async def _edit(
     query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
-    if tm.status is not Status.PENDING:
-        await answer_query(query, svc.texts(mod.lang, "moderation.not_pending"), show_alert=True)
+    if not await _still_pending(query, svc, mod, tm, "moderation.not_pending"):
         return
     await answer_query(query)
     await mod.set_keyboard(query, mod.edit_keyboard(tm.id))
@@ -217,8 +226,10 @@ async def _field(
     query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     t, lang = svc.texts, mod.lang
-    if tm.status is not Status.PENDING or arg not in ("name", "organisation", "quote"):
-        await answer_query(query, t(lang, "moderation.not_pending"), show_alert=True)
+    if not await _still_pending(query, svc, mod, tm, "moderation.not_pending"):
+        return
+    if arg not in ("name", "organisation", "quote"):
+        await answer_query(query, t(lang, "moderation.unknown_button"), show_alert=True)
         return
     current = getattr(tm, arg).replace("\n", " / ")
     current = current if len(current) <= 120 else current[:119] + "…"
