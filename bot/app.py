@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import warnings
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import LinkPreviewOptions, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
@@ -25,8 +28,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from bot.handlers import account, intake, moderation, review
-from bot.handlers.chat import RAW_CALL_WARNING, private_only
+from bot.handlers import account, flood, intake, moderation, review
 from bot.services import menus
 from bot.services.backlog import Backlog
 from bot.services.cards import CardDesk
@@ -38,7 +40,9 @@ from bot.services.inbox import (
     UpdatesRequest,
 )
 from bot.services.limiter import SlidingWindowRateLimiter
+from bot.services.messages import RAW_CALL_WARNING, answer_query
 from bot.services.publishing import Publisher
+from bot.services.questions import ANSWER_SAVED, ask, reask_open_questions
 from bot.services.sessions import Sessions
 from bot.services.texts import Texts
 from config.settings import Settings
@@ -112,19 +116,20 @@ def build_application(
     app = builder.build()
 
     sessions = Sessions.load(settings.sessions)
-    svc = Services(
+    desk = CardDesk(app.bot, repo, texts, settings)
+    desk.sessions = sessions
+    backlog = desk.backlog = Backlog(desk)
+    app.bot_data[SERVICES_KEY] = Services(
         settings=settings,
         repo=repo,
         texts=texts,
         sessions=sessions,
+        desk=desk,
+        publisher=Publisher(app.bot, repo, texts, settings, desk),
+        backlog=backlog,
         update_queue=update_queue,
         processor=processor,
     )
-    svc.desk = CardDesk(app.bot, repo, texts, settings)
-    svc.desk.sessions = sessions
-    svc.publisher = Publisher(app.bot, repo, texts, settings, svc.desk)
-    svc.backlog = svc.desk.backlog = Backlog(svc.desk)
-    app.bot_data[SERVICES_KEY] = svc
 
     add_handlers(app, settings)
     app.add_error_handler(on_error)
@@ -146,7 +151,7 @@ def add_handlers(app: Application, settings: Settings) -> None:  # type: ignore[
     # "/cancel" must not run again; it reaches received_edit, which explains.
     command = private & filters.UpdateType.MESSAGE
     group = filters.Chat(settings.organisers_chat_id)
-    app.add_handler(TypeHandler(Update, intake.flood_guard), group=-1)
+    app.add_handler(TypeHandler(Update, flood.flood_guard), group=-1)
     app.add_handlers(
         [
             # The attendee's account: /language, /mine, /forget and their buttons.
@@ -201,6 +206,29 @@ def add_handlers(app: Application, settings: Settings) -> None:  # type: ignore[
     )
 
 
+Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def private_only(callback: Callback) -> Callback:
+    """Bind a button handler to private chats: a press on a message of another chat (a
+    forged ``forget:no`` on a card in the organisers' group) is answered and does nothing."""
+
+    @functools.wraps(callback)
+    async def bound(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            query = update.callback_query
+            log.warning("private button pressed in chat %s: ignored", chat.id if chat else None)
+            if query is not None:
+                svc = services(context)
+                text = svc.texts(svc.settings.default_language, "moderation.unknown_button")
+                await answer_query(query, text, show_alert=True)
+            return
+        await callback(update, context)
+
+    return bound
+
+
 async def start_workers(app: Application) -> None:  # type: ignore[type-arg]
     """Register the bot's menus and description where Telegram's differ, then start the
     card sender, the publisher and the backlog's watch (call after ``app.initialize()``,
@@ -208,22 +236,19 @@ async def start_workers(app: Application) -> None:  # type: ignore[type-arg]
     svc: Services = app.bot_data[SERVICES_KEY]
     username = app.bot.username
     svc.bot_username = username
-    assert svc.update_queue is not None and svc.processor is not None
     # Before any new update: what a previous run received but did not finish.
     replayed = await svc.update_queue.replay(app.bot)
     svc.processor.watch(replayed)
     # Then the questions a previous run cannot be sure reached the attendees.
     svc.reasking = asyncio.create_task(
-        intake.reask_open_questions(app.bot, svc, svc.processor), name="reask"
+        reask_open_questions(app.bot, svc, svc.processor), name="reask"
     )
     await menus.sync(app.bot, svc.texts, svc.settings)
-    assert svc.desk is not None and svc.publisher is not None
     svc.desk.bot_username = username
     await svc.desk.learn_channel()
     await svc.desk.start()
     await svc.publisher.start()
-    if svc.backlog is not None:
-        await svc.backlog.start()
+    await svc.backlog.start()
     log.info("started as @%s", username)
 
 
@@ -234,12 +259,9 @@ async def stop_workers(app: Application) -> None:  # type: ignore[type-arg]
         svc.reasking.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await svc.reasking
-    if svc.backlog is not None:
-        await svc.backlog.stop()
-    if svc.publisher is not None:
-        await svc.publisher.stop()
-    if svc.desk is not None:
-        await svc.desk.stop()
+    await svc.backlog.stop()
+    await svc.publisher.stop()
+    await svc.desk.stop()
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -256,7 +278,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             user = update.effective_user
             lang = svc.texts.language(user.language_code if user else None)
             with contextlib.suppress(TelegramError):
-                if not intake.ANSWER_SAVED.get():
+                if not ANSWER_SAVED.get():
                     await chat.send_message(svc.texts(lang, "common.error"))
                     return
                 # The answer was committed, the reply failed: say it is saved, and ask the
@@ -265,6 +287,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
                 lang = row.language if row is not None and row.language else lang
                 saved = svc.texts(lang, "common.error_saved")
                 if draft is not None and draft.step is not None:
-                    await intake.ask(update, svc, lang, draft, saved)
+                    await ask(update, svc, lang, draft, saved)
                 else:
                     await chat.send_message(saved)

@@ -8,10 +8,12 @@ import logging
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.handlers import intake, review
-from bot.handlers.chat import answer_query, button, drop_buttons, load_person, reply
 from bot.services import menus
 from bot.services.cards import reason_text
+from bot.services.messages import answer_query, button, drop_buttons, reply
+from bot.services.people import load_person
+from bot.services.questions import ask
+from bot.services.review_messages import erase_shown
 from storage.models import Status
 from storage.textlength import shorten
 
@@ -45,7 +47,7 @@ async def chose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await drop_buttons(query)
     if draft is not None and draft.step is not None and not (user and user.banned):
         # Mid-conversation: the open question again, in the new language.
-        await intake.ask(update, svc, chosen, draft, svc.texts(chosen, "language.set"))
+        await ask(update, svc, chosen, draft, svc.texts(chosen, "language.set"))
     else:
         await reply(update, svc.texts(chosen, "language.set"))
 
@@ -135,11 +137,9 @@ async def mine_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     log.info("testimonial #%d withdrawn by its author", testimonial.id)
     await reply(update, t(lang, "mine.withdrawn", number=number))
-    if svc.desk is not None:
-        svc.desk.withdrawn_by_author(withdrawn)
-    await review.erase_shown(svc, context.bot, [withdrawn.id])
-    if svc.publisher is not None:
-        svc.publisher.wake()
+    svc.desk.withdrawn_by_author(withdrawn)
+    await erase_shown(svc, context.bot, [withdrawn.id])
+    svc.publisher.wake()
 
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -165,11 +165,9 @@ async def forget_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     user_id = update.effective_user.id
     held = await svc.repo.list_for_user(user_id)
     posted = await svc.repo.forget_user(user_id)
-    deleted = edited = 0
-    if svc.desk is not None:
-        deleted, edited = await svc.desk.erase_cards(held)
+    deleted, edited = await svc.desk.erase_cards(held)
     # And where /review showed them, in organisers' private chats.
-    reviews = await review.erase_shown(svc, context.bot, [h.id for h in held])
+    reviews = await erase_shown(svc, context.bot, [h.id for h in held])
     # An organiser's own chat menu is remembered by their id: that goes too.
     await menus.drop_organiser_menu(context.bot, svc.repo, user_id)
     log.info(
@@ -198,5 +196,4 @@ async def forget_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if posted:
         lines.append(t(lang, "forget.done_posts", count=len(posted)))
     await reply(update, "\n".join(lines))
-    if svc.publisher is not None:
-        svc.publisher.wake()
+    svc.publisher.wake()

@@ -7,201 +7,52 @@ loses nothing; a replayed update finds the draft moved on and changes nothing.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import re
-from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import (
-    Bot,
     CallbackQuery,
     InlineKeyboardMarkup,
     Message,
     Update,
 )
-from telegram import User as TgUser
-from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import (
     ContextTypes,
 )
 
-from bot.handlers.chat import (
+from bot.services.container import Services
+from bot.services.messages import (
     answer_query,
     button,
     drop_buttons,
     edit_text,
-    load_person,
     profile_name,
     reply,
-    reply_text,
-    send_text,
 )
-from bot.services.container import Services, services
-from bot.services.inbox import InboxUpdateProcessor
-from bot.services.render import DEFAULT_LIMIT, render_post_parts
+from bot.services.people import load_person
+from bot.services.questions import (
+    ANSWER_SAVED,
+    QUESTION,
+    TEXT_STEPS,
+    ask,
+    compose_question,
+    confirm_cancel,
+    keyboard,
+    offer_resume,
+    prompt,
+    send_question,
+    usable_profile_name,
+)
+from bot.services.render import DEFAULT_LIMIT
 from bot.services.texts import Html
 from storage import fields
 from storage.models import Step, Testimonial, join_quote
 from storage.testimonials import SubmitResult, utcnow
-from storage.textlength import perceived_length, shorten, telegram_length
+from storage.textlength import perceived_length, telegram_length
 
 log = logging.getLogger(__name__)
-
-PREVIEW_MARKER = "({i}/{n})"
-# Perceived characters of the profile name on its button: with "Use “…”" around it, the
-# label still fits across a phone; a longer name is cut at a word, with an ellipsis.
-PROFILE_BUTTON_WIDTH = 28
-
-TEXT_STEPS = {Step.NAME, Step.ORGANISATION, Step.QUOTE, Step.EDIT_NAME}
-TEXT_STEPS |= {Step.EDIT_ORGANISATION, Step.EDIT_QUOTE}
-# Which question each step asks, for re-asking after a wrong kind of answer.
-QUESTION = {
-    Step.SESSION: "intake.ask_session",
-    Step.NAME: "intake.ask_name",
-    Step.EDIT_NAME: "intake.ask_name",
-    Step.ORGANISATION: "intake.ask_organisation",
-    Step.EDIT_ORGANISATION: "intake.ask_organisation_edit",  # its button is "No organisation"
-    Step.QUOTE: "intake.ask_quote",
-    Step.EDIT_QUOTE: "intake.edit_quote_prompt",
-    Step.CONSENT: "intake.ask_consent",
-    Step.PREVIEW: "intake.preview_actions",
-}
-
-
-# -- small helpers ------------------------------------------------------------------------
-
-
-def usable_profile_name(tg_user: TgUser) -> str | None:
-    """Return the Telegram profile name if it passes the name rules, else None."""
-    try:
-        return fields.name(profile_name(tg_user))
-    except fields.FieldError:
-        return None
-
-
-# -- asking each question ------------------------------------------------------------------
-
-
-def _keyboard(
-    svc: Services, lang: str, draft: Testimonial, tg_user: TgUser
-) -> InlineKeyboardMarkup | None:
-    """Return the buttons that go with the question of the draft's step."""
-    t = svc.texts
-    d = draft.id
-    step = draft.step
-    if step is Step.SESSION:
-        rows = [
-            [button(s.title(lang), f"in:session.{i}:{d}")] for i, s in enumerate(svc.sessions.items)
-        ]
-        return InlineKeyboardMarkup([*rows, [button(t(lang, "intake.skip"), f"in:nosession:{d}")]])
-    if step in (Step.NAME, Step.EDIT_NAME):
-        name = usable_profile_name(tg_user)
-        if name:
-            label = t(lang, "intake.use_profile_name", name=shorten(name, PROFILE_BUTTON_WIDTH))
-            return InlineKeyboardMarkup([[button(label, f"in:profile:{d}")]])
-    if step is Step.ORGANISATION:
-        return InlineKeyboardMarkup([[button(t(lang, "intake.skip"), f"in:skip:{d}")]])
-    if step is Step.EDIT_ORGANISATION:
-        label = t(lang, "intake.clear_organisation")
-        return InlineKeyboardMarkup([[button(label, f"in:skip:{d}")]])
-    if step in (Step.QUOTE, Step.EDIT_QUOTE) and draft.quote:
-        return InlineKeyboardMarkup([[button(t(lang, "intake.done"), f"in:done:{d}")]])
-    if step is Step.CONSENT:
-        return InlineKeyboardMarkup(
-            [
-                [
-                    button(t(lang, "intake.consent_yes"), f"in:agree:{d}"),
-                    button(t(lang, "intake.consent_no"), f"in:decline:{d}"),
-                ]
-            ]
-        )
-    if step is Step.PREVIEW:
-        return InlineKeyboardMarkup(
-            [
-                [button(t(lang, "intake.send"), f"in:send:{d}")],
-                [
-                    button(t(lang, "intake.edit_name"), f"in:edit_name:{d}"),
-                    button(t(lang, "intake.edit_organisation"), f"in:edit_org:{d}"),
-                ],
-                [
-                    button(t(lang, "intake.edit_quote"), f"in:edit_quote:{d}"),
-                    button(t(lang, "intake.cancel"), f"in:cancel:{d}"),
-                ],
-            ]
-        )
-    return None
-
-
-async def ask(
-    update: Update, svc: Services, lang: str, draft: Testimonial, prefix: str = ""
-) -> None:
-    """Send the question of the draft's open step (with ``prefix`` before it)."""
-    tg_user = update.effective_user
-    chat = update.effective_chat
-    assert tg_user is not None and chat is not None
-    await send_question(update.get_bot(), chat.id, tg_user, svc, lang, draft, prefix)
-
-
-@dataclass(frozen=True)
-class Question:
-    """The open step's question as messages: ``lead`` before the one carrying the buttons
-    (only a preview too long for one message has any), then ``text`` with ``markup``."""
-
-    lead: tuple[str, ...]
-    text: str
-    markup: InlineKeyboardMarkup | None
-
-
-def compose_question(
-    svc: Services, lang: str, draft: Testimonial, tg_user: TgUser, prefix: str = ""
-) -> Question:
-    """Return the open step's question (with ``prefix`` before it)."""
-    assert draft.step is not None
-    markup = _keyboard(svc, lang, draft, tg_user)
-    if draft.step is not Step.PREVIEW:
-        question = svc.texts(lang, QUESTION[draft.step])
-        return Question((), f"{prefix}\n\n{question}" if prefix else question, markup)
-    intro = svc.texts(lang, "intake.preview_intro")
-    intro = f"{prefix}\n\n{intro}" if prefix else intro
-    parts = render_post_parts(
-        draft.name,
-        draft.organisation,
-        draft.quote,
-        hashtag=svc.sessions.hashtags(svc.settings.event_hashtag, draft.start_payload),
-        marker=PREVIEW_MARKER,
-    )
-    actions = svc.texts(lang, "intake.preview_actions")
-    text = f"{intro}\n\n{parts[0]}\n\n{actions}"
-    if len(parts) > 1 or telegram_length(text) > DEFAULT_LIMIT:
-        # A long testimonial: the preview as the channel will show it, message by message.
-        # Otherwise one message (the line, the preview, its buttons): 2 calls fewer.
-        return Question((intro, *parts), actions, markup)
-    return Question((), text, markup)
-
-
-async def send_question(
-    bot: Bot,
-    chat_id: int,
-    tg_user: TgUser,
-    svc: Services,
-    lang: str,
-    draft: Testimonial,
-    prefix: str = "",
-    *,
-    composed: Question | None = None,
-) -> None:
-    """Send the open step's question to ``chat_id``; once Telegram has accepted it, record
-    that this version of the draft was asked and which message holds the live buttons."""
-    question = composed or compose_question(svc, lang, draft, tg_user, prefix)
-    for text in question.lead:
-        await send_text(bot, chat_id, text)
-    sent = await send_text(bot, chat_id, question.text, question.markup)
-    await svc.repo.mark_asked(draft, sent)
-
 
 # -- commands ------------------------------------------------------------------------------
 
@@ -216,7 +67,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             tg_user.id, tg_user.first_name, tg_user.last_name, tg_user.username
         )
     if draft is not None:
-        await _offer_resume(update, svc, lang, draft)
+        await offer_resume(update, svc, lang, draft)
         return
     payload = context.args[0][:64] if context.args else None
     draft = await svc.repo.start_draft(tg_user.id, lang, payload)
@@ -233,54 +84,13 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await ask(update, svc, lang, draft, f"{hello}\n{svc.texts(lang, 'intake.how_it_works')}")
 
 
-async def _offer_resume(update: Update, svc: Services, lang: str, draft: Testimonial) -> None:
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                button(svc.texts(lang, "intake.continue"), f"in:continue:{draft.id}"),
-                button(svc.texts(lang, "intake.restart"), f"in:restart:{draft.id}"),
-            ]
-        ]
-    )
-    await prompt(update, svc, draft, svc.texts(lang, "intake.resume"), markup, asked=False)
-
-
-async def prompt(
-    update: Update,
-    svc: Services,
-    draft: Testimonial,
-    text: str,
-    markup: InlineKeyboardMarkup | None,
-    *,
-    asked: bool = True,
-) -> None:
-    """Send a message with the draft's live buttons; older prompts' buttons go out of date.
-    ``asked``: it also asks the open step's question (False: a confirmation, an offer)."""
-    sent = await reply_text(update, text, markup)
-    if sent is not None and markup is not None:
-        await svc.repo.mark_asked(draft, sent, asked=asked)
-
-
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ask to confirm discarding the open draft."""
     svc, lang, draft, _ = await load_person(update, context)
     if draft is None:
         await reply(update, svc.texts(lang, "intake.nothing_to_cancel"))
         return
-    await _confirm_cancel(update, svc, lang, draft)
-
-
-async def _confirm_cancel(update: Update, svc: Services, lang: str, draft: Testimonial) -> None:
-    t = svc.texts
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                button(t(lang, "intake.cancel_yes"), f"in:cancel_yes:{draft.id}"),
-                button(t(lang, "intake.cancel_no"), f"in:cancel_no:{draft.id}"),
-            ]
-        ]
-    )
-    await prompt(update, svc, draft, t(lang, "intake.cancel_confirm"), markup, asked=False)
+    await confirm_cancel(update, svc, lang, draft)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -289,7 +99,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     event = svc.settings.event_name
     part = Html(svc.texts(lang, "help.event_part", event=event)) if event else ""
     text = svc.texts(lang, "help.text", event_part=part)
-    if svc.desk is not None and await svc.desk.is_organiser(update.effective_user):
+    if await svc.desk.is_organiser(update.effective_user):
         text += "\n\n" + svc.texts(lang, "help.organisers")
     await reply(update, text)
 
@@ -314,11 +124,6 @@ REPEAT_WINDOW = timedelta(minutes=5)
 PASTE_CUT = 3800
 MESSAGE_MAX = 4096  # no part of a cut paste is longer
 PASTE_WINDOW = timedelta(seconds=10)
-
-#: Set once the handler of the current update has committed its answer: if replying then
-#: fails, the error handler says the answer is saved. (PTB runs a handler and the error
-#: handler in the update's own task, so the variable is the update's.)
-ANSWER_SAVED: ContextVar[bool] = ContextVar("answer_saved", default=False)
 
 
 def utf16_len(text: str) -> int:
@@ -467,7 +272,7 @@ async def _add_quote(
     recent = utcnow() - draft.updated_at <= REPEAT_WINDOW
     if not replacing and parts and part == parts[-1] and recent:
         # The same paragraph again, soon after: a retry (say after a slow reply), not new.
-        done = _keyboard(svc, lang, draft, tg_user)
+        done = keyboard(svc, lang, draft, tg_user)
         text_ = t(lang, "intake.repeated_paragraph", length=perceived_length(draft.quote))
         await prompt(update, svc, draft, text_, done)
         return
@@ -481,7 +286,7 @@ async def _add_quote(
     quote = join_quote(parts)
     problem = _quote_too_long(svc, lang, quote)
     if problem:
-        markup = _keyboard(svc, lang, draft, tg_user) if draft.quote else None
+        markup = keyboard(svc, lang, draft, tg_user) if draft.quote else None
         await prompt(update, svc, draft, problem, markup)
         return
     answers = draft.answer_messages
@@ -635,7 +440,7 @@ async def received_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             svc,
             draft,
             svc.texts(lang, "intake.expected_text", question=question),
-            _keyboard(svc, lang, draft, tg_user),
+            keyboard(svc, lang, draft, tg_user),
         )
     else:
         # At consent or preview the live buttons are on screen: one line, not the preview.
@@ -688,9 +493,9 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # second tap of a double tap) changes nothing; a destructive choice asks again.
         await answer_query(query, svc.texts(lang, "intake.out_of_date"))
         if action == "restart":
-            await _offer_resume(update, svc, lang, draft)
+            await offer_resume(update, svc, lang, draft)
         elif action == "cancel_yes":
-            await _confirm_cancel(update, svc, lang, draft)
+            await confirm_cancel(update, svc, lang, draft)
         return
     if not acts_at(action, draft.step):
         # A button of a step the draft has left, pressed on the live message: the second
@@ -764,7 +569,7 @@ async def _press(update: Update, svc: Services, lang: str, draft: Testimonial, a
         # The step stays: the question comes again in a new message, so that a second "No"
         # is not piled onto this one.
         await answer_in_place(update, svc, lang, t(lang, "intake.declined"))
-        markup = _keyboard(svc, lang, draft, tg_user)
+        markup = keyboard(svc, lang, draft, tg_user)
         await prompt(update, svc, draft, t(lang, "intake.consent_refused"), markup)
         return
     elif action == "send":
@@ -779,7 +584,7 @@ async def _press(update: Update, svc: Services, lang: str, draft: Testimonial, a
         saved = await svc.repo.update_draft(draft, step=target)
     elif action == "cancel":
         await answer_in_place(update, svc, lang, said)
-        await _confirm_cancel(update, svc, lang, draft)
+        await confirm_cancel(update, svc, lang, draft)
         return
     elif action == "cancel_yes":
         await svc.repo.discard_draft(draft.id)
@@ -872,8 +677,7 @@ async def _submit(update: Update, svc: Services, lang: str, draft: Testimonial) 
         await answer_in_place(
             update, svc, lang, t(lang, "intake.sent"), tail=t(lang, "intake.submitted")
         )
-        if svc.desk is not None:
-            svc.desk.submitted(testimonial.id)
+        svc.desk.submitted(testimonial.id)
         return
     await drop_buttons(query)
     if result is SubmitResult.TOO_MANY_PENDING:
@@ -882,64 +686,7 @@ async def _submit(update: Update, svc: Services, lang: str, draft: Testimonial) 
             svc,
             draft,
             t(lang, "intake.too_many_pending", count=svc.settings.max_pending),
-            _keyboard(svc, lang, draft, tg_user),
+            keyboard(svc, lang, draft, tg_user),
         )
     elif testimonial is not None and testimonial.step is not None:
         await ask(update, svc, lang, testimonial)
-
-
-# -- flood guard ---------------------------------------------------------------------------
-
-
-async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Slow a person who floods the bot (only them: their updates are serialised)."""
-    user = update.effective_user
-    chat = update.effective_chat
-    if user is None or chat is None or chat.type != ChatType.PRIVATE:
-        return
-    svc = services(context)
-    wait, warn = svc.flood.delay_for(user.id)
-    if warn:
-        lang = svc.texts.language(user.language_code)
-        await chat.send_message(svc.texts(lang, "common.slow_down"))
-    if wait > 0:
-        await asyncio.sleep(wait)
-
-
-# -- after a restart -----------------------------------------------------------------------
-
-#: Drafts untouched for longer are not woken by a restart.
-REASK_WITHIN = timedelta(hours=24)
-#: How long re-asking waits for the replayed updates to be handled first.
-REPLAY_WAIT = 60.0
-
-
-async def reask_open_questions(bot: Bot, svc: Services, processor: InboxUpdateProcessor) -> int:
-    """Once the replayed updates are handled, send again each open question Telegram never
-    confirmed (drafts changed in the last ``REASK_WITHIN``); return how many were sent."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(processor.replayed.wait(), REPLAY_WAIT)
-    sent = 0
-    for draft, user in await svc.repo.drafts_not_asked(utcnow() - REASK_WITHIN):
-        if user.banned or user.blocked_bot:
-            continue
-        # In the person's turn: a message of theirs arriving now is handled before or after.
-        async with processor.person(user.user_id):
-            _, fresh = await svc.repo.get_user_and_draft(user.user_id)
-            if fresh is None or fresh.id != draft.id or fresh.question_delivered:
-                continue
-            lang = user.language or fresh.language
-            tg_user = TgUser(user.user_id, user.first_name, False, last_name=user.last_name)
-            try:
-                await send_question(
-                    bot, user.user_id, tg_user, svc, lang, fresh, svc.texts(lang, "intake.reask")
-                )
-            except Forbidden:
-                await svc.repo.set_blocked_bot(user.user_id, True)
-                continue
-            except TelegramError as exc:
-                log.warning("could not ask user %d again: %s", user.user_id, exc)
-                continue
-            sent += 1
-    log.info("asked %d open question(s) again after the restart", sent)
-    return sent

@@ -29,14 +29,15 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.handlers.chat import answer_query, profile_name
 from bot.services.book import FORMATS, write_book_file
 from bot.services.cards import REASON_KEYS, CardDesk, format_time
 from bot.services.container import Services, services
+from bot.services.decisions import already, decide
+from bot.services.messages import answer_query, profile_name
 from bot.services.texts import Html
 from storage import fields
 from storage.models import Status, Testimonial
-from storage.testimonials import Decision, utcnow
+from storage.testimonials import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,6 @@ MOD_PATTERN = (
 
 def _desk(context: ContextTypes.DEFAULT_TYPE) -> tuple[Services, CardDesk]:
     svc = services(context)
-    assert svc.desk is not None
     return svc, svc.desk
 
 
@@ -85,41 +85,6 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await ACTIONS[action](query, svc, mod, testimonial, presser, arg)
 
 
-async def decide(
-    svc: Services,
-    mod: CardDesk,
-    testimonial_id: int,
-    target: Status,
-    *,
-    by: int,
-    who: str,
-    reason: str | None = None,
-    reason_key: str | None = None,
-) -> Decision:
-    """Approve or reject: the one decision path (card buttons, typed reasons, /review).
-
-    The compare-and-set in SQL decides who won; the winner's decision is published (the
-    publisher edits the card once the post is out) or the card is refreshed and the author
-    told. A lost decision changes nothing. The caller has checked that ``by`` organises."""
-    decision = await svc.repo.decide(
-        testimonial_id, target, by=by, by_name=who, reason=reason, reason_key=reason_key
-    )
-    if not decision.won or decision.testimonial is None:
-        return decision
-    decided = decision.testimonial
-    log.info("testimonial #%d %s by %s (%d)", decided.id, target.value, who, by)
-    if svc.backlog is not None:
-        svc.backlog.poke()
-    if target is Status.APPROVED:
-        # The card is edited once the post is out (the publisher does it): one edit.
-        if svc.publisher is not None:
-            svc.publisher.wake()
-        return decision
-    mod.refresh_later(decided.id)
-    await mod.notify_rejected(decided)
-    return decision
-
-
 async def _decide(
     query: CallbackQuery,
     svc: Services,
@@ -133,7 +98,6 @@ async def _decide(
     t, lang = svc.texts, mod.lang
     decision = await decide(
         svc,
-        mod,
         tm.id,
         target,
         by=query.from_user.id,
@@ -142,26 +106,10 @@ async def _decide(
         reason_key=reason_key,
     )
     if not decision.won:
-        await answer_query(query, already(svc, mod, decision.testimonial), show_alert=True)
+        await answer_query(query, already(svc, decision.testimonial), show_alert=True)
         return
     key = "approved_answer" if target is Status.APPROVED else "rejected_answer"
     await answer_query(query, t(lang, f"moderation.{key}"))
-
-
-def already(
-    svc: Services, mod: CardDesk, tm: Testimonial | None, *, lang: str | None = None
-) -> str:
-    """Say what became of a testimonial someone else decided first (in ``lang``, by default
-    the organisers' group's)."""
-    t, lang = svc.texts, lang or mod.lang
-    if tm is None:
-        return t(lang, "moderation.not_found")
-    who = tm.decided_by_name or "?"
-    if tm.status is Status.REJECTED:
-        return t(lang, "moderation.already_rejected", who=who)
-    if tm.status in (Status.APPROVED, Status.PUBLISHING, Status.PUBLISHED):
-        return t(lang, "moderation.already_approved", who=who)
-    return t(lang, "moderation.already_other", status=t(lang, f"status.{tm.status.value}"))
 
 
 async def _still_pending(
@@ -171,7 +119,7 @@ async def _still_pending(
     ``refusal`` names (by default: who decided it first)."""
     if tm.status is Status.PENDING:
         return True
-    text = svc.texts(mod.lang, refusal) if refusal else already(svc, mod, tm)
+    text = svc.texts(mod.lang, refusal) if refusal else already(svc, tm)
     await answer_query(query, text, show_alert=True)
     return False
 
@@ -289,7 +237,7 @@ async def _unpublish(
     query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
 ) -> None:
     if tm.status is not Status.PUBLISHED:
-        await answer_query(query, already(svc, mod, tm), show_alert=True)
+        await answer_query(query, already(svc, tm), show_alert=True)
         return
     await answer_query(query)
     await mod.set_keyboard(
@@ -308,7 +256,7 @@ async def _unpublish_yes(
 ) -> None:
     withdrawn = await svc.repo.withdraw(tm.id)
     if withdrawn is None:
-        await answer_query(query, already(svc, mod, tm), show_alert=True)
+        await answer_query(query, already(svc, tm), show_alert=True)
         return
     log.info("testimonial #%d unpublished by %s", tm.id, who)
     await answer_query(query, svc.texts(mod.lang, "moderation.unpublish_answer"))
@@ -317,8 +265,7 @@ async def _unpublish_yes(
     )
     mod.refresh_later(withdrawn.id, line)
     await mod.notify_author(withdrawn, "author.unpublished")
-    if svc.publisher is not None:
-        svc.publisher.wake()
+    svc.publisher.wake()
 
 
 async def _republish(
@@ -326,12 +273,11 @@ async def _republish(
 ) -> None:
     requeued = await svc.repo.requeue(tm.id, from_status=Status.PUBLISHING)
     if requeued is None:
-        await answer_query(query, already(svc, mod, tm), show_alert=True)
+        await answer_query(query, already(svc, tm), show_alert=True)
         return
     await answer_query(query, svc.texts(mod.lang, "moderation.republished", who=who))
     await _drop_keyboard(query)
-    if svc.publisher is not None:
-        svc.publisher.wake()
+    svc.publisher.wake()
 
 
 async def _markpub(
@@ -339,7 +285,7 @@ async def _markpub(
 ) -> None:
     marked = await svc.repo.transition(tm.id, Status.PUBLISHED, expected=Status.PUBLISHING)
     if marked is None:
-        await answer_query(query, already(svc, mod, tm), show_alert=True)
+        await answer_query(query, already(svc, tm), show_alert=True)
         return
     await answer_query(query, svc.texts(mod.lang, "moderation.marked_published", who=who))
     await _drop_keyboard(query)
@@ -352,8 +298,7 @@ async def _retry(
     await svc.repo.requeue(tm.id, from_status=Status.APPROVED)
     await answer_query(query, svc.texts(mod.lang, "moderation.retrying"))
     await _drop_keyboard(query)
-    if svc.publisher is not None:
-        svc.publisher.resume()
+    svc.publisher.resume()
 
 
 async def _drop_keyboard(query: CallbackQuery) -> None:
@@ -434,9 +379,9 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         except fields.FieldError as exc:
             await message.reply_text(_refused(svc, lang, exc))
             return
-        decision = await decide(svc, mod, tm.id, Status.REJECTED, by=user.id, who=who, reason=text)
+        decision = await decide(svc, tm.id, Status.REJECTED, by=user.id, who=who, reason=text)
         if not decision.won:
-            await message.reply_text(already(svc, mod, decision.testimonial))
+            await message.reply_text(already(svc, decision.testimonial))
         return
     field = prompt.action.split(":")[1]
     try:

@@ -2,35 +2,37 @@
 
 The organisers' group takes about 20 messages a minute; a private chat about one a second.
 ``/review`` shows the oldest testimonial waiting for review as ONE message with its buttons;
-each tap decides (through the same path as a card button: ``moderation.decide``) and edits
+each tap decides (through the same path as a card button: ``bot/services/decisions.py``) and edits
 that same message to the next one. What is shown is claimed in SQL for ``CLAIM_LIFETIME``,
 so two organisers never get the same testimonial at the same time.
 
 Buttons: ``rev:<action>:<id>[:<reason index>]``. Everything is said in the organiser's own
 language (their /language choice, else their Telegram app's), like an attendee's.
 
-Every message that shows a testimonial's words is recorded (``review_messages``), so that
-its author's /forget or withdrawal erases them here too (``erase_shown``).
+Every message that shows a testimonial's words is recorded, so that its author's /forget or
+withdrawal erases them here too (bot/services/review_messages.py).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
 from datetime import timedelta
 
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.handlers import intake, moderation
-from bot.handlers.chat import answer_query, load_person, profile_name, reply
 from bot.services import menus
 from bot.services.cards import REASON_KEYS, CardDesk
 from bot.services.container import Services, services
+from bot.services.decisions import already, decide
+from bot.services.messages import answer_query, profile_name, reply
+from bot.services.people import load_person
+from bot.services.questions import ask
+from bot.services.review_messages import record
 from storage.models import Status, Testimonial
-from storage.testimonials import ReviewMessage, utcnow
+from storage.testimonials import utcnow
 from storage.textlength import perceived_length
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,6 @@ CLAIM_LIFETIME = timedelta(minutes=5)
 
 def _desk(context: ContextTypes.DEFAULT_TYPE) -> tuple[Services, CardDesk]:
     svc = services(context)
-    assert svc.desk is not None
     return svc, svc.desk
 
 
@@ -59,7 +60,7 @@ async def review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         # open question again, as after any command that is not theirs.
         refusal = svc.texts(lang, "review.only_organisers")
         if draft is not None and draft.step is not None:
-            await intake.ask(update, svc, lang, draft, refusal)
+            await ask(update, svc, lang, draft, refusal)
         else:
             await reply(update, refusal)
         # No longer an organiser: their chat's menu no longer offers /review.
@@ -68,7 +69,7 @@ async def review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     tid, text, markup = await _next(svc, mod, user.id, lang)
     message = await reply(update, text, markup)
     if message is not None:
-        await _record(svc, context.bot, message.chat_id, message.message_id, tid, lang)
+        await record(svc, context.bot, message.chat_id, message.message_id, tid, lang)
     # /review in their chat's "/" menu from now on (set once, after the answer: it waits).
     await menus.give_organiser_menu(context.bot, svc.repo, svc.texts, user.id, lang)
 
@@ -118,7 +119,7 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await answer_query(query)
             await _read_all(query, svc, mod, tm, lang)
             return
-        await answer_query(query, moderation.already(svc, mod, tm, lang=lang))
+        await answer_query(query, already(svc, tm, lang=lang))
     else:
         target, reason, key = Status.APPROVED, None, None
         if action == "reason":
@@ -130,9 +131,8 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             # The organisers' wording is kept for the card and the export (the group's
             # language); the author reads the reason's key in their own.
             target, reason = Status.REJECTED, t(mod.lang, f"reasons.{key}")
-        decision = await moderation.decide(
+        decision = await decide(
             svc,
-            mod,
             tid,
             target,
             by=user.id,
@@ -145,7 +145,7 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await answer_query(query, t(lang, f"moderation.{done}"))
         else:
             # Decided elsewhere (a card, another organiser) or a double tap: say so, move on.
-            lost = moderation.already(svc, mod, decision.testimonial, lang=lang)
+            lost = already(svc, decision.testimonial, lang=lang)
             await answer_query(query, lost)
     shown, text, markup = await _next(svc, mod, user.id, lang)
     await _move(query, svc, text, markup, shown, lang)
@@ -185,29 +185,7 @@ async def _move(
     what it shows now."""
     if await _show(query, text, markup) and query.message is not None:
         message = query.message
-        await _record(svc, query.get_bot(), message.chat.id, message.message_id, tid, lang)
-
-
-async def _record(
-    svc: Services,
-    bot: Bot,
-    chat_id: int,
-    message_id: int,
-    tid: int | None,
-    lang: str,
-    *,
-    live: bool = True,
-) -> bool:
-    """Record which testimonial a message shows now (None: none). If its author withdrew
-    it or asked to be forgotten while it was being shown, the erasure has run already:
-    erase this message now. Return whether the message still shows the testimonial."""
-    if tid is None:
-        await svc.repo.unshow_review(chat_id, message_id)
-        return False
-    if await svc.repo.show_review(chat_id, message_id, tid, live=live, lang=lang):
-        return True
-    await _erase(svc, bot, ReviewMessage(chat_id, message_id, tid, live, lang))
-    return False
+        await record(svc, query.get_bot(), message.chat.id, message.message_id, tid, lang)
 
 
 async def _read_all(
@@ -223,7 +201,7 @@ async def _read_all(
     if message is None:
         return
     chat, bot = message.chat, query.get_bot()
-    if not await _record(svc, bot, chat.id, message.message_id, tm.id, lang, live=False):
+    if not await record(svc, bot, chat.id, message.message_id, tm.id, lang, live=False):
         return
     for i, part in enumerate(parts[1:], start=2):
         last = i == len(parts)
@@ -231,46 +209,8 @@ async def _read_all(
             part, reply_markup=_keyboard(mod, tm.id, lang) if last else None
         )
         # Withdrawn meanwhile: this part is erased at once, the rest is not sent.
-        if not await _record(svc, bot, chat.id, sent.message_id, tm.id, lang, live=last):
+        if not await record(svc, bot, chat.id, sent.message_id, tm.id, lang, live=last):
             return
-
-
-async def erase_shown(svc: Services, bot: Bot, testimonial_ids: Sequence[int]) -> int:
-    """Erase from organisers' private chats every /review message that shows one of these
-    testimonials (its author withdrew it or asked to be forgotten): the message with the
-    buttons is edited to say so, the other parts are deleted. Return how many were erased."""
-    erased = 0
-    for shown in await svc.repo.take_review_messages(testimonial_ids):
-        erased += await _erase(svc, bot, shown)
-    return erased
-
-
-async def _erase(svc: Services, bot: Bot, shown: ReviewMessage) -> bool:
-    """Erase one /review message: delete a part; edit the live one (or a part too old to
-    delete: 48 hours) to a neutral text. Return whether it was erased (False: already gone)."""
-    if not shown.live:
-        try:
-            await bot.delete_message(shown.chat_id, shown.message_id)
-            return True
-        except BadRequest as exc:
-            if "can't be deleted" not in exc.message.lower():
-                return False  # already gone
-        except Forbidden:
-            return False  # the organiser blocked the bot: Telegram no longer shows it
-    try:
-        await bot.edit_message_text(
-            svc.texts(shown.lang, "review.withdrawn"),
-            chat_id=shown.chat_id,
-            message_id=shown.message_id,
-            reply_markup=None,
-        )
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            log.info("could not erase a /review message of #%d: %s", shown.testimonial_id, exc)
-            return False
-    except Forbidden:
-        return False
-    return True
 
 
 def _keyboard(

@@ -25,20 +25,21 @@ SERVICES_KEY = "livredor"
 
 @dataclass
 class Services:
-    """Settings, storage and the long-lived workers, typed (``bot_data`` is a dict)."""
+    """Settings, storage and the long-lived workers, typed (``bot_data`` is a dict); built
+    whole by ``build_application``, in dependency order."""
 
     settings: Settings
     repo: Repository
     texts: Texts
+    sessions: Sessions
+    desk: CardDesk
+    publisher: Publisher
+    backlog: Backlog  # the group's summary and reminders at event scale
+    update_queue: DurableUpdateQueue
+    processor: InboxUpdateProcessor
     flood: FloodGuard = field(default_factory=FloodGuard)
-    sessions: Sessions = field(default_factory=Sessions)
-    desk: CardDesk | None = None
-    publisher: Publisher | None = None
-    backlog: Backlog | None = None  # the group's summary and reminders at event scale
-    bot_username: str = ""
-    update_queue: DurableUpdateQueue | None = None
-    processor: InboxUpdateProcessor | None = None
-    reasking: asyncio.Task[int] | None = None  # re-asking open questions after a restart
+    bot_username: str = ""  # learnt from Telegram at start (start_workers)
+    reasking: asyncio.Task[int] | None = None  # re-asking open questions, once started
 
 
 def services(context: ContextTypes.DEFAULT_TYPE | Any) -> Services:

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.handlers.intake import PREVIEW_MARKER, PROFILE_BUTTON_WIDTH
 from bot.sandbox import utf16_len
+from bot.services.questions import PREVIEW_MARKER, PROFILE_BUTTON_WIDTH
 from bot.services.render import GUILLEMET_CLOSE, GUILLEMET_OPEN, join_parts_plain
 from storage.book import BookEntry, parse_book
 from storage.models import Status

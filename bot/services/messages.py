@@ -1,10 +1,9 @@
-"""Small helpers every private-chat and group handler shares."""
+"""Sending, editing and answering on Telegram: one home for the parse mode's defaults and
+for the answers a press or a message gets (handlers and services use these)."""
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import (
@@ -16,12 +15,7 @@ from telegram import (
     Update,
 )
 from telegram import User as TgUser
-from telegram.constants import ChatType
 from telegram.error import BadRequest
-from telegram.ext import ApplicationHandlerStop, ContextTypes
-
-from bot.services.container import Services, services
-from storage.models import Testimonial, User
 
 log = logging.getLogger(__name__)
 
@@ -34,29 +28,6 @@ def profile_name(user: TgUser) -> str:
 def button(label: str, data: str) -> InlineKeyboardButton:
     """Return an inline button that sends ``data`` back."""
     return InlineKeyboardButton(label, callback_data=data)
-
-
-def user_language(svc: Services, tg_user: TgUser, user: User | None) -> str:
-    """Return the language chosen with /language, else the Telegram app's, else the default."""
-    if user is not None and user.language:
-        return user.language
-    return svc.texts.language(tg_user.language_code)
-
-
-async def load_person(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, *, allow_banned: bool = False
-) -> tuple[Services, str, Testimonial | None, User | None]:
-    """Read the sender's user row and open draft; stop if they are banned (unless
-    ``allow_banned``: a ban stops submissions, never withdrawal or erasure)."""
-    svc = services(context)
-    tg_user = update.effective_user
-    assert tg_user is not None
-    user, draft = await svc.repo.get_user_and_draft(tg_user.id)
-    lang = user_language(svc, tg_user, user)
-    if user is not None and user.banned and not allow_banned:
-        await reply(update, svc.texts(lang, "common.banned"))
-        raise ApplicationHandlerStop
-    return svc, lang, draft, user
 
 
 #: What PTB's ``Defaults`` (bot/app.py) add to the messages it builds; ``do_api_request``
@@ -139,26 +110,3 @@ async def drop_buttons(query: CallbackQuery) -> None:
     except BadRequest as exc:
         if "not modified" not in exc.message.lower():
             log.info("could not remove buttons: %s", exc.message)
-
-
-Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
-
-
-def private_only(callback: Callback) -> Callback:
-    """Bind a button handler to private chats: a press on a message of another chat (a
-    forged ``forget:no`` on a card in the organisers' group) is answered and does nothing."""
-
-    @functools.wraps(callback)
-    async def bound(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        chat = update.effective_chat
-        if chat is None or chat.type != ChatType.PRIVATE:
-            query = update.callback_query
-            log.warning("private button pressed in chat %s: ignored", chat.id if chat else None)
-            if query is not None:
-                svc = services(context)
-                text = svc.texts(svc.settings.default_language, "moderation.unknown_button")
-                await answer_query(query, text, show_alert=True)
-            return
-        await callback(update, context)
-
-    return bound

@@ -1,0 +1,27 @@
+"""The flood guard: runs first for every update (group -1), slows one person who floods the
+bot, and only them."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.services.container import services
+
+
+async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Slow a person who floods the bot (only them: their updates are serialised)."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or chat.type != ChatType.PRIVATE:
+        return
+    svc = services(context)
+    wait, warn = svc.flood.delay_for(user.id)
+    if warn:
+        lang = svc.texts.language(user.language_code)
+        await chat.send_message(svc.texts(lang, "common.slow_down"))
+    if wait > 0:
+        await asyncio.sleep(wait)

@@ -1,0 +1,261 @@
+"""Asking an attendee: the open step's question with its buttons, the offers that stand
+in for one (continue or restart, confirm cancelling), and asking again after a restart.
+
+Every handler of the conversation, the account's /language, /review's refusal and the error
+handler ask through here; a question counts as asked once Telegram has accepted it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import timedelta
+
+from telegram import Bot, InlineKeyboardMarkup, Update
+from telegram import User as TgUser
+from telegram.error import Forbidden, TelegramError
+
+from bot.services.container import Services
+from bot.services.inbox import InboxUpdateProcessor
+from bot.services.messages import button, profile_name, reply_text, send_text
+from bot.services.render import DEFAULT_LIMIT, render_post_parts
+from storage import fields
+from storage.models import Step, Testimonial
+from storage.testimonials import utcnow
+from storage.textlength import shorten, telegram_length
+
+log = logging.getLogger(__name__)
+
+PREVIEW_MARKER = "({i}/{n})"
+# Perceived characters of the profile name on its button: with "Use “…”" around it, the
+# label still fits across a phone; a longer name is cut at a word, with an ellipsis.
+PROFILE_BUTTON_WIDTH = 28
+
+TEXT_STEPS = {Step.NAME, Step.ORGANISATION, Step.QUOTE, Step.EDIT_NAME}
+TEXT_STEPS |= {Step.EDIT_ORGANISATION, Step.EDIT_QUOTE}
+# Which question each step asks, for re-asking after a wrong kind of answer.
+QUESTION = {
+    Step.SESSION: "intake.ask_session",
+    Step.NAME: "intake.ask_name",
+    Step.EDIT_NAME: "intake.ask_name",
+    Step.ORGANISATION: "intake.ask_organisation",
+    Step.EDIT_ORGANISATION: "intake.ask_organisation_edit",  # its button is "No organisation"
+    Step.QUOTE: "intake.ask_quote",
+    Step.EDIT_QUOTE: "intake.edit_quote_prompt",
+    Step.CONSENT: "intake.ask_consent",
+    Step.PREVIEW: "intake.preview_actions",
+}
+
+
+def usable_profile_name(tg_user: TgUser) -> str | None:
+    """Return the Telegram profile name if it passes the name rules, else None."""
+    try:
+        return fields.name(profile_name(tg_user))
+    except fields.FieldError:
+        return None
+
+
+def keyboard(
+    svc: Services, lang: str, draft: Testimonial, tg_user: TgUser
+) -> InlineKeyboardMarkup | None:
+    """Return the buttons that go with the question of the draft's step."""
+    t = svc.texts
+    d = draft.id
+    step = draft.step
+    if step is Step.SESSION:
+        rows = [
+            [button(s.title(lang), f"in:session.{i}:{d}")] for i, s in enumerate(svc.sessions.items)
+        ]
+        return InlineKeyboardMarkup([*rows, [button(t(lang, "intake.skip"), f"in:nosession:{d}")]])
+    if step in (Step.NAME, Step.EDIT_NAME):
+        name = usable_profile_name(tg_user)
+        if name:
+            label = t(lang, "intake.use_profile_name", name=shorten(name, PROFILE_BUTTON_WIDTH))
+            return InlineKeyboardMarkup([[button(label, f"in:profile:{d}")]])
+    if step is Step.ORGANISATION:
+        return InlineKeyboardMarkup([[button(t(lang, "intake.skip"), f"in:skip:{d}")]])
+    if step is Step.EDIT_ORGANISATION:
+        label = t(lang, "intake.clear_organisation")
+        return InlineKeyboardMarkup([[button(label, f"in:skip:{d}")]])
+    if step in (Step.QUOTE, Step.EDIT_QUOTE) and draft.quote:
+        return InlineKeyboardMarkup([[button(t(lang, "intake.done"), f"in:done:{d}")]])
+    if step is Step.CONSENT:
+        return InlineKeyboardMarkup(
+            [
+                [
+                    button(t(lang, "intake.consent_yes"), f"in:agree:{d}"),
+                    button(t(lang, "intake.consent_no"), f"in:decline:{d}"),
+                ]
+            ]
+        )
+    if step is Step.PREVIEW:
+        return InlineKeyboardMarkup(
+            [
+                [button(t(lang, "intake.send"), f"in:send:{d}")],
+                [
+                    button(t(lang, "intake.edit_name"), f"in:edit_name:{d}"),
+                    button(t(lang, "intake.edit_organisation"), f"in:edit_org:{d}"),
+                ],
+                [
+                    button(t(lang, "intake.edit_quote"), f"in:edit_quote:{d}"),
+                    button(t(lang, "intake.cancel"), f"in:cancel:{d}"),
+                ],
+            ]
+        )
+    return None
+
+
+async def ask(
+    update: Update, svc: Services, lang: str, draft: Testimonial, prefix: str = ""
+) -> None:
+    """Send the question of the draft's open step (with ``prefix`` before it)."""
+    tg_user = update.effective_user
+    chat = update.effective_chat
+    assert tg_user is not None and chat is not None
+    await send_question(update.get_bot(), chat.id, tg_user, svc, lang, draft, prefix)
+
+
+@dataclass(frozen=True)
+class Question:
+    """The open step's question as messages: ``lead`` before the one carrying the buttons
+    (only a preview too long for one message has any), then ``text`` with ``markup``."""
+
+    lead: tuple[str, ...]
+    text: str
+    markup: InlineKeyboardMarkup | None
+
+
+def compose_question(
+    svc: Services, lang: str, draft: Testimonial, tg_user: TgUser, prefix: str = ""
+) -> Question:
+    """Return the open step's question (with ``prefix`` before it)."""
+    assert draft.step is not None
+    markup = keyboard(svc, lang, draft, tg_user)
+    if draft.step is not Step.PREVIEW:
+        question = svc.texts(lang, QUESTION[draft.step])
+        return Question((), f"{prefix}\n\n{question}" if prefix else question, markup)
+    intro = svc.texts(lang, "intake.preview_intro")
+    intro = f"{prefix}\n\n{intro}" if prefix else intro
+    parts = render_post_parts(
+        draft.name,
+        draft.organisation,
+        draft.quote,
+        hashtag=svc.sessions.hashtags(svc.settings.event_hashtag, draft.start_payload),
+        marker=PREVIEW_MARKER,
+    )
+    actions = svc.texts(lang, "intake.preview_actions")
+    text = f"{intro}\n\n{parts[0]}\n\n{actions}"
+    if len(parts) > 1 or telegram_length(text) > DEFAULT_LIMIT:
+        # A long testimonial: the preview as the channel will show it, message by message.
+        # Otherwise one message (the line, the preview, its buttons): 2 calls fewer.
+        return Question((intro, *parts), actions, markup)
+    return Question((), text, markup)
+
+
+async def send_question(
+    bot: Bot,
+    chat_id: int,
+    tg_user: TgUser,
+    svc: Services,
+    lang: str,
+    draft: Testimonial,
+    prefix: str = "",
+    *,
+    composed: Question | None = None,
+) -> None:
+    """Send the open step's question to ``chat_id``; once Telegram has accepted it, record
+    that this version of the draft was asked and which message holds the live buttons."""
+    question = composed or compose_question(svc, lang, draft, tg_user, prefix)
+    for text in question.lead:
+        await send_text(bot, chat_id, text)
+    sent = await send_text(bot, chat_id, question.text, question.markup)
+    await svc.repo.mark_asked(draft, sent)
+
+
+async def offer_resume(update: Update, svc: Services, lang: str, draft: Testimonial) -> None:
+    """Offer to continue the open draft or start again (its buttons become the live ones)."""
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                button(svc.texts(lang, "intake.continue"), f"in:continue:{draft.id}"),
+                button(svc.texts(lang, "intake.restart"), f"in:restart:{draft.id}"),
+            ]
+        ]
+    )
+    await prompt(update, svc, draft, svc.texts(lang, "intake.resume"), markup, asked=False)
+
+
+async def prompt(
+    update: Update,
+    svc: Services,
+    draft: Testimonial,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+    *,
+    asked: bool = True,
+) -> None:
+    """Send a message with the draft's live buttons; older prompts' buttons go out of date.
+    ``asked``: it also asks the open step's question (False: a confirmation, an offer)."""
+    sent = await reply_text(update, text, markup)
+    if sent is not None and markup is not None:
+        await svc.repo.mark_asked(draft, sent, asked=asked)
+
+
+async def confirm_cancel(update: Update, svc: Services, lang: str, draft: Testimonial) -> None:
+    """Ask whether to discard the open draft (its buttons become the live ones)."""
+    t = svc.texts
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                button(t(lang, "intake.cancel_yes"), f"in:cancel_yes:{draft.id}"),
+                button(t(lang, "intake.cancel_no"), f"in:cancel_no:{draft.id}"),
+            ]
+        ]
+    )
+    await prompt(update, svc, draft, t(lang, "intake.cancel_confirm"), markup, asked=False)
+
+
+#: Set once the handler of the current update has committed its answer: if replying then
+#: fails, the error handler says the answer is saved. (PTB runs a handler and the error
+#: handler in the update's own task, so the variable is the update's.)
+ANSWER_SAVED: ContextVar[bool] = ContextVar("answer_saved", default=False)
+
+
+#: Drafts untouched for longer are not woken by a restart.
+REASK_WITHIN = timedelta(hours=24)
+#: How long re-asking waits for the replayed updates to be handled first.
+REPLAY_WAIT = 60.0
+
+
+async def reask_open_questions(bot: Bot, svc: Services, processor: InboxUpdateProcessor) -> int:
+    """Once the replayed updates are handled, send again each open question Telegram never
+    confirmed (drafts changed in the last ``REASK_WITHIN``); return how many were sent."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(processor.replayed.wait(), REPLAY_WAIT)
+    sent = 0
+    for draft, user in await svc.repo.drafts_not_asked(utcnow() - REASK_WITHIN):
+        if user.banned or user.blocked_bot:
+            continue
+        # In the person's turn: a message of theirs arriving now is handled before or after.
+        async with processor.person(user.user_id):
+            _, fresh = await svc.repo.get_user_and_draft(user.user_id)
+            if fresh is None or fresh.id != draft.id or fresh.question_delivered:
+                continue
+            lang = user.language or fresh.language
+            tg_user = TgUser(user.user_id, user.first_name, False, last_name=user.last_name)
+            try:
+                await send_question(
+                    bot, user.user_id, tg_user, svc, lang, fresh, svc.texts(lang, "intake.reask")
+                )
+            except Forbidden:
+                await svc.repo.set_blocked_bot(user.user_id, True)
+                continue
+            except TelegramError as exc:
+                log.warning("could not ask user %d again: %s", user.user_id, exc)
+                continue
+            sent += 1
+    log.info("asked %d open question(s) again after the restart", sent)
+    return sent

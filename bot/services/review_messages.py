@@ -1,0 +1,79 @@
+"""The /review messages that show a testimonial's words, in organisers' private chats.
+
+Every such message is recorded (``review_messages``) with what it shows, so that its
+author's /forget or withdrawal erases it there too (``erase_shown``), even a message sent
+while the erasure was running (``record`` erases it at once).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden
+
+from bot.services.container import Services
+from storage.testimonials import ReviewMessage
+
+log = logging.getLogger(__name__)
+
+
+async def record(
+    svc: Services,
+    bot: Bot,
+    chat_id: int,
+    message_id: int,
+    tid: int | None,
+    lang: str,
+    *,
+    live: bool = True,
+) -> bool:
+    """Record which testimonial a message shows now (None: none). If its author withdrew
+    it or asked to be forgotten while it was being shown, the erasure has run already:
+    erase this message now. Return whether the message still shows the testimonial."""
+    if tid is None:
+        await svc.repo.unshow_review(chat_id, message_id)
+        return False
+    if await svc.repo.show_review(chat_id, message_id, tid, live=live, lang=lang):
+        return True
+    await erase(svc, bot, ReviewMessage(chat_id, message_id, tid, live, lang))
+    return False
+
+
+async def erase_shown(svc: Services, bot: Bot, testimonial_ids: Sequence[int]) -> int:
+    """Erase from organisers' private chats every /review message that shows one of these
+    testimonials (its author withdrew it or asked to be forgotten): the message with the
+    buttons is edited to say so, the other parts are deleted. Return how many were erased."""
+    erased = 0
+    for shown in await svc.repo.take_review_messages(testimonial_ids):
+        erased += await erase(svc, bot, shown)
+    return erased
+
+
+async def erase(svc: Services, bot: Bot, shown: ReviewMessage) -> bool:
+    """Erase one /review message: delete a part; edit the live one (or a part too old to
+    delete: 48 hours) to a neutral text. Return whether it was erased (False: already gone)."""
+    if not shown.live:
+        try:
+            await bot.delete_message(shown.chat_id, shown.message_id)
+            return True
+        except BadRequest as exc:
+            if "can't be deleted" not in exc.message.lower():
+                return False  # already gone
+        except Forbidden:
+            return False  # the organiser blocked the bot: Telegram no longer shows it
+    try:
+        await bot.edit_message_text(
+            svc.texts(shown.lang, "review.withdrawn"),
+            chat_id=shown.chat_id,
+            message_id=shown.message_id,
+            reply_markup=None,
+        )
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            log.info("could not erase a /review message of #%d: %s", shown.testimonial_id, exc)
+            return False
+    except Forbidden:
+        return False
+    return True
