@@ -36,6 +36,9 @@ APPLICATION_ID = 0x4C564F52
 _SQLITE_HEADER = b"SQLite format 3\x00"
 # Only the bot's user may read the database: it holds names, quotes and Telegram ids.
 FILE_MODE = 0o600
+#: The result codes of "database is locked" (another connection holds the lock) and "database
+#: table is locked" (this one does): both mean "try again".
+BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 class AiosqliteVersionError(ImportError):
@@ -136,17 +139,24 @@ def _create_private(path: Path) -> None:
                 file.chmod(mode & 0o700)
 
 
+def sqlite_code(exc: sqlite3.Error) -> int | None:
+    """Return SQLite's primary result code for an error (``sqlite3.SQLITE_BUSY``...), None
+    for one Python raised itself."""
+    code: int | None = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF  # extended codes keep the primary in 8 bits
+
+
 def _sentence(path: Path, exc: sqlite3.Error) -> DatabaseFileError:
     """Say in one sentence why SQLite refused the file."""
-    text = str(exc)
-    if "readonly" in text or "read-only" in text:
+    code = sqlite_code(exc)
+    if code == sqlite3.SQLITE_READONLY:
         why = "is read-only for this user: livredor needs to write to it and to its folder"
-    elif "not a database" in text or "malformed" in text:
+    elif code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
         why = "is not a SQLite database, or is damaged"
-    elif "unable to open" in text:
+    elif code == sqlite3.SQLITE_CANTOPEN:
         why = "cannot be opened: check that its folder exists and is writable"
     else:
-        why = f"cannot be used ({text})"
+        why = f"cannot be used ({exc})"
     return DatabaseFileError(f"{path} {why}.")
 
 
@@ -218,7 +228,7 @@ async def _with_retry(conn: aiosqlite.Connection, pragma: str) -> None:
             await conn.execute(pragma)
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == 199:
+            if sqlite_code(exc) not in BUSY or attempt == 199:
                 raise
             await asyncio.sleep(0.05)
 

@@ -29,7 +29,7 @@ from bot.services import menus
 from bot.services.sessions import Sessions, SessionsError
 from bot.services.texts import Texts, TextsError
 from config.settings import Settings
-from storage.database import Database, DatabaseFileError
+from storage.database import Database, DatabaseFileError, sqlite_code
 from storage.migrations import SCHEMA_VERSION
 
 OFFICIAL_API_HOST = "api.telegram.org"
@@ -321,9 +321,7 @@ async def check_database(path: Path) -> Finding:
             "set LIVREDOR_DATABASE to the bot's database, or restore it from a backup.",
         )
     except sqlite3.Error as exc:
-        if isinstance(exc, sqlite3.OperationalError) and (
-            "readonly" in str(exc) or "unable to open" in str(exc)
-        ):
+        if sqlite_code(exc) in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN):
             return Finding(
                 subject,
                 f"not writable ({exc})",

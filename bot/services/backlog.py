@@ -24,6 +24,7 @@ from telegram.error import BadRequest, RetryAfter
 
 from bot.services.cards import stop_task
 from bot.services.limiter import retry_seconds
+from bot.services.telegram_errors import Refusal, classify
 from storage.testimonials import utcnow
 
 if TYPE_CHECKING:
@@ -158,9 +159,10 @@ class Backlog:
                 )
                 message_id = held["message_id"]
             except BadRequest as exc:
-                if "not modified" in exc.message.lower():
+                refusal = classify(exc)
+                if refusal is Refusal.NOT_MODIFIED:
                     message_id = held["message_id"]
-                elif "not found" not in exc.message.lower():
+                elif refusal not in (Refusal.MESSAGE_GONE, Refusal.CHAT_GONE):
                     raise
         if message_id is None:
             if not large:

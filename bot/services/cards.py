@@ -36,6 +36,7 @@ from bot.services.render import (
     split_html_paragraphs,
 )
 from bot.services.sessions import Sessions
+from bot.services.telegram_errors import Refusal, classify
 from bot.services.texts import Html, Texts
 from config.settings import Settings
 from storage.models import Status, Testimonial
@@ -418,10 +419,10 @@ class CardDesk:
                     reply_markup=markup if last else None,
                 )
             except BadRequest as exc:
-                text = exc.message.lower()
-                if "not modified" in text:
+                refusal = classify(exc)
+                if refusal is Refusal.NOT_MODIFIED:
                     continue
-                if "not found" in text:
+                if refusal is Refusal.MESSAGE_GONE:
                     await self.delete_messages(t.card_message_ids)
                     await self._send_parts(t, parts, markup)
                     return
@@ -467,7 +468,7 @@ class CardDesk:
                     deleted += 1
                     continue
                 except BadRequest as exc:
-                    if "can't be deleted" not in exc.message.lower():
+                    if classify(exc) is not Refusal.CANT_DELETE:
                         continue  # already gone
                 try:
                     await self.bot.edit_message_text(
@@ -485,7 +486,7 @@ class CardDesk:
         try:
             await query.edit_message_reply_markup(markup)
         except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
+            if classify(exc) is not Refusal.NOT_MODIFIED:
                 raise
 
     async def _author_language(self, t: Testimonial) -> str | None:

@@ -26,6 +26,7 @@ from telegram.error import (
 from bot.services.cards import CardDesk, channel_link, is_private_link, stop_task
 from bot.services.limiter import retry_seconds
 from bot.services.render import render_post_parts
+from bot.services.telegram_errors import Refusal, classify
 from bot.services.texts import Html, Texts
 from config.settings import Settings
 from storage.models import OutboxItem, Status, Testimonial
@@ -46,16 +47,14 @@ class ChannelRefused(Exception):
         self.key = key
 
 
-def _refusal(exc: TelegramError) -> str | None:
+def _channel_problem(exc: TelegramError) -> str | None:
     """Map Telegram's answer to a problem an organiser must fix (text key), or None."""
-    text = exc.message.lower()
-    if isinstance(exc, Forbidden) and ("not a member" in text or "kicked" in text):
+    refusal = classify(exc)
+    if refusal is Refusal.NOT_MEMBER:
         return "moderation.channel_not_member"
-    if "need administrator rights" in text or "not enough rights" in text:
+    if refusal is Refusal.NO_RIGHTS or isinstance(exc, Forbidden):
         return "moderation.channel_not_admin"
-    if isinstance(exc, Forbidden):
-        return "moderation.channel_not_admin"
-    if "chat not found" in text:
+    if refusal is Refusal.CHAT_GONE:
         return "moderation.channel_unknown"
     return None
 
@@ -216,7 +215,7 @@ class Publisher:
             except RetryAfter as exc:
                 await asyncio.sleep(retry_seconds(exc) + 0.1)
             except (BadRequest, Forbidden) as exc:
-                key = _refusal(exc)
+                key = _channel_problem(exc)
                 if key is None:
                     raise
                 raise ChannelRefused(key) from exc
@@ -273,18 +272,20 @@ class Publisher:
                 except RetryAfter as exc:
                     await asyncio.sleep(retry_seconds(exc) + 0.1)
                 except (BadRequest, Forbidden) as exc:
-                    text = exc.message.lower()
-                    if "not found" in text:
+                    refusal = classify(exc)
+                    if refusal in (Refusal.MESSAGE_GONE, Refusal.CHAT_GONE):
                         break
-                    if "can't be deleted" in text:
+                    if refusal is Refusal.CANT_DELETE:
                         with contextlib.suppress(BadRequest):
                             await self.bot.edit_message_text(
                                 withdrawn_line, chat_id=self.channel, message_id=message_id
                             )
                         break
-                    key = _refusal(exc)
+                    key = _channel_problem(exc)
                     if key is None:
-                        log.error("could not remove post %d of #%d: %s", message_id, t.id, text)
+                        log.error(
+                            "could not remove post %d of #%d: %s", message_id, t.id, exc.message
+                        )
                         break
                     # The item stays queued: Retry resumes it once the rights are fixed.
                     self._resume.clear()
