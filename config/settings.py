@@ -53,6 +53,11 @@ _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 
 
+def is_token_shaped(text: str) -> bool:
+    """Does ``text`` look like a token from @BotFather (digits, a colon, then letters)?"""
+    return bool(_TOKEN_RE.match(text.strip()))
+
+
 class SettingsError(Exception):
     """The configuration is unusable; ``lines`` holds one plain sentence per problem."""
 
@@ -123,7 +128,7 @@ class Settings(BaseSettings):
     @field_validator("bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not _TOKEN_RE.match(value.get_secret_value().strip()):
+        if value is not None and not is_token_shaped(value.get_secret_value()):
             raise ValueError("malformed token")
         return SecretStr(value.get_secret_value().strip()) if value is not None else None
 

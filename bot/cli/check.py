@@ -44,6 +44,8 @@ class Finding:
     found: str
     fix: str | None = None
     note: str | None = None
+    # Telegram turned the group into a supergroup: its new id (what the fix asks to set).
+    moved_to: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -82,6 +84,7 @@ async def check_group(bot: Bot, settings: Settings, me: User) -> Finding:
             f"{subject} {chat_id}",
             "Telegram turned this group into a supergroup, which changed its id",
             f"set LIVREDOR_ORGANISERS_CHAT_ID to {exc.new_chat_id}.",
+            moved_to=exc.new_chat_id,
         )
     except (BadRequest, Forbidden):
         return Finding(

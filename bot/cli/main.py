@@ -1,4 +1,4 @@
-"""The ``livredor`` command line: ``livredor run|export|import|check|backup|poster|demo``.
+"""The ``livredor`` command line: ``livredor run|setup|export|import|check|backup|poster|demo``.
 
 ``python -m bot`` is the same program. Settings are loaded here, once, and handed down.
 """
@@ -39,6 +39,24 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--format", choices=("auto", "md", "txt", "csv", "json"), default="auto")
     imp.add_argument("--publish", action="store_true", help="queue them for the channel")
     imp.add_argument("--language", choices=("en", "fr"), help="language of the entries")
+
+    setup = sub.add_parser(
+        "setup",
+        help="set up in a terminal: the token, the group and the channel found through "
+        "Telegram, the event; writes .env",
+    )
+    setup.add_argument(
+        "--non-interactive",
+        action="store_true",
+        help="no questions: print the group and the channel found as LIVREDOR_...= lines",
+    )
+    setup.add_argument(
+        "--wait",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="with --non-interactive: how long to wait for the bot to be added (default 300)",
+    )
 
     sub.add_parser("check", help="check the token, the group, the channel and the database")
     sub.add_parser("health", help="is `livredor run` alive? (its heartbeat; no Telegram call)")
@@ -93,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
     except SettingsError as exc:
         _print_problems(exc.lines)
+        if args.command == "setup":
+            _print_problems(["Correct or delete that line of .env, then run setup again."])
         return EXIT_CONFIG
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
     configure_logging(settings.log_level, [token])
@@ -101,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": _export,
         "import": _import,
         "check": _check,
+        "setup": _setup,
         "backup": _backup,
         "health": _health,
         "demo": _demo,
@@ -162,6 +183,12 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     from bot.cli.check import run_check
 
     return asyncio.run(run_check(settings))
+
+
+def _setup(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.setup import run_setup
+
+    return run_setup(settings, non_interactive_mode=args.non_interactive, wait=args.wait)
 
 
 def _health(settings: Settings, args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from bot.sandbox import api, api_messages
 from bot.sandbox.media import command_entities, media_content
 from bot.sandbox.objects import (
     ApiError,
+    BotRights,
     Chat,
     JSONDict,
     Params,
@@ -150,10 +151,12 @@ class FakeTelegram(World):
         members: Iterable[int] = (),
         supergroup: bool = True,
         username: str | None = None,
+        with_bot: bool = True,
     ) -> JSONDict:
         """Create a group (supergroup by default, id like -100...) with the bot as admin.
 
-        ``admins`` and ``members`` are user ids (``add_user`` them first).
+        ``admins`` and ``members`` are user ids (``add_user`` them first). ``with_bot=False``:
+        the bot is not in it yet (``add_bot`` adds it, as an organiser would).
         """
         if supergroup and not str(chat_id).startswith("-100"):
             raise ValueError("supergroup ids look like -100xxxxxxxxxx")
@@ -162,6 +165,8 @@ class FakeTelegram(World):
         chat = Chat(
             chat_id, "supergroup" if supergroup else "group", title=title, username=username
         )
+        if not with_bot:
+            chat.rights = BotRights(member=False, admin=False)
         for user_id in members:
             chat.members[self._user(user_id)["id"]] = "member"
         for user_id in admins:
@@ -169,13 +174,64 @@ class FakeTelegram(World):
         self._chats[chat_id] = chat
         return chat.to_json()
 
-    def add_channel(self, chat_id: int, title: str, username: str | None = None) -> JSONDict:
-        """Create a channel (id like -100...) where the bot is an admin that may post."""
+    def add_channel(
+        self,
+        chat_id: int,
+        title: str,
+        username: str | None = None,
+        *,
+        admins: Iterable[int] = (),
+        with_bot: bool = True,
+    ) -> JSONDict:
+        """Create a channel (id like -100...) where the bot is an admin that may post
+        (``with_bot=False``: not there yet; ``admins`` are user ids, the first its owner)."""
         if not str(chat_id).startswith("-100"):
             raise ValueError("channel ids look like -100xxxxxxxxxx")
         chat = Chat(chat_id, "channel", title=title, username=username)
+        for n, user_id in enumerate(admins):
+            chat.members[self._user(user_id)["id"]] = "creator" if n == 0 else "administrator"
+        if not with_bot:
+            chat.rights = BotRights(member=False, admin=False)
         self._chats[chat_id] = chat
         return chat.to_json()
+
+    def add_bot(
+        self,
+        chat_id: int,
+        *,
+        by: int,
+        admin: bool = False,
+        can_post_messages: bool = True,
+    ) -> None:
+        """User ``by`` adds the bot to a group or channel, as a member or straight as an
+        administrator (a channel only takes bots as administrators).
+
+        Telegram then sends the bot a ``my_chat_member`` update (left -> member or
+        administrator) and, in a group, the service message that announces the new member
+        (``new_chat_members``). ``set_bot_rights(chat_id, admin=True, by=...)`` promotes it
+        later, ``set_bot_rights(chat_id, member=False, by=...)`` removes it.
+        """
+        chat = self._chat(chat_id)
+        if chat.rights.member:
+            raise ValueError(f"the bot is already in chat {chat_id}")
+        if chat.type == "channel" and not admin:
+            raise ValueError("a bot can only join a channel as an administrator")
+        self.set_bot_rights(
+            chat_id, member=True, admin=admin, can_post_messages=can_post_messages, by=by
+        )
+        if chat.type in ("group", "supergroup"):
+            adder = self._user(by)
+            message = StoredMessage(
+                chat=chat.to_json(),
+                message_id=self._next_message_id(chat),
+                date=self.now(),
+                sender=adder,
+                from_bot=False,
+                content={"new_chat_members": [self.bot_user]},
+                text_field="service",
+            )
+            chat.messages[message.message_id] = message
+            self.queue_update("message", message.to_json())
 
     def set_member(self, chat_id: int, user_id: int, status: str) -> None:
         """Set a user's status in a group or channel: creator, administrator, member, left,

@@ -1,0 +1,337 @@
+"""``livredor setup`` driven as a person would: the real command in a pseudo-terminal
+(pexpect), against the fake Telegram over loopback, which sends ``my_chat_member`` updates
+when the test adds the bot to the group and the channel or changes its rights."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pexpect
+import pytest
+from dotenv import dotenv_values
+
+from bot.app import ALLOWED_UPDATES
+from bot.sandbox import FakeServer, FakeTelegram, start_server
+from tests.e2e.cli_process import REPO, CliProcess, cli_env, free_port, run_cli
+from tests.support import CHANNEL_ID, FAST, GROUP_ID, ORGANISER_ID, TOKEN
+
+BOT = "@livredor_test_bot"
+ATTENDEE = 7001
+WAITING = "Waiting for Telegram to tell the bot"
+
+
+def make_world(*, with_bot: bool = False) -> FakeTelegram:
+    """An organiser with a group and a channel; the bot in neither (unless ``with_bot``)."""
+    fake = FakeTelegram(token=TOKEN, group_window=1.0, global_limit=FAST)
+    fake.add_user(ORGANISER_ID, "Olga", last_name="Organiser", username="olga")
+    fake.add_user(ATTENDEE, "Anna")
+    fake.add_group(GROUP_ID, "Organisers", admins=[ORGANISER_ID], with_bot=with_bot)
+    fake.add_channel(
+        CHANNEL_ID, "Livre d'or", username="livredor", admins=[ORGANISER_ID], with_bot=with_bot
+    )
+    return fake
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[FakeTelegram, FakeServer]]:
+    fake = make_world()
+    server = await start_server(fake)
+    try:
+        yield fake, server
+    finally:
+        await server.close()
+        await fake.aclose()
+
+
+class Terminal:
+    """``livredor setup`` in a pseudo-terminal; ``output`` is everything it printed."""
+
+    def __init__(self, workdir: Path, base_url: str, **env: str) -> None:
+        environment = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(workdir),
+            "PYTHONPATH": str(REPO),
+            "PYTHONUNBUFFERED": "1",
+            "TERM": "dumb",
+            "LIVREDOR_API_BASE_URL": base_url,
+            "LIVREDOR_DATABASE": str(workdir / "livredor.db"),
+            **env,
+        }
+        self.log = io.StringIO()
+        self.child = pexpect.spawn(
+            sys.executable,
+            ["-m", "bot", "setup"],
+            cwd=str(workdir),
+            env=environment,
+            encoding="utf-8",
+            timeout=20,
+            dimensions=(40, 250),
+        )
+        self.child.logfile_read = self.log
+
+    @property
+    def output(self) -> str:
+        return self.log.getvalue()
+
+    async def expect(self, text: str) -> None:
+        """Wait for ``text`` on the screen (the fake keeps serving meanwhile)."""
+        try:
+            await self.child.expect_exact(text, async_=True)
+        except (pexpect.TIMEOUT, pexpect.EOF):
+            raise AssertionError(f"{text!r} never appeared; the screen:\n{self.output}") from None
+
+    async def answer(self, prompt: str, line: str) -> None:
+        await self.expect(prompt)
+        self.child.sendline(line)
+
+    async def end(self) -> int:
+        """Wait for the command to exit; its exit code."""
+        await self.expect_eof()
+        self.child.close()
+        assert self.child.exitstatus is not None, self.output
+        return int(self.child.exitstatus)
+
+    async def expect_eof(self) -> None:
+        try:
+            await self.child.expect(pexpect.EOF, async_=True)
+        except pexpect.TIMEOUT:
+            raise AssertionError(f"setup did not exit; the screen:\n{self.output}") from None
+
+    def kill(self) -> None:
+        if self.child.isalive():
+            self.child.terminate(force=True)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def files_in(folder: Path) -> list[str]:
+    """The files setup left (no temporary file, no database: setup creates none)."""
+    return sorted(p.name for p in folder.iterdir() if p.is_file())
+
+
+async def test_setup_finds_the_group_and_the_channel(
+    tmp_path: Path, served: tuple[FakeTelegram, FakeServer]
+) -> None:
+    fake, server = served
+    term = Terminal(tmp_path, server.base_url)
+    try:
+        await term.answer("Token: ", TOKEN)
+        await term.expect(f"this is {BOT} (Livre d'or)")
+        await term.expect("Add @livredor_test_bot to your organisers' group and make it an admin")
+        await term.expect(WAITING)
+        # Added as a plain member first: setup explains the missing right and waits.
+        fake.add_bot(GROUP_ID, by=ORGANISER_ID)
+        await term.expect(f'{BOT} was added to "Organisers" (supergroup) by Olga Organiser.')
+        await term.answer("your organisers' group? [Y/n]", "y")
+        await term.expect("Not yet: the bot is a member but not an administrator. Make ")
+        await term.expect("Waiting until it is done")
+        fake.set_bot_rights(GROUP_ID, admin=True, by=ORGANISER_ID)
+        await term.expect(f'ok: the organisers\' group is "Organisers" ({GROUP_ID})')
+
+        await term.expect("to your channel as an administrator with the right to post")
+        await term.expect(WAITING)
+        # An attendee writes to the bot before it runs: setup must leave that for the bot.
+        attendee_message = fake.user_sends(ATTENDEE, "/start")
+        await term.expect(f"Anna opened a private chat with {BOT}: that is not a group.")
+        fake.add_bot(CHANNEL_ID, by=ORGANISER_ID, admin=True, can_post_messages=False)
+        await term.expect(f'{BOT} was made an administrator in "Livre d\'or" (channel)')
+        await term.answer("your channel? [Y/n]", "")
+        await term.expect("Not yet: the bot is an administrator but may not post.")
+        fake.set_bot_rights(CHANNEL_ID, can_post_messages=True, by=ORGANISER_ID)
+        await term.expect(f'ok: the channel is "Livre d\'or" ({CHANNEL_ID})')
+
+        await term.answer("The event's name", "Journées « Livre d'or » 2026 #1 $HOME")
+        await term.answer("the channel, en or fr [en]: ", "fr")
+        await term.expect("Wrote .env (only you can read it")
+        await term.expect("Everything is ready")
+        await term.expect("Print the poster:  livredor poster -o poster.pdf")
+        assert await term.end() == 0
+    finally:
+        term.kill()
+    assert TOKEN not in term.output  # the hidden input is not echoed, nor printed anywhere
+
+    env_file = tmp_path / ".env"
+    assert mode(env_file) == 0o600
+    values = dotenv_values(env_file)
+    assert values["LIVREDOR_BOT_TOKEN"] == TOKEN
+    assert values["LIVREDOR_ORGANISERS_CHAT_ID"] == str(GROUP_ID)
+    assert values["LIVREDOR_CHANNEL_ID"] == str(CHANNEL_ID)
+    assert values["LIVREDOR_EVENT_NAME"] == "Journées « Livre d'or » 2026 #1 $HOME"
+    assert values["LIVREDOR_DEFAULT_LANGUAGE"] == "fr"
+    # The new file is the documented example, filled in.
+    assert "# The organisers' group, where submissions arrive as cards" in env_file.read_text()
+    assert files_in(tmp_path) == [".env"]
+
+    # Setup confirmed the group's updates, kept the attendee's message (and all after it)
+    # for the bot, and gave the bot its update types back.
+    pending = fake.pending_updates
+    assert pending[0]["message"]["message_id"] == attendee_message["message_id"]
+    assert not [
+        u for u in pending if u.get("my_chat_member", {}).get("chat", {}).get("id") == GROUP_ID
+    ]
+    assert fake.allowed_updates == list(ALLOWED_UPDATES)
+
+    # `livredor check`, from the .env alone (plus the fake's address).
+    env = cli_env(None, tmp_path / "livredor.db", api_base_url=server.base_url)
+    env.pop("LIVREDOR_DATABASE")
+    code, out, err = await run_cli(tmp_path, "check", env=env)
+    assert code == 0, out + err
+    assert f'organisers\' group "Organisers" ({GROUP_ID}): the bot is an administrator' in out
+
+
+async def test_an_existing_env_keeps_its_lines(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    mine = (
+        "# My own notes: keep them.\n"
+        f"LIVREDOR_BOT_TOKEN={TOKEN}\n"
+        f"LIVREDOR_ORGANISERS_CHAT_ID={GROUP_ID}\n"
+        "LIVREDOR_EVENT_NAME=Old name\n"
+        "LIVREDOR_LOG_LEVEL=WARNING\n"
+        "export OTHER_TOOL=yes  # not livredor's\n"
+    )
+    env_file.write_text(mine)
+    env_file.chmod(0o644)
+    fake = make_world(with_bot=True)
+    server = await start_server(fake)
+    term = Terminal(tmp_path, server.base_url)
+    try:
+        await term.answer("Token: ", "")  # Enter: keep the token of .env
+        await term.expect(f"this is {BOT}")
+        await term.answer(
+            f'Keep the organisers\' group "Organisers" ({GROUP_ID}), already set?', ""
+        )
+        await term.expect("ok: the organisers' group")
+        # The channel is not in .env yet: it is found through Telegram.
+        await term.expect(WAITING)
+        fake.set_bot_rights(CHANNEL_ID, member=False, by=ORGANISER_ID)
+        await term.expect(f'{BOT} was removed from "Livre d\'or".')
+        fake.add_bot(CHANNEL_ID, by=ORGANISER_ID, admin=True)
+        await term.answer("your channel? [Y/n]", "yes")
+        await term.answer("[Old name]: ", "")
+        await term.answer("[en]: ", "")
+        await term.expect("exists; setup keeps every line of it and changes only these:")
+        await term.expect(f"+LIVREDOR_CHANNEL_ID={CHANNEL_ID}")
+        await term.answer("Write these changes to .env? [Y/n]", "y")
+        await term.expect("Everything is ready")
+        assert await term.end() == 0
+    finally:
+        term.kill()
+        await server.close()
+        await fake.aclose()
+    assert TOKEN not in term.output
+    text = env_file.read_text()
+    assert text.startswith(mine)  # every line kept, in its place
+    values = dotenv_values(env_file)
+    assert values["LIVREDOR_CHANNEL_ID"] == str(CHANNEL_ID)
+    assert values["LIVREDOR_DEFAULT_LANGUAGE"] == "en"
+    assert mode(env_file) == 0o600
+
+
+async def test_ctrl_c_leaves_the_old_env(
+    tmp_path: Path, served: tuple[FakeTelegram, FakeServer]
+) -> None:
+    fake, server = served
+    env_file = tmp_path / ".env"
+    old = "LIVREDOR_EVENT_NAME=Before\nLIVREDOR_LOG_LEVEL=INFO\n"
+    env_file.write_text(old)
+    env_file.chmod(0o640)
+    term = Terminal(tmp_path, server.base_url)
+    try:
+        await term.answer("Token: ", TOKEN)
+        await term.expect(WAITING)
+        fake.add_bot(GROUP_ID, by=ORGANISER_ID, admin=True)
+        await term.answer("your organisers' group? [Y/n]", "y")
+        fake.add_bot(CHANNEL_ID, by=ORGANISER_ID, admin=True)
+        await term.answer("your channel? [Y/n]", "y")
+        await term.answer("[Before]: ", "After")
+        await term.answer("[en]: ", "")
+        # Everything is ready to be written: Ctrl-C now.
+        await term.expect("Write these changes to .env? [Y/n]")
+        term.child.sendintr()
+        await term.expect("Stopped (Ctrl-C): nothing was written, .env is as it was.")
+        assert await term.end() == 130
+    finally:
+        term.kill()
+    assert env_file.read_text() == old
+    assert mode(env_file) == 0o640
+    assert files_in(tmp_path) == [".env"]
+    # Even stopped, setup gave the bot its update types back.
+    assert fake.allowed_updates == list(ALLOWED_UPDATES)
+
+
+async def test_no_network_wrong_token_and_a_channel_offered_as_the_group(tmp_path: Path) -> None:
+    fake = make_world()
+    port = free_port()
+    term = Terminal(tmp_path, f"http://127.0.0.1:{port}/bot")
+    server: FakeServer | None = None
+    try:
+        await term.answer("Token: ", "hello")
+        await term.expect("That is not a token: a token looks like 123456789:AAE-your-token")
+        await term.answer("Token: ", TOKEN)
+        # Nothing listens there yet: no network.
+        await term.expect(f"Could not reach Telegram (127.0.0.1:{port}): check this machine's")
+        server = await start_server(fake, port=port)
+        term.child.sendline("")
+        await term.expect(f"this is {BOT}")
+        term.child.sendintr()
+        await term.expect("Stopped (Ctrl-C)")
+        assert await term.end() == 130
+
+        term = Terminal(tmp_path, server.base_url)
+        await term.answer("Token: ", "123456:NOT-THE-TOKEN")
+        await term.expect("Telegram refused this token: copy it again from @BotFather")
+        await term.answer("Token: ", TOKEN)
+        await term.expect(WAITING)
+        fake.add_bot(CHANNEL_ID, by=ORGANISER_ID, admin=True)
+        await term.expect('"Livre d\'or" is a channel, not a group')
+        fake.add_bot(GROUP_ID, by=ORGANISER_ID, admin=True)
+        await term.answer('Is "Organisers" your organisers\' group? [Y/n]', "y")
+        await term.expect("ok: the organisers' group")
+        # The channel seen too early is offered in its own step.
+        await term.answer('Is "Livre d\'or" your channel? [Y/n]', "y")
+        await term.expect("ok: the channel")
+        await term.expect("The event's name")
+        term.child.sendintr()
+        assert await term.end() == 130
+    finally:
+        term.kill()
+        if server is not None:
+            await server.close()
+        await fake.aclose()
+    assert "NOT-THE-TOKEN" not in term.output and TOKEN not in term.output
+    assert not (tmp_path / ".env").exists()
+
+
+async def test_non_interactive_prints_what_it_found(
+    tmp_path: Path, served: tuple[FakeTelegram, FakeServer]
+) -> None:
+    fake, server = served
+    env = cli_env(None, tmp_path / "livredor.db", api_base_url=server.base_url, bot_token=TOKEN)
+    process = CliProcess(tmp_path, "setup")
+    try:
+        await process.start("setup", "--non-interactive", "--wait", "30", env=env)
+        await fake.wait_for(
+            lambda: fake.allowed_updates == ["my_chat_member", "message"], 15, what="a poll"
+        )
+        fake.add_bot(GROUP_ID, by=ORGANISER_ID)  # a member only: not enough, said on stderr
+        await process.wait_log("Make @livredor_test_bot an administrator", 15)
+        fake.set_bot_rights(GROUP_ID, admin=True, by=ORGANISER_ID)
+        fake.add_bot(CHANNEL_ID, by=ORGANISER_ID, admin=True)
+        assert await process.wait(15) == 0, process.stderr
+    finally:
+        await process.kill()
+    assert process.stdout.splitlines() == [
+        '# The organisers\' group: "Organisers" (supergroup)',
+        f"LIVREDOR_ORGANISERS_CHAT_ID={GROUP_ID}",
+        '# The channel: "Livre d\'or" (channel)',
+        f"LIVREDOR_CHANNEL_ID={CHANNEL_ID}",
+    ]
+    assert TOKEN not in process.stdout + process.stderr
+    assert fake.allowed_updates == list(ALLOWED_UPDATES)
