@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from storage.database import Database, Statement
+from storage.models import utcnow
+from storage.rows import to_ts
 
 #: How long a handled update is remembered (to drop it if Telegram delivers it again).
 KEEP_DONE = timedelta(days=2)
@@ -30,10 +32,6 @@ class InboxItem:
     attempts: int  # replays so far
 
 
-def _ts(value: datetime | None = None) -> str:
-    return (value or datetime.now(UTC)).isoformat(timespec="microseconds")
-
-
 class Inbox:
     """SQL of the ``inbox`` table."""
 
@@ -45,7 +43,7 @@ class Inbox:
         count = await self.db.execute(
             "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)"
             " ON CONFLICT (update_id) DO NOTHING",
-            (update_id, payload, _ts()),
+            (update_id, payload, to_ts()),
         )
         return count == 1
 
@@ -54,7 +52,7 @@ class Inbox:
         handlers left for the end, see ``Database.deferring``)."""
         mark = (
             "UPDATE inbox SET done_at = ? WHERE update_id = ? AND done_at IS NULL",
-            (_ts(), update_id),
+            (to_ts(), update_id),
         )
         if with_:
             await self.db.execute_together([*with_, mark])
@@ -71,7 +69,7 @@ class Inbox:
     async def take_unfinished(self) -> tuple[list[InboxItem], list[InboxItem]]:
         """Return (to replay, given up): updates not done, oldest first. Counts one more
         attempt on each replayed one; those at ``MAX_ATTEMPTS`` are marked done, given up."""
-        now = _ts()
+        now = to_ts()
         async with self.db.transaction() as conn:
             rows = await conn.execute_fetchall(
                 "SELECT update_id, payload, attempts FROM inbox WHERE done_at IS NULL"
@@ -94,7 +92,7 @@ class Inbox:
         """Forget handled updates older than ``KEEP_DONE``; return how many."""
         return await self.db.execute(
             "DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ?",
-            (_ts(datetime.now(UTC) - KEEP_DONE),),
+            (to_ts(utcnow() - KEEP_DONE),),
         )
 
     async def count_unfinished(self) -> int:

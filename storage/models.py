@@ -1,11 +1,17 @@
-"""Typed objects the repository returns: testimonials, their status and the open step."""
+"""Typed objects the repository returns: testimonials, their status and the open step, the
+state machine's legal moves, and what the repository's writes report."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware, in UTC (every time in these objects is)."""
+    return datetime.now(UTC)
 
 
 class Status(StrEnum):
@@ -36,6 +42,21 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.REJECTED: frozenset(),
     Status.WITHDRAWN: frozenset(),
 }
+
+
+class IllegalTransition(Exception):
+    """A status change the state machine does not allow."""
+
+    def __init__(self, current: Status | None, target: Status) -> None:
+        super().__init__(f"cannot go from {current} to {target}")
+        self.current = current
+        self.target = target
+
+
+def check_transition(current: Status | None, target: Status) -> None:
+    """Raise ``IllegalTransition`` unless ``current -> target`` is in the state machine."""
+    if current is None or target not in TRANSITIONS[current]:
+        raise IllegalTransition(current, target)
 
 
 def join_quote(parts: Iterable[str]) -> str:
@@ -134,3 +155,44 @@ class OutboxItem:
     action: str  # "publish" or "unpublish"
     created_at: datetime
     attempts: int
+
+
+class SubmitResult(StrEnum):
+    """What ``Repository.submit`` did."""
+
+    SUBMITTED = "submitted"
+    TOO_MANY_PENDING = "too_many_pending"
+    NO_CONSENT = "no_consent"
+    INCOMPLETE = "incomplete"
+    GONE = "gone"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of a compare-and-set moderation decision."""
+
+    won: bool
+    testimonial: Testimonial | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModeratorPrompt:
+    """An organiser's open prompt: the bot is waiting for their reason or correction."""
+
+    chat_id: int
+    user_id: int
+    testimonial_id: int
+    action: str
+    message_id: int = 0
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewMessage:
+    """A message of an organiser's private chat that shows a testimonial (/review)."""
+
+    chat_id: int
+    message_id: int
+    testimonial_id: int
+    live: bool
+    lang: str

@@ -15,7 +15,8 @@ from pathlib import Path
 from types import TracebackType
 
 from storage.models import Testimonial
-from storage.testimonials import BOOK_STATUSES, EXPORT_ORDERS, _testimonial
+from storage.rows import testimonial_from_row
+from storage.stores.book import BOOK_STATUSES, EXPORT_ORDERS
 
 BATCH = 500
 
@@ -59,4 +60,4 @@ class BookSnapshot:
             rows = self._conn.execute(f"SELECT * FROM testimonials WHERE id IN ({marks})", batch)
             by_id = {row["id"]: row for row in rows}
             for testimonial_id in batch:
-                yield _testimonial(by_id[testimonial_id])
+                yield testimonial_from_row(by_id[testimonial_id])

@@ -48,8 +48,7 @@ from bot.services.questions import (
 from bot.services.render import DEFAULT_LIMIT
 from bot.services.texts import Html
 from storage import fields
-from storage.models import Step, Testimonial, join_quote
-from storage.testimonials import SubmitResult, utcnow
+from storage.models import Step, SubmitResult, Testimonial, join_quote, utcnow
 from storage.textlength import perceived_length, telegram_length
 
 log = logging.getLogger(__name__)

@@ -36,8 +36,7 @@ from bot.services.decisions import already, decide
 from bot.services.messages import answer_query, profile_name
 from bot.services.texts import Html
 from storage import fields
-from storage.models import Status, Testimonial
-from storage.testimonials import utcnow
+from storage.models import Status, Testimonial, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,7 @@ from bot.services.messages import answer_query, profile_name, reply
 from bot.services.people import load_person
 from bot.services.questions import ask
 from bot.services.review_messages import record
-from storage.models import Status, Testimonial
-from storage.testimonials import utcnow
+from storage.models import Status, Testimonial, utcnow
 from storage.textlength import perceived_length
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from telegram.error import BadRequest, RetryAfter
 from bot.services.cards import stop_task
 from bot.services.limiter import retry_seconds
 from bot.services.telegram_errors import Refusal, classify
-from storage.testimonials import utcnow
+from storage.models import utcnow
 
 if TYPE_CHECKING:
     from bot.services.cards import CardDesk

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.services.container import Services
-from storage.models import Status, Testimonial
-from storage.testimonials import Decision
+from storage.models import Decision, Status, Testimonial
 
 log = logging.getLogger(__name__)
 

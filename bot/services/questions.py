@@ -23,8 +23,7 @@ from bot.services.inbox import InboxUpdateProcessor
 from bot.services.messages import button, profile_name, reply_text, send_text
 from bot.services.render import DEFAULT_LIMIT, render_post_parts
 from storage import fields
-from storage.models import Step, Testimonial
-from storage.testimonials import utcnow
+from storage.models import Step, Testimonial, utcnow
 from storage.textlength import shorten, telegram_length
 
 log = logging.getLogger(__name__)

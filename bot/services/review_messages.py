@@ -14,7 +14,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden
 
 from bot.services.container import Services
-from storage.testimonials import ReviewMessage
+from storage.models import ReviewMessage
 
 log = logging.getLogger(__name__)
 

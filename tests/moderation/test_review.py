@@ -13,8 +13,7 @@ import pytest
 
 from bot.handlers import review
 from bot.services.render import TELEGRAM_LIMIT, plain_length
-from storage.models import Status
-from storage.testimonials import utcnow
+from storage.models import Status, utcnow
 from tests.moderation.test_moderation import (
     answer_prompt,
     card_of,

@@ -11,8 +11,8 @@ import pytest
 import storage.database as database_module
 from storage.database import Database
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION
-from storage.models import Status, Step
-from storage.testimonials import Repository, SubmitResult
+from storage.models import Status, Step, SubmitResult
+from storage.testimonials import Repository
 
 #: The index of the step that adds ``version`` (found by content, so that a migration
 #: appended before it by someone else does not break this test).

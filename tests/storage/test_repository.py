@@ -15,13 +15,15 @@ import pytest
 
 from storage import models
 from storage.database import Database
-from storage.models import TRANSITIONS, Status, Step
-from storage.testimonials import (
+from storage.models import (
+    TRANSITIONS,
     IllegalTransition,
-    Repository,
+    Status,
+    Step,
     SubmitResult,
     check_transition,
 )
+from storage.testimonials import Repository
 
 ORGANISER = 900
 CHANNEL_IDS = (501, 502)

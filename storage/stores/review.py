@@ -1,0 +1,88 @@
+"""The review queue (/review in organisers' private chats): claims, and what each chat shows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from storage.models import ReviewMessage, Testimonial
+from storage.rows import testimonial_from_row, to_ts
+from storage.stores.base import Store
+
+
+class ReviewStore(Store):
+    """Claims on pending testimonials (``claimed_by``) and the ``review_messages`` table."""
+
+    async def claim_next(
+        self, user_id: int, *, now: datetime, until: datetime
+    ) -> Testimonial | None:
+        """Claim for ``user_id`` the next testimonial waiting for review, in one statement
+        (two organisers never get the same one): the one they already hold if its claim is
+        still live, else the oldest that nobody holds (or whose claim lapsed), those they
+        skipped last, in the order they skipped them. None when nothing is left."""
+        rows = await self.db.write_returning(
+            "UPDATE testimonials SET claimed_by = ?, claimed_until = ?"
+            " WHERE id = (SELECT id FROM testimonials WHERE status = 'pending'"
+            "  AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
+            "  ORDER BY (claimed_by IS ? AND claimed_until > ?) DESC,"
+            "   skipped_by IS ?, CASE WHEN skipped_by IS ? THEN skipped_at END, id"
+            "  LIMIT 1)"
+            " RETURNING *",
+            (user_id, to_ts(until), to_ts(now), user_id, user_id, to_ts(now), user_id, user_id),
+        )
+        return testimonial_from_row(rows[0]) if rows else None
+
+    async def release_claim(
+        self, testimonial_id: int, user_id: int, *, skipped_at: datetime | None = None
+    ) -> bool:
+        """Give back a claim ``user_id`` holds (Stop, or Skip with ``skipped_at``: it then
+        comes last in their queue). Return whether they held it."""
+        skipped = to_ts(skipped_at) if skipped_at else None
+        count = await self.db.execute(
+            "UPDATE testimonials SET claimed_by = NULL, claimed_until = NULL,"
+            " skipped_by = CASE WHEN ? IS NULL THEN skipped_by ELSE claimed_by END,"
+            " skipped_at = coalesce(?, skipped_at)"
+            " WHERE id = ? AND claimed_by = ?",
+            (skipped, skipped, testimonial_id, user_id),
+        )
+        return count > 0
+
+    async def show_review(
+        self, chat_id: int, message_id: int, testimonial_id: int, *, live: bool, lang: str
+    ) -> bool:
+        """Record that a message shows a testimonial (replacing what it showed before).
+        Return False, recording nothing, if the testimonial is gone or withdrawn meanwhile:
+        its erasure has run already, so the caller erases that message itself."""
+        count = await self.db.execute(
+            "INSERT OR REPLACE INTO review_messages (chat_id, message_id, testimonial_id, live,"
+            " lang) SELECT ?, ?, id, ?, ? FROM testimonials WHERE id = ? AND status != 'withdrawn'",
+            (chat_id, message_id, int(live), lang, testimonial_id),
+        )
+        return count > 0
+
+    async def unshow_review(self, chat_id: int, message_id: int) -> None:
+        """Forget a message that no longer shows a testimonial."""
+        await self.db.execute(
+            "DELETE FROM review_messages WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+
+    async def take_review_messages(self, testimonial_ids: Sequence[int]) -> list[ReviewMessage]:
+        """Remove and return the messages that show these testimonials (to erase them)."""
+        if not testimonial_ids:
+            return []
+        marks = ", ".join("?" * len(testimonial_ids))
+        rows = await self.db.write_returning(
+            f"DELETE FROM review_messages WHERE testimonial_id IN ({marks}) RETURNING *",
+            tuple(testimonial_ids),
+        )
+        return [
+            ReviewMessage(
+                int(r["chat_id"]),
+                int(r["message_id"]),
+                int(r["testimonial_id"]),
+                bool(r["live"]),
+                str(r["lang"]),
+            )
+            for r in rows
+        ]
