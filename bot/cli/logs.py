@@ -3,7 +3,10 @@
 python-telegram-bot logs, at DEBUG, the Bot API URL (``.../bot<token>/getUpdates``) and the
 raw updates; exceptions can quote the URL too. A filter on the root handler rewrites every
 record that reaches it (from any logger, at any level, traceback included): the configured
-token and anything shaped like a bot token become ``<token>``.
+token, the webhook's secret, and anything shaped like a bot token become ``<token>``. The
+filter never raises: a record whose arguments do not fit its message is written as its parts
+(logging would otherwise print "--- Logging error ---" and the raw record to stderr, past the
+filter).
 """
 
 from __future__ import annotations
@@ -29,9 +32,18 @@ class RedactTokens(logging.Filter):
             text = text.replace(secret, REDACTED)
         return TOKEN_SHAPE.sub(REDACTED, text)
 
+    def add(self, secret: str) -> None:
+        """Redact ``secret`` too from now on (one chosen at run time, like a webhook's)."""
+        if secret and secret not in self.secrets:
+            self.secrets.append(secret)
+
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the message and the traceback; always let the record through."""
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # arguments that do not fit the message (or a __str__ that raises)
+            message = f"{_safe_str(record.msg)} {_safe_str(record.args)}"
+            record.msg, record.args = message, None
         cleaned = self._clean(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
@@ -44,6 +56,24 @@ class RedactTokens(logging.Filter):
         if record.stack_info:
             record.stack_info = self._clean(record.stack_info)
         return True
+
+
+def _safe_str(value: object) -> str:
+    """``str(value)``, or its ``repr``, or its type's name: whatever does not raise."""
+    for show in (str, repr):
+        try:
+            return show(value)
+        except Exception:  # a hostile __str__ or __repr__
+            continue
+    return f"<{type(value).__name__}>"
+
+
+def redact_also(secret: str) -> None:
+    """Keep ``secret`` out of every log handler configured by ``configure_logging``."""
+    for handler in logging.getLogger().handlers:
+        for log_filter in handler.filters:
+            if isinstance(log_filter, RedactTokens):
+                log_filter.add(secret)
 
 
 def configure_logging(level: str, secrets: list[str] | None = None) -> None:

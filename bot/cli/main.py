@@ -114,8 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "setup":
             _print_problems(["Correct or delete that line of .env, then run setup again."])
         return EXIT_CONFIG
-    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
-    configure_logging(settings.log_level, [token])
+    hidden = [settings.bot_token, settings.webhook_secret]
+    configure_logging(settings.log_level, [s.get_secret_value() for s in hidden if s])
     commands: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
         "run": _run,
         "export": _export,

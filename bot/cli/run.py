@@ -13,6 +13,7 @@ from telegram.error import InvalidToken
 
 from bot.app import ALLOWED_UPDATES, build_application, start_workers, stop_workers
 from bot.cli.health import beat, heartbeat_path
+from bot.cli.logs import redact_also
 from bot.services.inbox import DurableUpdateQueue
 from bot.services.webhook import MAX_CONNECTIONS, WebhookServer
 from config.settings import Settings
@@ -65,6 +66,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                     if settings.webhook_secret
                     else secrets.token_urlsafe(32)
                 )
+                # PTB logs setWebhook's parameters at DEBUG, the secret among them.
+                redact_also(secret)
                 queue = app.update_queue
                 assert isinstance(queue, DurableUpdateQueue)
                 # Our server, not PTB's: it keeps each body for the inbox (see its module).

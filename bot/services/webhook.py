@@ -8,9 +8,10 @@ queue (its "custom webhook bot" examples). This server does that, on aiohttp (a 
 already, with its HTTP parser in C), and hands the queue the body as Telegram sent it.
 
 Same contract as PTB's server: only POSTs to the path, ``Content-Type: application/json``
-and the secret header (403 otherwise), 400 for a body that is not an update, 500 if the
-inbox cannot commit it (``DurableUpdateQueue.put`` raises ``NetworkError``: Telegram
-retries), 200 once it is committed.
+and the secret header (403 otherwise, whatever bytes the header holds), 400 for a body that
+is not an update (not UTF-8, not JSON, no integer ``update_id`` that SQLite can keep), 500
+only if the inbox cannot commit it (``DurableUpdateQueue.put`` raises ``NetworkError``:
+Telegram retries a 500, so nothing malformed may ever earn one), 200 once it is committed.
 """
 
 from __future__ import annotations
@@ -32,6 +33,19 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 #: Telegram's own default for ``setWebhook`` (PTB's too): POSTs in flight at once.
 MAX_CONNECTIONS = 40
+#: The inbox keys updates by ``update_id`` in an SQLite INTEGER (signed 64 bits).
+MAX_UPDATE_ID = 2**63 - 1
+
+
+def update_id_of(payload: object) -> int | None:
+    """Return the body's ``update_id`` if it is one the inbox can keep, else None."""
+    if not isinstance(payload, dict):
+        return None
+    update_id = payload.get("update_id")
+    # bool is an int to Python; "7" is not an update id to Telegram.
+    if type(update_id) is not int or not 0 <= update_id <= MAX_UPDATE_ID:
+        return None
+    return update_id
 
 
 class WebhookServer:
@@ -58,14 +72,20 @@ class WebhookServer:
     async def _post(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json":
             return web.Response(status=HTTPStatus.FORBIDDEN)
-        token = request.headers.get(SECRET_HEADER, "").encode()
+        # aiohttp keeps a header's non-UTF-8 bytes as surrogates: give them back as bytes,
+        # so a garbled header is a wrong secret (403), not an encoding error (500).
+        token = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(token, self.secret):
             return web.Response(status=HTTPStatus.FORBIDDEN)
-        body = await request.text()
+        raw = await request.read()
         try:
-            update = Update.de_json(json.loads(body), self.bot)
-        except Exception:  # whatever PTB raises for a malformed update
-            log.warning("webhook: a POST that is not an update (%d bytes) refused", len(body))
+            body = raw.decode("utf-8")
+            payload = json.loads(body)
+            if update_id_of(payload) is None:
+                raise ValueError("no update_id the inbox can keep")
+            update = Update.de_json(payload, self.bot)
+        except Exception:  # not UTF-8, not JSON, or whatever PTB raises for a malformed update
+            log.warning("webhook: a POST that is not an update (%d bytes) refused", len(raw))
             return web.Response(status=HTTPStatus.BAD_REQUEST)
         try:
             await self.queue.put_raw(update, body)
