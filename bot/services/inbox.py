@@ -151,8 +151,8 @@ class InboxUpdateProcessor(PerUserUpdateProcessor):
     """One person's updates in order (see ``PerUserUpdateProcessor``); each marked done in
     the inbox once PTB has handled it. A crash before that leaves it to be replayed."""
 
-    def __init__(self, inbox: Inbox, max_concurrent_updates: int = 1024) -> None:
-        super().__init__(max_concurrent_updates)
+    def __init__(self, inbox: Inbox, max_running: int = 1024) -> None:
+        super().__init__(max_running)
         self.inbox = inbox
         self._replaying: set[int] = set()
         self.replayed = asyncio.Event()

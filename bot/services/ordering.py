@@ -11,15 +11,27 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+#: What PTB's own bound is set to: never reached (see ``PerUserUpdateProcessor``).
+UNBOUNDED = 2**31 - 1
+
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Updates of different people run concurrently; one person's run one at a time, in
-    order (the two halves of a long quote must be appended in the order they were sent)."""
+    order (the two halves of a long quote must be appended in the order they were sent).
 
-    def __init__(self, max_concurrent_updates: int = 1024) -> None:
-        super().__init__(max_concurrent_updates)
+    At most ``max_running`` updates run at once, but an update takes its slot only once it
+    is its sender's turn. PTB's own bound is taken *before* ``do_process_update``: with it, a
+    person who sends 5,000 messages would fill every slot with updates that only wait for
+    their own earlier ones, and everyone else would wait behind them (28 s after 1,200). So
+    PTB's bound is set out of reach and ours is taken after the person's lock: a flood holds
+    one slot, whatever its size.
+    """
+
+    def __init__(self, max_running: int = 1024) -> None:
+        super().__init__(UNBOUNDED)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: collections.Counter[int] = collections.Counter()
+        self._running = asyncio.Semaphore(max_running)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run ``coroutine`` under the lock of the update's sender (or chat)."""
@@ -37,7 +49,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] += 1
         try:
-            async with lock:
+            async with lock, self._running:
                 yield
         finally:
             self._waiting[key] -= 1
