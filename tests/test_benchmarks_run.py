@@ -58,6 +58,8 @@ RUNS = [
         expect="review / group",
         needs_seed=True,
     ),
+    # The install is borrowed (this .venv): the clone, setup, check, run and one approval.
+    run("clone_to_bot", "--quick", expect="Clone to a working bot"),
     run(
         "webhook",
         "--attendees",

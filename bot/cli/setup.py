@@ -268,7 +268,8 @@ ALREADY = (
 
 
 def _commands() -> tuple[str, str]:
-    """How to run livredor from here: through deploy/run.sh in a clone, else the command."""
+    """How to start the bot from here, and the command's prefix: ``bash deploy/run.sh`` in a
+    clone (what the README says), else the installed ``livredor``."""
     if Path("deploy/run.sh").is_file():
         return "bash deploy/run.sh", "bash deploy/run.sh"
     return "livredor run", "livredor"
@@ -595,6 +596,7 @@ def interactive(settings: Settings) -> int:
     if not sys.stdin.isatty():
         print(NO_TERMINAL, file=sys.stderr)
         return EXIT_CONFIG
+    cli = _commands()[1]
     with asyncio.Runner() as runner:
         dialogue = Dialogue(settings, runner)
         try:
@@ -631,13 +633,13 @@ def interactive(settings: Settings) -> int:
             say()
             if dialogue.written:
                 say(
-                    "Stopped (Ctrl-C) after .env was written: run `livredor check` to see "
+                    f"Stopped (Ctrl-C) after .env was written: run `{cli} check` to see "
                     "where things stand."
                 )
             else:
                 say(
                     "Stopped (Ctrl-C): nothing was written, .env is as it was. Run "
-                    "`livredor setup` again to start over."
+                    f"`{cli} setup` again to start over."
                 )
             return EXIT_INTERRUPTED
         except SetupStop as exc:

@@ -4,20 +4,19 @@ when the test adds the bot to the group and the channel or changes its rights.""
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pexpect
 import pytest
 from dotenv import dotenv_values
 
 from bot.app import ALLOWED_UPDATES
 from bot.sandbox import FakeServer, FakeTelegram, start_server
 from tests.e2e.cli_process import REPO, CliProcess, cli_env, free_port, run_cli
+from tests.e2e.terminal import Terminal
 from tests.support import CHANNEL_ID, FAST, GROUP_ID, ORGANISER_ID, TOKEN
 
 BOT = "@livredor_test_bot"
@@ -48,63 +47,17 @@ async def served() -> AsyncIterator[tuple[FakeTelegram, FakeServer]]:
         await fake.aclose()
 
 
-class Terminal:
-    """``livredor setup`` in a pseudo-terminal; ``output`` is everything it printed."""
-
-    def __init__(self, workdir: Path, base_url: str, **env: str) -> None:
-        environment = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(workdir),
-            "PYTHONPATH": str(REPO),
-            "PYTHONUNBUFFERED": "1",
-            "TERM": "dumb",
-            "LIVREDOR_API_BASE_URL": base_url,
-            "LIVREDOR_DATABASE": str(workdir / "livredor.db"),
-            **env,
-        }
-        self.log = io.StringIO()
-        self.child = pexpect.spawn(
-            sys.executable,
-            ["-m", "bot", "setup"],
-            cwd=str(workdir),
-            env=environment,
-            encoding="utf-8",
-            timeout=20,
-            dimensions=(40, 250),
-        )
-        self.child.logfile_read = self.log
-
-    @property
-    def output(self) -> str:
-        return self.log.getvalue()
-
-    async def expect(self, text: str) -> None:
-        """Wait for ``text`` on the screen (the fake keeps serving meanwhile)."""
-        try:
-            await self.child.expect_exact(text, async_=True)
-        except (pexpect.TIMEOUT, pexpect.EOF):
-            raise AssertionError(f"{text!r} never appeared; the screen:\n{self.output}") from None
-
-    async def answer(self, prompt: str, line: str) -> None:
-        await self.expect(prompt)
-        self.child.sendline(line)
-
-    async def end(self) -> int:
-        """Wait for the command to exit; its exit code."""
-        await self.expect_eof()
-        self.child.close()
-        assert self.child.exitstatus is not None, self.output
-        return int(self.child.exitstatus)
-
-    async def expect_eof(self) -> None:
-        try:
-            await self.child.expect(pexpect.EOF, async_=True)
-        except pexpect.TIMEOUT:
-            raise AssertionError(f"setup did not exit; the screen:\n{self.output}") from None
-
-    def kill(self) -> None:
-        if self.child.isalive():
-            self.child.terminate(force=True)
+def setup_terminal(workdir: Path, base_url: str) -> Terminal:
+    """``livredor setup`` in a pseudo-terminal, in ``workdir``, against the fake."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(workdir),
+        "PYTHONPATH": str(REPO),
+        "PYTHONUNBUFFERED": "1",
+        "LIVREDOR_API_BASE_URL": base_url,
+        "LIVREDOR_DATABASE": str(workdir / "livredor.db"),
+    }
+    return Terminal([sys.executable, "-m", "bot", "setup"], workdir, env)
 
 
 def mode(path: Path) -> int:
@@ -120,7 +73,7 @@ async def test_setup_finds_the_group_and_the_channel(
     tmp_path: Path, served: tuple[FakeTelegram, FakeServer]
 ) -> None:
     fake, server = served
-    term = Terminal(tmp_path, server.base_url)
+    term = setup_terminal(tmp_path, server.base_url)
     try:
         await term.answer("Token: ", TOKEN)
         await term.expect(f"this is {BOT} (Livre d'or)")
@@ -200,7 +153,7 @@ async def test_an_existing_env_keeps_its_lines(tmp_path: Path) -> None:
     env_file.chmod(0o644)
     fake = make_world(with_bot=True)
     server = await start_server(fake)
-    term = Terminal(tmp_path, server.base_url)
+    term = setup_terminal(tmp_path, server.base_url)
     try:
         await term.answer("Token: ", "")  # Enter: keep the token of .env
         await term.expect(f"this is {BOT}")
@@ -242,7 +195,7 @@ async def test_ctrl_c_leaves_the_old_env(
     old = "LIVREDOR_EVENT_NAME=Before\nLIVREDOR_LOG_LEVEL=INFO\n"
     env_file.write_text(old)
     env_file.chmod(0o640)
-    term = Terminal(tmp_path, server.base_url)
+    term = setup_terminal(tmp_path, server.base_url)
     try:
         await term.answer("Token: ", TOKEN)
         await term.expect(WAITING)
@@ -269,7 +222,7 @@ async def test_ctrl_c_leaves_the_old_env(
 async def test_no_network_wrong_token_and_a_channel_offered_as_the_group(tmp_path: Path) -> None:
     fake = make_world()
     port = free_port()
-    term = Terminal(tmp_path, f"http://127.0.0.1:{port}/bot")
+    term = setup_terminal(tmp_path, f"http://127.0.0.1:{port}/bot")
     server: FakeServer | None = None
     try:
         await term.answer("Token: ", "hello")
@@ -284,7 +237,7 @@ async def test_no_network_wrong_token_and_a_channel_offered_as_the_group(tmp_pat
         await term.expect("Stopped (Ctrl-C)")
         assert await term.end() == 130
 
-        term = Terminal(tmp_path, server.base_url)
+        term = setup_terminal(tmp_path, server.base_url)
         await term.answer("Token: ", "123456:NOT-THE-TOKEN")
         await term.expect("Telegram refused this token: copy it again from @BotFather")
         await term.answer("Token: ", TOKEN)
