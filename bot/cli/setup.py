@@ -183,6 +183,7 @@ class Role:
     """The organisers' group or the channel: what it is, how to add the bot, its check."""
 
     name: str
+    kind_name: str
     kinds: frozenset[str]
     variable: str
     add: str
@@ -196,6 +197,7 @@ class Role:
 
 GROUP = Role(
     "organisers' group",
+    "group",
     GROUP_KINDS,
     f"{ENV_PREFIX}ORGANISERS_CHAT_ID",
     "Add @{bot} to your organisers' group and make it an administrator.",
@@ -204,6 +206,7 @@ GROUP = Role(
     check_group,
 )
 CHANNEL = Role(
+    "channel",
     "channel",
     frozenset({ChatType.CHANNEL}),
     f"{ENV_PREFIX}CHANNEL_ID",
@@ -443,9 +446,13 @@ class Dialogue:
             chat = self.telegram(lambda: bot.get_chat(current))
         except TelegramError:
             return None
-        if chat.type not in role.kinds:
-            return None
         title = chat.title or str(chat.id)
+        if chat.type not in role.kinds:
+            say(
+                f'  {role.variable} is set to "{title}" ({chat.id}), which is a {chat.type}, '
+                f"not a {role.kind_name}: setup finds the right one with you."
+            )
+            return None
         if not yes(f'Keep the {role.name} "{title}" ({chat.id}), already set?'):
             return None
         return self._rights(role, Chosen(chat.id, title, chat.type))

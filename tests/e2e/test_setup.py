@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 from dotenv import dotenv_values
+from telegram import Bot
 
 from bot.app import ALLOWED_UPDATES
-from bot.sandbox import FakeServer, FakeTelegram, start_server
+from bot.cli.setup import Listener
+from bot.sandbox import FakeRequest, FakeServer, FakeTelegram, start_server
 from tests.e2e.cli_process import REPO, CliProcess, cli_env, free_port, run_cli
 from tests.e2e.terminal import Terminal
 from tests.support import CHANNEL_ID, FAST, GROUP_ID, ORGANISER_ID, TOKEN
@@ -148,6 +150,7 @@ async def test_an_existing_env_keeps_its_lines(tmp_path: Path) -> None:
         "LIVREDOR_EVENT_NAME=Old name\n"
         "LIVREDOR_LOG_LEVEL=WARNING\n"
         "export OTHER_TOOL=yes  # not livredor's\n"
+        f"LIVREDOR_CHANNEL_ID={GROUP_ID}\n"  # a mistake: the group's id
     )
     env_file.write_text(mine)
     env_file.chmod(0o644)
@@ -161,7 +164,11 @@ async def test_an_existing_env_keeps_its_lines(tmp_path: Path) -> None:
             f'Keep the organisers\' group "Organisers" ({GROUP_ID}), already set?', ""
         )
         await term.expect("ok: the organisers' group")
-        # The channel is not in .env yet: it is found through Telegram.
+        # The "channel" of .env is the group: said, and the channel found through Telegram.
+        await term.expect(
+            f'LIVREDOR_CHANNEL_ID is set to "Organisers" ({GROUP_ID}), which is a supergroup, '
+            "not a channel"
+        )
         await term.expect(WAITING)
         fake.set_bot_rights(CHANNEL_ID, member=False, by=ORGANISER_ID)
         await term.expect(f'{BOT} was removed from "Livre d\'or".')
@@ -170,6 +177,7 @@ async def test_an_existing_env_keeps_its_lines(tmp_path: Path) -> None:
         await term.answer("[Old name]: ", "")
         await term.answer("[en]: ", "")
         await term.expect("exists; setup keeps every line of it and changes only these:")
+        await term.expect(f"-LIVREDOR_CHANNEL_ID={GROUP_ID}")
         await term.expect(f"+LIVREDOR_CHANNEL_ID={CHANNEL_ID}")
         await term.answer("Write these changes to .env? [Y/n]", "y")
         await term.expect("Everything is ready")
@@ -180,7 +188,9 @@ async def test_an_existing_env_keeps_its_lines(tmp_path: Path) -> None:
         await fake.aclose()
     assert TOKEN not in term.output
     text = env_file.read_text()
-    assert text.startswith(mine)  # every line kept, in its place
+    # Every line kept, in its place; only the channel's value changed.
+    kept = mine.replace(f"CHANNEL_ID={GROUP_ID}", f"CHANNEL_ID={CHANNEL_ID}")
+    assert text.startswith(kept)
     values = dotenv_values(env_file)
     assert values["LIVREDOR_CHANNEL_ID"] == str(CHANNEL_ID)
     assert values["LIVREDOR_DEFAULT_LANGUAGE"] == "en"
@@ -287,4 +297,24 @@ async def test_non_interactive_prints_what_it_found(
         f"LIVREDOR_CHANNEL_ID={CHANNEL_ID}",
     ]
     assert TOKEN not in process.stdout + process.stderr
+    assert fake.allowed_updates == list(ALLOWED_UPDATES)
+
+
+async def test_setup_confirms_only_the_updates_it_used() -> None:
+    """The offset passes the group's updates at the head of the queue, never an attendee's
+    message nor anything after it; the last call puts the bot's update types back."""
+    fake = make_world()
+    bot = Bot(TOKEN, request=FakeRequest(fake), get_updates_request=FakeRequest(fake))
+    listener = Listener(bot)
+    await listener.poll(timeout=0)  # from now on, Telegram sends my_chat_member
+    fake.add_bot(GROUP_ID, by=ORGANISER_ID, admin=True)  # my_chat_member + service message
+    fake.user_sends(ATTENDEE, "Hello")
+    fake.add_bot(CHANNEL_ID, by=ORGANISER_ID, admin=True)
+    events = await listener.poll(timeout=0)
+    assert [type(e).__name__ for e in events] == ["Seen", "PrivateChat", "Seen"]
+    assert await listener.poll(timeout=0) == []  # seen already: not shown twice
+    await listener.close()
+    kinds = [next(k for k in u if k != "update_id") for u in fake.pending_updates]
+    assert kinds == ["message", "my_chat_member"]
+    assert fake.pending_updates[0]["message"]["text"] == "Hello"
     assert fake.allowed_updates == list(ALLOWED_UPDATES)
