@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from markupsafe import Markup
 
 from bot.sandbox.html_check import parse_telegram_html
-from bot.services.texts import LANGUAGES, Html, Texts, TextsError, placeholders
+from bot.services.texts import LANGUAGES, Texts, TextsError, placeholders
 from bot.services.typography import check_french, french_violations
 
 
@@ -34,7 +35,7 @@ def test_values_are_escaped_unless_marked_html() -> None:
     texts = Texts.load()
     text = texts("en", "intake.name_too_long", length="<b>", limit="&")
     assert "&lt;b&gt;" in text and "&amp;" in text
-    assert "<i>x</i>" in texts("en", "help.text", event_part=Html("<i>x</i>"))
+    assert "<i>x</i>" in texts("en", "help.text", event_part=Markup("<i>x</i>"))
 
 
 def test_override_file_rewords_one_language(tmp_path: Path) -> None:

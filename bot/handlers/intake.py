@@ -11,6 +11,7 @@ import logging
 import re
 from datetime import timedelta
 
+from markupsafe import Markup
 from telegram import (
     CallbackQuery,
     InlineKeyboardMarkup,
@@ -46,7 +47,6 @@ from bot.services.questions import (
     usable_profile_name,
 )
 from bot.services.render import DEFAULT_LIMIT
-from bot.services.texts import Html
 from storage import fields
 from storage.models import Step, SubmitResult, Testimonial, join_quote, utcnow
 from storage.textlength import perceived_length, telegram_length
@@ -96,7 +96,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """List the commands."""
     svc, lang, _, _ = await load_person(update, context)
     event = svc.settings.event_name
-    part = Html(svc.texts(lang, "help.event_part", event=event)) if event else ""
+    part = Markup(svc.texts(lang, "help.event_part", event=event)) if event else ""
     text = svc.texts(lang, "help.text", event_part=part)
     if await svc.desk.is_organiser(update.effective_user):
         text += "\n\n" + svc.texts(lang, "help.organisers")
@@ -431,7 +431,7 @@ async def received_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             await _add_quote(update, svc, lang, draft, caption, message, note="intake.caption_kept")
         return
     if draft.step in TEXT_STEPS:
-        question = Html(svc.texts(lang, QUESTION[draft.step]))
+        question = Markup(svc.texts(lang, QUESTION[draft.step]))
         tg_user = update.effective_user
         assert tg_user is not None
         await prompt(

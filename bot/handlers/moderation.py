@@ -15,6 +15,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from markupsafe import Markup
 from telegram import (
     CallbackQuery,
     ForceReply,
@@ -34,7 +35,6 @@ from bot.services.cards import REASON_KEYS, CardDesk, format_time
 from bot.services.container import Services, services
 from bot.services.decisions import already, decide
 from bot.services.messages import answer_query, profile_name
-from bot.services.texts import Html
 from storage import fields
 from storage.models import Status, Testimonial, utcnow
 
@@ -210,7 +210,7 @@ async def _ask(
     text = t(
         lang,
         key,
-        who=Html(mention),
+        who=Markup(mention),
         id=tm.id,
         time=expires.strftime("%H:%M UTC"),
         minutes=int(PROMPT_LIFETIME.total_seconds() // 60),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from markupsafe import Markup
 from telegram import (
     Bot,
     CallbackQuery,
@@ -37,7 +38,7 @@ from bot.services.render import (
 )
 from bot.services.sessions import Sessions
 from bot.services.telegram_errors import Refusal, classify
-from bot.services.texts import Html, Texts
+from bot.services.texts import Texts
 from config.settings import Settings
 from storage.models import Status, Testimonial
 from storage.testimonials import Repository
@@ -270,7 +271,9 @@ class CardDesk:
             return texts(lang, "card.imported")
         link = texts(lang, "card.author_link", user_id=t.user_id, name=t.author_name or "?")
         if t.author_username:
-            return texts(lang, "card.author_username", link=Html(link), username=t.author_username)
+            return texts(
+                lang, "card.author_username", link=Markup(link), username=t.author_username
+            )
         return link
 
     def card_parts(
@@ -280,7 +283,7 @@ class CardDesk:
         optional outcome line at the end of the last part. ``lang``: the organisers' by
         default (the group); /review passes the organiser's own."""
         lang = lang or self.lang
-        author = Html(self._author(t, lang))
+        author = Markup(self._author(t, lang))
         header = self.texts(
             lang,
             "card.header",

@@ -3,6 +3,7 @@ for the answers a press or a message gets (handlers and services use these)."""
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
@@ -25,9 +26,15 @@ def profile_name(user: TgUser) -> str:
     return " ".join(p for p in (user.first_name, user.last_name) if p).strip()
 
 
+def plain(text: str) -> str:
+    """Return the plain text of a one-line HTML text (a ``Texts`` sentence, escaped values in
+    it) for where Telegram shows text as it is: button labels, answers to a press."""
+    return html.unescape(text)
+
+
 def button(label: str, data: str) -> InlineKeyboardButton:
-    """Return an inline button that sends ``data`` back."""
-    return InlineKeyboardButton(label, callback_data=data)
+    """Return an inline button that sends ``data`` back; ``label`` is HTML, as every text."""
+    return InlineKeyboardButton(plain(label), callback_data=data)
 
 
 #: What PTB's ``Defaults`` (bot/app.py) add to the messages it builds; ``do_api_request``
@@ -91,10 +98,11 @@ async def reply_text(
 
 
 async def answer_query(query: CallbackQuery, text: str | None = None, **kwargs: Any) -> None:
-    """Answer a button press; a press delivered again after a crash was answered already
-    (Telegram then says the query is too old), which is no reason to fail the update."""
+    """Answer a button press (``text``: HTML, as every text, shown as plain text); a press
+    delivered again after a crash was answered already (Telegram then says the query is too
+    old), which is no reason to fail the update."""
     try:
-        await query.answer(text, **kwargs)
+        await query.answer(plain(text) if text is not None else None, **kwargs)
     except BadRequest as exc:
         if "query is too old" not in exc.message.lower() and "query id is invalid" not in (
             exc.message.lower()

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 
+from markupsafe import Markup
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
@@ -27,7 +27,7 @@ from bot.services.cards import CardDesk, channel_link, is_private_link, stop_tas
 from bot.services.limiter import retry_seconds
 from bot.services.render import render_post_parts
 from bot.services.telegram_errors import Refusal, classify
-from bot.services.texts import Html, Texts
+from bot.services.texts import Texts
 from config.settings import Settings
 from storage.models import OutboxItem, Status, Testimonial
 from storage.testimonials import Repository
@@ -182,7 +182,7 @@ class Publisher:
             self._resume.clear()
             log.error("the channel refused testimonial #%d: %s", claimed.id, refused.key)
             problem = self.texts(lang, refused.key, bot=self.desk.bot_username or "yourbot")
-            await self._alert(claimed, "moderation.channel_refused", problem)
+            await self._alert(claimed, "moderation.channel_refused", Markup(problem))
             raise
         except TimedOut:
             # The post may have gone out before the answer was lost: the organisers decide,
@@ -195,7 +195,7 @@ class Publisher:
             await self._undo(ids)
             await self.repo.publishing_failed(item.id, claimed.id)
             log.error("could not post testimonial #%d: %s", claimed.id, exc.message)
-            await self._alert(claimed, "moderation.post_failed", html.escape(exc.message))
+            await self._alert(claimed, "moderation.post_failed", exc.message)
             return
         published = await self.repo.record_published(item.id, claimed.id, ids)
         if published is None:
@@ -231,17 +231,16 @@ class Publisher:
             with contextlib.suppress(TelegramError):
                 await self.bot.delete_message(self.channel, message_id)
 
-    async def _alert(self, t: Testimonial, key: str, problem_html: str) -> None:
-        """Tell the organisers a post failed, with a Retry button."""
+    async def _alert(self, t: Testimonial, key: str, problem: str) -> None:
+        """Tell the organisers a post failed, with a Retry button (``problem``: plain text
+        to escape, or ``Markup``)."""
         lang = self.desk.lang
         label = self.texts(lang, "moderation.retry")
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(label, callback_data=f"mod:retry:{t.id}")]]
         )
         try:
-            await self.desk.alert(
-                self.texts(lang, key, id=t.id, problem=Html(problem_html)), markup
-            )
+            await self.desk.alert(self.texts(lang, key, id=t.id, problem=problem), markup)
         except TelegramError as exc:
             log.error("could not warn the organisers about #%d: %s", t.id, exc)
 
@@ -294,7 +293,7 @@ class Publisher:
                         key,
                         bot=self.desk.bot_username or "yourbot",
                     )
-                    await self._alert(t, "moderation.channel_refused", problem)
+                    await self._alert(t, "moderation.channel_refused", Markup(problem))
                     raise ChannelRefused(key) from exc
                 except NetworkError as exc:
                     log.warning("network trouble removing a post (%s); retrying", exc)

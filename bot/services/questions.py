@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
+from markupsafe import escape
 from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram import User as TgUser
 from telegram.error import Forbidden, TelegramError
@@ -66,7 +67,8 @@ def keyboard(
     step = draft.step
     if step is Step.SESSION:
         rows = [
-            [button(s.title(lang), f"in:session.{i}:{d}")] for i, s in enumerate(svc.sessions.items)
+            [button(escape(s.title(lang)), f"in:session.{i}:{d}")]
+            for i, s in enumerate(svc.sessions.items)
         ]
         return InlineKeyboardMarkup([*rows, [button(t(lang, "intake.skip"), f"in:nosession:{d}")]])
     if step in (Step.NAME, Step.EDIT_NAME):

@@ -28,6 +28,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from markupsafe import escape
+
 from storage.textlength import telegram_length as utf16_len
 
 TELEGRAM_LIMIT = 4096
@@ -161,8 +163,8 @@ def split_html_paragraphs(
 
 
 def _escape(text: str) -> str:
-    # Quotes need no escaping outside attributes; leaving them makes the HTML readable.
-    return html.escape(text, quote=False)
+    # A str, not Markup: the parts are joined with other HTML by plain str operations.
+    return str(escape(text))
 
 
 def _document(header_html: str, body_paragraphs_html: list[str]) -> str:

@@ -1,13 +1,13 @@
 """Every sentence the bot says, from ``en.toml`` and ``fr.toml`` (and the organisers' own
 overrides in ``LIVREDOR_TEXTS``).
 
-Placeholders use ``str.format`` syntax. Values passed in are HTML-escaped, because every text
-is sent with ``parse_mode=HTML``; wrap a value that is already HTML in ``Html``.
+Placeholders use ``str.format`` syntax. Values passed in are HTML-escaped (``markupsafe``),
+because every text is sent with ``parse_mode=HTML``; wrap a value that is already HTML in
+``markupsafe.Markup``.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import string
 import tomllib
@@ -15,17 +15,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from bot.services.typography import french_violations
 
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("en", "fr")
-
-
-class Html(str):
-    """A string that is already safe HTML and must not be escaped again."""
-
-    __slots__ = ()
 
 
 class TextsError(Exception):
@@ -104,15 +100,11 @@ class Texts:
         return self._tables[language][key]
 
     def __call__(self, language: str, key: str, /, **params: Any) -> str:
-        """Format a text; ``str`` values are HTML-escaped unless they are ``Html``."""
+        """Format a text; values are HTML-escaped unless they are ``Markup``."""
         template = self._tables.get(language, self._tables[self.default_language])[key]
-        safe = {
-            name: value
-            if isinstance(value, Html) or not isinstance(value, str)
-            else html.escape(value, quote=False)
-            for name, value in params.items()
-        }
-        return template.format(**safe)
+        # The template is the texts' own HTML; Markup.format escapes what goes into it. A plain
+        # str comes out: HTML callers join with other HTML (Markup would escape that again).
+        return str(Markup(template).format(**params))
 
     def keys(self, language: str) -> set[str]:
         """Return every key of a language."""

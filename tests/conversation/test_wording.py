@@ -84,6 +84,13 @@ async def test_a_short_profile_name_is_shown_whole(harness: Harness) -> None:
     assert [label for label, _ in harness.fake.buttons(p.id)] == ["Use “Zoë Ŵ👩‍🔬”"]
 
 
+async def test_a_button_label_is_plain_text(harness: Harness) -> None:
+    """Labels are not HTML: a name's quote and ampersand show as typed, not as entities."""
+    p = harness.person("Seán", last_name="O'Brien & Sons")
+    await p.send("/start")
+    assert [label for label, _ in harness.fake.buttons(p.id)] == ["Use “Seán O'Brien & Sons”"]
+
+
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # 👨‍👩‍👧‍👦: 7 code points
 
 

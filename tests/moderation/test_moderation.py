@@ -128,6 +128,16 @@ async def test_two_organisers_race_one_decision(harness: Harness) -> None:
     assert len(harness.channel_messages()) == 1
 
 
+async def test_the_answer_to_a_press_is_plain_text(harness: Harness) -> None:
+    """Answers are not HTML: the first decider's quote and ampersand show as typed."""
+    make_admin(harness, "Seán O'Brien & Sons", 501)
+    tid = await submit(harness, harness.person())
+    card_id = (await card_of(harness, tid)).card_message_ids[0]
+    await press(harness, 501, card_id, f"mod:approve:{tid}")
+    answer = await press(harness, ORGANISER_ID, card_id, f"mod:approve:{tid}", forge=True)
+    assert answer["text"] == "Already approved by Seán O'Brien & Sons."
+
+
 async def test_approve_and_reject_race(harness: Harness) -> None:
     make_admin(harness, "Bruno", 501)
     p = harness.person()
