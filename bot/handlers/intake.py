@@ -47,6 +47,7 @@ from bot.services.questions import (
     usable_profile_name,
 )
 from bot.services.render import DEFAULT_LIMIT
+from bot.services.telegram_errors import Refusal, classify
 from storage import fields
 from storage.models import Step, SubmitResult, Testimonial, join_quote, utcnow
 from storage.textlength import perceived_length, telegram_length
@@ -614,7 +615,7 @@ async def _edit(message: Message, text: str, markup: InlineKeyboardMarkup | None
     try:
         await edit_text(message.get_bot(), message.chat.id, message.message_id, text, markup)
     except BadRequest as exc:
-        if "not modified" in exc.message.lower():
+        if classify(exc) is Refusal.NOT_MODIFIED:
             return True
         log.info("could not answer a press in place: %s", exc.message)
         return False

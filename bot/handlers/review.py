@@ -31,6 +31,7 @@ from bot.services.messages import answer_query, profile_name, reply
 from bot.services.people import load_person
 from bot.services.questions import ask
 from bot.services.review_messages import record
+from bot.services.telegram_errors import Refusal, classify
 from storage.models import Status, Testimonial, utcnow
 from storage.textlength import perceived_length
 
@@ -245,7 +246,7 @@ async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | 
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
+        if classify(exc) is not Refusal.NOT_MODIFIED:
             raise
         return False
     return True

@@ -18,6 +18,8 @@ from telegram import (
 from telegram import User as TgUser
 from telegram.error import BadRequest
 
+from bot.services.telegram_errors import Refusal, classify
+
 log = logging.getLogger(__name__)
 
 
@@ -104,9 +106,7 @@ async def answer_query(query: CallbackQuery, text: str | None = None, **kwargs: 
     try:
         await query.answer(plain(text) if text is not None else None, **kwargs)
     except BadRequest as exc:
-        if "query is too old" not in exc.message.lower() and "query id is invalid" not in (
-            exc.message.lower()
-        ):
+        if classify(exc) is not Refusal.QUERY_EXPIRED:
             raise
         log.info("button press answered already (delivered again): %s", exc.message)
 
@@ -116,5 +116,5 @@ async def drop_buttons(query: CallbackQuery) -> None:
     try:
         await query.edit_message_reply_markup(None)
     except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
+        if classify(exc) is not Refusal.NOT_MODIFIED:
             log.info("could not remove buttons: %s", exc.message)

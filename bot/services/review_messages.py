@@ -14,6 +14,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden
 
 from bot.services.container import Services
+from bot.services.telegram_errors import Refusal, classify
 from storage.models import ReviewMessage
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ async def erase(svc: Services, bot: Bot, shown: ReviewMessage) -> bool:
             await bot.delete_message(shown.chat_id, shown.message_id)
             return True
         except BadRequest as exc:
-            if "can't be deleted" not in exc.message.lower():
+            if classify(exc) is not Refusal.CANT_DELETE:
                 return False  # already gone
         except Forbidden:
             return False  # the organiser blocked the bot: Telegram no longer shows it
@@ -71,7 +72,7 @@ async def erase(svc: Services, bot: Bot, shown: ReviewMessage) -> bool:
             reply_markup=None,
         )
     except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
+        if classify(exc) is not Refusal.NOT_MODIFIED:
             log.info("could not erase a /review message of #%d: %s", shown.testimonial_id, exc)
             return False
     except Forbidden:
