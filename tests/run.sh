@@ -10,17 +10,29 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
     echo "== creating .venv"
     "$PYTHON" -m venv .venv
+    .venv/bin/python -m pip install -qq --upgrade pip
 fi
-echo "== installing livredor[test]"
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test]"
+# pip at -qq prints its errors only; its warnings (a build backend's notices, a machine's
+# pip.conf) and everything else go to .venv/pip.log. livredor is installed in editable mode,
+# so only a change to pyproject.toml (dependencies, entry points) needs pip again.
+if ! cmp -s pyproject.toml .venv/.installed-test; then
+    echo "== installing livredor[test] (pip's log: .venv/pip.log)"
+    rm -f .venv/pip.log
+    if ! .venv/bin/python -m pip install -qq --log .venv/pip.log -e ".[test]"; then
+        echo "   pip failed; the whole story is in .venv/pip.log"
+        exit 1
+    fi
+    cp pyproject.toml .venv/.installed-test
+fi
 
 # The HTML book is checked in a real headless browser; install one where we may.
 if ! command -v chromium >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "== installing chromium and poppler-utils (apt-get)"
-        if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-                --no-install-recommends chromium poppler-utils fonts-dejavu-core >/dev/null; }; then
+        # apt and debconf talk a lot; what they said is shown only if they fail.
+        if ! apt_log=$({ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install \
+                -y -qq --no-install-recommends chromium poppler-utils fonts-dejavu-core; } 2>&1); then
+            printf '%s\n' "$apt_log" | tail -n 5 | sed 's/^/   /'
             echo "   could not install them: the PDF test will be skipped"
         fi
     else
