@@ -6,24 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
-    echo "== creating .venv"
-    "$PYTHON" -m venv .venv
-    .venv/bin/python -m pip install -qq --upgrade pip
-fi
-# pip at -qq prints its errors only; its warnings (a build backend's notices, a machine's
-# pip.conf) and everything else go to .venv/pip.log. livredor is installed in editable mode,
-# so only a change to pyproject.toml (dependencies, entry points) needs pip again.
-if ! cmp -s pyproject.toml .venv/.installed-test; then
-    echo "== installing livredor[test] (pip's log: .venv/pip.log)"
-    rm -f .venv/pip.log
-    if ! .venv/bin/python -m pip install -qq --log .venv/pip.log -e ".[test]"; then
-        echo "   pip failed; the whole story is in .venv/pip.log"
-        exit 1
-    fi
-    cp pyproject.toml .venv/.installed-test
-fi
+# shellcheck source=deploy/venv.sh
+. deploy/venv.sh
+venv_install ".[test]"
 
 # The HTML book is checked in a real headless browser; install one where we may.
 if ! command -v chromium >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1; then
