@@ -31,7 +31,7 @@ EXPECTED: dict[str, str] = {
     "default_language": "en or fr",
     "admin_ids": "comma-separated Telegram user ids, like 111,222",
     "texts": "the path of an existing TOML file",
-    "sessions": "the path of an existing TOML file of [[session]] tables (see the README)",
+    "sessions": "the path of an existing TOML file of [[session]] tables (see docs/organisers.md)",
     "quote_max_chars": "a whole number from 100 to 100000",
     "max_pending": "a whole number from 1 to 100",
     "group_messages_per_minute": "a whole number from 1 to 1000",
@@ -230,7 +230,7 @@ def load_settings(**overrides: Any) -> Settings:
             field = str(error["loc"][0]) if error["loc"] else "?"
             variable = f"{ENV_PREFIX}{field.upper()}"
             what = "is required" if error["type"] == "missing" else "is not valid"
-            expected = EXPECTED.get(field, "see the README")
+            expected = EXPECTED.get(field, "see docs/operations.md")
             line = f"{variable} {what}: expected {expected}."
             if line not in lines:
                 lines.append(line)

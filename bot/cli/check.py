@@ -368,7 +368,9 @@ def check_sessions(settings: Settings) -> Finding:
     try:
         sessions = Sessions.load(settings.sessions)
     except SessionsError as exc:
-        return Finding("sessions", str(exc), "correct the file (see *Sessions* in the README).")
+        return Finding(
+            "sessions", str(exc), "correct the file (see *Sessions* in docs/organisers.md)."
+        )
     slugs = ", ".join(s.slug for s in sessions.items) or "none"
     return Finding("sessions", f"{len(sessions)} ({slugs})")
 
