@@ -16,6 +16,18 @@ venv_pip() {
     fi
 }
 
+# Whether .venv already has SPEC for this pyproject.toml (an install with the test extras
+# has the plain one too). A .venv that is a link to another checkout's (the clone benchmark's
+# --quick run) is used as it is: installing would point that checkout's editable install here.
+venv_has() {
+    local spec="$1"
+    if [ -L .venv ] && [ -x .venv/bin/livredor ]; then
+        return 0
+    fi
+    cmp -s pyproject.toml ".venv/.installed-${spec#.}" \
+        || { [ "$spec" = . ] && cmp -s pyproject.toml ".venv/.installed-[test]"; }
+}
+
 venv_install() {
     local spec="$1"
     if [ ! -x .venv/bin/python ]; then
@@ -23,7 +35,7 @@ venv_install() {
         "${PYTHON:-python3}" -m venv .venv
         venv_pip --upgrade pip
     fi
-    if ! cmp -s pyproject.toml ".venv/.installed-${spec#.}"; then
+    if ! venv_has "$spec"; then
         echo "== installing livredor${spec#.} (pip's output: .venv/pip.log)" >&2
         venv_pip -e "$spec"
         cp pyproject.toml ".venv/.installed-${spec#.}"
