@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Harness, make_fake, make_settings
+from tests.support import Harness, running_bot
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "000_6078c713f019cbe3.txt"
 
@@ -15,17 +15,8 @@ SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "000_607
 @pytest.fixture
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     """The bot, started on a fresh database, with a fake holding a group and a channel."""
-    fake = make_fake()
-    h = Harness(fake, make_settings(tmp_path / "livredor.db"))
-    await h.start()
-    try:
+    async with running_bot(tmp_path) as h:
         yield h
-    finally:
-        await h.stop()
-        await fake.aclose()
-    assert fake.unknown_methods == [], (
-        f"the bot called methods the fake lacks: {fake.unknown_methods}"
-    )
 
 
 @pytest.fixture

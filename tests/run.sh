@@ -34,3 +34,5 @@ echo "== mypy"
 echo "== pytest"
 # One worker per core (pytest-xdist); `bash tests/run.sh -n 0 ...` runs in one process.
 .venv/bin/pytest -q -n auto "$@"
+echo "== pytest -m bench (each benchmark at a tiny size, its figures checked)"
+.venv/bin/pytest -q -n auto -m bench tests/test_benchmarks_run.py

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import selectors
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram.ext import Application
 
@@ -33,6 +35,7 @@ TOKEN = "123456:TEST-TOKEN"
 FAST = 1000
 
 JSON = dict[str, Any]
+_T = TypeVar("_T")
 
 
 def make_settings(database: Path, **overrides: Any) -> Settings:
@@ -144,17 +147,37 @@ class Person:
         """Return the texts of all the bot's messages to me."""
         return [m["text"] for m in self.h.fake.messages(self.id)]
 
+    async def reach_quote(
+        self, name: str = "Ada LOVELACE", organisation: str = "Analytical Engine Society\nLondon"
+    ) -> None:
+        """Start a testimonial and answer up to the quote, the question then open."""
+        await self.send("/start")
+        await self.send(name)
+        await self.send(organisation)
+
+    async def reach_preview(self, quote: str = "Wonderful day.", **answers: str) -> None:
+        """Answer up to the preview: ``reach_quote``, the quote, Done and consent."""
+        await self.reach_quote(**answers)
+        await self.send(quote)
+        await self.press("Done")
+        await self.press("Yes, I agree")
+
 
 class Harness:
     """The running bot and its fake Telegram."""
 
-    def __init__(self, fake: FakeTelegram, settings: Settings) -> None:
+    def __init__(self, fake: FakeTelegram, settings: Settings, read_timeout: float = 5.0) -> None:
         self.fake = fake
         self.settings = settings
+        #: How long the bot waits for the fake's answer to a call (PTB's read timeout, 5 s
+        #: as over HTTP) before it takes the call as lost.
+        self.read_timeout = read_timeout
         self.db: Database
         self.repo: Repository
         self.app: Application  # type: ignore[type-arg]
         self._users = 1000
+        #: ``settle`` leaves the card sender to its work (see there).
+        self.updates_only = False
 
     @property
     def services(self) -> Services:
@@ -166,7 +189,7 @@ class Harness:
         """Open the database and start the bot, polling the fake."""
         self.db = await Database.open(self.settings.database)
         self.repo = Repository(self.db)
-        request = FakeRequest(self.fake)
+        request = FakeRequest(self.fake, read_timeout=self.read_timeout)
         self.app = build_application(
             self.settings, self.repo, request=request, updates_request=FakeRequest(self.fake)
         )
@@ -219,34 +242,48 @@ class Harness:
     async def settle(self, timeout: float = 30.0) -> None:
         """Wait until the bot is idle: every update sent so far fetched and fully handled,
         no card queued or being sent, the publisher waiting with the outbox empty (or paused
-        by a channel refusal). Use it before asserting that nothing else happened."""
+        by a channel refusal). Use it before asserting that nothing else happened.
+
+        With ``updates_only`` set, the card sender is left to its work (meant to be busy or
+        waiting on the group meanwhile): only the updates and the publisher are waited for."""
         deadline = time.monotonic() + timeout
         quiet = 0
         while quiet < 2:  # twice in a row: a task woken by the last step gets its turn
+            try:
+                async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
+                    # Every update taken from the queue handled: PTB calls task_done() once
+                    # its handlers are done.
+                    await self.app.update_queue.join()
+                    await asyncio.sleep(0.002)
+            except TimeoutError:
+                raise TimeoutError(f"bot still busy after {timeout:g} s: {self.busy()}") from None
             if time.monotonic() > deadline:
-                raise TimeoutError(f"bot still busy after {timeout:g} s: {self._busy()}")
-            await asyncio.sleep(0.002)
-            quiet = quiet + 1 if not self._busy() and await self._outbox_done() else 0
+                raise TimeoutError(f"bot still busy after {timeout:g} s: {self.busy()}")
+            quiet = quiet + 1 if await self._idle() else 0
 
-    def _busy(self) -> list[str]:
-        """What the bot still has in hand (empty when idle)."""
+    def busy(self) -> list[str]:
+        """What the bot still has in hand besides the update queue (empty when idle)."""
         svc = self.services
         assert svc.desk is not None and svc.publisher is not None
         busy = []
         if self.fake.pending_updates:
             busy.append(f"{len(self.fake.pending_updates)} update(s) not fetched")
-        # asyncio.Queue counts put() minus task_done(): PTB calls task_done() after handling.
-        if self.app.update_queue._unfinished_tasks:  # type: ignore[attr-defined]
-            busy.append("updates being handled")
+        if self.app.update_queue.qsize():
+            busy.append(f"{self.app.update_queue.qsize()} update(s) queued")
         if self.app.update_processor.current_concurrent_updates:
             busy.append("the update processor is running handlers")
-        if not svc.desk.idle():
+        if not self.updates_only and not svc.desk.idle():
             busy.append("cards to send")
         if not svc.publisher.idle():
             busy.append("the publisher is working")
         if svc.backlog is not None and not svc.backlog.idle():
             busy.append("the review summary is being written")
         return busy
+
+    async def _idle(self) -> bool:
+        if self.busy():
+            return False
+        return self.updates_only or await self._outbox_done()
 
     async def _outbox_done(self) -> bool:
         publisher = self.services.publisher
@@ -278,3 +315,63 @@ class Harness:
     def channel_messages(self) -> list[JSON]:
         """Return the bot's messages in the channel."""
         return self.fake.messages(CHANNEL_ID)
+
+
+@asynccontextmanager
+async def running_bot(
+    tmp_path: Path,
+    fake: FakeTelegram | None = None,
+    *,
+    read_timeout: float = 5.0,
+    **settings: Any,
+) -> AsyncIterator[Harness]:
+    """The bot started on a fresh database in ``tmp_path`` against ``fake`` (``make_fake()``
+    unless given), with ``make_settings`` plus ``settings``; stopped on the way out, which
+    then checks that it called no method the fake lacks."""
+    fake = fake or make_fake()
+    h = Harness(fake, make_settings(tmp_path / "livredor.db", **settings), read_timeout)
+    await h.start()
+    try:
+        yield h
+    finally:
+        await h.stop()
+        await fake.aclose()
+    assert fake.unknown_methods == [], (
+        f"the bot called methods the fake lacks: {fake.unknown_methods}"
+    )
+
+
+class _SkippingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+    """Never sleeps on a timeout: when nothing is ready, the loop's clock skips it."""
+
+    def __init__(self, loop: FastForwardLoop) -> None:
+        super().__init__()
+        self.loop = loop
+
+    def select(self, timeout: float | None = None) -> list[tuple[Any, int]]:
+        ready: list[tuple[Any, int]] = super().select(0)
+        if ready or timeout is None or timeout <= 0:
+            return ready if ready or timeout is not None else super().select(None)
+        self.loop.skipped += timeout
+        return []
+
+
+class FastForwardLoop(asyncio.SelectorEventLoop):
+    """An event loop on a fake clock, for tests about waiting (like ``tests/test_limiter.py``
+    fakes the limiter's): whenever every task waits for a timer, the clock jumps to it.
+
+    Only for code that runs in the loop (the in-process fake): a thread's answer (aiosqlite,
+    a DNS lookup) would arrive after the clock has skipped past every timeout."""
+
+    def __init__(self) -> None:
+        self.skipped = 0.0
+        super().__init__(selector=_SkippingSelector(self))
+
+    def time(self) -> float:
+        return super().time() + self.skipped
+
+
+def fast_forward(main: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+    """Run ``main()`` on a :class:`FastForwardLoop` and return its result."""
+    with asyncio.Runner(loop_factory=FastForwardLoop) as runner:
+        return runner.run(main())

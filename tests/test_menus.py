@@ -14,7 +14,7 @@ from bot.sandbox import FakeRequest, FakeTelegram
 from bot.services import menus
 from bot.services.texts import Texts
 from tests.e2e.test_check import _check
-from tests.support import GROUP_ID, TOKEN, Harness, make_fake, make_settings
+from tests.support import GROUP_ID, TOKEN, make_fake, make_settings, running_bot
 
 SETTERS = ("setMyCommands", "setMyDescription", "setMyShortDescription")
 PRIVATE = {"type": "all_private_chats"}
@@ -34,9 +34,7 @@ def _sets(fake: FakeTelegram) -> list[tuple[str, str, str]]:
 
 async def test_registered_once_per_scope_and_language_and_not_again(tmp_path: Path) -> None:
     fake = make_fake()
-    h = Harness(fake, make_settings(tmp_path / "db.sqlite"))
-    await h.start()
-    try:
+    async with running_bot(tmp_path, fake) as h:
         sets = _sets(fake)
         assert len(sets) == len(set(sets)) == 12, sets
         for language in ("en", "fr", ""):
@@ -65,23 +63,17 @@ async def test_registered_once_per_scope_and_language_and_not_again(tmp_path: Pa
         await h.restart()
         assert len(_sets(fake)) == 12, "a restart with nothing changed registered again"
         assert len(fake.calls("getMyDescription")) == 6  # it did look
-    finally:
-        await h.stop()
-        await fake.aclose()
-    assert fake.unknown_methods == []
 
 
 async def test_a_change_registers_only_what_changed(tmp_path: Path) -> None:
     fake = make_fake()
-    h = Harness(fake, make_settings(tmp_path / "db.sqlite"))
-    await h.start()
-    await h.stop()
-    group_fr = next(k for k in fake.commands if '"chat"' in k[0] and k[1] == "fr")
-    del fake.commands[group_fr]
-    h.settings = make_settings(tmp_path / "db.sqlite", event_name="ROUMICS 2013")
-    before = Counter(_sets(fake))
-    await h.start()
-    try:
+    async with running_bot(tmp_path, fake) as h:
+        await h.stop()
+        group_fr = next(k for k in fake.commands if '"chat"' in k[0] and k[1] == "fr")
+        del fake.commands[group_fr]
+        h.settings = make_settings(h.settings.database, event_name="ROUMICS 2013")
+        before = Counter(_sets(fake))
+        await h.start()
         new = list((Counter(_sets(fake)) - before).elements())
         # Every description names the event (6), plus the one group menu that went missing.
         assert sorted(new) == sorted(
@@ -89,9 +81,6 @@ async def test_a_change_registers_only_what_changed(tmp_path: Path) -> None:
             + [("setMyCommands", "chat", "fr")]
         )
         assert "ROUMICS 2013" in fake.short_descriptions["fr"]
-    finally:
-        await h.stop()
-        await fake.aclose()
 
 
 def test_event_name_too_long_falls_back_within_telegram_limits(tmp_path: Path) -> None:

@@ -22,8 +22,7 @@ from tests.support import (
     ORGANISER_ID,
     Harness,
     Person,
-    make_fake,
-    make_settings,
+    running_bot,
 )
 
 SESSIONS_TOML = """
@@ -42,18 +41,8 @@ async def h(tmp_path: Path) -> AsyncIterator[Harness]:
     """The bot with two sessions and an event hashtag."""
     sessions = tmp_path / "sessions.toml"
     sessions.write_text(SESSIONS_TOML, encoding="utf-8")
-    fake = make_fake()
-    harness = Harness(
-        fake,
-        make_settings(tmp_path / "db.sqlite", sessions=sessions, event_hashtag="ROUMICS2012"),
-    )
-    await harness.start()
-    try:
+    async with running_bot(tmp_path, sessions=sessions, event_hashtag="ROUMICS2012") as harness:
         yield harness
-    finally:
-        await harness.stop()
-        await fake.aclose()
-    assert fake.unknown_methods == []
 
 
 async def _write(p: Person, name: str, start: str | None = "/start") -> None:

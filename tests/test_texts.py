@@ -61,22 +61,16 @@ def test_language_from_telegram_code() -> None:
 
 
 async def test_the_running_bot_uses_the_organisers_wording(tmp_path: Path) -> None:
-    from tests.support import Harness, make_fake, make_settings
+    from tests.support import running_bot
 
     custom = tmp_path / "texts.toml"
     custom.write_text(
         '[en.intake]\nask_name = "Who is speaking? (As it should appear in the book.)"\n',
         encoding="utf-8",
     )
-    fake = make_fake()
-    h = Harness(fake, make_settings(tmp_path / "t.db", texts=custom))
-    await h.start()
-    try:
+    async with running_bot(tmp_path, texts=custom) as h:
         replies = await h.person().send("/start")
         assert "Who is speaking? (As it should appear in the book.)" in replies[0]["text"]
-    finally:
-        await h.stop()
-        await fake.aclose()
 
 
 def test_every_french_text_follows_the_house_typography() -> None:

@@ -7,20 +7,7 @@ import unicodedata
 
 from bot.services.floodguard import FloodGuard
 from storage.models import Status, Step
-from tests.support import GROUP_ID, Harness, Person
-
-
-async def _to_quote_step(p: Person) -> None:
-    await p.send("/start")
-    await p.send("Ada LOVELACE")
-    await p.send("Analytical Engine Society\nLondon")
-
-
-async def _to_preview(p: Person, quote: str = "Wonderful day.") -> None:
-    await _to_quote_step(p)
-    await p.send(quote)
-    await p.press("Done")
-    await p.press("Yes, I agree")
+from tests.support import GROUP_ID, Harness
 
 
 async def test_start_greets_with_event_and_asks_name(harness: Harness) -> None:
@@ -126,7 +113,7 @@ async def test_skip_organisation(harness: Harness) -> None:
 
 async def test_edits_from_preview_return_to_preview(harness: Harness) -> None:
     p = harness.person()
-    await _to_preview(p)
+    await p.reach_preview()
     await p.press("Edit name")
     replies = await p.send("Grace HOPPER")
     assert "\n\nGrace HOPPER\n" in replies[0]["text"]  # the preview, in one message
@@ -146,7 +133,7 @@ async def test_edits_from_preview_return_to_preview(harness: Harness) -> None:
 
 async def test_consent_refused_keeps_draft(harness: Harness) -> None:
     p = harness.person()
-    await _to_quote_step(p)
+    await p.reach_quote()
     await p.send("Nice.")
     await p.press("Done")
     replies = await p.press("No")
@@ -159,7 +146,7 @@ async def test_consent_refused_keeps_draft(harness: Harness) -> None:
 
 async def test_cancel_confirms_then_discards(harness: Harness) -> None:
     p = harness.person()
-    await _to_quote_step(p)
+    await p.reach_quote()
     replies = await p.send("/cancel")
     assert "Discard this testimonial?" in replies[-1]["text"]
     replies = await p.press("No, keep it")
@@ -173,7 +160,7 @@ async def test_cancel_confirms_then_discards(harness: Harness) -> None:
 
 async def test_start_with_open_draft_offers_continue_or_restart(harness: Harness) -> None:
     p = harness.person()
-    await _to_quote_step(p)
+    await p.reach_quote()
     replies = await p.send("/start")
     assert "in progress" in replies[-1]["text"]
     replies = await p.press("Continue")
@@ -224,7 +211,7 @@ async def test_organisation_over_three_lines_is_refused(harness: Harness) -> Non
 
 async def test_quote_over_maximum_keeps_what_was_sent(harness: Harness) -> None:
     p = harness.person()
-    await _to_quote_step(p)
+    await p.reach_quote()
     # (Shorter than a cut paste: 4,000 characters followed at once would be joined.)
     await p.send("a" * 3700)
     replies = await p.send("b" * 2800)
@@ -311,9 +298,9 @@ async def test_edited_refused_answer_answers_open_step(harness: Harness) -> None
 async def test_max_pending_per_person(harness: Harness) -> None:
     p = harness.person()
     for _ in range(3):
-        await _to_preview(p)
+        await p.reach_preview()
         await p.press("Send")
-    await _to_preview(p)
+    await p.reach_preview()
     replies = await p.press("Send")
     assert "already have 3 testimonials waiting" in replies[-1]["text"]
     assert len(await harness.repo.list_by_status(Status.PENDING)) == 3
@@ -322,7 +309,7 @@ async def test_max_pending_per_person(harness: Harness) -> None:
 
 async def test_double_press_on_send_submits_once(harness: Harness) -> None:
     p = harness.person()
-    await _to_preview(p)
+    await p.reach_preview()
     [(_, data)] = [b for b in harness.fake.buttons(p.id) if b[0] == "Send"]
     assert data is not None
     message_id = harness.fake.last_message(p.id)["message_id"]
@@ -350,7 +337,7 @@ async def test_mine_lists_and_withdraws(harness: Harness) -> None:
     p = harness.person()
     replies = await p.send("/mine")
     assert "no testimonials yet" in replies[0]["text"]
-    await _to_preview(p, "Remember me.")
+    await p.reach_preview("Remember me.")
     await p.press("Send")
     replies = await p.send("/mine")
     assert "Remember me." in replies[0]["text"] and "Waiting for review" in replies[0]["text"]
@@ -422,7 +409,7 @@ async def test_banned_user_is_refused_politely(harness: Harness) -> None:
 
 async def test_a_long_preview_is_shown_as_the_channel_will_split_it(harness: Harness) -> None:
     p = harness.person()
-    await _to_quote_step(p)
+    await p.reach_quote()
     sentence = "Une phrase assez longue pour remplir le message. "
     await p.send("Premier. " + sentence * 50)  # ~2,500 characters each
     await p.send("Second. " + sentence * 50)

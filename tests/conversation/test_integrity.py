@@ -14,19 +14,6 @@ from tests.support import Harness, Person
 OUT_OF_DATE = "This message is out of date"
 
 
-async def to_quote_step(p: Person) -> None:
-    await p.send("/start")
-    await p.send("Ada LOVELACE")
-    await p.send("Analytical Engine Society")
-
-
-async def to_preview(p: Person, quote: str = "Wonderful day.") -> None:
-    await to_quote_step(p)
-    await p.send(quote)
-    await p.press("Done")
-    await p.press("Yes, I agree")
-
-
 def button_of(h: Harness, p: Person, label: str, nth_from_end: int = 0) -> tuple[int, str]:
     """(message id, data) of the ``nth_from_end`` message carrying a ``label`` button."""
     found = [
@@ -44,7 +31,7 @@ def button_of(h: Harness, p: Person, label: str, nth_from_end: int = 0) -> tuple
 async def test_start_again_on_an_older_offer_asks_again_and_wipes_nothing(harness: Harness) -> None:
     h = harness
     p = h.person()
-    await to_preview(p)
+    await p.reach_preview()
     await p.send("/start")
     await p.send("/start")  # two offers on screen: the first is out of date
     message_id, data = button_of(h, p, "Start again", nth_from_end=1)
@@ -66,7 +53,7 @@ async def test_start_again_on_an_older_offer_asks_again_and_wipes_nothing(harnes
 async def test_double_tap_on_consent_sends_one_preview(harness: Harness) -> None:
     h = harness
     p = h.person()
-    await to_quote_step(p)
+    await p.reach_quote()
     await p.send("Wonderful day.")
     await p.press("Done")
     message_id, data = button_of(h, p, "Yes, I agree")
@@ -85,7 +72,7 @@ async def test_double_tap_on_done_asks_consent_once_on_the_same_message(harness:
     # place of Done): the second tap finds that message live, but its step gone.
     h = harness
     p = h.person()
-    await to_quote_step(p)
+    await p.reach_quote()
     await p.send("Wonderful day.")
     message_id, data = button_of(h, p, "Done")
     sent_before = len(h.fake.calls("sendMessage"))
@@ -107,7 +94,7 @@ async def test_a_press_that_cannot_be_answered_in_place_is_answered_anew(harness
     # question comes as a new message, which then carries the live buttons.
     h = harness
     p = h.person()
-    await to_quote_step(p)
+    await p.reach_quote()
     await p.send("Wonderful day.")
     got_it, _ = button_of(h, p, "Done")
     refused = "Bad Request: message can't be edited"
@@ -150,7 +137,7 @@ async def test_choices_are_shown_in_place_in_french(harness: Harness) -> None:
 async def test_discarding_is_answered_on_the_confirmation(harness: Harness) -> None:
     h = harness
     p = h.person()
-    await to_preview(p)
+    await p.reach_preview()
     [preview, confirm] = await p.press("Cancel")
     assert preview["text"].endswith("Send it, or correct something first.\n\n✅ Cancel")
     assert h.fake.buttons(p.id, preview["message_id"]) == []
@@ -168,7 +155,7 @@ async def test_discarding_is_answered_on_the_confirmation(harness: Harness) -> N
 async def test_old_preview_send_button_is_out_of_date(harness: Harness) -> None:
     h = harness
     p = h.person()
-    await to_preview(p)
+    await p.reach_preview()
     old_send = button_of(h, p, "Send")
     await p.send("/cancel")
     await p.press("No, keep it")  # a new preview; the old one still shows its buttons
@@ -185,7 +172,7 @@ async def test_old_preview_send_button_is_out_of_date(harness: Harness) -> None:
 async def test_stray_message_at_preview_gets_one_line(harness: Harness) -> None:
     h = harness
     p = h.person()
-    await to_preview(p)
+    await p.reach_preview()
     replies = await p.send("thanks!")
     assert [r["text"] for r in replies] == ["Please use the buttons of my last message."]
     replies = await p.send(kind="sticker")
@@ -198,7 +185,7 @@ async def test_stray_message_at_preview_gets_one_line(harness: Harness) -> None:
 async def test_repeated_paragraph_is_stored_once(harness: Harness) -> None:
     h = harness
     p = h.person()
-    await to_quote_step(p)
+    await p.reach_quote()
     await p.send("A wonderful day.")
     replies = await p.send("A wonderful day.")
     assert "You already sent this paragraph: I kept it once (16 characters" in replies[0]["text"]
@@ -236,7 +223,7 @@ class FailNextReply:
 async def test_failed_reply_after_commit_says_it_was_saved(harness: Harness) -> None:
     h = harness
     p = h.person()
-    await to_quote_step(p)
+    await p.reach_quote()
     FailNextReply(h, p.id)
     replies = await p.send("A wonderful day.")
     texts = [r["text"] for r in replies]
@@ -280,7 +267,7 @@ async def test_a_paste_cut_by_telegram_is_joined_without_a_paragraph_break(
 ) -> None:
     h = harness
     p = h.person()
-    await to_quote_step(p)
+    await p.reach_quote()
     part_1 = ("word " * 800).strip() + " for our team and we"  # 4,019 characters
     part_2 = "will come back next year."
     await p.send(part_1)
@@ -301,7 +288,7 @@ async def test_a_paste_cut_by_telegram_is_joined_without_a_paragraph_break(
 async def test_a_short_message_then_another_stays_two_paragraphs(harness: Harness) -> None:
     h = harness
     p = h.person()
-    await to_quote_step(p)
+    await p.reach_quote()
     await p.send("First.")
     await p.send("Second.")
     draft = await h.repo.get_draft(p.id)
@@ -348,7 +335,7 @@ async def test_edits_of_commands_old_messages_and_after_send(harness: Harness) -
 async def test_edit_of_a_joined_paste_points_to_edit_testimonial(harness: Harness) -> None:
     h = harness
     p = h.person()
-    await to_quote_step(p)
+    await p.reach_quote()
     await p.send("x" * 4000)
     await p.send("continued")
     replies = await p.edit(p.last_user_message_id(), "changed")
@@ -386,7 +373,7 @@ async def test_whitespace_only_organisation_is_explained(harness: Harness) -> No
 async def test_photo_caption_at_testimonial_step_is_kept(harness: Harness) -> None:
     h = harness
     p = h.person()
-    await to_quote_step(p)
+    await p.reach_quote()
     replies = await p.send("What a day we had.", kind="photo")
     assert "I kept the caption of your photo as text (18 characters" in replies[0]["text"]
     draft = await h.repo.get_draft(p.id)
@@ -396,7 +383,7 @@ async def test_photo_caption_at_testimonial_step_is_kept(harness: Harness) -> No
 async def test_refused_replacement_says_how_much_is_kept(harness: Harness) -> None:
     h = harness
     p = h.person()
-    await to_preview(p, "Short and kept.")
+    await p.reach_preview("Short and kept.")
     await p.press("Edit testimonial")
     replies = await p.send("z" * 3000 + " " + "z" * 3100)
     # (It used to say "I kept what you sent before (0 characters)".)
@@ -408,7 +395,7 @@ async def test_refused_replacement_says_how_much_is_kept(harness: Harness) -> No
 async def test_edit_organisation_question_names_its_button(harness: Harness) -> None:
     h = harness
     p = h.person()
-    await to_preview(p)
+    await p.reach_preview()
     replies = await p.press("Edit organisation")
     assert "tap No organisation" in replies[-1]["text"]
     assert [label for label, _ in h.fake.buttons(p.id, replies[-1]["message_id"])] == [

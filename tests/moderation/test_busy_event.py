@@ -16,37 +16,23 @@ from tests.support import (
     ORGANISER_ID,
     Harness,
     make_fake,
-    make_settings,
+    running_bot,
 )
 
 
 def updates_only(h: Harness) -> None:
     """Make ``h.settle`` wait for the updates only (attendees' steps, presses, commands):
     the card sender is meant to be busy, or waiting on the group, meanwhile."""
-
-    def handling() -> bool:
-        return not [b for b in h._busy() if b != "cards to send"]
-
-    async def updates_handled(timeout: float = 10.0) -> None:
-        await h.wait(handling, timeout)
-        await h.wait(handling, timeout)  # twice: a task woken by the last step gets its turn
-
-    h.settle = updates_handled  # type: ignore[method-assign]
+    h.updates_only = True
 
 
 @pytest.fixture
 async def slow_group(tmp_path: Path) -> AsyncIterator[Harness]:
     """The bot believes 20 messages a second per group are fine; the fake allows 2 every
     30 s, so the third card is answered 429 with a long ``retry_after``."""
-    fake = make_fake(group_limit=2, group_window=30.0)
-    h = Harness(fake, make_settings(tmp_path / "livredor.db"))
-    await h.start()
-    updates_only(h)
-    try:
+    async with running_bot(tmp_path, make_fake(group_limit=2, group_window=30.0)) as h:
+        updates_only(h)
         yield h
-    finally:
-        await h.stop()
-        await fake.aclose()
 
 
 def group_429s(h: Harness) -> int:
@@ -206,6 +192,13 @@ async def test_typed_reason_reaches_a_french_author_as_typed(harness: Harness) -
     assert told.endswith("Motif des organisateurs\u00a0: Merci de ne pas citer de clients")
 
 
+@pytest.fixture
+async def impatient(tmp_path: Path) -> AsyncIterator[Harness]:
+    """The bot, waiting 1 s instead of 5 for an answer before taking a call as lost."""
+    async with running_bot(tmp_path, read_timeout=1.0) as h:
+        yield h
+
+
 async def long_post_timing_out_after_its_first_part(h: Harness) -> tuple[int, JSON]:
     """Approve a long testimonial whose second channel part is lost on the way (the bot
     times out on it); return its id and the organisers' half-posted alert."""
@@ -223,9 +216,9 @@ async def long_post_timing_out_after_its_first_part(h: Harness) -> tuple[int, JS
 
 
 async def test_post_again_resumes_a_long_post_from_its_first_missing_part(
-    harness: Harness,
+    impatient: Harness,
 ) -> None:
-    h = harness
+    h = impatient
     tid, alert = await long_post_timing_out_after_its_first_part(h)
     half = await h.repo.get(tid)
     assert half is not None and half.status is Status.PUBLISHING
@@ -239,8 +232,10 @@ async def test_post_again_resumes_a_long_post_from_its_first_missing_part(
     assert posts[0]["text"].endswith(f"(1/{len(posts)})")
 
 
-async def test_mark_as_posted_keeps_the_confirmed_parts_for_unpublish(harness: Harness) -> None:
-    h = harness
+async def test_mark_as_posted_keeps_the_confirmed_parts_for_unpublish(
+    impatient: Harness,
+) -> None:
+    h = impatient
     tid, alert = await long_post_timing_out_after_its_first_part(h)
     await press(h, ORGANISER_ID, alert["message_id"], f"mod:markpub:{tid}")
     marked = await wait_status(h, tid, Status.PUBLISHED)
@@ -256,9 +251,7 @@ async def test_mark_as_posted_keeps_the_confirmed_parts_for_unpublish(harness: H
 async def test_private_channel_links_say_they_open_for_members_only(tmp_path: Path) -> None:
     fake = make_fake()
     fake.add_channel(CHANNEL_ID, "Livre d'or")  # the same channel, now without a username
-    h = Harness(fake, make_settings(tmp_path / "livredor.db"))
-    await h.start()
-    try:
+    async with running_bot(tmp_path, fake) as h:
         p = h.person("Ada")
         tid = await submit(h, p)
         t = await card_of(h, tid)
@@ -267,6 +260,3 @@ async def test_private_channel_links_say_they_open_for_members_only(tmp_path: Pa
         link = f"https://t.me/c/1000000002/{done.channel_message_ids[0]}"
         told = await h.wait(lambda: next((m for m in p.texts() if link in m), None))
         assert "private" in told and "members only" in told
-    finally:
-        await h.stop()
-        await fake.aclose()

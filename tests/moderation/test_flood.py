@@ -9,20 +9,14 @@ import pytest
 
 from storage.models import Status
 from tests.moderation.test_moderation import card_of, submit, wait_status
-from tests.support import GROUP_ID, ORGANISER_ID, Harness, make_fake, make_settings
+from tests.support import GROUP_ID, ORGANISER_ID, Harness, make_fake, running_bot
 
 
 @pytest.fixture
 async def strict(tmp_path: Path) -> AsyncIterator[Harness]:
     """The bot believes 20 messages a second per group are fine; the fake allows 5."""
-    fake = make_fake(group_limit=5, group_window=1.0)
-    h = Harness(fake, make_settings(tmp_path / "livredor.db"))
-    await h.start()
-    try:
+    async with running_bot(tmp_path, make_fake(group_limit=5, group_window=1.0)) as h:
         yield h
-    finally:
-        await h.stop()
-        await fake.aclose()
 
 
 async def test_429_storm_publishes_everything_once_in_order(strict: Harness) -> None:

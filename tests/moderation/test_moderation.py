@@ -18,12 +18,7 @@ JSON = dict[str, Any]
 
 async def submit(h: Harness, p: Person, quote: str = "A fine day.", name: str = "Ada") -> int:
     """Take a person through the conversation; return the pending testimonial's id."""
-    await p.send("/start")
-    await p.send(name)
-    await p.send("Analytical Engine Society")
-    await p.send(quote)
-    await p.press("Done")
-    await p.press("Yes, I agree")
+    await p.reach_preview(quote, name=name, organisation="Analytical Engine Society")
     await p.press("Send")
     mine = await h.repo.list_for_user(p.id)
     assert mine and mine[0].status is Status.PENDING

@@ -22,31 +22,19 @@ from tests.moderation.test_moderation import (
     submit,
     wait_status,
 )
-from tests.support import GROUP_ID, ORGANISER_ID, Harness, Person, make_fake, make_settings
+from tests.support import GROUP_ID, ORGANISER_ID, Harness, Person, running_bot
 
 JSON = dict[str, Any]
 BRUNO = 501
 
 
-async def started(tmp_path: Path, **settings: Any) -> Harness:
-    fake = make_fake()
-    h = Harness(fake, make_settings(tmp_path / "livredor.db", **settings))
-    await h.start()
-    return h
-
-
 @pytest.fixture
 async def scaled(tmp_path: Path) -> AsyncIterator[Harness]:
     """A bot whose group gets a summary instead of cards past 2 waiting testimonials."""
-    h = await started(tmp_path, review_backlog=2)
-    assert h.services.backlog is not None
-    h.services.backlog.summary_seconds = 0.0
-    try:
+    async with running_bot(tmp_path, review_backlog=2) as h:
+        assert h.services.backlog is not None
+        h.services.backlog.summary_seconds = 0.0
         yield h
-    finally:
-        await h.stop()
-        await h.fake.aclose()
-    assert h.fake.unknown_methods == []
 
 
 def shown(h: Harness, user_id: int, message_id: int | None = None) -> int | None:
@@ -302,8 +290,7 @@ async def test_past_the_backlog_the_group_gets_one_summary_instead_of_cards(
 
 
 async def test_the_reminder_fires_once_per_period(tmp_path: Path) -> None:
-    h = await started(tmp_path, review_remind_minutes=10)
-    try:
+    async with running_bot(tmp_path, review_remind_minutes=10) as h:
         backlog = h.services.backlog
         assert backlog is not None
         await submit_many(h, 2)
@@ -325,14 +312,10 @@ async def test_the_reminder_fires_once_per_period(tmp_path: Path) -> None:
         assert not await h.services.backlog.update(now=start + timedelta(minutes=25))
         await h.settle()
         assert len(h.group_messages()) == before + 2
-    finally:
-        await h.stop()
-        await h.fake.aclose()
 
 
 async def test_no_reminder_when_off_or_nothing_waits(tmp_path: Path) -> None:
-    h = await started(tmp_path, review_remind_minutes=0)
-    try:
+    async with running_bot(tmp_path, review_remind_minutes=0) as h:
         backlog = h.services.backlog
         assert backlog is not None
         await submit_many(h, 1)
@@ -343,9 +326,6 @@ async def test_no_reminder_when_off_or_nothing_waits(tmp_path: Path) -> None:
         await press(h, ORGANISER_ID, card.card_message_ids[0], f"mod:approve:{tid}")
         await wait_status(h, tid, Status.PUBLISHED)
         assert not await backlog.update(now=utcnow() + timedelta(days=1))
-    finally:
-        await h.stop()
-        await h.fake.aclose()
 
 
 async def test_a_full_last_part_with_a_long_typed_reason_stays_within_telegram_limit(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from telegram import Bot
@@ -11,6 +10,7 @@ from telegram.error import Conflict
 
 from bot.sandbox import FakeTelegram
 from tests.sandbox.conftest import ALICE, BOB, call, error_of
+from tests.support import fast_forward
 
 
 async def get_updates(fake: FakeTelegram, **params: object) -> list[dict[str, object]]:
@@ -52,28 +52,43 @@ async def test_limit(fake: FakeTelegram) -> None:
     assert [u["update_id"] for u in await get_updates(fake, limit=2)] == [1, 2]
 
 
-async def test_long_poll_returns_as_soon_as_an_update_arrives(fake: FakeTelegram) -> None:
-    async def later() -> None:
-        await asyncio.sleep(0.1)
-        fake.user_sends(ALICE, "hello")
+def test_long_poll_returns_as_soon_as_an_update_arrives() -> None:
+    async def main() -> tuple[list[dict[str, object]], float]:
+        fake = FakeTelegram()
+        fake.add_user(ALICE, "Alice")
 
-    started = time.monotonic()
-    task = asyncio.create_task(later())
-    updates = await get_updates(fake, timeout=5)
-    await task
+        async def later() -> None:
+            await asyncio.sleep(2)  # on the loop's fake clock
+            fake.user_sends(ALICE, "hello")
+
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        task = asyncio.create_task(later())
+        updates = await get_updates(fake, timeout=50)
+        await task
+        return updates, loop.time() - started
+
+    updates, waited = fast_forward(main)
     assert [u["message"]["text"] for u in updates] == ["hello"]  # type: ignore[index]
-    assert time.monotonic() - started < 1.0
+    assert waited == pytest.approx(2, abs=0.5)  # not the 50 s of its timeout
 
 
-async def test_long_poll_times_out_empty(fake: FakeTelegram) -> None:
-    started = time.monotonic()
-    assert await get_updates(fake, timeout=1) == []
-    assert 0.9 < time.monotonic() - started < 2.0
+def test_long_poll_times_out_empty() -> None:
+    async def main() -> tuple[list[dict[str, object]], float]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        updates = await get_updates(FakeTelegram(), timeout=50)
+        return updates, loop.time() - started
+
+    updates, waited = fast_forward(main)
+    assert updates == []
+    assert waited == pytest.approx(50, abs=0.5)
 
 
 async def test_a_second_poller_ends_the_first_with_409(fake: FakeTelegram) -> None:
     first = asyncio.create_task(call(fake, "getUpdates", timeout=5))
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0)  # one turn of the loop: the first poll is now waiting
+    assert fake.requests[-1].method == "getUpdates" and fake.requests[-1].status is None
     second = asyncio.create_task(call(fake, "getUpdates", timeout=0))
     status, body = await first
     assert (status, body["description"]) == (

@@ -458,12 +458,21 @@ async def test_a_writer_waits_for_the_other_connections_transaction(tmp_path: Pa
     one = await Database.open(path)
     two = await Database.open(path)
     insert = "INSERT INTO users (user_id, created_at, updated_at) VALUES (?, 'a', 'b')"
+    loop = asyncio.get_running_loop()
+    trying = asyncio.Event()
+
+    def traced(sql: str) -> None:  # in two's SQLite thread, as each statement starts
+        if sql.startswith("INSERT"):
+            loop.call_soon_threadsafe(trying.set)
+
     try:
+        async with two.transaction() as conn:
+            await conn.set_trace_callback(traced)
         async with one.transaction() as conn:
             await conn.execute(insert, (1,))
             # `two` must queue behind the open write transaction, not fail with "locked".
             waiting = asyncio.create_task(two.execute(insert, (2,)))
-            await asyncio.sleep(0.2)
+            await trying.wait()  # its INSERT has started: it meets the lock
             assert not waiting.done()
         assert await waiting == 1
         rows = await two.fetchall("SELECT user_id FROM users ORDER BY user_id")
