@@ -159,6 +159,18 @@ def check_webhook(report: str) -> None:
         between(str(ratio), 0.2, 50)
 
 
+def check_clone_to_bot(report: str) -> None:
+    steps = {row["step"]: row for row in table(report, "step")}
+    assert len(steps) == 8, list(steps)
+    for row in steps.values():
+        between(row["s"], 0.001, 120)
+        between(row["x baseline"], 0.001, 1_000)
+    total = number(steps["total, clone to the first post"]["s"])
+    parts = [r["s"] for step, r in steps.items() if not step.startswith(("total", "baseline"))]
+    assert sum(map(number, parts)) == pytest.approx(total, abs=0.05)
+    assert "Clone to a working bot:" in report
+
+
 def run(module: str, *args: str, check: Callable[[str], None], needs_seed: bool = False) -> object:
     """One benchmark run: its module, tiny arguments, what its report must show."""
     return pytest.param(module, list(args), check, id=module, marks=[NEEDS_SEED] * needs_seed)
@@ -190,7 +202,7 @@ RUNS = [
         needs_seed=True,
     ),
     # The install is borrowed (this .venv): the clone, setup, check, run and one approval.
-    run("clone_to_bot", "--quick", expect="Clone to a working bot"),
+    run("clone_to_bot", "--quick", check=check_clone_to_bot),
     run(
         "webhook",
         *("--attendees", "25", "--concurrency", "5", "--rounds", "1"),
