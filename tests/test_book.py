@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.book import BookEntry, BookFormatError, import_key, parse_book
+from bot.book.parse import BookEntry, BookFormatError, import_key, parse_book
 
 # CI has ../shared/seed/ beside the clone; the seed's text is never copied into the repo.
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "000_6078c713f019cbe3.txt"

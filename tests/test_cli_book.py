@@ -10,7 +10,7 @@ import sys
 import unicodedata
 from pathlib import Path
 
-from storage.book import parse_book
+from bot.book.parse import parse_book
 from storage.database import Database
 from storage.testimonials import Repository
 

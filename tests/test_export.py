@@ -12,19 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage.book import BookEntry, BookFormatError, make_entry, normalize_name, parse_book
-from storage.export import (
-    CSV_COLUMNS,
-    entries_from_csv,
-    entries_from_json,
-    read_entries,
-    sniff_format,
-    telegram_links,
-    to_csv,
-    to_html,
-    to_json,
-    to_markdown,
-)
+from bot.book.formats import CSV_COLUMNS, telegram_links, to_csv, to_html, to_json, to_markdown
+from bot.book.imports import entries_from_csv, entries_from_json, read_entries, sniff_format
+from bot.book.parse import BookEntry, BookFormatError, make_entry, normalize_name, parse_book
 from storage.models import Status
 from storage.models import Testimonial as Row  # not Test*: pytest would collect it
 from tests.test_book import seed_entries

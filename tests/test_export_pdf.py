@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.export import to_html
+from bot.book.formats import to_html
 from tests.test_book import seed_entries
 from tests.test_export import EVENT, seed_testimonials
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.book.parse import BookFormatError, make_entry
 from storage import fields
-from storage.book import BookFormatError, make_entry
 from storage.models import Status
 from tests.moderation.test_moderation import answer_prompt, card_of, press, submit
 from tests.support import ORGANISER_ID, Harness

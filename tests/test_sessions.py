@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.book import FORMATS, render_book, write_book_file
+from bot.book.files import FORMATS, render_book, write_book_file
+from bot.book.parse import parse_book
 from bot.services.sessions import Sessions, SessionsError
-from storage.book import parse_book
 from storage.models import Status, Step
 from tests.e2e.cli_process import cli_env, run_cli
 from tests.moderation.test_moderation import card_of, press, wait_status

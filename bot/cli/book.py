@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bot.services.book import render_book
+from bot.book.files import render_book
+from bot.book.imports import read_entries
+from bot.book.parse import BookFormatError
 from config.settings import Settings
-from storage import export
-from storage.book import BookFormatError
 from storage.database import Database
 from storage.testimonials import Repository
 from storage.textlength import telegram_length
@@ -44,7 +44,7 @@ async def import_book(
         print(f"No such file: {path}", file=sys.stderr)
         return 1
     try:
-        entries = export.read_entries(path, fmt)  # type: ignore[arg-type]
+        entries = read_entries(path, fmt)  # type: ignore[arg-type]
     except BookFormatError as exc:
         print(f"{path}:{exc.line}: {exc.message}", file=sys.stderr)
         return 1

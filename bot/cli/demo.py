@@ -23,12 +23,12 @@ from typing import Any, TypeVar
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
+from bot.book.formats import to_markdown
 from bot.cli.run import serve
 from bot.sandbox.fake import FakeTelegram
 from bot.sandbox.server import FakeServer, start_server
 from config.settings import Settings
 from storage.database import Database
-from storage.export import to_markdown
 from storage.testimonials import Repository
 
 T = TypeVar("T")

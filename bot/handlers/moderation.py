@@ -30,7 +30,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.services.book import FORMATS, write_book_file
+from bot.book.files import FORMATS, write_book_file
 from bot.services.cards import REASON_KEYS, CardDesk, format_time
 from bot.services.container import Services, services
 from bot.services.decisions import already, decide

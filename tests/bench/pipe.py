@@ -61,10 +61,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.book.parse import BookEntry, parse_book
 from bot.sandbox.limits import TEXT_MAX, FloodControl
 from bot.sandbox.objects import UploadedFile
 from bot.sandbox.server import start_server
-from storage.book import BookEntry, parse_book
 from tests.bench.common import (
     CHANNEL_ID,
     GROUP_ID,

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.book.parse import BookEntry, parse_book
 from bot.sandbox import utf16_len
 from bot.services.questions import PREVIEW_MARKER, PROFILE_BUTTON_WIDTH
 from bot.services.render import GUILLEMET_CLOSE, GUILLEMET_OPEN, join_parts_plain
-from storage.book import BookEntry, parse_book
 from storage.models import Status
 from storage.textlength import shorten
 from tests.support import Harness

@@ -467,7 +467,7 @@ async def test_export_command_sends_the_book(harness: Harness) -> None:
 async def test_export_above_the_upload_limit_is_zipped_or_refused(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.services import book
+    from bot.book import files as book
 
     p = harness.person()
     tid = await submit(harness, p, quote="Bravo à toute l'équipe. " * 40)

@@ -1,4 +1,5 @@
-"""The livre d'or as a file, in one of ``FORMATS`` (``livredor export`` and ``/export``)."""
+"""The livre d'or as a file, in one of ``FORMATS`` (``livredor export`` and ``/export``): the
+event's settings and sessions applied to the writers of ``bot.book.formats``."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.book import formats
 from bot.services.sessions import Sessions
 from bot.services.texts import Texts
 from config.settings import Settings
-from storage import export
 from storage.models import Testimonial
 from storage.snapshot import BookSnapshot
 
@@ -42,7 +43,7 @@ def _chunks(
 ) -> Iterator[str]:
     """The book's text a piece at a time; ``grouped``: some testimonial has a session."""
     event = settings.event_name
-    links = export.telegram_links(settings.channel_id) if settings.channel_id else None
+    links = formats.telegram_links(settings.channel_id) if settings.channel_id else None
     lang = settings.default_language
 
     def title(t: Testimonial) -> str | None:
@@ -56,13 +57,13 @@ def _chunks(
         other = Texts.load(settings.texts, lang).raw(lang, "book.other_sessions")
         headings = heading
     if fmt == "md":
-        return export.iter_markdown(testimonials, event, session_of=headings)
+        return formats.iter_markdown(testimonials, event, session_of=headings)
     if fmt == "html":
-        return export.iter_html(testimonials, event, lang=lang, session_of=headings)
+        return formats.iter_html(testimonials, event, lang=lang, session_of=headings)
     if fmt == "csv":
-        return _bom(export.iter_csv(testimonials, event, channel_links=links, session_of=title))
+        return _bom(formats.iter_csv(testimonials, event, channel_links=links, session_of=title))
     if fmt == "json":
-        return export.iter_json(testimonials, count, event, channel_links=links, session_of=title)
+        return formats.iter_json(testimonials, count, event, channel_links=links, session_of=title)
     raise ValueError(f"unknown format {fmt!r}")
 
 

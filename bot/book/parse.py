@@ -15,7 +15,7 @@ the next line, if a name line remains after it, the event line; otherwise only t
 one entry cannot hold (more than a name and three organisation lines) are taken as title and
 event line, and a third such line is an error.
 
-**Markdown** (what :func:`storage.export.to_markdown` writes): ``# title``, ``## event``, then
+**Markdown** (what :func:`bot.book.formats.to_markdown` writes): ``# title``, ``## event``, then
 per entry ``**Name**``, organisation lines as ``*line*`` (a trailing ``\\`` is a hard line
 break), a blank line and the quote. User text is backslash-escaped, so no user line can start
 with ``**`` and the bold name line is an unambiguous entry boundary.
@@ -331,7 +331,7 @@ def _parse_markdown(lines: list[str]) -> Book:
     while i < n and not lines[i].startswith("**"):
         line = lines[i]
         if line.startswith("###"):
-            pass  # a session heading (storage/export.py): not part of any entry
+            pass  # a session heading (bot/book/formats.py): not part of any entry
         elif line.startswith("#"):
             # A closing run of # after a space is ATX syntax; the writer escapes real ones.
             text = _md_unescape(_MD_HEADING_END.sub("", line.lstrip("#").strip()))

@@ -1,11 +1,11 @@
-"""Write the livre d'or (Markdown, HTML, CSV, JSON) and read entries back for import.
+"""Write the livre d'or: Markdown, HTML (a Jinja2 template), CSV and JSON.
 
 Writers take the testimonials to print, already filtered and ordered by the caller.
 
 Markdown is real CommonMark: user text is backslash-escaped (``*``, ``_``, ``<``, ``[`` ...
 anywhere; ``#``, ``>``, ``-``, ``+``, ``=``, ``1.`` at a line start), so it renders as typed,
 no user line can pass for a heading, list, HTML or an entry's ``**Name**`` line, and
-:func:`storage.book.parse_book` reads it back exactly. ``<http://...>`` autolinks are kept.
+:func:`bot.book.parse.parse_book` reads it back exactly. ``<http://...>`` autolinks are kept.
 """
 
 from __future__ import annotations
@@ -20,18 +20,14 @@ from datetime import UTC, datetime
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import jinja2
 
-from storage.book import (
+from bot.book.parse import (
     MAX_ORGANISATION_LINES,
-    BookEntry,
-    BookFormatError,
-    make_entry,
     normalize_name,
     normalize_organisation,
-    parse_book,
     split_paragraphs,
 )
 from storage.models import Testimonial
@@ -40,7 +36,6 @@ ChannelLinks = Callable[[Testimonial], Iterable[str]]
 #: The title of a testimonial's session (None: none). The book's writers print a heading each
 #: time it changes, so the caller orders the testimonials by session first.
 SessionOf = Callable[[Testimonial], str | None]
-Format = Literal["auto", "md", "txt", "csv", "json"]
 
 DEFAULT_TITLE = "Livre d’or"
 # Our guillemets around a quote: a no-break space inside (the house rule of bot/texts/fr.toml).
@@ -274,10 +269,6 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _uncell(text: str) -> str:
-    return text[1:] if text.startswith("'") else text
-
-
 def to_csv(
     testimonials: Iterable[Testimonial],
     event_name: str = "",
@@ -290,8 +281,9 @@ def to_csv(
 
     Multi-line cells keep their ``\\n``; rows end with ``\\r\\n`` (write with ``newline=""``).
     A cell starting with ``= + - @ '`` or a tab gets a leading ``'`` so that spreadsheets do
-    not run it; ``entries_from_csv`` removes it. ``bom`` lets Excel see UTF-8. The event name
-    is not a column (every row would repeat it); it is accepted for a uniform signature.
+    not run it; the import (``bot.book.imports``) removes it. ``bom`` lets Excel see UTF-8.
+    The event name is not a column (every row would repeat it); it is accepted for a uniform
+    signature.
     """
     chunks = iter_csv(testimonials, event_name, channel_links=channel_links, session_of=session_of)
     return ("\ufeff" if bom else "") + "".join(chunks)
@@ -384,109 +376,3 @@ def iter_json(
         dumped = json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n    ")
         yield ("\n    " if i == 0 else ",\n    ") + dumped
     yield "\n  ]\n}\n"
-
-
-# --- Readers --------------------------------------------------------------------------------
-
-
-def entries_from_csv(text: str) -> list[BookEntry]:
-    """Read the entries of a CSV file (ours, or any with ``name`` and ``quote`` columns).
-
-    ``BookEntry.line`` is the physical line where the row starts. ``,``, ``;`` (a French
-    Excel) and tab separators are accepted.
-    """
-    text = text.lstrip("\ufeff")
-    header = text.split("\n", 1)[0]
-    delimiter = max(",;\t", key=header.count)
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    fields = [f.strip().lower() for f in reader.fieldnames or []]
-    if "name" not in fields or "quote" not in fields:
-        raise BookFormatError(1, "the CSV header has no 'name' and 'quote' columns")
-    reader.fieldnames = fields
-    entries: list[BookEntry] = []
-    start = reader.line_num + 1
-    for row in reader:
-        entries.append(
-            make_entry(
-                _uncell(row.get("name") or ""),
-                _uncell(row.get("organisation") or ""),
-                _uncell(row.get("quote") or ""),
-                start,
-            )
-        )
-        start = reader.line_num + 1
-    return entries
-
-
-def entries_from_json(text: str) -> list[BookEntry]:
-    """Read the entries of a JSON export (or a bare list of objects with name and quote).
-
-    ``BookEntry.line`` is the 1-based position in the list.
-    """
-    try:
-        document = json.loads(text.lstrip("\ufeff"))
-    except json.JSONDecodeError as exc:
-        raise BookFormatError(exc.lineno, f"invalid JSON: {exc.msg}") from exc
-    except RecursionError:
-        # json recurses once per nesting level: thousands of [ exhaust the stack.
-        raise BookFormatError(1, "JSON nested too deeply to be a livre d'or") from None
-    items = document.get("testimonials") if isinstance(document, dict) else document
-    if not isinstance(items, list):
-        raise BookFormatError(1, "expected a list of testimonials")
-    entries: list[BookEntry] = []
-    for number, item in enumerate(items, start=1):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise BookFormatError(number, "a testimonial needs a 'name' string")
-        organisation = item.get("organisation") or item.get("organisation_lines") or ""
-        if not isinstance(organisation, str | list):
-            raise BookFormatError(number, "'organisation' must be a string or a list")
-        quote = item.get("quote")
-        if not isinstance(quote, str):
-            raise BookFormatError(number, "a testimonial needs a 'quote' string")
-        if isinstance(organisation, list):
-            organisation = [str(line) for line in organisation]
-        entries.append(make_entry(item["name"], organisation, quote, number))
-    return entries
-
-
-def sniff_format(text: str, filename: str | None = None) -> Format:
-    """Guess a file's format from its extension, else from its first characters."""
-    suffix = Path(filename).suffix.lower() if filename else ""
-    by_suffix: dict[str, Format] = {
-        ".json": "json",
-        ".csv": "csv",
-        ".md": "md",
-        ".markdown": "md",
-        ".txt": "txt",
-    }
-    if suffix in by_suffix:
-        return by_suffix[suffix]
-    start = text.lstrip("\ufeff \t\r\n")
-    if start.startswith(("{", "[")):
-        return "json"
-    header = start.split("\n", 1)[0].lower()
-    if re.search(r"(^|[,;\t])\"?name\"?([,;\t]|$)", header) and "quote" in header:
-        return "csv"
-    return "md" if start.startswith(("#", "**")) else "txt"
-
-
-def read_entries(source: Path | str, format: Format = "auto") -> list[BookEntry]:
-    """Read entries from a file (a ``Path``) or from text (a ``str``) in any format above."""
-    filename = None
-    if isinstance(source, Path):
-        filename = source.name
-        raw = source.read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            # Spreadsheets on Windows save CSV in the ANSI code page.
-            text = raw.decode("cp1252")
-    else:
-        text = source
-    kind = sniff_format(text, filename) if format == "auto" else format
-    if kind == "csv":
-        return entries_from_csv(text)
-    if kind == "json":
-        return entries_from_json(text)
-    # A sniffed md/txt file may be either layout; parse_book tells them apart reliably.
-    return parse_book(text, markdown=None if format == "auto" else kind == "md").entries
