@@ -6,7 +6,8 @@
   Every limit is defined in this unit, so a text within a limit always fits where Telegram
   enforces it.
 
-In storage/ so that the field rules, the exports and the bot share one definition.
+In storage/ so that the field rules, the book, the bot and its fake Telegram share one
+definition.
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ def perceived_length(text: str) -> int:
 
 
 def telegram_length(text: str) -> int:
-    """Return the length Telegram counts: UTF-16 code units (astral characters count 2)."""
+    """Return the length Telegram counts: UTF-16 code units (astral characters count 2).
+
+    The one such count: the bot, the field rules and the fake Telegram (``bot/sandbox``) all
+    use it. A lone surrogate (a Python string can hold one, e.g. decoded from JSON's
+    ``"\\ud800"``) counts one unit instead of raising.
+    """
     # The encoder counts in C: a loop over the characters costs ~0.1 ms on a long text.
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.sandbox.html_check import TelegramHTMLError, parse_telegram_html, utf16_len
+from bot.sandbox.html_check import TelegramHTMLError, parse_telegram_html
 from bot.services.render import (
     DEFAULT_LIMIT,
     TELEGRAM_LIMIT,
@@ -20,6 +20,7 @@ from bot.services.render import (
     render_post_parts,
     split_html_paragraphs,
 )
+from storage.textlength import telegram_length
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "000_6078c713f019cbe3.txt"
 
@@ -27,7 +28,9 @@ SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "000_607
 def check_parts(parts: list[str], whole_html: str, limit: int, marker: str = "({i}/{n})") -> None:
     """Assert every part is valid and within the limit, and the parts rebuild the whole."""
     plains = [parse_telegram_html(part) for part in parts]  # raises if Telegram would refuse
-    assert all(utf16_len(plain) <= limit for plain in plains), [utf16_len(p) for p in plains]
+    assert all(telegram_length(plain) <= limit for plain in plains), [
+        telegram_length(p) for p in plains
+    ]
     assert join_parts_plain(plains, marker=marker) == parse_telegram_html(whole_html)
 
 

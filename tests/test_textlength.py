@@ -18,11 +18,18 @@ FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # 👨‍
         ("🇫🇷", 1, 4),  # a flag: two regional indicators
         ("👍🏽", 1, 4),  # a skin tone modifier
         ("ab\r\ncd", 5, 6),  # CR LF is one character on screen
+        ("", 0, 0),
+        ("é😀", 2, 3),
     ],
 )
 def test_counts(text: str, seen: int, telegram: int) -> None:
     assert perceived_length(text) == seen
     assert telegram_length(text) == telegram
+
+
+def test_a_lone_surrogate_counts_one_unit() -> None:
+    # JSON may carry one ("\\ud800"); counting it must not raise where Telegram's text is read.
+    assert telegram_length("a\ud800b") == 3
 
 
 def test_shorten_cuts_at_a_word_with_an_ellipsis() -> None:

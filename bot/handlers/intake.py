@@ -126,11 +126,6 @@ MESSAGE_MAX = 4096  # no part of a cut paste is longer
 PASTE_WINDOW = timedelta(seconds=10)
 
 
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 async def received_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Take a text answer for the open step."""
     svc, lang, draft, _ = await load_person(update, context)
@@ -296,7 +291,7 @@ async def _add_quote(
     cut_between_paragraphs = ":nl" if text.endswith("\n") else ""
     answers = {
         **answers,
-        key: f"{role}:{len(parts) - 1}:{date}:{utf16_len(text)}{cut_between_paragraphs}",
+        key: f"{role}:{len(parts) - 1}:{date}:{telegram_length(text)}{cut_between_paragraphs}",
     }
     saved = await svc.repo.update_draft(
         draft, quote_parts=parts, step=Step.QUOTE, answer_messages=answers

@@ -35,7 +35,7 @@ serves a fake by hand.
 """
 
 from bot.sandbox.fake import FakeTelegram
-from bot.sandbox.html_check import TelegramHTMLError, parse_entities, parse_telegram_html, utf16_len
+from bot.sandbox.html_check import TelegramHTMLError, parse_entities, parse_telegram_html
 from bot.sandbox.objects import (
     ALL_UPDATE_TYPES,
     DEFAULT_UPDATE_TYPES,
@@ -63,5 +63,4 @@ __all__ = [
     "parse_entities",
     "parse_telegram_html",
     "start_server",
-    "utf16_len",
 ]

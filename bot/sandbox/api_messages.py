@@ -11,7 +11,7 @@ import mimetypes
 from typing import Any
 
 from bot.sandbox.api import Files, Handler, check_can_write, registrar
-from bot.sandbox.html_check import TelegramHTMLError, parse_entities, utf16_len
+from bot.sandbox.html_check import TelegramHTMLError, parse_entities
 from bot.sandbox.limits import (
     CALLBACK_ANSWER_MAX,
     CAPTION_MAX,
@@ -30,6 +30,7 @@ from bot.sandbox.objects import (
     validate_reply_markup,
 )
 from bot.sandbox.world import World
+from storage.textlength import telegram_length
 
 __all__ = ["HANDLERS", "NOT_MODIFIED", "format_text"]
 
@@ -65,7 +66,7 @@ def format_text(
         plain, found = text, _checked_entities(entities, text)
     # Counted before Telegram strips surrounding whitespace: stricter by a few characters at
     # worst, never laxer.
-    if utf16_len(plain) > (CAPTION_MAX if caption else TEXT_MAX):
+    if telegram_length(plain) > (CAPTION_MAX if caption else TEXT_MAX):
         raise bad_request("message caption is too long" if caption else "message is too long")
     plain, found = _strip(plain, found)
     if not plain and not caption:
@@ -78,7 +79,7 @@ def _checked_entities(entities: Any, text: str) -> list[JSONDict]:
         return []
     if not isinstance(entities, list):
         raise bad_request("can't parse entities JSON object")
-    size = utf16_len(text)
+    size = telegram_length(text)
     out = []
     for entity in entities:
         if not (
@@ -103,8 +104,8 @@ def _strip(plain: str, entities: list[JSONDict]) -> tuple[str, list[JSONDict]]:
     stripped = plain.strip()
     if stripped == plain:
         return plain, entities
-    lead = utf16_len(plain[: len(plain) - len(plain.lstrip())])
-    end = lead + utf16_len(stripped)
+    lead = telegram_length(plain[: len(plain) - len(plain.lstrip())])
+    end = lead + telegram_length(stripped)
     out = []
     for entity in entities:
         start = max(entity["offset"], lead)

@@ -16,12 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from storage.textlength import telegram_length
+
 __all__ = [
     "ALLOWED_TAGS",
     "TelegramHTMLError",
     "parse_entities",
     "parse_telegram_html",
-    "utf16_len",
 ]
 
 ALLOWED_TAGS = frozenset(
@@ -68,11 +69,6 @@ class TelegramHTMLError(ValueError):
     """Text that Telegram would refuse with ``400 can't parse entities: <message>``."""
 
 
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the unit of every Telegram limit and entity offset."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 def parse_telegram_html(text: str) -> str:
     """Return the plain text a user sees for ``text`` sent with ``parse_mode=HTML``.
 
@@ -110,7 +106,7 @@ class _Parser:
 
     def emit(self, s: str) -> None:
         self.out.append(s)
-        self.utf16 += utf16_len(s)
+        self.utf16 += telegram_length(s)
 
     def entity(self, i: int) -> tuple[str, int]:
         """Decode the character reference at ``i`` (which holds "&"); return (char, next i)."""

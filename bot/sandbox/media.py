@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.html_check import utf16_len
+from storage.textlength import telegram_length
 
 __all__ = ["MESSAGE_KINDS", "command_entities", "media_content"]
 
@@ -35,7 +35,7 @@ def command_entities(text: str) -> list[JSONDict]:
     command = text.split(maxsplit=1)[0]
     if len(command) < 2:
         return []
-    return [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
+    return [{"type": "bot_command", "offset": 0, "length": telegram_length(command)}]
 
 
 def media_content(kind: str, text: str | None, user: JSONDict, n: int) -> tuple[JSONDict, bool]:

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 from markupsafe import escape
 
-from storage.textlength import telegram_length as utf16_len
+from storage.textlength import telegram_length
 
 TELEGRAM_LIMIT = 4096
 #: Below Telegram's limit, so a small disagreement between our count and theirs is harmless.
@@ -114,7 +114,7 @@ def join_parts_plain(plain_parts: list[str], *, marker: str = DEFAULT_MARKER) ->
 def plain_length(html_text: str) -> int:
     """Return the length Telegram counts for a text in HTML parse mode (its plain text, in
     UTF-16 units): what must stay within ``TELEGRAM_LIMIT``."""
-    return utf16_len(_analyse(html_text)[0])
+    return telegram_length(_analyse(html_text)[0])
 
 
 def split_html_paragraphs(
@@ -134,10 +134,10 @@ def split_html_paragraphs(
     or an element longer than ``limit``).
     """
     document = _document(header_html, body_paragraphs_html)
-    if utf16_len(document) <= limit:
+    if telegram_length(document) <= limit:
         return [document]  # the plain text is never longer than its HTML
     plain, cuts = _analyse(document)
-    if utf16_len(plain) <= limit:
+    if telegram_length(plain) <= limit:
         return [document]
     body_start = len(_analyse(header_html + "\n\n")[0]) if header_html else 0
     levels = _levels(plain)
@@ -148,7 +148,9 @@ def split_html_paragraphs(
 
     n = 2  # the marker's width depends on the number of parts: repack until it is wide enough
     while True:
-        reserve = len(_LAST_SEP) + max(utf16_len(marker.format(i=i, n=n)) for i in range(1, n + 1))
+        reserve = len(_LAST_SEP) + max(
+            telegram_length(marker.format(i=i, n=n)) for i in range(1, n + 1)
+        )
         bounds = _pack(offsets, levels, candidates, limit - reserve)
         if len(bounds) - 1 <= n:
             break

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.book.parse import BookEntry, parse_book
-from bot.sandbox import utf16_len
 from bot.services.questions import PREVIEW_MARKER, PROFILE_BUTTON_WIDTH
 from bot.services.render import GUILLEMET_CLOSE, GUILLEMET_OPEN, join_parts_plain
 from storage.models import Status
-from storage.textlength import shorten
+from storage.textlength import shorten, telegram_length
 from tests.support import Harness
 
 JSON = dict[str, Any]
@@ -51,13 +50,13 @@ def nfc(text: str) -> str:
 def split_long_paste(quote: str) -> list[str]:
     """Return the messages a paste of ``quote`` arrives as: one, or two halves cut at the
     paragraph boundary nearest the middle when it is over Telegram's 4,096 characters."""
-    if utf16_len(quote) <= TELEGRAM_TEXT_MAX:
+    if telegram_length(quote) <= TELEGRAM_TEXT_MAX:
         return [quote]
     paragraphs = quote.split("\n\n")
     best: tuple[int, list[str]] | None = None
     for cut in range(1, len(paragraphs)):
         first, second = "\n\n".join(paragraphs[:cut]), "\n\n".join(paragraphs[cut:])
-        if max(utf16_len(first), utf16_len(second)) > TELEGRAM_TEXT_MAX:
+        if max(telegram_length(first), telegram_length(second)) > TELEGRAM_TEXT_MAX:
             continue
         gap = abs(len(first) - len(second))
         if best is None or gap < best[0]:
@@ -198,7 +197,7 @@ async def test_seed_entries_interleaved_come_out_intact(harness: Harness, seed_t
     longest = max(attendees, key=lambda a: len(a.entry.quote))
     assert len(longest.entry.quote) == LONGEST_QUOTE
     assert len(longest.chunks) == 2
-    assert all(utf16_len(c) <= TELEGRAM_TEXT_MAX for c in longest.chunks)
+    assert all(telegram_length(c) <= TELEGRAM_TEXT_MAX for c in longest.chunks)
     assert all(len(a.chunks) == 1 for a in attendees if a is not longest)
 
     await asyncio.gather(*(play(harness, a) for a in attendees))

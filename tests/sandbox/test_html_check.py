@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox import TelegramHTMLError, parse_entities, parse_telegram_html, utf16_len
+from bot.sandbox import TelegramHTMLError, parse_entities, parse_telegram_html
 
 
 @pytest.mark.parametrize(
@@ -102,11 +102,3 @@ def test_pre_code_is_one_entity_with_language() -> None:
 
 def test_empty_entities_are_dropped() -> None:
     assert parse_entities("<b></b>x") == ("x", [])
-
-
-def test_utf16_len() -> None:
-    assert utf16_len("") == 0
-    assert utf16_len("abc") == 3
-    assert utf16_len("é") == 1
-    assert utf16_len("😀") == 2
-    assert utf16_len("👍🏽") == 4
