@@ -2,6 +2,8 @@
 
 It has one user (Alice, an organiser), the organisers' supergroup and a channel. Lines typed
 on stdin are sent as Alice; the bot's messages are printed as they arrive, with their buttons.
+With ``--bot-outside`` the bot is in neither chat yet: Alice adds it (``:add group``...), to
+try ``livredor setup`` by hand.
 """
 
 from __future__ import annotations
@@ -26,16 +28,33 @@ HELP = """\
 Type a line to send it as Alice in her private chat with the bot.
   :g <text>                          send it in the organisers' group instead
   :press <chat_id> <msg_id> <data>   press a button
+  :add group | :add channel          Alice adds the bot (to the channel as an administrator)
+  :admin group | :member group       Alice makes the bot an administrator of the group, or not
   :q                                 quit"""
 
 
-def build_fake(token: str) -> FakeTelegram:
-    """The fake of the manual runs: Alice, her organisers' group, the channel."""
+def build_fake(token: str, *, bot_inside: bool = True) -> FakeTelegram:
+    """The fake of the manual runs: Alice, her organisers' group, the channel (the bot an
+    administrator of both, unless not ``bot_inside``)."""
     fake = FakeTelegram(token=token)
     fake.add_user(ALICE, "Alice", last_name="Martin", username="alice", language_code="fr")
-    fake.add_group(GROUP, "Organisers", admins=[ALICE])
-    fake.add_channel(CHANNEL, "Livre d'or", username=CHANNEL_USERNAME)
+    fake.add_group(GROUP, "Organisers", admins=[ALICE], with_bot=bot_inside)
+    fake.add_channel(
+        CHANNEL, "Livre d'or", username=CHANNEL_USERNAME, admins=[ALICE], with_bot=bot_inside
+    )
     return fake
+
+
+def _bot_command(fake: FakeTelegram, line: str) -> None:
+    """:add group|channel, :admin group, :member group: Alice changes the bot's place."""
+    command, _, where = line.partition(" ")
+    chat_id = {"group": GROUP, "channel": CHANNEL}.get(where.strip())
+    if chat_id is None:
+        raise ValueError(f"{command} group or {command} channel")
+    if command == ":add":
+        fake.add_bot(chat_id, by=ALICE, admin=chat_id == CHANNEL)
+    else:
+        fake.set_bot_rights(chat_id, admin=command == ":admin", by=ALICE)
 
 
 async def _print_bot_messages(fake: FakeTelegram) -> None:
@@ -75,6 +94,8 @@ async def _read_commands(fake: FakeTelegram) -> None:
                 return
             if line.startswith(":g "):
                 fake.user_sends(ALICE, line[3:], chat_id=GROUP)
+            elif line.split(" ", 1)[0] in (":add", ":admin", ":member"):
+                _bot_command(fake, line)
             elif line.startswith(":press "):
                 chat_id, message_id, data = line.split(maxsplit=3)[1:]
                 fake.user_presses(ALICE, int(chat_id), int(message_id), data)
@@ -85,8 +106,8 @@ async def _read_commands(fake: FakeTelegram) -> None:
     await asyncio.Event().wait()  # stdin closed: keep serving until killed
 
 
-async def serve(host: str, port: int, token: str) -> None:
-    fake = build_fake(token)
+async def serve(host: str, port: int, token: str, bot_inside: bool = True) -> None:
+    fake = build_fake(token, bot_inside=bot_inside)
     server = await start_server(fake, host, port)
     print(f"Fake Telegram Bot API at {server.base_url}", flush=True)
     print(f"LIVREDOR_API_BASE_URL={server.base_url}")
@@ -110,9 +131,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
     parser.add_argument("--token", default="123456:TEST-TOKEN")
+    parser.add_argument(
+        "--bot-outside",
+        action="store_true",
+        help="the bot in no chat yet (to try `livredor setup`: :add group, :admin group...)",
+    )
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.host, args.port, args.token))
+        asyncio.run(serve(args.host, args.port, args.token, not args.bot_outside))
     return 0
 
 
