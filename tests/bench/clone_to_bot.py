@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -97,7 +98,11 @@ async def measure(quick: bool) -> list[tuple[str, float]]:
         clone_time = await _timed(["git", "clone", "-q", str(REPO), str(clone)], REPO, env)
         steps.append(("git clone", clone_time))
         if quick:
-            (clone / ".venv").symlink_to(REPO / ".venv")
+            # This checkout's programs, in a .venv of the clone's own that deploy/run.sh takes
+            # as installed: it must never install into (and repoint) this checkout's .venv.
+            (clone / ".venv").mkdir()
+            (clone / ".venv" / "bin").symlink_to(REPO / ".venv" / "bin")
+            shutil.copy(clone / "pyproject.toml", clone / ".venv" / ".installed-")
             env["PYTHONPATH"] = str(clone)
         help_ = ["bash", "deploy/run.sh", "--help"]
         steps.append(("install (first deploy/run.sh)", await _timed(help_, clone, env)))
