@@ -464,6 +464,10 @@ class Dialogue:
             say(PRIVATE.format(name=event.name or "Someone", bot=me.username))
             return None
         if isinstance(event, Migrated):
+            if event.old_id == self.group_id:
+                # Telegram turned the organisers' group into a supergroup: a new id.
+                self.group_id = event.new_id
+                say(f"  The organisers' group became a supergroup; its id is now {event.new_id}.")
             return None
         if event.gone:
             say(f'  @{me.username} was removed from "{event.title}".')
@@ -624,7 +628,7 @@ def interactive(settings: Settings) -> int:
             channel = dialogue.find(CHANNEL, 3, settings.channel_id)
             event, language = dialogue.ask_event()
             values = {
-                GROUP.variable: str(group.chat_id),
+                GROUP.variable: str(dialogue.group_id),
                 CHANNEL.variable: str(channel.chat_id),
                 f"{ENV_PREFIX}EVENT_NAME": event,
                 f"{ENV_PREFIX}DEFAULT_LANGUAGE": language,

@@ -233,6 +233,45 @@ class FakeTelegram(World):
             chat.messages[message.message_id] = message
             self.queue_update("message", message.to_json())
 
+    def migrate_group(self, chat_id: int, new_id: int, *, by: int) -> JSONDict:
+        """User ``by`` turns a basic group into a supergroup (Telegram does it when a group
+        gets a public link or some settings): a new chat, ``new_id`` (-100...), with the same
+        title, members and bot rights; the old id answers every call with 400 and
+        ``migrate_to_chat_id``. Each chat gets its service message, ``migrate_to_chat_id`` in
+        the old one and ``migrate_from_chat_id`` in the new one."""
+        old = self._chat(chat_id)
+        if old.type != "group":
+            raise ValueError("only a basic group becomes a supergroup")
+        if not str(new_id).startswith("-100") or new_id in self._chats:
+            raise ValueError("a new supergroup id, like -100xxxxxxxxxx")
+        new = Chat(
+            new_id,
+            "supergroup",
+            title=old.title,
+            members=dict(old.members),
+            rights=BotRights(**vars(old.rights)),
+        )
+        self._chats[new_id] = new
+        adder = self._user(by)
+        for chat, content in (
+            (old, {"migrate_to_chat_id": new_id}),
+            (new, {"migrate_from_chat_id": chat_id}),
+        ):
+            message = StoredMessage(
+                chat=chat.to_json(),
+                message_id=self._next_message_id(chat),
+                date=self.now(),
+                sender=adder,
+                from_bot=False,
+                content=content,
+                text_field="service",
+            )
+            chat.messages[message.message_id] = message
+            if chat.rights.member:
+                self.queue_update("message", message.to_json())
+        old.migrated_to = new_id
+        return new.to_json()
+
     def set_member(self, chat_id: int, user_id: int, status: str) -> None:
         """Set a user's status in a group or channel: creator, administrator, member, left,
         kicked (what getChatMember / getChatAdministrators report)."""

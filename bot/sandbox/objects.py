@@ -68,16 +68,26 @@ DEFAULT_UPDATE_TYPES = ALL_UPDATE_TYPES - {
 class ApiError(Exception):
     """A Bot API error answer: ``{"ok": false, "error_code": code, "description": ...}``."""
 
-    def __init__(self, code: int, description: str, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        *,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
     def payload(self) -> JSONDict:
         body: JSONDict = {"ok": False, "error_code": self.code, "description": self.description}
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
+        if self.migrate_to_chat_id is not None:
+            body["parameters"] = {"migrate_to_chat_id": self.migrate_to_chat_id}
         return body
 
 
@@ -310,6 +320,7 @@ class Chat:
     members: dict[int, str] = field(default_factory=dict)  # user id -> ChatMember status
     rights: BotRights = field(default_factory=BotRights)
     blocked: bool = False  # private chats: the user blocked the bot
+    migrated_to: int | None = None  # a group that became this supergroup
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     next_message_id: int = 1
 

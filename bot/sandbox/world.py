@@ -17,7 +17,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.sandbox.limits import FloodControl
-from bot.sandbox.objects import DEFAULT_UPDATE_TYPES, Chat, JSONDict, StoredMessage, bad_request
+from bot.sandbox.objects import (
+    DEFAULT_UPDATE_TYPES,
+    ApiError,
+    Chat,
+    JSONDict,
+    StoredMessage,
+    bad_request,
+)
 from bot.sandbox.signals import Signals
 
 if TYPE_CHECKING:
@@ -144,6 +151,12 @@ class World(Signals):
         found = self._chats.get(chat_id)
         if found is None:
             raise bad_request("chat not found")
+        if found.migrated_to is not None:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=found.migrated_to,
+            )
         return found
 
     def user_json(self, user_id: int) -> JSONDict | None:

@@ -318,3 +318,33 @@ async def test_setup_confirms_only_the_updates_it_used() -> None:
     assert kinds == ["message", "my_chat_member"]
     assert fake.pending_updates[0]["message"]["text"] == "Hello"
     assert fake.allowed_updates == list(ALLOWED_UPDATES)
+
+
+async def test_a_group_that_becomes_a_supergroup(tmp_path: Path) -> None:
+    """A basic group turned into a supergroup while setup waits: the new id is the one kept."""
+    fake = make_world()
+    basic, upgraded = -4000001, -1004000001
+    fake.add_group(basic, "Team", admins=[ORGANISER_ID], supergroup=False, with_bot=False)
+    # Before setup runs: Telegram keeps the update (up to 24 hours) until someone asks.
+    fake.add_bot(CHANNEL_ID, by=ORGANISER_ID, admin=True)
+    server = await start_server(fake)
+    term = setup_terminal(tmp_path, server.base_url)
+    try:
+        await term.answer("Token: ", TOKEN)
+        await term.expect('"Livre d\'or" is a channel, not a group')
+        fake.add_bot(basic, by=ORGANISER_ID)
+        await term.answer('Is "Team" your organisers\' group? [Y/n]', "y")
+        await term.expect("Not yet: the bot is a member but not an administrator.")
+        fake.migrate_group(basic, upgraded, by=ORGANISER_ID)
+        fake.set_bot_rights(upgraded, admin=True, by=ORGANISER_ID)
+        await term.expect(f'ok: the organisers\' group is "Team" ({upgraded})')
+        await term.answer('Is "Livre d\'or" your channel? [Y/n]', "y")
+        await term.answer("The event's name", "Team day")
+        await term.answer("[en]: ", "")
+        await term.expect("Everything is ready")
+        assert await term.end() == 0
+    finally:
+        term.kill()
+        await server.close()
+        await fake.aclose()
+    assert dotenv_values(tmp_path / ".env")["LIVREDOR_ORGANISERS_CHAT_ID"] == str(upgraded)
