@@ -119,9 +119,11 @@ async def serve(host: str, port: int, token: str, bot_inside: bool = True) -> No
     try:
         await _read_commands(fake)
     finally:
-        printer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await printer
+        # Python 3.11's wait_for (under wait_change) can swallow a cancellation that
+        # arrives as its wait ends (fixed in 3.12): cancel until the printer has stopped.
+        while not printer.done():
+            printer.cancel()
+            await asyncio.wait([printer], timeout=0.1)
         await server.close()
         await fake.aclose()
 
