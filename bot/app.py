@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -14,25 +13,22 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
-    ContextTypes,
     Defaults,
     MessageHandler,
     TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
-from telegram.warnings import PTBUserWarning
 
 from bot.handlers import account, flood, intake, moderation, review
 from bot.services import menus
 from bot.services.backlog import Backlog
 from bot.services.cards import CardDesk
-from bot.services.container import SERVICES_KEY, Services, services
+from bot.services.container import CONTEXT_TYPES, App, Context, Services
 from bot.services.inbox import (
     DurableUpdateQueue,
     InboxUpdateProcessor,
@@ -40,7 +36,7 @@ from bot.services.inbox import (
     UpdatesRequest,
 )
 from bot.services.limiter import SlidingWindowRateLimiter
-from bot.services.messages import RAW_CALL_WARNING, answer_query
+from bot.services.messages import answer_query
 from bot.services.publishing import Publisher
 from bot.services.questions import ANSWER_SAVED, ask, reask_open_questions
 from bot.services.sessions import Sessions
@@ -69,14 +65,13 @@ def build_application(
     texts: Texts | None = None,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
-) -> Application:  # type: ignore[type-arg]
+) -> App:
     """Assemble the bot: PTB application, services in ``bot_data``, handlers, workers.
 
     ``request``/``updates_request`` replace PTB's HTTP client (the in-process fake Telegram
     in tests); in production the Bot API is reached at ``settings.api_base_url``.
     """
     texts = texts or Texts.load(settings.texts, settings.default_language)
-    warnings.filterwarnings("ignore", RAW_CALL_WARNING, PTBUserWarning)
     inbox = Inbox(repo.db)
     # Updates are committed to the inbox before Telegram may consider them delivered, and
     # marked done once handled (bot/services/inbox.py says why this hook).
@@ -85,6 +80,7 @@ def build_application(
     processor = InboxUpdateProcessor(inbox)
     builder = (
         ApplicationBuilder()
+        .context_types(CONTEXT_TYPES)
         .token(settings.token)
         .base_url(settings.api_base_url)
         .defaults(
@@ -119,7 +115,7 @@ def build_application(
     desk = CardDesk(app.bot, repo, texts, settings)
     desk.sessions = sessions
     backlog = desk.backlog = Backlog(desk)
-    app.bot_data[SERVICES_KEY] = Services(
+    app.bot_data.services = Services(
         settings=settings,
         repo=repo,
         texts=texts,
@@ -136,7 +132,7 @@ def build_application(
     return app
 
 
-def add_handlers(app: Application, settings: Settings) -> None:  # type: ignore[type-arg]
+def add_handlers(app: App, settings: Settings) -> None:
     """Register every handler of the bot, in order.
 
     Note: order matters. PTB tries the handlers of a group in the order they were added and
@@ -206,7 +202,7 @@ def add_handlers(app: Application, settings: Settings) -> None:  # type: ignore[
     )
 
 
-Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
 def private_only(callback: Callback) -> Callback:
@@ -214,13 +210,13 @@ def private_only(callback: Callback) -> Callback:
     forged ``forget:no`` on a card in the organisers' group) is answered and does nothing."""
 
     @functools.wraps(callback)
-    async def bound(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def bound(update: Update, context: Context) -> None:
         chat = update.effective_chat
         if chat is None or chat.type != ChatType.PRIVATE:
             query = update.callback_query
             log.warning("private button pressed in chat %s: ignored", chat.id if chat else None)
             if query is not None:
-                svc = services(context)
+                svc = context.bot_data.services
                 text = svc.texts(svc.settings.default_language, "moderation.unknown_button")
                 await answer_query(query, text, show_alert=True)
             return
@@ -229,11 +225,11 @@ def private_only(callback: Callback) -> Callback:
     return bound
 
 
-async def start_workers(app: Application) -> None:  # type: ignore[type-arg]
+async def start_workers(app: App) -> None:
     """Register the bot's menus and description where Telegram's differ, then start the
     card sender, the publisher and the backlog's watch (call after ``app.initialize()``,
     which asked Telegram who the bot is: ``app.bot.username`` is known from then on)."""
-    svc: Services = app.bot_data[SERVICES_KEY]
+    svc = app.bot_data.services
     username = app.bot.username
     svc.bot_username = username
     # Before any new update: what a previous run received but did not finish.
@@ -252,9 +248,9 @@ async def start_workers(app: Application) -> None:  # type: ignore[type-arg]
     log.info("started as @%s", username)
 
 
-async def stop_workers(app: Application) -> None:  # type: ignore[type-arg]
+async def stop_workers(app: App) -> None:
     """Stop the workers (what they had in hand is in the database)."""
-    svc: Services = app.bot_data[SERVICES_KEY]
+    svc = app.bot_data.services
     if svc.reasking is not None and not svc.reasking.done():
         svc.reasking.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -264,7 +260,7 @@ async def stop_workers(app: Application) -> None:  # type: ignore[type-arg]
     await svc.desk.stop()
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: Context) -> None:
     """Log any error a handler did not expect; tell the person their data is safe."""
     error = context.error
     if isinstance(error, Forbidden):
@@ -274,7 +270,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(update, Update) and update.effective_chat is not None:
         chat = update.effective_chat
         if chat.type == "private":
-            svc = services(context)
+            svc = context.bot_data.services
             user = update.effective_user
             lang = svc.texts.language(user.language_code if user else None)
             with contextlib.suppress(TelegramError):

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from telegram.constants import WebhookLimit
 
 ENV_PREFIX = "LIVREDOR_"
 
@@ -50,7 +51,8 @@ EXPECTED: dict[str, str] = {
 }
 
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
-_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
+# At least 32 (ours, for a generated or chosen secret), at most Telegram's 256.
+_SECRET_RE = re.compile(rf"^[A-Za-z0-9_-]{{32,{WebhookLimit.MAX_SECRET_TOKEN_LENGTH}}}$")
 
 
 def is_token_shaped(text: str) -> bool:

@@ -15,12 +15,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from telegram.ext import Application
-
 from bot.app import ALLOWED_UPDATES, build_application, start_workers, stop_workers
 from bot.sandbox.fake import FakeTelegram
 from bot.sandbox.request import FakeRequest
-from bot.services.container import SERVICES_KEY, Services
+from bot.services.container import App, Services
 from config.settings import Settings
 from storage.database import Database
 from storage.testimonials import Repository
@@ -174,7 +172,7 @@ class Harness:
         self.read_timeout = read_timeout
         self.db: Database
         self.repo: Repository
-        self.app: Application  # type: ignore[type-arg]
+        self.app: App
         self._users = 1000
         #: ``settle`` leaves the card sender to its work (see there).
         self.updates_only = False
@@ -182,8 +180,7 @@ class Harness:
     @property
     def services(self) -> Services:
         """Return the bot's services."""
-        found: Services = self.app.bot_data[SERVICES_KEY]
-        return found
+        return self.app.bot_data.services
 
     async def start(self) -> None:
         """Open the database and start the bot, polling the fake."""

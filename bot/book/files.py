@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from telegram.constants import FileSizeLimit
+
 from bot.book import formats
 from bot.services.sessions import Sessions
 from bot.services.texts import Texts
@@ -20,7 +22,7 @@ FORMATS = ("md", "html", "csv", "json")
 
 #: Telegram's upload limit for a bot's document (the cloud Bot API): above it, the book is
 #: zipped, and if even that is too big the organisers are told to use ``livredor export``.
-UPLOAD_LIMIT = 50 * 1024 * 1024
+UPLOAD_LIMIT = FileSizeLimit.FILESIZE_UPLOAD
 
 
 def render_book(testimonials: Sequence[Testimonial], fmt: str, settings: Settings) -> str:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot.services import menus
 from bot.services.cards import reason_text
+from bot.services.container import Context
 from bot.services.messages import answer_query, button, drop_buttons, reply
 from bot.services.people import load_person
 from bot.services.questions import ask
@@ -20,23 +20,23 @@ from storage.textlength import shorten
 log = logging.getLogger(__name__)
 
 LANGUAGE_PATTERN = r"^lang:(en|fr)$"
-MINE_PATTERN = r"^mine:(ask|yes|no):\d{1,18}$"
+MINE_PATTERN = r"^mine:(ask|yes|no):(\d{1,18})$"
 FORGET_PATTERN = r"^forget:(yes|no)$"
 
 
-async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def language(update: Update, context: Context) -> None:
     """Offer English or French."""
     svc, lang, _, _ = await load_person(update, context, allow_banned=True)
     markup = InlineKeyboardMarkup([[button("English", "lang:en"), button("Français", "lang:fr")]])
     await reply(update, svc.texts(lang, "language.choose"), markup)
 
 
-async def chose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def chose_language(update: Update, context: Context) -> None:
     """Store the chosen language."""
     query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_user is not None
+    assert query is not None and context.match is not None and update.effective_user is not None
     svc, _, draft, user = await load_person(update, context, allow_banned=True)
-    chosen = query.data.split(":")[1]
+    chosen = context.match.group(1)
     await answer_query(query)
     tg_user = update.effective_user
     if user is None:
@@ -61,7 +61,7 @@ def _sentence_start(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def mine(update: Update, context: Context) -> None:
     """List my testimonials, status first, with my own numbering; offer to withdraw those
     still live."""
     svc, lang, _, _ = await load_person(update, context, allow_banned=True)
@@ -98,12 +98,12 @@ async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, "\n".join(lines), InlineKeyboardMarkup(buttons) if buttons else None)
 
 
-async def mine_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def mine_pressed(update: Update, context: Context) -> None:
     """Withdraw one of my testimonials (asks to confirm first)."""
     query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_user is not None
+    assert query is not None and context.match is not None and update.effective_user is not None
     svc, lang, _, _ = await load_person(update, context, allow_banned=True)
-    _, action, raw_id = query.data.split(":")
+    action, raw_id = context.match.groups()
     # The button carries the database id; the sentences use the person's own numbering.
     numbers = await svc.repo.own_numbers(update.effective_user.id)
     testimonial = await svc.repo.get(int(raw_id))
@@ -142,7 +142,7 @@ async def mine_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     svc.publisher.wake()
 
 
-async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget(update: Update, context: Context) -> None:
     """Ask to confirm erasing everything about me."""
     svc, lang, _, _ = await load_person(update, context, allow_banned=True)
     t = svc.texts
@@ -152,7 +152,7 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, t(lang, "forget.confirm"), markup)
 
 
-async def forget_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget_pressed(update: Update, context: Context) -> None:
     """Erase everything about the presser (and queue the removal of their posts)."""
     query = update.callback_query
     assert query is not None and update.effective_user is not None

@@ -7,18 +7,17 @@ import asyncio
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
 
-from bot.services.container import services
+from bot.services.container import Context
 
 
-async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def flood_guard(update: Update, context: Context) -> None:
     """Slow a person who floods the bot (only them: their updates are serialised)."""
     user = update.effective_user
     chat = update.effective_chat
     if user is None or chat is None or chat.type != ChatType.PRIVATE:
         return
-    svc = services(context)
+    svc = context.bot_data.services
     wait, warn = svc.flood.delay_for(user.id)
     if warn:
         lang = svc.texts.language(user.language_code)

@@ -8,7 +8,6 @@ loses nothing; a replayed update finds the draft moved on and changes nothing.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -18,12 +17,10 @@ from telegram import (
     Message,
     Update,
 )
+from telegram.constants import MessageLimit
 from telegram.error import BadRequest
-from telegram.ext import (
-    ContextTypes,
-)
 
-from bot.services.container import Services
+from bot.services.container import Context, Services
 from bot.services.messages import (
     answer_query,
     button,
@@ -57,7 +54,7 @@ log = logging.getLogger(__name__)
 # -- commands ------------------------------------------------------------------------------
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: Context) -> None:
     """Greet and ask the first question, or offer to continue an open draft."""
     svc, lang, draft, user = await load_person(update, context)
     tg_user = update.effective_user
@@ -69,7 +66,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if draft is not None:
         await offer_resume(update, svc, lang, draft)
         return
-    payload = context.args[0][:64] if context.args else None
+    payload = context.args[0][: MessageLimit.DEEP_LINK_LENGTH] if context.args else None
     draft = await svc.repo.start_draft(tg_user.id, lang, payload)
     if svc.sessions and payload is None:
         # Came without a link naming a session: offer them, once, skippable. (A payload we do
@@ -84,7 +81,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await ask(update, svc, lang, draft, f"{hello}\n{svc.texts(lang, 'intake.how_it_works')}")
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def cancel(update: Update, context: Context) -> None:
     """Ask to confirm discarding the open draft."""
     svc, lang, draft, _ = await load_person(update, context)
     if draft is None:
@@ -93,7 +90,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await confirm_cancel(update, svc, lang, draft)
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: Context) -> None:
     """List the commands."""
     svc, lang, _, _ = await load_person(update, context)
     event = svc.settings.event_name
@@ -104,7 +101,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await reply(update, text)
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: Context) -> None:
     """Answer a command we do not have, then re-ask the open question."""
     svc, lang, draft, _ = await load_person(update, context)
     prefix = svc.texts(lang, "common.unknown_command")
@@ -122,11 +119,11 @@ REPEAT_WINDOW = timedelta(minutes=5)
 #: break near the limit, sent within a second or two: a message at least this long followed
 #: by one within ``PASTE_WINDOW`` is taken for one paste.
 PASTE_CUT = 3800
-MESSAGE_MAX = 4096  # no part of a cut paste is longer
+MESSAGE_MAX = MessageLimit.MAX_TEXT_LENGTH  # no part of a cut paste is longer
 PASTE_WINDOW = timedelta(seconds=10)
 
 
-async def received_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def received_text(update: Update, context: Context) -> None:
     """Take a text answer for the open step."""
     svc, lang, draft, _ = await load_person(update, context)
     message = update.effective_message
@@ -330,7 +327,7 @@ EDITABLE_AT = {
 QUOTE_ROLES = ("quote", "paste")
 
 
-async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def received_edit(update: Update, context: Context) -> None:
     """An attendee edited a message: it replaces the answer it gave, if that is their latest
     answer to the question now open (or the matching field at the preview, which is then
     shown again); anything else gets a short explanation and changes nothing."""
@@ -413,7 +410,7 @@ async def received_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await prompt(update, svc, saved, said, done)
 
 
-async def received_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def received_other(update: Update, context: Context) -> None:
     """A sticker, photo, voice note, location...: say what is expected; change nothing."""
     svc, lang, draft, _ = await load_person(update, context)
     if draft is None or draft.step is None:
@@ -471,12 +468,12 @@ def acts_at(action: str, step: Step | None) -> bool:
     return steps is None or step in steps
 
 
-async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def pressed(update: Update, context: Context) -> None:
     """Handle the buttons of the conversation (``in:<action>:<draft id>``)."""
     query = update.callback_query
     assert query is not None and query.data is not None
     svc, lang, draft, _ = await load_person(update, context)
-    match = re.match(INTAKE_PATTERN, query.data)
+    match = context.match  # INTAKE_PATTERN's, matched by PTB
     assert match is not None
     action, draft_id = match.group(1), int(match.group(2))
     if draft is None or draft.id != draft_id:

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import re
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -26,13 +25,10 @@ from telegram import (
 from telegram import User as TgUser
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest
-from telegram.ext import (
-    ContextTypes,
-)
 
 from bot.book.files import FORMATS, write_book_file
 from bot.services.cards import REASON_KEYS, CardDesk, format_time
-from bot.services.container import Services, services
+from bot.services.container import Context, Services
 from bot.services.decisions import already, decide
 from bot.services.messages import answer_query, profile_name
 from storage import fields
@@ -51,12 +47,12 @@ MOD_PATTERN = (
 # -- handlers ---------------------------------------------------------------------------------
 
 
-def _desk(context: ContextTypes.DEFAULT_TYPE) -> tuple[Services, CardDesk]:
-    svc = services(context)
+def _desk(context: Context) -> tuple[Services, CardDesk]:
+    svc = context.bot_data.services
     return svc, svc.desk
 
 
-async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def pressed(update: Update, context: Context) -> None:
     """Handle a card button: check who pressed, then act (``mod:<action>:<id>[:<arg>]``)."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -73,7 +69,7 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await mod.is_organiser(query.from_user, fresh=True):
         await answer_query(query, t(lang, "moderation.only_organisers"), show_alert=True)
         return
-    match = re.match(MOD_PATTERN, query.data)
+    match = context.match  # MOD_PATTERN's, matched by PTB
     assert match is not None
     action, tid, arg = match.group(1), int(match.group(2)), match.group(3)
     testimonial = await svc.repo.get(tid)
@@ -321,11 +317,11 @@ ACTIONS = {
 }
 
 
-async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_button(update: Update, context: Context) -> None:
     """Answer a button whose data we did not make (forged, or from an old version)."""
     query = update.callback_query
     assert query is not None
-    svc = services(context)
+    svc = context.bot_data.services
     log.warning(
         "unknown callback data %r from user %s: ignored",
         query.data,
@@ -338,7 +334,7 @@ async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     )
 
 
-async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def group_text(update: Update, context: Context) -> None:
     """A reply to one of the bot's prompts: the reason or correction it asked for, taken only
     from the organiser who asked (or an anonymous admin), still an organiser, in time."""
     svc, mod = _desk(context)
@@ -419,7 +415,7 @@ def _refused(svc: Services, lang: str, exc: fields.FieldError) -> str:
 
 
 async def _organiser_only(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, *, fresh: bool = False
+    update: Update, context: Context, *, fresh: bool = False
 ) -> CardDesk | None:
     """Return the desk if the sender is an organiser (an admin posting as the group is one:
     Telegram lets only admins do that); else say so and return None."""
@@ -436,7 +432,7 @@ async def _organiser_only(
     return mod
 
 
-async def pending_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def pending_command(update: Update, context: Context) -> None:
     """Move the cards of the testimonials waiting for review to the bottom of the group,
     oldest first: answered at once, the cards follow through the card queue at the group's
     pace (the organiser's next press must not wait behind them)."""
@@ -459,7 +455,7 @@ async def pending_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         mod.repost_later(testimonial_id)
 
 
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stats_command(update: Update, context: Context) -> None:
     """Post the counts by status."""
     mod = await _organiser_only(update, context)
     if mod is None:
@@ -486,7 +482,7 @@ def _session_counts(mod: CardDesk, by_payload: dict[str | None, int]) -> str:
     return "\n".join(lines)
 
 
-async def ban_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ban_command(update: Update, context: Context) -> None:
     """Ban (/ban) or unban (/unban) the author of the card replied to."""
     mod = await _organiser_only(update, context)
     message = update.effective_message
@@ -507,7 +503,7 @@ async def ban_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await message.reply_text(t(lang, key, id=testimonial.id))
 
 
-async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def export_command(update: Update, context: Context) -> None:
     """Send the livre d'or as a file: /export [md|html|csv|json] (Markdown by default)."""
     mod = await _organiser_only(update, context, fresh=True)
     message = update.effective_message
@@ -535,7 +531,7 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     log.info("book exported as %s (%d testimonials)", book.path.name, book.count)
 
 
-async def member_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def member_changed(update: Update, context: Context) -> None:
     """Someone's rights in the organisers' group changed: a demoted admin loses the right to
     decide at once (and their open prompts go); a promoted one gains it."""
     change = update.chat_member

@@ -16,16 +16,14 @@ withdrawal erases them here too (bot/services/review_messages.py).
 from __future__ import annotations
 
 import logging
-import re
 from datetime import timedelta
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
 from bot.services import menus
 from bot.services.cards import REASON_KEYS, CardDesk
-from bot.services.container import Services, services
+from bot.services.container import Context, Services
 from bot.services.decisions import already, decide
 from bot.services.messages import answer_query, profile_name, reply
 from bot.services.people import load_person
@@ -43,12 +41,12 @@ REVIEW_PATTERN = r"^rev:(approve|reason|skip|stop|more):(\d{1,18})(?::(\d{1,2}))
 CLAIM_LIFETIME = timedelta(minutes=5)
 
 
-def _desk(context: ContextTypes.DEFAULT_TYPE) -> tuple[Services, CardDesk]:
-    svc = services(context)
+def _desk(context: Context) -> tuple[Services, CardDesk]:
+    svc = context.bot_data.services
     return svc, svc.desk
 
 
-async def review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def review_command(update: Update, context: Context) -> None:
     """Show an organiser the next testimonial waiting for review (private chat)."""
     svc, mod = _desk(context)
     user = update.effective_user
@@ -74,7 +72,7 @@ async def review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await menus.give_organiser_menu(context.bot, svc.repo, svc.texts, user.id, lang)
 
 
-async def group_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def group_review(update: Update, context: Context) -> None:
     """``/review`` typed in the organisers' group: say where reviewing happens."""
     svc, mod = _desk(context)
     message = update.effective_message
@@ -83,7 +81,7 @@ async def group_review(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await message.reply_text(text)
 
 
-async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def pressed(update: Update, context: Context) -> None:
     """Handle a /review button: decide, skip, stop or read all; then show the next one."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -91,7 +89,7 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _, lang, _, _ = await load_person(update, context, allow_banned=True)
     t = svc.texts
     user = query.from_user
-    match = re.match(REVIEW_PATTERN, query.data)
+    match = context.match  # REVIEW_PATTERN's, matched by PTB
     assert match is not None
     action, tid, arg = match.group(1), int(match.group(2)), match.group(3)
     # Checked at the moment of deciding, as for a card button (a demoted organiser is out).

@@ -1,4 +1,5 @@
-"""What every handler needs, built once by ``build_application`` and kept in ``bot_data``."""
+"""What every handler needs, built once by ``build_application`` and kept in ``bot_data``,
+typed through PTB's ``ContextTypes``: a handler reads ``context.bot_data.services``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from telegram.ext import ContextTypes
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.services.floodguard import FloodGuard
 from bot.services.sessions import Sessions
@@ -20,13 +21,11 @@ if TYPE_CHECKING:
     from bot.services.inbox import DurableUpdateQueue, InboxUpdateProcessor
     from bot.services.publishing import Publisher
 
-SERVICES_KEY = "livredor"
-
 
 @dataclass
 class Services:
-    """Settings, storage and the long-lived workers, typed (``bot_data`` is a dict); built
-    whole by ``build_application``, in dependency order."""
+    """Settings, storage and the long-lived workers; built whole by ``build_application``,
+    in dependency order."""
 
     settings: Settings
     repo: Repository
@@ -42,7 +41,18 @@ class Services:
     reasking: asyncio.Task[int] | None = None  # re-asking open questions, once started
 
 
-def services(context: ContextTypes.DEFAULT_TYPE | Any) -> Services:
-    """Return the ``Services`` of the running application."""
-    found: Services = context.bot_data[SERVICES_KEY]
-    return found
+class BotData:
+    """The application's ``bot_data``. PTB makes it (with no arguments) when the application
+    is built; ``build_application`` then puts the services in, before any update is handled."""
+
+    __slots__ = ("services",)
+
+    services: Services
+
+
+#: The ``context`` every handler receives: PTB's, with ``bot_data`` typed.
+Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+#: Given to ``ApplicationBuilder.context_types``.
+CONTEXT_TYPES = ContextTypes(bot_data=BotData)
+#: The application ``build_application`` returns (what matters here: its ``bot_data``).
+App = Application[Any, Any, Any, Any, BotData, Any]

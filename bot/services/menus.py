@@ -22,6 +22,7 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
 )
+from telegram.constants import BotDescriptionLimit
 from telegram.error import TelegramError
 
 from bot.services.texts import LANGUAGES, Texts
@@ -36,8 +37,8 @@ PRIVATE_COMMANDS = ("start", "help", "mine", "language", "forget", "cancel")
 ORGANISER_COMMANDS = ("review", "pending", "stats", "export", "ban", "unban")
 #: An organiser's private chat: /review first, then everyone's (an organiser may write too).
 ORGANISER_PRIVATE_COMMANDS = ("review", *PRIVATE_COMMANDS)
-DESCRIPTION_MAX = 512
-SHORT_DESCRIPTION_MAX = 120
+DESCRIPTION_MAX = BotDescriptionLimit.MAX_DESCRIPTION_LENGTH
+SHORT_DESCRIPTION_MAX = BotDescriptionLimit.MAX_SHORT_DESCRIPTION_LENGTH
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Sending, editing and answering on Telegram: one home for the parse mode's defaults and
-for the answers a press or a message gets (handlers and services use these)."""
+"""Sending, editing and answering on Telegram: the answers a press or a message gets
+(handlers and services use these; the parse mode is PTB's ``Defaults``, bot/app.py)."""
 
 from __future__ import annotations
 
@@ -39,44 +39,19 @@ def button(label: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(plain(label), callback_data=data)
 
 
-#: What PTB's ``Defaults`` (bot/app.py) add to the messages it builds; ``do_api_request``
-#: does not add them, so ``send_text`` and ``edit_text`` do.
-TEXT_DEFAULTS: dict[str, Any] = {
-    "parse_mode": "HTML",
-    "link_preview_options": {"is_disabled": True},
-}
-#: PTB warns at each ``do_api_request`` for a method it has: here that is the point.
-RAW_CALL_WARNING = r"Please use 'Bot\.\w+' instead of 'Bot\.do_api_request"
-
-
 async def send_text(
     bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> int:
-    """Send an HTML message; return its id.
-
-    Not ``bot.send_message``: that builds PTB's ``Message`` from Telegram's answer (about
-    0.1 ms of CPU, as much as the rest of a conversation step), and only the id is read.
-    """
-    params: dict[str, Any] = {"chat_id": chat_id, "text": text, **TEXT_DEFAULTS}
-    if markup is not None:
-        params["reply_markup"] = markup
-    sent = await bot.do_api_request("sendMessage", api_kwargs=params)
-    return int(sent["message_id"])
+    """Send an HTML message (PTB's ``Defaults``, bot/app.py); return its id."""
+    sent = await bot.send_message(chat_id, text, reply_markup=markup)
+    return sent.message_id
 
 
 async def edit_text(
     bot: Bot, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
 ) -> None:
     """Replace a message's text and buttons (none: the buttons go), as ``send_text`` does."""
-    params: dict[str, Any] = {
-        "chat_id": chat_id,
-        "message_id": message_id,
-        "text": text,
-        **TEXT_DEFAULTS,
-    }
-    if markup is not None:
-        params["reply_markup"] = markup
-    await bot.do_api_request("editMessageText", api_kwargs=params)
+    await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
 
 
 async def reply(

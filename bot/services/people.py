@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram import User as TgUser
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
-from bot.services.container import Services, services
+from bot.services.container import Context, Services
 from bot.services.messages import reply
 from storage.models import Testimonial, User
 
@@ -19,11 +19,11 @@ def user_language(svc: Services, tg_user: TgUser, user: User | None) -> str:
 
 
 async def load_person(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, *, allow_banned: bool = False
+    update: Update, context: Context, *, allow_banned: bool = False
 ) -> tuple[Services, str, Testimonial | None, User | None]:
     """Read the sender's user row and open draft; stop if they are banned (unless
     ``allow_banned``: a ban stops submissions, never withdrawal or erasure)."""
-    svc = services(context)
+    svc = context.bot_data.services
     tg_user = update.effective_user
     assert tg_user is not None
     user, draft = await svc.repo.get_user_and_draft(tg_user.id)

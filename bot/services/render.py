@@ -29,10 +29,11 @@ import unicodedata
 from collections.abc import Sequence
 
 from markupsafe import escape
+from telegram.constants import MessageLimit
 
 from storage.textlength import telegram_length
 
-TELEGRAM_LIMIT = 4096
+TELEGRAM_LIMIT = MessageLimit.MAX_TEXT_LENGTH
 #: Below Telegram's limit, so a small disagreement between our count and theirs is harmless.
 DEFAULT_LIMIT = 4000
 DEFAULT_MARKER = "({i}/{n})"

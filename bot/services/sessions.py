@@ -21,11 +21,13 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from telegram.constants import MessageLimit
+
 from bot.services.texts import LANGUAGES
 
 PAYLOAD_PREFIX = "session-"
 #: Telegram's deep-link payload: up to 64 of A-Z a-z 0-9 _ -, ours with "session-" in front.
-SLUG_MAX = 64 - len(PAYLOAD_PREFIX)
+SLUG_MAX = MessageLimit.DEEP_LINK_LENGTH - len(PAYLOAD_PREFIX)
 SLUG_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{SLUG_MAX}}}")
 TITLE_MAX = 100  # a button label and a card line: short
 
