@@ -29,6 +29,7 @@ from bot.services import menus
 from bot.services.backlog import Backlog
 from bot.services.cards import CardDesk
 from bot.services.container import CONTEXT_TYPES, App, Context, Services
+from bot.services.group import OrganisersGroup
 from bot.services.inbox import (
     DurableUpdateQueue,
     InboxUpdateProcessor,
@@ -111,17 +112,19 @@ def build_application(
         builder = builder.get_updates_request(UpdatesRequest(raw_updates))
     app = builder.build()
 
+    # Each worker is built whole, after what it uses: nothing is wired in afterwards.
     sessions = Sessions.load(settings.sessions)
-    desk = CardDesk(app.bot, repo, texts, settings)
-    desk.sessions = sessions
-    backlog = desk.backlog = Backlog(desk)
+    group = OrganisersGroup(app.bot, settings)
+    backlog = Backlog(group, repo, texts, settings)
+    desk = CardDesk(group, repo, texts, settings, sessions, backlog)
     app.bot_data.services = Services(
         settings=settings,
         repo=repo,
         texts=texts,
         sessions=sessions,
+        group=group,
         desk=desk,
-        publisher=Publisher(app.bot, repo, texts, settings, desk),
+        publisher=Publisher(app.bot, repo, texts, settings, group, desk),
         backlog=backlog,
         update_queue=update_queue,
         processor=processor,
@@ -240,7 +243,6 @@ async def start_workers(app: App) -> None:
         reask_open_questions(app.bot, svc, svc.processor), name="reask"
     )
     await menus.sync(app.bot, svc.texts, svc.settings)
-    svc.desk.bot_username = username
     await svc.desk.learn_channel()
     await svc.desk.start()
     await svc.publisher.start()

@@ -27,7 +27,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest
 
 from bot.book.files import FORMATS, write_book_file
-from bot.services.cards import REASON_KEYS, CardDesk, format_time
+from bot.services.cards import REASON_KEYS, format_time
 from bot.services.container import Context, Services
 from bot.services.decisions import already, decide
 from bot.services.messages import answer_query, profile_name
@@ -47,53 +47,47 @@ MOD_PATTERN = (
 # -- handlers ---------------------------------------------------------------------------------
 
 
-def _desk(context: Context) -> tuple[Services, CardDesk]:
-    svc = context.bot_data.services
-    return svc, svc.desk
-
-
 async def pressed(update: Update, context: Context) -> None:
     """Handle a card button: check who pressed, then act (``mod:<action>:<id>[:<arg>]``)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    svc, mod = _desk(context)
-    t, lang = svc.texts, mod.lang
+    svc = context.bot_data.services
+    texts, lang = svc.texts, svc.group.lang
     chat = update.effective_chat
-    if chat is None or chat.id != mod.group:
+    if chat is None or chat.id != svc.group.chat_id:
         log.warning(
             "card button pressed outside the organisers' group (chat %s): ignored",
             chat.id if chat else None,
         )
-        await answer_query(query, t(lang, "moderation.unknown_button"), show_alert=True)
+        await answer_query(query, texts(lang, "moderation.unknown_button"), show_alert=True)
         return
-    if not await mod.is_organiser(query.from_user, fresh=True):
-        await answer_query(query, t(lang, "moderation.only_organisers"), show_alert=True)
+    if not await svc.desk.is_organiser(query.from_user, fresh=True):
+        await answer_query(query, texts(lang, "moderation.only_organisers"), show_alert=True)
         return
     match = context.match  # MOD_PATTERN's, matched by PTB
     assert match is not None
     action, tid, arg = match.group(1), int(match.group(2)), match.group(3)
     testimonial = await svc.repo.get(tid)
     if testimonial is None:
-        await answer_query(query, t(lang, "moderation.not_found"), show_alert=True)
+        await answer_query(query, texts(lang, "moderation.not_found"), show_alert=True)
         return
     presser = profile_name(query.from_user)
-    await ACTIONS[action](query, svc, mod, testimonial, presser, arg)
+    await ACTIONS[action](query, svc, testimonial, presser, arg)
 
 
 async def _decide(
     query: CallbackQuery,
     svc: Services,
-    mod: CardDesk,
-    tm: Testimonial,
+    testimonial: Testimonial,
     who: str,
     target: Status,
     reason: str | None,
     reason_key: str | None = None,
 ) -> None:
-    t, lang = svc.texts, mod.lang
+    texts, lang = svc.texts, svc.group.lang
     decision = await decide(
         svc,
-        tm.id,
+        testimonial.id,
         target,
         by=query.from_user.id,
         who=who,
@@ -104,194 +98,199 @@ async def _decide(
         await answer_query(query, already(svc, decision.testimonial), show_alert=True)
         return
     key = "approved_answer" if target is Status.APPROVED else "rejected_answer"
-    await answer_query(query, t(lang, f"moderation.{key}"))
+    await answer_query(query, texts(lang, f"moderation.{key}"))
 
 
 async def _still_pending(
-    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, refusal: str = ""
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, refusal: str = ""
 ) -> bool:
-    """Return whether ``tm`` still waits for review; if not, answer the press with the text
+    """Return whether ``testimonial`` still waits for review; if not, answer the press with the text
     ``refusal`` names (by default: who decided it first)."""
-    if tm.status is Status.PENDING:
+    if testimonial.status is Status.PENDING:
         return True
-    text = svc.texts(mod.lang, refusal) if refusal else already(svc, tm)
+    text = svc.texts(svc.group.lang, refusal) if refusal else already(svc, testimonial)
     await answer_query(query, text, show_alert=True)
     return False
 
 
 async def _approve(
-    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
-    await _decide(query, svc, mod, tm, who, Status.APPROVED, None)
+    await _decide(query, svc, testimonial, who, Status.APPROVED, None)
 
 
 async def _reject(
-    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
-    if not await _still_pending(query, svc, mod, tm):
+    if not await _still_pending(query, svc, testimonial):
         return
     await answer_query(query)
-    await mod.set_keyboard(query, mod.reasons_keyboard(tm.id))
+    await svc.desk.set_keyboard(query, svc.desk.reasons_keyboard(testimonial.id))
 
 
 async def _reason(
-    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
     index = int(arg) if arg and arg.isdigit() else -1
     if not 0 <= index < len(REASON_KEYS):
-        await answer_query(query, svc.texts(mod.lang, "moderation.unknown_button"), show_alert=True)
+        await answer_query(
+            query, svc.texts(svc.group.lang, "moderation.unknown_button"), show_alert=True
+        )
         return
     key = REASON_KEYS[index]
     # The organisers' wording is stored for the card and the export; the key for the author.
-    reason = svc.texts(mod.lang, f"reasons.{key}")
-    await _decide(query, svc, mod, tm, who, Status.REJECTED, reason, key)
+    reason = svc.texts(svc.group.lang, f"reasons.{key}")
+    await _decide(query, svc, testimonial, who, Status.REJECTED, reason, key)
 
 
 async def _other(
-    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
-    if not await _still_pending(query, svc, mod, tm):
+    if not await _still_pending(query, svc, testimonial):
         return
-    await answer_query(query, svc.texts(mod.lang, "moderation.type_reason"))
-    await _ask(svc, mod, query.from_user, tm, "reject", "moderation.prompt_reason")
+    await answer_query(query, svc.texts(svc.group.lang, "moderation.type_reason"))
+    await _ask(svc, query.from_user, testimonial, "reject", "moderation.prompt_reason")
 
 
 async def _edit(
-    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
-    if not await _still_pending(query, svc, mod, tm, "moderation.not_pending"):
+    if not await _still_pending(query, svc, testimonial, "moderation.not_pending"):
         return
     await answer_query(query)
-    await mod.set_keyboard(query, mod.edit_keyboard(tm.id))
+    await svc.desk.set_keyboard(query, svc.desk.edit_keyboard(testimonial.id))
 
 
 async def _field(
-    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
-    t, lang = svc.texts, mod.lang
-    if not await _still_pending(query, svc, mod, tm, "moderation.not_pending"):
+    texts, lang = svc.texts, svc.group.lang
+    if not await _still_pending(query, svc, testimonial, "moderation.not_pending"):
         return
     if arg not in ("name", "organisation", "quote"):
-        await answer_query(query, t(lang, "moderation.unknown_button"), show_alert=True)
+        await answer_query(query, texts(lang, "moderation.unknown_button"), show_alert=True)
         return
-    current = getattr(tm, arg).replace("\n", " / ")
+    current = getattr(testimonial, arg).replace("\n", " / ")
     current = current if len(current) <= 120 else current[:119] + "…"
-    await answer_query(query, t(lang, "moderation.type_correction"))
+    await answer_query(query, texts(lang, "moderation.type_correction"))
     await _ask(
         svc,
-        mod,
         query.from_user,
-        tm,
+        testimonial,
         f"edit:{arg}",
         "moderation.prompt_correction",
-        field=t.raw(lang, f"moderation.field_{arg}"),
+        field=texts.raw(lang, f"moderation.field_{arg}"),
         current=current,
     )
 
 
 async def _ask(
     svc: Services,
-    mod: CardDesk,
     asker: TgUser,
-    tm: Testimonial,
+    testimonial: Testimonial,
     action: str,
     key: str,
     **values: object,
 ) -> None:
     """Post the prompt an organiser answers by replying to it (ForceReply, selective: their
     app opens the reply, nobody else's), and remember it until it expires."""
-    t, lang = svc.texts, mod.lang
+    texts, lang = svc.texts, svc.group.lang
     expires = utcnow() + PROMPT_LIFETIME
-    mention = t(lang, "card.author_link", user_id=asker.id, name=profile_name(asker))
-    text = t(
+    mention = texts(lang, "card.author_link", user_id=asker.id, name=profile_name(asker))
+    text = texts(
         lang,
         key,
         who=Markup(mention),
-        id=tm.id,
+        id=testimonial.id,
         time=expires.strftime("%H:%M UTC"),
         minutes=int(PROMPT_LIFETIME.total_seconds() // 60),
         **values,
     )
-    markup = ForceReply(selective=True, input_field_placeholder=f"#{tm.id}")
-    sent = await mod.bot.send_message(mod.group, text, reply_markup=markup)
+    markup = ForceReply(selective=True, input_field_placeholder=f"#{testimonial.id}")
+    sent = await svc.group.send(text, markup)
     await svc.repo.set_prompt(
-        mod.group, asker.id, tm.id, action, message_id=sent.message_id, expires_at=expires
+        svc.group.chat_id,
+        asker.id,
+        testimonial.id,
+        action,
+        message_id=sent.message_id,
+        expires_at=expires,
     )
 
 
 async def _back(
-    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
     await answer_query(query)
-    _, markup = mod.outcome(tm)
+    _, markup = svc.desk.outcome(testimonial)
     if markup is not None:
-        await mod.set_keyboard(query, markup)
+        await svc.desk.set_keyboard(query, markup)
 
 
 async def _unpublish(
-    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
-    if tm.status is not Status.PUBLISHED:
-        await answer_query(query, already(svc, tm), show_alert=True)
+    if testimonial.status is not Status.PUBLISHED:
+        await answer_query(query, already(svc, testimonial), show_alert=True)
         return
     await answer_query(query)
-    await mod.set_keyboard(
+    await svc.desk.set_keyboard(
         query,
-        mod.keyboard(
+        svc.desk.keyboard(
             [
-                [("card.confirm_unpublish", f"mod:unpublish_yes:{tm.id}")],
-                [("card.back", f"mod:back:{tm.id}")],
+                [("card.confirm_unpublish", f"mod:unpublish_yes:{testimonial.id}")],
+                [("card.back", f"mod:back:{testimonial.id}")],
             ]
         ),
     )
 
 
 async def _unpublish_yes(
-    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
-    withdrawn = await svc.repo.withdraw(tm.id)
+    withdrawn = await svc.repo.withdraw(testimonial.id)
     if withdrawn is None:
-        await answer_query(query, already(svc, tm), show_alert=True)
+        await answer_query(query, already(svc, testimonial), show_alert=True)
         return
-    log.info("testimonial #%d unpublished by %s", tm.id, who)
-    await answer_query(query, svc.texts(mod.lang, "moderation.unpublish_answer"))
+    log.info("testimonial #%d unpublished by %s", testimonial.id, who)
+    await answer_query(query, svc.texts(svc.group.lang, "moderation.unpublish_answer"))
     line = svc.texts(
-        mod.lang, "card.unpublished_by", who=who, time=format_time(withdrawn.updated_at)
+        svc.group.lang, "card.unpublished_by", who=who, time=format_time(withdrawn.updated_at)
     )
-    mod.refresh_later(withdrawn.id, line)
-    await mod.notify_author(withdrawn, "author.unpublished")
+    svc.desk.refresh_later(withdrawn.id, line)
+    await svc.desk.notify_author(withdrawn, "author.unpublished")
     svc.publisher.wake()
 
 
 async def _republish(
-    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
-    requeued = await svc.repo.requeue(tm.id, from_status=Status.PUBLISHING)
+    requeued = await svc.repo.requeue(testimonial.id, from_status=Status.PUBLISHING)
     if requeued is None:
-        await answer_query(query, already(svc, tm), show_alert=True)
+        await answer_query(query, already(svc, testimonial), show_alert=True)
         return
-    await answer_query(query, svc.texts(mod.lang, "moderation.republished", who=who))
+    await answer_query(query, svc.texts(svc.group.lang, "moderation.republished", who=who))
     await _drop_keyboard(query)
     svc.publisher.wake()
 
 
 async def _markpub(
-    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
-    marked = await svc.repo.transition(tm.id, Status.PUBLISHED, expected=Status.PUBLISHING)
+    marked = await svc.repo.transition(testimonial.id, Status.PUBLISHED, expected=Status.PUBLISHING)
     if marked is None:
-        await answer_query(query, already(svc, tm), show_alert=True)
+        await answer_query(query, already(svc, testimonial), show_alert=True)
         return
-    await answer_query(query, svc.texts(mod.lang, "moderation.marked_published", who=who))
+    await answer_query(query, svc.texts(svc.group.lang, "moderation.marked_published", who=who))
     await _drop_keyboard(query)
-    mod.refresh_later(marked.id)
+    svc.desk.refresh_later(marked.id)
 
 
 async def _retry(
-    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, who: str, arg: str | None
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
-    await svc.repo.requeue(tm.id, from_status=Status.APPROVED)
-    await answer_query(query, svc.texts(mod.lang, "moderation.retrying"))
+    await svc.repo.requeue(testimonial.id, from_status=Status.APPROVED)
+    await answer_query(query, svc.texts(svc.group.lang, "moderation.retrying"))
     await _drop_keyboard(query)
     svc.publisher.resume()
 
@@ -337,7 +336,7 @@ async def unknown_button(update: Update, context: Context) -> None:
 async def group_text(update: Update, context: Context) -> None:
     """A reply to one of the bot's prompts: the reason or correction it asked for, taken only
     from the organiser who asked (or an anonymous admin), still an organiser, in time."""
-    svc, mod = _desk(context)
+    svc = context.bot_data.services
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None or message.text is None:
@@ -345,27 +344,27 @@ async def group_text(update: Update, context: Context) -> None:
     asked = message.reply_to_message
     if asked is None or asked.from_user is None or asked.from_user.id != context.bot.id:
         return  # ordinary talk in the group: never taken as an answer
-    prompt = await svc.repo.get_prompt(mod.group, asked.message_id)
+    prompt = await svc.repo.get_prompt(svc.group.chat_id, asked.message_id)
     if prompt is None:
         return
-    t, lang = svc.texts, mod.lang
-    anonymous = message.sender_chat is not None and message.sender_chat.id == mod.group
+    texts, lang = svc.texts, svc.group.lang
+    anonymous = message.sender_chat is not None and message.sender_chat.id == svc.group.chat_id
     if not anonymous:
         if user.id != prompt.user_id:
             return  # someone else's prompt: it stays theirs
-        if not await mod.is_organiser(user, fresh=True):
-            await svc.repo.drop_prompt(mod.group, asked.message_id)
-            await message.reply_text(t(lang, "moderation.only_organisers"))
+        if not await svc.desk.is_organiser(user, fresh=True):
+            await svc.repo.drop_prompt(svc.group.chat_id, asked.message_id)
+            await message.reply_text(texts(lang, "moderation.only_organisers"))
             return
     if prompt.expires_at is not None and prompt.expires_at < utcnow():
-        await svc.repo.drop_prompt(mod.group, asked.message_id)
-        await message.reply_text(t(lang, "moderation.prompt_expired"))
+        await svc.repo.drop_prompt(svc.group.chat_id, asked.message_id)
+        await message.reply_text(texts(lang, "moderation.prompt_expired"))
         return
-    if not await svc.repo.drop_prompt(mod.group, asked.message_id):
+    if not await svc.repo.drop_prompt(svc.group.chat_id, asked.message_id):
         return  # answered meanwhile (a replayed update)
-    tm = await svc.repo.get(prompt.testimonial_id)
-    if tm is None or tm.status is not Status.PENDING:
-        await message.reply_text(t(lang, "moderation.not_pending"))
+    testimonial = await svc.repo.get(prompt.testimonial_id)
+    if testimonial is None or testimonial.status is not Status.PENDING:
+        await message.reply_text(texts(lang, "moderation.not_pending"))
         return
     who = _sender_name(message, user)
     if prompt.action == "reject":
@@ -374,7 +373,9 @@ async def group_text(update: Update, context: Context) -> None:
         except fields.FieldError as exc:
             await message.reply_text(_refused(svc, lang, exc))
             return
-        decision = await decide(svc, tm.id, Status.REJECTED, by=user.id, who=who, reason=text)
+        decision = await decide(
+            svc, testimonial.id, Status.REJECTED, by=user.id, who=who, reason=text
+        )
         if not decision.won:
             await message.reply_text(already(svc, decision.testimonial))
         return
@@ -384,12 +385,12 @@ async def group_text(update: Update, context: Context) -> None:
     except fields.FieldError as exc:
         await message.reply_text(_refused(svc, lang, exc))
         return
-    edited = await svc.repo.edit_pending(tm.id, field, value)
+    edited = await svc.repo.edit_pending(testimonial.id, field, value)
     if edited is None:
-        await message.reply_text(t(lang, "moderation.not_pending"))
+        await message.reply_text(texts(lang, "moderation.not_pending"))
         return
-    log.info("testimonial #%d: %s corrected by %s", tm.id, field, who)
-    mod.refresh_later(edited.id)
+    log.info("testimonial #%d: %s corrected by %s", testimonial.id, field, who)
+    svc.desk.refresh_later(edited.id)
 
 
 def _sender_name(message: Message, user: TgUser) -> str:
@@ -416,117 +417,120 @@ def _refused(svc: Services, lang: str, exc: fields.FieldError) -> str:
 
 async def _organiser_only(
     update: Update, context: Context, *, fresh: bool = False
-) -> CardDesk | None:
-    """Return the desk if the sender is an organiser (an admin posting as the group is one:
+) -> Services | None:
+    """Return the services if the sender is an organiser (an admin posting as the group is one:
     Telegram lets only admins do that); else say so and return None."""
-    svc, mod = _desk(context)
+    svc = context.bot_data.services
     message = update.effective_message
     sender_chat = message.sender_chat if message is not None else None
-    if sender_chat is not None and sender_chat.id == mod.group:
-        return mod
-    if not await mod.is_organiser(update.effective_user, fresh=fresh):
+    if sender_chat is not None and sender_chat.id == svc.group.chat_id:
+        return svc
+    if not await svc.desk.is_organiser(update.effective_user, fresh=fresh):
         message = update.effective_message
         if message is not None:
-            await message.reply_text(svc.texts(mod.lang, "moderation.only_organisers"))
+            await message.reply_text(svc.texts(svc.group.lang, "moderation.only_organisers"))
         return None
-    return mod
+    return svc
 
 
 async def pending_command(update: Update, context: Context) -> None:
     """Move the cards of the testimonials waiting for review to the bottom of the group,
     oldest first: answered at once, the cards follow through the card queue at the group's
     pace (the organiser's next press must not wait behind them)."""
-    mod = await _organiser_only(update, context)
-    if mod is None:
+    svc = await _organiser_only(update, context)
+    if svc is None:
         return
-    waiting = await mod.repo.pending_ids(limit=1000)
+    waiting = await svc.repo.pending_ids(limit=1000)
     if not waiting:
-        await mod.alert(mod.texts(mod.lang, "moderation.pending_none"))
+        await svc.group.send(svc.texts(svc.group.lang, "moderation.pending_none"))
         return
-    ahead = mod.queued() + len(waiting)
+    ahead = svc.desk.queued() + len(waiting)
     per_minute = (
-        mod.settings.group_messages_per_minute * 60 / mod.settings.group_rate_period_seconds
+        svc.settings.group_messages_per_minute * 60 / svc.settings.group_rate_period_seconds
     )
     minutes = max(1, math.ceil(ahead / per_minute))
-    await mod.alert(
-        mod.texts(mod.lang, "moderation.pending_header", count=len(waiting), minutes=minutes)
+    await svc.group.send(
+        svc.texts(svc.group.lang, "moderation.pending_header", count=len(waiting), minutes=minutes)
     )
     for testimonial_id in waiting:
-        mod.repost_later(testimonial_id)
+        svc.desk.repost_later(testimonial_id)
 
 
 async def stats_command(update: Update, context: Context) -> None:
     """Post the counts by status."""
-    mod = await _organiser_only(update, context)
-    if mod is None:
+    svc = await _organiser_only(update, context)
+    if svc is None:
         return
-    counts = await mod.repo.count_by_status()
-    text = mod.texts(
-        mod.lang, "moderation.stats", **{status.value: count for status, count in counts.items()}
+    counts = await svc.repo.count_by_status()
+    text = svc.texts(
+        svc.group.lang,
+        "moderation.stats",
+        **{status.value: count for status, count in counts.items()},
     )
-    if mod.sessions:
-        text += "\n\n" + _session_counts(mod, await mod.repo.count_sent_by_payload())
-    await mod.alert(text)
+    if svc.sessions:
+        text += "\n\n" + _session_counts(svc, await svc.repo.count_sent_by_payload())
+    await svc.group.send(text)
 
 
-def _session_counts(mod: CardDesk, by_payload: dict[str | None, int]) -> str:
+def _session_counts(svc: Services, by_payload: dict[str | None, int]) -> str:
     """The /stats lines by session, in the sessions file's order, then the rest."""
-    counts = [0] * (len(mod.sessions) + 1)
+    counts = [0] * (len(svc.sessions) + 1)
     for payload, count in by_payload.items():
-        counts[mod.sessions.rank(payload)] += count
-    t, lang = mod.texts, mod.lang
-    lines = [t(lang, "moderation.stats_by_session")]
-    for session, count in zip(mod.sessions.items, counts, strict=False):
-        lines.append(t(lang, "moderation.stats_session", title=session.title(lang), count=count))
-    lines.append(t(lang, "moderation.stats_no_session", count=counts[-1]))
+        counts[svc.sessions.rank(payload)] += count
+    texts, lang = svc.texts, svc.group.lang
+    lines = [texts(lang, "moderation.stats_by_session")]
+    for session, count in zip(svc.sessions.items, counts, strict=False):
+        lines.append(
+            texts(lang, "moderation.stats_session", title=session.title(lang), count=count)
+        )
+    lines.append(texts(lang, "moderation.stats_no_session", count=counts[-1]))
     return "\n".join(lines)
 
 
 async def ban_command(update: Update, context: Context) -> None:
     """Ban (/ban) or unban (/unban) the author of the card replied to."""
-    mod = await _organiser_only(update, context)
+    svc = await _organiser_only(update, context)
     message = update.effective_message
-    if mod is None or message is None or message.text is None:
+    if svc is None or message is None or message.text is None:
         return
     banning = message.text.split()[0].split("@")[0].lower() == "/ban"
     reply = message.reply_to_message
-    testimonial = await mod.repo.find_by_card(reply.message_id) if reply else None
-    t, lang = mod.texts, mod.lang
+    testimonial = await svc.repo.find_by_card(reply.message_id) if reply else None
+    texts, lang = svc.texts, svc.group.lang
     if testimonial is None:
-        await message.reply_text(t(lang, "moderation.ban_usage"))
+        await message.reply_text(texts(lang, "moderation.ban_usage"))
         return
-    if testimonial.user_id is None or not await mod.repo.set_banned(testimonial.user_id, banning):
-        await message.reply_text(t(lang, "moderation.ban_no_author"))
+    if testimonial.user_id is None or not await svc.repo.set_banned(testimonial.user_id, banning):
+        await message.reply_text(texts(lang, "moderation.ban_no_author"))
         return
     log.info("author of #%d %s", testimonial.id, "banned" if banning else "unbanned")
     key = "moderation.banned" if banning else "moderation.unbanned"
-    await message.reply_text(t(lang, key, id=testimonial.id))
+    await message.reply_text(texts(lang, key, id=testimonial.id))
 
 
 async def export_command(update: Update, context: Context) -> None:
     """Send the livre d'or as a file: /export [md|html|csv|json] (Markdown by default)."""
-    mod = await _organiser_only(update, context, fresh=True)
+    svc = await _organiser_only(update, context, fresh=True)
     message = update.effective_message
-    if mod is None or message is None:
+    if svc is None or message is None:
         return
     fmt = context.args[0].lower().lstrip(".") if context.args else "md"
     if fmt not in FORMATS:
-        await message.reply_text(mod.texts(mod.lang, "moderation.export_usage"))
+        await message.reply_text(svc.texts(svc.group.lang, "moderation.export_usage"))
         return
     with tempfile.TemporaryDirectory(prefix="livredor-export-") as tmp:
         # Built in a thread on a read-only connection of its own, streamed to a file: at
         # 100,000 entries building it on the event loop stalled every conversation for
         # seconds and kept the whole book in memory.
-        book = await asyncio.to_thread(write_book_file, mod.settings, fmt, Path(tmp))
+        book = await asyncio.to_thread(write_book_file, svc.settings, fmt, Path(tmp))
         if not book.fits:
-            await message.reply_text(mod.texts(mod.lang, "moderation.export_too_big"))
+            await message.reply_text(svc.texts(svc.group.lang, "moderation.export_too_big"))
             log.warning("book too big to send (%d testimonials, zipped)", book.count)
             return
         data = await asyncio.to_thread(book.path.read_bytes)
-        await mod.bot.send_document(
-            mod.group,
+        await svc.group.send_document(
             InputFile(data, filename=book.path.name),
-            caption=mod.texts(mod.lang, "moderation.export_caption", count=book.count),
+            svc.texts(svc.group.lang, "moderation.export_caption", count=book.count),
         )
     log.info("book exported as %s (%d testimonials)", book.path.name, book.count)
 
@@ -535,15 +539,15 @@ async def member_changed(update: Update, context: Context) -> None:
     """Someone's rights in the organisers' group changed: a demoted admin loses the right to
     decide at once (and their open prompts go); a promoted one gains it."""
     change = update.chat_member
-    svc, mod = _desk(context)
-    if change is None or change.chat.id != mod.group:
+    svc = context.bot_data.services
+    if change is None or change.chat.id != svc.group.chat_id:
         return
     user_id = change.new_chat_member.user.id
     if change.new_chat_member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
-        mod.learn_admin(user_id)
+        svc.desk.learn_admin(user_id)
         return
     was = change.old_chat_member.status
-    mod.forget_admin(user_id)
-    await svc.repo.drop_prompts_of(mod.group, user_id)
+    svc.desk.forget_admin(user_id)
+    await svc.repo.drop_prompts_of(svc.group.chat_id, user_id)
     if was in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
         log.info("user %d is no longer an admin of the organisers' group", user_id)

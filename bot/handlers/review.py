@@ -22,7 +22,7 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.error import BadRequest
 
 from bot.services import menus
-from bot.services.cards import REASON_KEYS, CardDesk
+from bot.services.cards import REASON_KEYS
 from bot.services.container import Context, Services
 from bot.services.decisions import already, decide
 from bot.services.messages import answer_query, profile_name, reply
@@ -30,6 +30,7 @@ from bot.services.people import load_person
 from bot.services.questions import ask
 from bot.services.review_messages import record
 from bot.services.telegram_errors import Refusal, classify
+from bot.services.texts import Texts
 from storage.models import Status, Testimonial, utcnow
 from storage.textlength import perceived_length
 
@@ -41,19 +42,14 @@ REVIEW_PATTERN = r"^rev:(approve|reason|skip|stop|more):(\d{1,18})(?::(\d{1,2}))
 CLAIM_LIFETIME = timedelta(minutes=5)
 
 
-def _desk(context: Context) -> tuple[Services, CardDesk]:
-    svc = context.bot_data.services
-    return svc, svc.desk
-
-
 async def review_command(update: Update, context: Context) -> None:
     """Show an organiser the next testimonial waiting for review (private chat)."""
-    svc, mod = _desk(context)
+    svc = context.bot_data.services
     user = update.effective_user
     if user is None:
         return
     _, lang, draft, _ = await load_person(update, context, allow_banned=True)
-    if not await mod.is_organiser(user, fresh=True):
+    if not await svc.desk.is_organiser(user, fresh=True):
         # An attendee, in their own language; one in the middle of a testimonial gets the
         # open question again, as after any command that is not theirs.
         refusal = svc.texts(lang, "review.only_organisers")
@@ -64,7 +60,7 @@ async def review_command(update: Update, context: Context) -> None:
         # No longer an organiser: their chat's menu no longer offers /review.
         await menus.drop_organiser_menu(context.bot, svc.repo, user.id)
         return
-    tid, text, markup = await _next(svc, mod, user.id, lang)
+    tid, text, markup = await _next(svc, user.id, lang)
     message = await reply(update, text, markup)
     if message is not None:
         await record(svc, context.bot, message.chat_id, message.message_id, tid, lang)
@@ -74,10 +70,10 @@ async def review_command(update: Update, context: Context) -> None:
 
 async def group_review(update: Update, context: Context) -> None:
     """``/review`` typed in the organisers' group: say where reviewing happens."""
-    svc, mod = _desk(context)
+    svc = context.bot_data.services
     message = update.effective_message
     if message is not None:
-        text = svc.texts(mod.lang, "review.in_private", bot=mod.bot_username or "yourbot")
+        text = svc.texts(svc.group.lang, "review.in_private", bot=context.bot.username)
         await message.reply_text(text)
 
 
@@ -85,50 +81,50 @@ async def pressed(update: Update, context: Context) -> None:
     """Handle a /review button: decide, skip, stop or read all; then show the next one."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    svc, mod = _desk(context)
+    svc = context.bot_data.services
     _, lang, _, _ = await load_person(update, context, allow_banned=True)
-    t = svc.texts
+    texts = svc.texts
     user = query.from_user
     match = context.match  # REVIEW_PATTERN's, matched by PTB
     assert match is not None
     action, tid, arg = match.group(1), int(match.group(2)), match.group(3)
     # Checked at the moment of deciding, as for a card button (a demoted organiser is out).
-    if not await mod.is_organiser(user, fresh=True):
+    if not await svc.desk.is_organiser(user, fresh=True):
         await svc.repo.release_claim(tid, user.id)
-        await answer_query(query, t(lang, "moderation.only_organisers"), show_alert=True)
+        await answer_query(query, texts(lang, "moderation.only_organisers"), show_alert=True)
         await menus.drop_organiser_menu(query.get_bot(), svc.repo, user.id)
         return
-    tm = await svc.repo.get(tid)
-    if tm is None or tm.status is Status.WITHDRAWN:
+    testimonial = await svc.repo.get(tid)
+    if testimonial is None or testimonial.status is Status.WITHDRAWN:
         # Its author took it back (its words here are being erased): nothing to do.
-        await answer_query(query, t(lang, "review.withdrawn_answer"), show_alert=True)
+        await answer_query(query, texts(lang, "review.withdrawn_answer"), show_alert=True)
         return
     if action == "stop":
         await svc.repo.release_claim(tid, user.id)
         await answer_query(query)
         waiting, _ = await svc.repo.backlog()
-        await _move(query, svc, t(lang, "review.stopped", count=waiting), None, None, lang)
+        await _move(query, svc, texts(lang, "review.stopped", count=waiting), None, None, lang)
         return
     if action == "skip":
         await svc.repo.release_claim(tid, user.id, skipped_at=utcnow())
-        await answer_query(query, t(lang, "review.skipped"))
+        await answer_query(query, texts(lang, "review.skipped"))
     elif action == "more":
-        if tm.status is Status.PENDING:
+        if testimonial.status is Status.PENDING:
             await answer_query(query)
-            await _read_all(query, svc, mod, tm, lang)
+            await _read_all(query, svc, testimonial, lang)
             return
-        await answer_query(query, already(svc, tm, lang=lang))
+        await answer_query(query, already(svc, testimonial, lang=lang))
     else:
         target, reason, key = Status.APPROVED, None, None
         if action == "reason":
             index = int(arg) if arg is not None else -1
             if not 0 <= index < len(REASON_KEYS):
-                await answer_query(query, t(lang, "moderation.unknown_button"), show_alert=True)
+                await answer_query(query, texts(lang, "moderation.unknown_button"), show_alert=True)
                 return
             key = REASON_KEYS[index]
             # The organisers' wording is kept for the card and the export (the group's
             # language); the author reads the reason's key in their own.
-            target, reason = Status.REJECTED, t(mod.lang, f"reasons.{key}")
+            target, reason = Status.REJECTED, texts(svc.group.lang, f"reasons.{key}")
         decision = await decide(
             svc,
             tid,
@@ -140,35 +136,39 @@ async def pressed(update: Update, context: Context) -> None:
         )
         if decision.won:
             done = "approved_answer" if target is Status.APPROVED else "rejected_answer"
-            await answer_query(query, t(lang, f"moderation.{done}"))
+            await answer_query(query, texts(lang, f"moderation.{done}"))
         else:
             # Decided elsewhere (a card, another organiser) or a double tap: say so, move on.
             lost = already(svc, decision.testimonial, lang=lang)
             await answer_query(query, lost)
-    shown, text, markup = await _next(svc, mod, user.id, lang)
+    shown, text, markup = await _next(svc, user.id, lang)
     await _move(query, svc, text, markup, shown, lang)
 
 
 async def _next(
-    svc: Services, mod: CardDesk, user_id: int, lang: str
+    svc: Services, user_id: int, lang: str
 ) -> tuple[int | None, str, InlineKeyboardMarkup | None]:
     """Claim the next testimonial for an organiser; return its id (None when nothing is
     left) and the message that shows it."""
     now = utcnow()
-    tm = await svc.repo.claim_next(user_id, now=now, until=now + CLAIM_LIFETIME)
+    testimonial = await svc.repo.claim_next(user_id, now=now, until=now + CLAIM_LIFETIME)
     waiting, _ = await svc.repo.backlog()
-    t = svc.texts
-    if tm is None:
-        return None, t(lang, "review.all_caught_up"), None
-    header = t(lang, "review.header", count=waiting)
-    parts = mod.card_parts(tm, lang=lang)
+    texts = svc.texts
+    if testimonial is None:
+        return None, texts(lang, "review.all_caught_up"), None
+    header = texts(lang, "review.header", count=waiting)
+    parts = svc.desk.card_parts(testimonial, lang=lang)
     if len(parts) == 1:
-        return tm.id, header + "\n\n" + parts[0], _keyboard(mod, tm.id, lang)
+        return (
+            testimonial.id,
+            header + "\n\n" + parts[0],
+            _keyboard(svc.texts, testimonial.id, lang),
+        )
     # Too long for one message: the first part, said to be shortened, and "Read all" (the
     # organiser reads everything before deciding).
-    cut = t(lang, "review.shortened", n=len(parts), length=perceived_length(tm.quote))
+    cut = texts(lang, "review.shortened", n=len(parts), length=perceived_length(testimonial.quote))
     text = header + "\n\n" + parts[0] + "\n\n" + cut
-    return tm.id, text, _keyboard(mod, tm.id, lang, read_all=True)
+    return testimonial.id, text, _keyboard(svc.texts, testimonial.id, lang, read_all=True)
 
 
 async def _move(
@@ -187,11 +187,11 @@ async def _move(
 
 
 async def _read_all(
-    query: CallbackQuery, svc: Services, mod: CardDesk, tm: Testimonial, lang: str
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, lang: str
 ) -> None:
     """Show a long testimonial whole: the pressed message keeps the first part, the others
     follow as new messages, the buttons on the last (which names the testimonial)."""
-    parts = mod.card_parts(tm, lang=lang)
+    parts = svc.desk.card_parts(testimonial, lang=lang)
     # The same edit twice is "not modified": a second tap on Read all sends nothing again.
     if not await _show(query, parts[0], None):
         return
@@ -199,28 +199,27 @@ async def _read_all(
     if message is None:
         return
     chat, bot = message.chat, query.get_bot()
-    if not await record(svc, bot, chat.id, message.message_id, tm.id, lang, live=False):
+    if not await record(svc, bot, chat.id, message.message_id, testimonial.id, lang, live=False):
         return
     for i, part in enumerate(parts[1:], start=2):
         last = i == len(parts)
         sent = await chat.send_message(
-            part, reply_markup=_keyboard(mod, tm.id, lang) if last else None
+            part, reply_markup=_keyboard(svc.texts, testimonial.id, lang) if last else None
         )
         # Withdrawn meanwhile: this part is erased at once, the rest is not sent.
-        if not await record(svc, bot, chat.id, sent.message_id, tm.id, lang, live=last):
+        if not await record(svc, bot, chat.id, sent.message_id, testimonial.id, lang, live=last):
             return
 
 
-def _keyboard(
-    mod: CardDesk, tid: int, lang: str, *, read_all: bool = False
-) -> InlineKeyboardMarkup:
+def _keyboard(texts: Texts, tid: int, lang: str, *, read_all: bool = False) -> InlineKeyboardMarkup:
     """Approve; the ready-made reasons, two a row; (Read all;) Skip and Stop."""
-    t = mod.texts
-    rows = [[InlineKeyboardButton(t(lang, "card.approve"), callback_data=f"rev:approve:{tid}")]]
+    rows = [[InlineKeyboardButton(texts(lang, "card.approve"), callback_data=f"rev:approve:{tid}")]]
     reasons = [
         InlineKeyboardButton(
             # Button labels are plain text: the raw templates, not HTML-escaped.
-            t.raw(lang, "review.reject_reason").format(reason=t.raw(lang, f"reasons.{key}")),
+            texts.raw(lang, "review.reject_reason").format(
+                reason=texts.raw(lang, f"reasons.{key}")
+            ),
             callback_data=f"rev:reason:{tid}:{i}",
         )
         for i, key in enumerate(REASON_KEYS)
@@ -228,12 +227,12 @@ def _keyboard(
     rows += [reasons[i : i + 2] for i in range(0, len(reasons), 2)]
     if read_all:
         rows.append(
-            [InlineKeyboardButton(t(lang, "review.read_all"), callback_data=f"rev:more:{tid}")]
+            [InlineKeyboardButton(texts(lang, "review.read_all"), callback_data=f"rev:more:{tid}")]
         )
     rows.append(
         [
-            InlineKeyboardButton(t(lang, "review.skip"), callback_data=f"rev:skip:{tid}"),
-            InlineKeyboardButton(t(lang, "review.stop"), callback_data=f"rev:stop:{tid}"),
+            InlineKeyboardButton(texts(lang, "review.skip"), callback_data=f"rev:skip:{tid}"),
+            InlineKeyboardButton(texts(lang, "review.stop"), callback_data=f"rev:stop:{tid}"),
         ]
     )
     return InlineKeyboardMarkup(rows)

@@ -18,17 +18,17 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from telegram.error import BadRequest, RetryAfter
 
-from bot.services.cards import stop_task
+from bot.services.group import OrganisersGroup
 from bot.services.limiter import retry_seconds
 from bot.services.telegram_errors import Refusal, classify
+from bot.services.texts import Texts
+from bot.services.workers import stop_task
+from config.settings import Settings
 from storage.models import utcnow
-
-if TYPE_CHECKING:
-    from bot.services.cards import CardDesk
+from storage.testimonials import Repository
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +40,16 @@ TICK_SECONDS = 30.0
 
 
 class Backlog:
-    """Keeps the group's summary message and reminders; says whether a new card is wanted."""
+    """Keeps the group's summary message and reminders; says whether a new card is wanted
+    (the card sender asks before each new card)."""
 
-    def __init__(self, desk: CardDesk) -> None:
-        self.desk = desk
-        self.repo = desk.repo
-        self.settings = desk.settings
+    def __init__(
+        self, group: OrganisersGroup, repo: Repository, texts: Texts, settings: Settings
+    ) -> None:
+        self.group = group
+        self.repo = repo
+        self.texts = texts
+        self.settings = settings
         #: At most one summary message sent or edited per this many seconds: half the group's
         #: rate period (30 s at Telegram's 20 a minute), at most 2 of its 20 messages.
         self.summary_seconds = self.settings.group_rate_period_seconds / 2
@@ -132,21 +136,21 @@ class Backlog:
         return wrote
 
     async def _summary(self, waiting: int) -> bool:
-        desk, t = self.desk, self.desk.texts
+        group, texts = self.group, self.texts
         stored = await self.repo.get_state(SUMMARY_KEY)
         held = json.loads(stored) if stored else None
-        bot = desk.bot_username or "yourbot"
+        bot = group.bot.username
         large = not self.carded(waiting)
         if large:
-            text = t(
-                desk.lang,
+            text = texts(
+                group.lang,
                 "review.summary",
                 count=waiting,
                 limit=self.settings.review_backlog,
                 bot=bot,
             )
         elif held is not None:
-            text = t(desk.lang, "review.summary_done", count=waiting, bot=bot)
+            text = texts(group.lang, "review.summary_done", count=waiting, bot=bot)
         else:
             return False
         if held is not None and held["text"] == text:
@@ -154,9 +158,7 @@ class Backlog:
         message_id = None
         if held is not None:
             try:
-                await desk.bot.edit_message_text(
-                    text, chat_id=desk.group, message_id=held["message_id"]
-                )
+                await group.edit(held["message_id"], text)
                 message_id = held["message_id"]
             except BadRequest as exc:
                 refusal = classify(exc)
@@ -168,7 +170,7 @@ class Backlog:
             if not large:
                 await self.repo.set_state(SUMMARY_KEY, None)  # gone: nothing to close
                 return False
-            message_id = (await desk.alert(text)).message_id
+            message_id = (await group.send(text)).message_id
         # Once back to cards, the summary is closed: the next large backlog gets a new one, at
         # the bottom of the group where it is seen.
         state = json.dumps({"message_id": message_id, "text": text}) if large else None
@@ -185,14 +187,13 @@ class Backlog:
         last = await self.repo.get_state(REMINDED_KEY)
         if last is not None and now - datetime.fromisoformat(last) < period:
             return False
-        desk = self.desk
-        await desk.alert(
-            desk.texts(
-                desk.lang,
+        await self.group.send(
+            self.texts(
+                self.group.lang,
                 "review.reminder",
                 count=waiting,
                 minutes=int((now - oldest).total_seconds() // 60),
-                bot=desk.bot_username or "yourbot",
+                bot=self.group.bot.username,
             )
         )
         await self.repo.set_state(REMINDED_KEY, now.isoformat())

@@ -14,20 +14,19 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 from telegram import (
-    Bot,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    Message,
 )
 from telegram import User as TgUser
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from bot.services.backlog import Backlog
+from bot.services.group import OrganisersGroup
 from bot.services.limiter import retry_seconds
 from bot.services.render import (
     DEFAULT_LIMIT,
@@ -39,12 +38,10 @@ from bot.services.render import (
 from bot.services.sessions import Sessions
 from bot.services.telegram_errors import Refusal, classify
 from bot.services.texts import Texts
+from bot.services.workers import stop_task
 from config.settings import Settings
 from storage.models import Status, Testimonial
 from storage.testimonials import Repository
-
-if TYPE_CHECKING:
-    from bot.services.backlog import Backlog
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +69,6 @@ ADMIN_CACHE_SECONDS = 120.0
 REASON_KEYS = ("off_topic", "offensive", "duplicate", "personal")
 # An admin who has not acted for this long is checked again before a decision or an export.
 RECHECK_SECONDS = 30.0
-
-
-async def stop_task(task: asyncio.Task[None] | None) -> None:
-    """Cancel a worker task and wait for it to end. Cancel again if a cancellation was
-    swallowed (``asyncio.wait_for`` in Python 3.11 can lose one that lands as it returns)."""
-    while task is not None and not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=1.0)
-    if task is not None and not task.cancelled() and task.exception() is not None:
-        log.error("worker ended with an error", exc_info=task.exception())
 
 
 def channel_link(settings: Settings, message_id: int, username: str | None = None) -> str | None:
@@ -119,14 +106,25 @@ def format_time(value: datetime | None) -> str:
 
 
 class CardDesk:
-    """Sends and updates cards; the only writer into the organisers' group."""
+    """Sends and updates the organisers' cards (through the group's one writer), tells
+    authors the outcome, and knows who organises."""
 
-    def __init__(self, bot: Bot, repo: Repository, texts: Texts, settings: Settings) -> None:
-        self.bot = bot
+    def __init__(
+        self,
+        group: OrganisersGroup,
+        repo: Repository,
+        texts: Texts,
+        settings: Settings,
+        sessions: Sessions,
+        backlog: Backlog,
+    ) -> None:
+        self.group = group
+        self.bot = group.bot
         self.repo = repo
         self.texts = texts
         self.settings = settings
-        self.lang = settings.default_language
+        self.sessions = sessions
+        self.backlog = backlog  # past its threshold, new cards give way to a summary
         # Every write into the group that concerns a card goes through this one queue, in
         # order, so that only the card sender ever reads or writes card message ids.
         self._jobs: deque[CardJob] = deque()
@@ -135,16 +133,7 @@ class CardDesk:
         self._job_in_hand = False
         self._admins: tuple[float, frozenset[int]] | None = None
         self._seen: dict[int, float] = {}  # admin id -> when Telegram last confirmed it
-        self.bot_username = ""
         self.channel_username: str | None = None  # learnt with getChat at start
-        self.sessions = Sessions()
-        self.backlog: Backlog | None = None  # past its threshold, new cards give way to a summary
-
-    @property
-    def group(self) -> int:
-        """Return the organisers' chat id."""
-        assert self.settings.organisers_chat_id is not None
-        return self.settings.organisers_chat_id
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -245,9 +234,8 @@ class CardDesk:
             if t.status is Status.PENDING and not t.card_done:
                 # At event scale a new card waits for nobody: the group gets one summary and
                 # organisers use /review. A card already half out is finished.
-                backlog = self.backlog
-                if not t.card_message_ids and backlog and not await backlog.wants_card():
-                    backlog.poke()
+                if not t.card_message_ids and not await self.backlog.wants_card():
+                    self.backlog.poke()
                     return
                 await self.send_card(t)
         elif job.kind == "repost":
@@ -282,7 +270,7 @@ class CardDesk:
         """Return the card's messages: a header, the post as it will be published, and an
         optional outcome line at the end of the last part. ``lang``: the organisers' by
         default (the group); /review passes the organiser's own."""
-        lang = lang or self.lang
+        lang = lang or self.group.lang
         author = Markup(self._author(t, lang))
         header = self.texts(
             lang,
@@ -315,7 +303,10 @@ class CardDesk:
         """Build buttons from (text key, callback data) rows."""
         return InlineKeyboardMarkup(
             [
-                [InlineKeyboardButton(self.texts(self.lang, k), callback_data=d) for k, d in row]
+                [
+                    InlineKeyboardButton(self.texts(self.group.lang, k), callback_data=d)
+                    for k, d in row
+                ]
                 for row in rows
             ]
         )
@@ -334,7 +325,8 @@ class CardDesk:
         rows = [
             [
                 InlineKeyboardButton(
-                    self.texts(self.lang, f"reasons.{key}"), callback_data=f"mod:reason:{tid}:{i}"
+                    self.texts(self.group.lang, f"reasons.{key}"),
+                    callback_data=f"mod:reason:{tid}:{i}",
                 )
             ]
             for i, key in enumerate(REASON_KEYS)
@@ -342,14 +334,15 @@ class CardDesk:
         rows.append(
             [
                 InlineKeyboardButton(
-                    self.texts(self.lang, "card.other_reason"), callback_data=f"mod:other:{tid}"
+                    self.texts(self.group.lang, "card.other_reason"),
+                    callback_data=f"mod:other:{tid}",
                 )
             ]
         )
         rows.append(
             [
                 InlineKeyboardButton(
-                    self.texts(self.lang, "card.back"), callback_data=f"mod:back:{tid}"
+                    self.texts(self.group.lang, "card.back"), callback_data=f"mod:back:{tid}"
                 )
             ]
         )
@@ -370,7 +363,7 @@ class CardDesk:
 
     def outcome(self, t: Testimonial) -> tuple[str | None, InlineKeyboardMarkup | None]:
         """Return the outcome line and buttons a card shows for the testimonial's status."""
-        texts, lang = self.texts, self.lang
+        texts, lang = self.texts, self.group.lang
         who, when = t.decided_by_name or "?", format_time(t.decided_at)
         if t.status is Status.PENDING:
             return None, self.pending_keyboard(t.id)
@@ -415,12 +408,7 @@ class CardDesk:
         ):
             last = index == len(parts) - 1
             try:
-                await self.bot.edit_message_text(
-                    part,
-                    chat_id=self.group,
-                    message_id=message_id,
-                    reply_markup=markup if last else None,
-                )
+                await self.group.edit(message_id, part, markup if last else None)
             except BadRequest as exc:
                 refusal = classify(exc)
                 if refusal is Refusal.NOT_MODIFIED:
@@ -446,9 +434,7 @@ class CardDesk:
             await self.delete_messages(tuple(ids))
             ids = []
         for i in range(len(ids), len(parts)):
-            message = await self.bot.send_message(
-                self.group, parts[i], reply_markup=markup if i == len(parts) - 1 else None
-            )
+            message = await self.group.send(parts[i], markup if i == len(parts) - 1 else None)
             ids.append(message.message_id)
             await self.repo.set_card_messages(t.id, ids, done=len(ids) == len(parts))
 
@@ -456,27 +442,25 @@ class CardDesk:
         """Delete messages of the group (an old card), ignoring those already gone."""
         for message_id in message_ids:
             with contextlib.suppress(BadRequest):
-                await self.bot.delete_message(self.group, message_id)
+                await self.group.delete(message_id)
 
     async def erase_cards(self, testimonials: Sequence[Testimonial]) -> tuple[int, int]:
         """Remove the cards of someone who asked to be forgotten: delete each message, or,
         when Telegram no longer allows it (48 hours), edit it to say it was erased. Return
         how many messages were (deleted, edited)."""
         deleted = edited = 0
-        erased = self.texts(self.lang, "card.erased")
+        erased = self.texts(self.group.lang, "card.erased")
         for t in testimonials:
             for message_id in t.card_message_ids:
                 try:
-                    await self.bot.delete_message(self.group, message_id)
+                    await self.group.delete(message_id)
                     deleted += 1
                     continue
                 except BadRequest as exc:
                     if classify(exc) is not Refusal.CANT_DELETE:
                         continue  # already gone
                 try:
-                    await self.bot.edit_message_text(
-                        erased, chat_id=self.group, message_id=message_id, reply_markup=None
-                    )
+                    await self.group.edit(message_id, erased)
                     edited += 1
                 except BadRequest as exc:
                     log.warning("could not blank a card of #%d: %s", t.id, exc)
@@ -528,14 +512,12 @@ class CardDesk:
             log.info("author of testimonial #%d blocked the bot; not notified", t.id)
             await self.repo.set_blocked_bot(t.user_id, True)
 
-    async def alert(self, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
-        """Send a message to the organisers' group."""
-        return await self.bot.send_message(self.group, text, reply_markup=markup)
-
     def withdrawn_by_author(self, t: Testimonial) -> None:
         """Update the card of a testimonial its author withdrew."""
         if t.card_message_ids:
-            line = self.texts(self.lang, "card.withdrawn_by_author", time=format_time(t.updated_at))
+            line = self.texts(
+                self.group.lang, "card.withdrawn_by_author", time=format_time(t.updated_at)
+            )
             self.refresh_later(t.id, line)
 
     # -- who may press ---------------------------------------------------------------------------
@@ -555,7 +537,7 @@ class CardDesk:
         now = time.monotonic()
         if self._admins is None or now - self._admins[0] > ADMIN_CACHE_SECONDS:
             try:
-                admins = await self.bot.get_chat_administrators(self.group)
+                admins = await self.bot.get_chat_administrators(self.group.chat_id)
                 ids = frozenset(m.user.id for m in admins)
             except TelegramError as exc:
                 log.warning("could not list the group's administrators: %s", exc)
@@ -567,7 +549,7 @@ class CardDesk:
             return True
         # Not known as an admin (maybe new), or not seen for a while: ask about this person.
         try:
-            member = await self.bot.get_chat_member(self.group, user.id)
+            member = await self.bot.get_chat_member(self.group.chat_id, user.id)
         except TelegramError:
             return False
         if member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):

@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
+from bot.services.backlog import Backlog
+from bot.services.cards import CardDesk
 from bot.services.floodguard import FloodGuard
+from bot.services.group import OrganisersGroup
+from bot.services.inbox import DurableUpdateQueue, InboxUpdateProcessor
+from bot.services.publishing import Publisher
 from bot.services.sessions import Sessions
 from bot.services.texts import Texts
 from config.settings import Settings
 from storage.testimonials import Repository
-
-if TYPE_CHECKING:
-    from bot.services.backlog import Backlog
-    from bot.services.cards import CardDesk
-    from bot.services.inbox import DurableUpdateQueue, InboxUpdateProcessor
-    from bot.services.publishing import Publisher
 
 
 @dataclass
@@ -31,6 +30,7 @@ class Services:
     repo: Repository
     texts: Texts
     sessions: Sessions
+    group: OrganisersGroup  # the one writer into the organisers' group
     desk: CardDesk
     publisher: Publisher
     backlog: Backlog  # the group's summary and reminders at event scale

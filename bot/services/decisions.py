@@ -45,7 +45,7 @@ async def decide(
 def already(svc: Services, testimonial: Testimonial | None, *, lang: str | None = None) -> str:
     """Say what became of a testimonial someone else decided first (in ``lang``, by default
     the organisers' group's)."""
-    texts, lang = svc.texts, lang or svc.desk.lang
+    texts, lang = svc.texts, lang or svc.group.lang
     if testimonial is None:
         return texts(lang, "moderation.not_found")
     who = testimonial.decided_by_name or "?"

@@ -23,11 +23,13 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.services.cards import CardDesk, channel_link, is_private_link, stop_task
+from bot.services.cards import CardDesk, channel_link, is_private_link
+from bot.services.group import OrganisersGroup
 from bot.services.limiter import retry_seconds
 from bot.services.render import render_post_parts
 from bot.services.telegram_errors import Refusal, classify
 from bot.services.texts import Texts
+from bot.services.workers import stop_task
 from config.settings import Settings
 from storage.models import OutboxItem, Status, Testimonial
 from storage.testimonials import Repository
@@ -63,13 +65,20 @@ class Publisher:
     """One task; wakes on approval, polls otherwise."""
 
     def __init__(
-        self, bot: Bot, repo: Repository, texts: Texts, settings: Settings, desk: CardDesk
+        self,
+        bot: Bot,
+        repo: Repository,
+        texts: Texts,
+        settings: Settings,
+        group: OrganisersGroup,
+        desk: CardDesk,
     ) -> None:
         self.bot = bot
         self.repo = repo
         self.texts = texts
         self.settings = settings
-        self.desk = desk
+        self.group = group  # where a refused or half-done post is reported
+        self.desk = desk  # the card of what is published, its author told
         self._wake = asyncio.Event()
         self._wake.set()  # the first look at the outbox is due at start
         self._resume = asyncio.Event()
@@ -169,7 +178,7 @@ class Publisher:
         # Parts Telegram confirmed before (a timeout, or a stop, then "Post again") stay:
         # carry on from the first missing one.
         ids: list[int] = list(claimed.channel_message_ids)[: len(parts)]
-        lang = self.desk.lang
+        lang = self.group.lang
         try:
             for part in parts[len(ids) :]:
                 ids.append(await self._send(part))
@@ -181,7 +190,7 @@ class Publisher:
             await self.repo.publishing_failed(item.id, claimed.id)
             self._resume.clear()
             log.error("the channel refused testimonial #%d: %s", claimed.id, refused.key)
-            problem = self.texts(lang, refused.key, bot=self.desk.bot_username or "yourbot")
+            problem = self.texts(lang, refused.key, bot=self.bot.username)
             await self._alert(claimed, "moderation.channel_refused", Markup(problem))
             raise
         except TimedOut:
@@ -234,13 +243,13 @@ class Publisher:
     async def _alert(self, t: Testimonial, key: str, problem: str) -> None:
         """Tell the organisers a post failed, with a Retry button (``problem``: plain text
         to escape, or ``Markup``)."""
-        lang = self.desk.lang
+        lang = self.group.lang
         label = self.texts(lang, "moderation.retry")
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(label, callback_data=f"mod:retry:{t.id}")]]
         )
         try:
-            await self.desk.alert(self.texts(lang, key, id=t.id, problem=problem), markup)
+            await self.group.send(self.texts(lang, key, id=t.id, problem=problem), markup)
         except TelegramError as exc:
             log.error("could not warn the organisers about #%d: %s", t.id, exc)
 
@@ -291,7 +300,7 @@ class Publisher:
                     problem = self.texts(
                         self.settings.default_language,
                         key,
-                        bot=self.desk.bot_username or "yourbot",
+                        bot=self.bot.username,
                     )
                     await self._alert(t, "moderation.channel_refused", Markup(problem))
                     raise ChannelRefused(key) from exc
@@ -302,7 +311,7 @@ class Publisher:
         log.info("testimonial #%d removed from the channel", t.id)
 
     async def _report_half_published(self, t: Testimonial) -> None:
-        lang = self.desk.lang
+        lang = self.group.lang
         markup = InlineKeyboardMarkup(
             [
                 [
@@ -318,6 +327,6 @@ class Publisher:
             ]
         )
         try:
-            await self.desk.alert(self.texts(lang, "moderation.half_published", id=t.id), markup)
+            await self.group.send(self.texts(lang, "moderation.half_published", id=t.id), markup)
         except TelegramError as exc:
             log.error("could not warn the organisers about #%d: %s", t.id, exc)
