@@ -24,7 +24,8 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.handlers import account, flood, intake, moderation, review
+from bot.handlers import account, flood, moderation, review
+from bot.handlers.intake import buttons, commands, edits, received
 from bot.services import menus
 from bot.services.backlog import Backlog
 from bot.services.cards import CardDesk
@@ -169,20 +170,20 @@ def add_handlers(app: App, settings: Settings) -> None:
             CommandHandler("review", review.review_command, filters=command),
             CallbackQueryHandler(private_only(review.pressed), pattern=review.REVIEW_PATTERN),
             # The attendee's conversation: our commands, any other command, then answers.
-            CommandHandler("start", intake.start, filters=command),
-            CommandHandler("cancel", intake.cancel, filters=command),
-            CommandHandler("help", intake.help_command, filters=command),
-            MessageHandler(command & filters.COMMAND, intake.unknown_command),
+            CommandHandler("start", commands.start, filters=command),
+            CommandHandler("cancel", commands.cancel, filters=command),
+            CommandHandler("help", commands.help_command, filters=command),
+            MessageHandler(command & filters.COMMAND, commands.unknown_command),
             MessageHandler(
-                private & filters.UpdateType.MESSAGE & filters.TEXT, intake.received_text
+                private & filters.UpdateType.MESSAGE & filters.TEXT, received.received_text
             ),
             MessageHandler(
-                private & filters.UpdateType.EDITED_MESSAGE & filters.TEXT, intake.received_edit
+                private & filters.UpdateType.EDITED_MESSAGE & filters.TEXT, edits.received_edit
             ),
             MessageHandler(
-                private & filters.UpdateType.MESSAGE & ~filters.TEXT, intake.received_other
+                private & filters.UpdateType.MESSAGE & ~filters.TEXT, received.received_other
             ),
-            CallbackQueryHandler(private_only(intake.pressed), pattern=intake.INTAKE_PATTERN),
+            CallbackQueryHandler(private_only(buttons.pressed), pattern=buttons.INTAKE_PATTERN),
             # The organisers' group: card buttons, commands, typed reasons and corrections.
             CallbackQueryHandler(moderation.pressed, pattern=moderation.MOD_PATTERN),
             CommandHandler("pending", moderation.pending_command, filters=group),

@@ -196,3 +196,49 @@ class ReviewMessage:
     testimonial_id: int
     live: bool
     lang: str
+
+
+#: The kinds of ``Answered`` that are paragraphs of the quote.
+QUOTE_KINDS = frozenset({"quote", "paste"})
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """What one of the attendee's messages answered: a value of a draft's
+    ``answer_messages`` (keyed by the message id), stored as a string, read and written only
+    by ``parse`` and ``format``.
+
+    ``kind`` is ``name``, ``organisation``, ``quote`` (a paragraph of the quote) or ``paste``
+    (the continuation of a paste Telegram cut, joined to paragraph ``part``). A quote's
+    message also keeps its Telegram ``date`` (Unix seconds), its ``length`` in UTF-16 units
+    and whether it ended with a line break (``newline``: the cut fell between paragraphs);
+    rows written before those were kept have ``None``. Stored: ``name``, ``quote:3``,
+    ``paste:3:1700000000:3800:nl``.
+    """
+
+    kind: str
+    part: int | None = None
+    date: int | None = None
+    length: int | None = None
+    newline: bool = False
+
+    @classmethod
+    def parse(cls, stored: str) -> Answered:
+        """Read a stored value."""
+        kind, *rest = stored.split(":")
+        newline = rest[-1:] == ["nl"]
+        numbers: list[int | None] = [int(value) for value in (rest[:-1] if newline else rest)]
+        numbers += [None] * (3 - len(numbers))
+        return cls(kind, numbers[0], numbers[1], numbers[2], newline)
+
+    def format(self) -> str:
+        """Return the stored value."""
+        values = [self.kind, self.part, self.date, self.length]
+        while values[-1] is None:
+            values.pop()
+        return ":".join(str(value) for value in values) + (":nl" if self.newline else "")
+
+    @property
+    def is_quote(self) -> bool:
+        """Whether the message is (part of) a paragraph of the quote."""
+        return self.kind in QUOTE_KINDS

@@ -30,8 +30,8 @@ def render_book(testimonials: Sequence[Testimonial], fmt: str, settings: Setting
     book is grouped by session in the file's order, the rest last (each group keeps the
     requested order), and CSV/JSON have the session's title in a ``session`` column."""
     sessions = Sessions.load(settings.sessions)
-    ordered = sorted(testimonials, key=lambda t: sessions.rank(t.start_payload))
-    grouped = any(sessions.match(t.start_payload) for t in ordered)
+    ordered = sorted(testimonials, key=lambda testimonial: sessions.rank(testimonial.start_payload))
+    grouped = any(sessions.match(testimonial.start_payload) for testimonial in ordered)
     return "".join(_chunks(ordered, len(ordered), grouped, fmt, settings, sessions))
 
 
@@ -48,11 +48,11 @@ def _chunks(
     links = formats.telegram_links(settings.channel_id) if settings.channel_id else None
     lang = settings.default_language
 
-    def title(t: Testimonial) -> str | None:
-        return sessions.title(t.start_payload, lang)
+    def title(testimonial: Testimonial) -> str | None:
+        return sessions.title(testimonial.start_payload, lang)
 
-    def heading(t: Testimonial) -> str | None:
-        return title(t) or other
+    def heading(testimonial: Testimonial) -> str | None:
+        return title(testimonial) or other
 
     headings = None
     if grouped:

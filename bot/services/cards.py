@@ -92,12 +92,12 @@ def is_private_link(link: str) -> bool:
     return link.startswith("https://t.me/c/")
 
 
-def reason_text(texts: Texts, lang: str, t: Testimonial) -> str | None:
+def reason_text(texts: Texts, lang: str, testimonial: Testimonial) -> str | None:
     """Return why a testimonial was rejected, in ``lang`` for a ready-made reason, as typed
     for a typed one (None: no reason given)."""
-    if t.reject_reason_key:
-        return texts(lang, f"reasons.{t.reject_reason_key}")
-    return t.reject_reason
+    if testimonial.reject_reason_key:
+        return texts(lang, f"reasons.{testimonial.reject_reason_key}")
+    return testimonial.reject_reason
 
 
 def format_time(value: datetime | None) -> str:
@@ -227,67 +227,75 @@ class CardDesk:
                 self._jobs.popleft()
 
     async def _do(self, job: CardJob) -> None:
-        t = await self.repo.get(job.testimonial_id)
-        if t is None:
+        testimonial = await self.repo.get(job.testimonial_id)
+        if testimonial is None:
             return
         if job.kind == "send":
-            if t.status is Status.PENDING and not t.card_done:
+            if testimonial.status is Status.PENDING and not testimonial.card_done:
                 # At event scale a new card waits for nobody: the group gets one summary and
                 # organisers use /review. A card already half out is finished.
-                if not t.card_message_ids and not await self.backlog.wants_card():
+                if not testimonial.card_message_ids and not await self.backlog.wants_card():
                     self.backlog.poke()
                     return
-                await self.send_card(t)
+                await self.send_card(testimonial)
         elif job.kind == "repost":
-            if t.status is Status.PENDING:
+            if testimonial.status is Status.PENDING:
                 # Move the card to the bottom of the chat: one live card per testimonial.
-                await self.delete_messages(t.card_message_ids)
-                await self.repo.set_card_messages(t.id, [], done=False)
-                await self.send_card(await self._reread(t))
-        elif t.card_message_ids:
-            await self.refresh_card(t, job.footer)
+                await self.delete_messages(testimonial.card_message_ids)
+                await self.repo.set_card_messages(testimonial.id, [], done=False)
+                await self.send_card(await self._reread(testimonial))
+        elif testimonial.card_message_ids:
+            await self.refresh_card(testimonial, job.footer)
 
-    async def _reread(self, t: Testimonial) -> Testimonial:
-        fresh = await self.repo.get(t.id)
-        return fresh if fresh is not None else t
+    async def _reread(self, testimonial: Testimonial) -> Testimonial:
+        fresh = await self.repo.get(testimonial.id)
+        return fresh if fresh is not None else testimonial
 
     # -- rendering -----------------------------------------------------------------------------
 
-    def _author(self, t: Testimonial, lang: str) -> str:
+    def _author(self, testimonial: Testimonial, lang: str) -> str:
         texts = self.texts
-        if t.user_id is None:
+        if testimonial.user_id is None:
             return texts(lang, "card.imported")
-        link = texts(lang, "card.author_link", user_id=t.user_id, name=t.author_name or "?")
-        if t.author_username:
+        link = texts(
+            lang,
+            "card.author_link",
+            user_id=testimonial.user_id,
+            name=testimonial.author_name or "?",
+        )
+        if testimonial.author_username:
             return texts(
-                lang, "card.author_username", link=Markup(link), username=t.author_username
+                lang,
+                "card.author_username",
+                link=Markup(link),
+                username=testimonial.author_username,
             )
         return link
 
     def card_parts(
-        self, t: Testimonial, footer: str | None = None, *, lang: str | None = None
+        self, testimonial: Testimonial, footer: str | None = None, *, lang: str | None = None
     ) -> list[str]:
         """Return the card's messages: a header, the post as it will be published, and an
         optional outcome line at the end of the last part. ``lang``: the organisers' by
         default (the group); /review passes the organiser's own."""
         lang = lang or self.group.lang
-        author = Markup(self._author(t, lang))
+        author = Markup(self._author(testimonial, lang))
         header = self.texts(
             lang,
             "card.header",
-            id=t.id,
+            id=testimonial.id,
             author=author,
-            language=t.language,
-            time=format_time(t.submitted_at or t.created_at),
+            language=testimonial.language,
+            time=format_time(testimonial.submitted_at or testimonial.created_at),
         )
-        session = self.sessions.title(t.start_payload, lang)
+        session = self.sessions.title(testimonial.start_payload, lang)
         if session:
             header += "\n" + self.texts(lang, "card.session", title=session)
-        header += "\n\n" + post_header_html(t.name, t.organisation)
-        hashtags = self.sessions.hashtags(self.settings.event_hashtag, t.start_payload)
-        paragraphs = quote_paragraphs_html(t.quote, hashtag=hashtags)
+        header += "\n\n" + post_header_html(testimonial.name, testimonial.organisation)
+        hashtags = self.sessions.hashtags(self.settings.event_hashtag, testimonial.start_payload)
+        paragraphs = quote_paragraphs_html(testimonial.quote, hashtag=hashtags)
         # The buttons sit on the last part: it must say whose testimonial a tap decides.
-        named = self.texts(lang, "card.continued", id=t.id, author=author)
+        named = self.texts(lang, "card.continued", id=testimonial.id, author=author)
         # The last part also carries the outcome line (a typed reason can be 500 characters):
         # both come out of the part's budget, so that it stays within Telegram's 4,096.
         extra = plain_length(named + "\n\n") + (plain_length("\n\n" + footer) if footer else 0)
@@ -361,20 +369,26 @@ class CardDesk:
             ]
         )
 
-    def outcome(self, t: Testimonial) -> tuple[str | None, InlineKeyboardMarkup | None]:
+    def outcome(self, testimonial: Testimonial) -> tuple[str | None, InlineKeyboardMarkup | None]:
         """Return the outcome line and buttons a card shows for the testimonial's status."""
         texts, lang = self.texts, self.group.lang
-        who, when = t.decided_by_name or "?", format_time(t.decided_at)
-        if t.status is Status.PENDING:
-            return None, self.pending_keyboard(t.id)
-        if t.status is Status.REJECTED:
+        who, when = testimonial.decided_by_name or "?", format_time(testimonial.decided_at)
+        if testimonial.status is Status.PENDING:
+            return None, self.pending_keyboard(testimonial.id)
+        if testimonial.status is Status.REJECTED:
             return texts(
-                lang, "card.rejected", who=who, time=when, reason=reason_text(texts, lang, t) or "-"
+                lang,
+                "card.rejected",
+                who=who,
+                time=when,
+                reason=reason_text(texts, lang, testimonial) or "-",
             ), None
-        if t.status is Status.PUBLISHED:
+        if testimonial.status is Status.PUBLISHED:
             link = (
-                channel_link(self.settings, t.channel_message_ids[0], self.channel_username)
-                if t.channel_message_ids
+                channel_link(
+                    self.settings, testimonial.channel_message_ids[0], self.channel_username
+                )
+                if testimonial.channel_message_ids
                 else None
             )
             line = (
@@ -382,29 +396,31 @@ class CardDesk:
                 if link
                 else texts(lang, "card.approved_posted_nolink", who=who, time=when)
             )
-            return line, self.keyboard([[("card.unpublish", f"mod:unpublish:{t.id}")]])
-        if t.status in (Status.APPROVED, Status.PUBLISHING):
+            return line, self.keyboard([[("card.unpublish", f"mod:unpublish:{testimonial.id}")]])
+        if testimonial.status in (Status.APPROVED, Status.PUBLISHING):
             return texts(lang, "card.approved", who=who, time=when), None
-        return texts(lang, "card.withdrawn", time=format_time(t.updated_at)), None
+        return texts(lang, "card.withdrawn", time=format_time(testimonial.updated_at)), None
 
     # -- sending and editing cards ---------------------------------------------------------------
 
-    async def send_card(self, t: Testimonial) -> None:
+    async def send_card(self, testimonial: Testimonial) -> None:
         """Send the card of a testimonial and remember its message ids."""
-        footer, markup = self.outcome(t)
-        await self._send_parts(t, self.card_parts(t, footer), markup, resume=True)
+        footer, markup = self.outcome(testimonial)
+        await self._send_parts(
+            testimonial, self.card_parts(testimonial, footer), markup, resume=True
+        )
 
-    async def refresh_card(self, t: Testimonial, footer: str | None = None) -> None:
+    async def refresh_card(self, testimonial: Testimonial, footer: str | None = None) -> None:
         """Bring a card up to date with the testimonial (one edit of its last part, or a new
         card if the text changed length or the old card is gone)."""
-        default_footer, markup = self.outcome(t)
-        parts = self.card_parts(t, footer or default_footer)
-        if len(parts) != len(t.card_message_ids):
-            await self.delete_messages(t.card_message_ids)
-            await self._send_parts(t, parts, markup)
+        default_footer, markup = self.outcome(testimonial)
+        parts = self.card_parts(testimonial, footer or default_footer)
+        if len(parts) != len(testimonial.card_message_ids):
+            await self.delete_messages(testimonial.card_message_ids)
+            await self._send_parts(testimonial, parts, markup)
             return
         for message_id, part, index in zip(
-            t.card_message_ids, parts, range(len(parts)), strict=True
+            testimonial.card_message_ids, parts, range(len(parts)), strict=True
         ):
             last = index == len(parts) - 1
             try:
@@ -414,14 +430,14 @@ class CardDesk:
                 if refusal is Refusal.NOT_MODIFIED:
                     continue
                 if refusal is Refusal.MESSAGE_GONE:
-                    await self.delete_messages(t.card_message_ids)
-                    await self._send_parts(t, parts, markup)
+                    await self.delete_messages(testimonial.card_message_ids)
+                    await self._send_parts(testimonial, parts, markup)
                     return
                 raise
 
     async def _send_parts(
         self,
-        t: Testimonial,
+        testimonial: Testimonial,
         parts: list[str],
         markup: InlineKeyboardMarkup | None,
         *,
@@ -429,14 +445,14 @@ class CardDesk:
     ) -> None:
         """Send a card part by part, recording each id as Telegram confirms it; with
         ``resume``, carry on after the parts of a half-sent card."""
-        ids = list(t.card_message_ids) if resume and not t.card_done else []
+        ids = list(testimonial.card_message_ids) if resume and not testimonial.card_done else []
         if len(ids) >= len(parts):
             await self.delete_messages(tuple(ids))
             ids = []
         for i in range(len(ids), len(parts)):
             message = await self.group.send(parts[i], markup if i == len(parts) - 1 else None)
             ids.append(message.message_id)
-            await self.repo.set_card_messages(t.id, ids, done=len(ids) == len(parts))
+            await self.repo.set_card_messages(testimonial.id, ids, done=len(ids) == len(parts))
 
     async def delete_messages(self, message_ids: tuple[int, ...]) -> None:
         """Delete messages of the group (an old card), ignoring those already gone."""
@@ -450,8 +466,8 @@ class CardDesk:
         how many messages were (deleted, edited)."""
         deleted = edited = 0
         erased = self.texts(self.group.lang, "card.erased")
-        for t in testimonials:
-            for message_id in t.card_message_ids:
+        for testimonial in testimonials:
+            for message_id in testimonial.card_message_ids:
                 try:
                     await self.group.delete(message_id)
                     deleted += 1
@@ -463,9 +479,9 @@ class CardDesk:
                     await self.group.edit(message_id, erased)
                     edited += 1
                 except BadRequest as exc:
-                    log.warning("could not blank a card of #%d: %s", t.id, exc)
+                    log.warning("could not blank a card of #%d: %s", testimonial.id, exc)
             # No card left to refresh when the channel post is taken down later.
-            await self.repo.set_card_messages(t.id, [])
+            await self.repo.set_card_messages(testimonial.id, [])
         return deleted, edited
 
     async def set_keyboard(self, query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
@@ -476,49 +492,55 @@ class CardDesk:
             if classify(exc) is not Refusal.NOT_MODIFIED:
                 raise
 
-    async def _author_language(self, t: Testimonial) -> str | None:
+    async def _author_language(self, testimonial: Testimonial) -> str | None:
         """Return the language to tell the author in, None if they cannot be told."""
-        if t.user_id is None:
+        if testimonial.user_id is None:
             return None
-        user = await self.repo.get_user(t.user_id)
+        user = await self.repo.get_user(testimonial.user_id)
         if user is None or user.blocked_bot:
             return None
-        return user.language or t.language
+        return user.language or testimonial.language
 
-    async def notify_rejected(self, t: Testimonial) -> None:
+    async def notify_rejected(self, testimonial: Testimonial) -> None:
         """Tell the author their testimonial was rejected, with the reason in their language
         (a ready-made one) or as the organiser typed it."""
-        lang = await self._author_language(t)
+        lang = await self._author_language(testimonial)
         if lang is None:
             return
-        reason = reason_text(self.texts, lang, t)
+        reason = reason_text(self.texts, lang, testimonial)
         if reason:
-            await self.notify_author(t, "author.rejected", reason=reason)
+            await self.notify_author(testimonial, "author.rejected", reason=reason)
         else:
-            await self.notify_author(t, "author.rejected_noreason")
+            await self.notify_author(testimonial, "author.rejected_noreason")
 
-    async def notify_author(self, t: Testimonial, key: str, **params: object) -> None:
+    async def notify_author(self, testimonial: Testimonial, key: str, **params: object) -> None:
         """Tell a testimonial's author something; remember if they blocked the bot.
 
         The text gets ``number``: the author's own numbering of it (1, 2, 3, as in /mine),
         not the global id organisers see."""
-        lang = await self._author_language(t)
-        if lang is None or t.user_id is None:
+        lang = await self._author_language(testimonial)
+        if lang is None or testimonial.user_id is None:
             return
-        number = (await self.repo.own_numbers(t.user_id)).get(t.id, t.id)
+        number = (await self.repo.own_numbers(testimonial.user_id)).get(
+            testimonial.id, testimonial.id
+        )
         try:
-            await self.bot.send_message(t.user_id, self.texts(lang, key, number=number, **params))
-        except Forbidden:
-            log.info("author of testimonial #%d blocked the bot; not notified", t.id)
-            await self.repo.set_blocked_bot(t.user_id, True)
-
-    def withdrawn_by_author(self, t: Testimonial) -> None:
-        """Update the card of a testimonial its author withdrew."""
-        if t.card_message_ids:
-            line = self.texts(
-                self.group.lang, "card.withdrawn_by_author", time=format_time(t.updated_at)
+            await self.bot.send_message(
+                testimonial.user_id, self.texts(lang, key, number=number, **params)
             )
-            self.refresh_later(t.id, line)
+        except Forbidden:
+            log.info("author of testimonial #%d blocked the bot; not notified", testimonial.id)
+            await self.repo.set_blocked_bot(testimonial.user_id, True)
+
+    def withdrawn_by_author(self, testimonial: Testimonial) -> None:
+        """Update the card of a testimonial its author withdrew."""
+        if testimonial.card_message_ids:
+            line = self.texts(
+                self.group.lang,
+                "card.withdrawn_by_author",
+                time=format_time(testimonial.updated_at),
+            )
+            self.refresh_later(testimonial.id, line)
 
     # -- who may press ---------------------------------------------------------------------------
 

@@ -240,39 +240,41 @@ class Publisher:
             with contextlib.suppress(TelegramError):
                 await self.bot.delete_message(self.channel, message_id)
 
-    async def _alert(self, t: Testimonial, key: str, problem: str) -> None:
+    async def _alert(self, testimonial: Testimonial, key: str, problem: str) -> None:
         """Tell the organisers a post failed, with a Retry button (``problem``: plain text
         to escape, or ``Markup``)."""
         lang = self.group.lang
         label = self.texts(lang, "moderation.retry")
         markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(label, callback_data=f"mod:retry:{t.id}")]]
+            [[InlineKeyboardButton(label, callback_data=f"mod:retry:{testimonial.id}")]]
         )
         try:
-            await self.group.send(self.texts(lang, key, id=t.id, problem=problem), markup)
+            await self.group.send(self.texts(lang, key, id=testimonial.id, problem=problem), markup)
         except TelegramError as exc:
-            log.error("could not warn the organisers about #%d: %s", t.id, exc)
+            log.error("could not warn the organisers about #%d: %s", testimonial.id, exc)
 
-    async def _after_publish(self, t: Testimonial) -> None:
+    async def _after_publish(self, testimonial: Testimonial) -> None:
         link = (
-            channel_link(self.settings, t.channel_message_ids[0], self.desk.channel_username)
-            if t.channel_message_ids
+            channel_link(
+                self.settings, testimonial.channel_message_ids[0], self.desk.channel_username
+            )
+            if testimonial.channel_message_ids
             else None
         )
         if link and is_private_link(link):
-            await self.desk.notify_author(t, "author.published_private", link=link)
+            await self.desk.notify_author(testimonial, "author.published_private", link=link)
         elif link:
-            await self.desk.notify_author(t, "author.published", link=link)
+            await self.desk.notify_author(testimonial, "author.published", link=link)
         else:
-            await self.desk.notify_author(t, "author.published_nolink")
-        if t.card_message_ids:
-            self.desk.refresh_later(t.id)
+            await self.desk.notify_author(testimonial, "author.published_nolink")
+        if testimonial.card_message_ids:
+            self.desk.refresh_later(testimonial.id)
 
-    async def _unpublish(self, item: OutboxItem, t: Testimonial) -> None:
+    async def _unpublish(self, item: OutboxItem, testimonial: Testimonial) -> None:
         """Delete the channel posts, or where Telegram no longer allows it (48 hours), edit
         them to a short "withdrawn" line."""
         withdrawn_line = self.texts(self.settings.default_language, "channel.withdrawn")
-        for message_id in t.channel_message_ids:
+        for message_id in testimonial.channel_message_ids:
             while True:
                 try:
                     await self.bot.delete_message(self.channel, message_id)
@@ -292,7 +294,10 @@ class Publisher:
                     key = _channel_problem(exc)
                     if key is None:
                         log.error(
-                            "could not remove post %d of #%d: %s", message_id, t.id, exc.message
+                            "could not remove post %d of #%d: %s",
+                            message_id,
+                            testimonial.id,
+                            exc.message,
                         )
                         break
                     # The item stays queued: Retry resumes it once the rights are fixed.
@@ -302,31 +307,33 @@ class Publisher:
                         key,
                         bot=self.bot.username,
                     )
-                    await self._alert(t, "moderation.channel_refused", Markup(problem))
+                    await self._alert(testimonial, "moderation.channel_refused", Markup(problem))
                     raise ChannelRefused(key) from exc
                 except NetworkError as exc:
                     log.warning("network trouble removing a post (%s); retrying", exc)
                     await asyncio.sleep(RETRY_DELAY)
         await self.repo.finish_outbox(item.id)
-        log.info("testimonial #%d removed from the channel", t.id)
+        log.info("testimonial #%d removed from the channel", testimonial.id)
 
-    async def _report_half_published(self, t: Testimonial) -> None:
+    async def _report_half_published(self, testimonial: Testimonial) -> None:
         lang = self.group.lang
         markup = InlineKeyboardMarkup(
             [
                 [
                     InlineKeyboardButton(
                         self.texts(lang, "moderation.publish_again"),
-                        callback_data=f"mod:republish:{t.id}",
+                        callback_data=f"mod:republish:{testimonial.id}",
                     ),
                     InlineKeyboardButton(
                         self.texts(lang, "moderation.mark_published"),
-                        callback_data=f"mod:markpub:{t.id}",
+                        callback_data=f"mod:markpub:{testimonial.id}",
                     ),
                 ]
             ]
         )
         try:
-            await self.group.send(self.texts(lang, "moderation.half_published", id=t.id), markup)
+            await self.group.send(
+                self.texts(lang, "moderation.half_published", id=testimonial.id), markup
+            )
         except TelegramError as exc:
-            log.error("could not warn the organisers about #%d: %s", t.id, exc)
+            log.error("could not warn the organisers about #%d: %s", testimonial.id, exc)

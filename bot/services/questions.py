@@ -62,7 +62,7 @@ def keyboard(
     svc: Services, lang: str, draft: Testimonial, tg_user: TgUser
 ) -> InlineKeyboardMarkup | None:
     """Return the buttons that go with the question of the draft's step."""
-    t = svc.texts
+    texts = svc.texts
     d = draft.id
     step = draft.step
     if step is Step.SESSION:
@@ -70,39 +70,41 @@ def keyboard(
             [button(escape(s.title(lang)), f"in:session.{i}:{d}")]
             for i, s in enumerate(svc.sessions.items)
         ]
-        return InlineKeyboardMarkup([*rows, [button(t(lang, "intake.skip"), f"in:nosession:{d}")]])
+        return InlineKeyboardMarkup(
+            [*rows, [button(texts(lang, "intake.skip"), f"in:nosession:{d}")]]
+        )
     if step in (Step.NAME, Step.EDIT_NAME):
         name = usable_profile_name(tg_user)
         if name:
-            label = t(lang, "intake.use_profile_name", name=shorten(name, PROFILE_BUTTON_WIDTH))
+            label = texts(lang, "intake.use_profile_name", name=shorten(name, PROFILE_BUTTON_WIDTH))
             return InlineKeyboardMarkup([[button(label, f"in:profile:{d}")]])
     if step is Step.ORGANISATION:
-        return InlineKeyboardMarkup([[button(t(lang, "intake.skip"), f"in:skip:{d}")]])
+        return InlineKeyboardMarkup([[button(texts(lang, "intake.skip"), f"in:skip:{d}")]])
     if step is Step.EDIT_ORGANISATION:
-        label = t(lang, "intake.clear_organisation")
+        label = texts(lang, "intake.clear_organisation")
         return InlineKeyboardMarkup([[button(label, f"in:skip:{d}")]])
     if step in (Step.QUOTE, Step.EDIT_QUOTE) and draft.quote:
-        return InlineKeyboardMarkup([[button(t(lang, "intake.done"), f"in:done:{d}")]])
+        return InlineKeyboardMarkup([[button(texts(lang, "intake.done"), f"in:done:{d}")]])
     if step is Step.CONSENT:
         return InlineKeyboardMarkup(
             [
                 [
-                    button(t(lang, "intake.consent_yes"), f"in:agree:{d}"),
-                    button(t(lang, "intake.consent_no"), f"in:decline:{d}"),
+                    button(texts(lang, "intake.consent_yes"), f"in:agree:{d}"),
+                    button(texts(lang, "intake.consent_no"), f"in:decline:{d}"),
                 ]
             ]
         )
     if step is Step.PREVIEW:
         return InlineKeyboardMarkup(
             [
-                [button(t(lang, "intake.send"), f"in:send:{d}")],
+                [button(texts(lang, "intake.send"), f"in:send:{d}")],
                 [
-                    button(t(lang, "intake.edit_name"), f"in:edit_name:{d}"),
-                    button(t(lang, "intake.edit_organisation"), f"in:edit_org:{d}"),
+                    button(texts(lang, "intake.edit_name"), f"in:edit_name:{d}"),
+                    button(texts(lang, "intake.edit_organisation"), f"in:edit_org:{d}"),
                 ],
                 [
-                    button(t(lang, "intake.edit_quote"), f"in:edit_quote:{d}"),
-                    button(t(lang, "intake.cancel"), f"in:cancel:{d}"),
+                    button(texts(lang, "intake.edit_quote"), f"in:edit_quote:{d}"),
+                    button(texts(lang, "intake.cancel"), f"in:cancel:{d}"),
                 ],
             ]
         )
@@ -207,16 +209,16 @@ async def prompt(
 
 async def confirm_cancel(update: Update, svc: Services, lang: str, draft: Testimonial) -> None:
     """Ask whether to discard the open draft (its buttons become the live ones)."""
-    t = svc.texts
+    texts = svc.texts
     markup = InlineKeyboardMarkup(
         [
             [
-                button(t(lang, "intake.cancel_yes"), f"in:cancel_yes:{draft.id}"),
-                button(t(lang, "intake.cancel_no"), f"in:cancel_no:{draft.id}"),
+                button(texts(lang, "intake.cancel_yes"), f"in:cancel_yes:{draft.id}"),
+                button(texts(lang, "intake.cancel_no"), f"in:cancel_no:{draft.id}"),
             ]
         ]
     )
-    await prompt(update, svc, draft, t(lang, "intake.cancel_confirm"), markup, asked=False)
+    await prompt(update, svc, draft, texts(lang, "intake.cancel_confirm"), markup, asked=False)
 
 
 #: Set once the handler of the current update has committed its answer: if replying then

@@ -1,0 +1,336 @@
+"""The buttons of the attendee conversation (``in:<action>:<draft id>``): one live prompt
+per draft, each button acting only at its steps; the press is answered on the message that
+carries the buttons, with the next question when it fits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram import User as TgUser
+from telegram.error import BadRequest
+
+from bot.services.container import Context, Services
+from bot.services.messages import answer_query, drop_buttons, edit_text, profile_name, reply
+from bot.services.people import load_person
+from bot.services.questions import (
+    ANSWER_SAVED,
+    ask,
+    compose_question,
+    confirm_cancel,
+    keyboard,
+    offer_resume,
+    prompt,
+    send_question,
+    usable_profile_name,
+)
+from bot.services.render import DEFAULT_LIMIT
+from bot.services.telegram_errors import Refusal, classify
+from storage.models import Step, SubmitResult, Testimonial
+from storage.textlength import telegram_length
+
+log = logging.getLogger(__name__)
+
+INTAKE_PATTERN = (
+    r"^in:(profile|skip|done|agree|decline|send|edit_name|edit_org|edit_quote|cancel"
+    r"|cancel_yes|cancel_no|continue|restart|session\.\d{1,4}|nosession):(\d{1,18})$"
+)
+
+
+async def pressed(update: Update, context: Context) -> None:
+    """Handle the buttons of the conversation (``in:<action>:<draft id>``)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    svc, lang, draft, _ = await load_person(update, context)
+    match = context.match  # INTAKE_PATTERN's, matched by PTB
+    assert match is not None
+    action, draft_id = match.group(1), int(match.group(2))
+    if draft is None or draft.id != draft_id:
+        await answer_query(query, svc.texts(lang, "intake.stale_button"))
+        return
+    pressed_on = query.message.message_id if query.message is not None else None
+    if draft.prompt_message_id is not None and pressed_on != draft.prompt_message_id:
+        # One live prompt: a superseded one (an older /start offer, an old preview, the
+        # second tap of a double tap) changes nothing; a destructive choice asks again.
+        await answer_query(query, svc.texts(lang, "intake.out_of_date"))
+        if action == "restart":
+            await offer_resume(update, svc, lang, draft)
+        elif action == "cancel_yes":
+            await confirm_cancel(update, svc, lang, draft)
+        return
+    button = BUTTONS[action.split(".")[0]]
+    if button.steps is not None and draft.step not in button.steps:
+        # A button of a step the draft has left, pressed on the live message: the second
+        # tap of a double tap (the first put the next question on this very message), or a
+        # press replayed after a crash that saved the step but never showed what follows.
+        if draft.question_delivered:
+            await answer_query(query, svc.texts(lang, "intake.out_of_date"))
+            return
+        await answer_query(query)
+        await drop_buttons(query)
+        await ask(update, svc, lang, draft)
+        return
+    await answer_query(query)
+    tg_user = update.effective_user
+    assert tg_user is not None
+    label = _label(query)
+    said = svc.texts(lang, "intake.chosen", choice=label) if label else None
+    await button.act(Press(update, query, svc, lang, draft, tg_user, action, said))
+
+
+def _label(query: CallbackQuery) -> str | None:
+    """The text of the button that was pressed, as the message showed it."""
+    message = query.message if isinstance(query.message, Message) else None
+    markup = message.reply_markup if message is not None else None
+    for row in markup.inline_keyboard if markup is not None else ():
+        for key in row:
+            if key.callback_data == query.data:
+                return key.text
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A press on a live button of the conversation, with what every action works with."""
+
+    update: Update
+    query: CallbackQuery
+    svc: Services
+    lang: str
+    draft: Testimonial
+    tg_user: TgUser
+    action: str  # as in the callback data: "skip", "session.2"...
+    said: str | None  # the choice, as the pressed message will show it (the button's label)
+
+
+async def _moved(press: Press, saved: Testimonial | None, said: str | None = None) -> None:
+    """The draft moved on (``saved``; None: a replay found it moved already): answer the
+    press in place with the choice (``said``, by default the button's label) and the next
+    question."""
+    if saved is not None:
+        ANSWER_SAVED.set(True)
+        await answer_in_place(press.update, press.svc, press.lang, said or press.said, then=saved)
+
+
+async def _ask_again(press: Press) -> None:
+    """The button no longer fits the draft (the sessions file changed, the profile name
+    became unusable): drop it and ask the open question again."""
+    await drop_buttons(press.query)
+    await ask(press.update, press.svc, press.lang, press.draft)
+
+
+async def _session(press: Press) -> None:
+    svc, lang = press.svc, press.lang
+    index = int(press.action.removeprefix("session."))
+    if index >= len(svc.sessions):
+        await _ask_again(press)
+        return
+    session = svc.sessions.items[index]
+    saved = await svc.repo.update_draft(press.draft, start_payload=session.payload, step=Step.NAME)
+    await _moved(press, saved, svc.texts(lang, "intake.chosen", choice=session.title(lang)))
+
+
+async def _no_session(press: Press) -> None:
+    await _moved(press, await press.svc.repo.update_draft(press.draft, step=Step.NAME))
+
+
+async def _profile(press: Press) -> None:
+    name = usable_profile_name(press.tg_user)
+    if name is None:
+        await _ask_again(press)
+        return
+    next_step = Step.ORGANISATION if press.draft.step is Step.NAME else Step.PREVIEW
+    saved = await press.svc.repo.update_draft(press.draft, name=name, step=next_step)
+    await _moved(press, saved, press.svc.texts(press.lang, "intake.chosen", choice=name))
+
+
+async def _skip(press: Press) -> None:
+    next_step = Step.QUOTE if press.draft.step is Step.ORGANISATION else Step.PREVIEW
+    await _moved(
+        press, await press.svc.repo.update_draft(press.draft, organisation="", step=next_step)
+    )
+
+
+async def _done(press: Press) -> None:
+    if not press.draft.quote:
+        await reply(press.update, press.svc.texts(press.lang, "intake.quote_needed"))
+        return
+    next_step = Step.PREVIEW if press.draft.consent_at else Step.CONSENT
+    await _moved(press, await press.svc.repo.update_draft(press.draft, step=next_step))
+
+
+async def _agree(press: Press) -> None:
+    texts, lang = press.svc.texts, press.lang
+    consent = texts.raw(lang, "intake.ask_consent")
+    saved = await press.svc.repo.update_draft(press.draft, consent_text=consent, step=Step.PREVIEW)
+    await _moved(press, saved, texts(lang, "intake.agreed"))
+
+
+async def _decline(press: Press) -> None:
+    # The step stays: the question comes again in a new message, so that a second "No" is
+    # not piled onto this one.
+    update, svc, lang, draft = press.update, press.svc, press.lang, press.draft
+    await answer_in_place(update, svc, lang, svc.texts(lang, "intake.declined"))
+    markup = keyboard(svc, lang, draft, press.tg_user)
+    await prompt(update, svc, draft, svc.texts(lang, "intake.consent_refused"), markup)
+
+
+#: The step each edit button of the preview opens.
+EDIT_STEP = {
+    "edit_name": Step.EDIT_NAME,
+    "edit_org": Step.EDIT_ORGANISATION,
+    "edit_quote": Step.EDIT_QUOTE,
+}
+
+
+async def _edit_field(press: Press) -> None:
+    step = EDIT_STEP[press.action]
+    await _moved(press, await press.svc.repo.update_draft(press.draft, step=step))
+
+
+async def _cancel(press: Press) -> None:
+    await answer_in_place(press.update, press.svc, press.lang, press.said)
+    await confirm_cancel(press.update, press.svc, press.lang, press.draft)
+
+
+async def _cancel_yes(press: Press) -> None:
+    await press.svc.repo.discard_draft(press.draft.id)
+    ANSWER_SAVED.set(True)
+    tail = press.svc.texts(press.lang, "intake.cancelled")
+    await answer_in_place(press.update, press.svc, press.lang, press.said, tail=tail)
+
+
+async def _keep_going(press: Press) -> None:
+    # Buttons that act at any step: the question comes in a new message (on this one, a
+    # second tap would find them live again and repeat it).
+    update, svc, lang = press.update, press.svc, press.lang
+    await answer_in_place(update, svc, lang, press.said)
+    prefix = svc.texts(lang, "intake.kept") if press.action == "cancel_no" else ""
+    await ask(update, svc, lang, press.draft, prefix)
+
+
+async def _restart(press: Press) -> None:
+    # A new draft: the old one's buttons all go stale.
+    draft = press.draft
+    saved = await press.svc.repo.start_draft(press.tg_user.id, press.lang, draft.start_payload)
+    await _moved(press, saved)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """What a button of the conversation does, and the steps at which it acts (None: at
+    any step, like cancel or continue)."""
+
+    act: Callable[[Press], Awaitable[None]]
+    steps: frozenset[Step] | None = None
+
+
+async def _send(press: Press) -> None:
+    """Submit the draft for review (or say why not: too many waiting, a field now wrong)."""
+    svc, lang, draft, tg_user = press.svc, press.lang, press.draft, press.tg_user
+    update = press.update
+    result, testimonial = await svc.repo.submit(
+        draft.id,
+        max_pending=svc.settings.max_pending,
+        author_name=profile_name(tg_user),
+        author_username=tg_user.username,
+    )
+    texts = svc.texts
+    if result is SubmitResult.SUBMITTED and testimonial is not None:
+        log.info("submission received: testimonial #%d from user %d", testimonial.id, tg_user.id)
+        ANSWER_SAVED.set(True)
+        await answer_in_place(
+            update, svc, lang, texts(lang, "intake.sent"), tail=texts(lang, "intake.submitted")
+        )
+        svc.desk.submitted(testimonial.id)
+        return
+    await drop_buttons(press.query)
+    if result is SubmitResult.TOO_MANY_PENDING:
+        await prompt(
+            update,
+            svc,
+            draft,
+            texts(lang, "intake.too_many_pending", count=svc.settings.max_pending),
+            keyboard(svc, lang, draft, tg_user),
+        )
+    elif testimonial is not None and testimonial.step is not None:
+        await ask(update, svc, lang, testimonial)
+
+
+#: Every button of the conversation, by the action in its callback data ("session.2" is
+#: "session"); INTAKE_PATTERN lets no other reach ``pressed``.
+BUTTONS: dict[str, Button] = {
+    "session": Button(_session, frozenset({Step.SESSION})),
+    "nosession": Button(_no_session, frozenset({Step.SESSION})),
+    "profile": Button(_profile, frozenset({Step.NAME, Step.EDIT_NAME})),
+    "skip": Button(_skip, frozenset({Step.ORGANISATION, Step.EDIT_ORGANISATION})),
+    "done": Button(_done, frozenset({Step.QUOTE, Step.EDIT_QUOTE})),
+    "agree": Button(_agree, frozenset({Step.CONSENT})),
+    "decline": Button(_decline, frozenset({Step.CONSENT})),
+    "send": Button(_send, frozenset({Step.PREVIEW})),
+    "edit_name": Button(_edit_field, frozenset({Step.PREVIEW})),
+    "edit_org": Button(_edit_field, frozenset({Step.PREVIEW})),
+    "edit_quote": Button(_edit_field, frozenset({Step.PREVIEW})),
+    "cancel": Button(_cancel),
+    "cancel_yes": Button(_cancel_yes),
+    "cancel_no": Button(_keep_going),
+    "continue": Button(_keep_going),
+    "restart": Button(_restart),
+}
+
+
+def _fits(*parts: str) -> bool:
+    """Whether texts joined by blank lines fit in one message (HTML counted: an upper bound)."""
+    return sum(telegram_length(part) + 2 for part in parts) <= DEFAULT_LIMIT
+
+
+async def _edit(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+    """Edit the pressed message; False if Telegram refused (the caller sends instead)."""
+    try:
+        await edit_text(message.get_bot(), message.chat.id, message.message_id, text, markup)
+    except BadRequest as exc:
+        if classify(exc) is Refusal.NOT_MODIFIED:
+            return True
+        log.info("could not answer a press in place: %s", exc.message)
+        return False
+    return True
+
+
+async def answer_in_place(
+    update: Update,
+    svc: Services,
+    lang: str,
+    said: str | None,
+    *,
+    then: Testimonial | None = None,
+    tail: str | None = None,
+) -> None:
+    """Answer a press on the message that carries the buttons: its text stays, ``said``
+    (the choice) takes the buttons' place, and the question of ``then``'s open step with
+    its buttons, or ``tail``, follows in the same edit when it fits in the message; else
+    they come in new messages. The question counts as asked once Telegram accepted it."""
+    query = update.callback_query
+    tg_user = update.effective_user
+    chat = update.effective_chat
+    assert query is not None and tg_user is not None and chat is not None
+    question = compose_question(svc, lang, then, tg_user) if then is not None else None
+    message = query.message if isinstance(query.message, Message) else None
+    placed = False
+    if message is not None and message.text:
+        shown = f"{message.text_html}\n\n{said}" if said else message.text_html
+        follow = tail if question is None else None if question.lead else question.text
+        if follow is not None and _fits(message.text, said or "", follow):
+            markup = question.markup if question is not None else None
+            if await _edit(message, f"{shown}\n\n{follow}", markup):
+                if then is not None:
+                    await svc.repo.mark_asked(then, message.message_id)
+                return
+        placed = await _edit(message, shown, None)
+    if not placed:
+        await drop_buttons(query)
+    if then is not None and question is not None:
+        await send_question(update.get_bot(), chat.id, tg_user, svc, lang, then, composed=question)
+    elif tail is not None:
+        await reply(update, tail)

@@ -1,0 +1,64 @@
+"""A message from the attendee: a text answers the open step; anything else (a sticker, a
+photo, a voice note) is told what is expected, except a photo's caption at the quote."""
+
+from __future__ import annotations
+
+import logging
+
+from markupsafe import Markup
+from telegram import Update
+
+from bot.services.answers import add_quote, take_answer
+from bot.services.container import Context
+from bot.services.messages import reply
+from bot.services.people import load_person
+from bot.services.questions import QUESTION, TEXT_STEPS, keyboard, prompt
+from storage.models import Step
+
+log = logging.getLogger(__name__)
+
+
+async def received_text(update: Update, context: Context) -> None:
+    """Take a text answer for the open step."""
+    svc, lang, draft, _ = await load_person(update, context)
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    if draft is None or draft.step is None:
+        await reply(update, svc.texts(lang, "intake.no_draft"))
+        return
+    if str(message.message_id) in draft.answer_messages:
+        # Telegram delivers at least once: after a crash the same message can come again.
+        log.info(
+            "message %d of user %d already applied: ignored", message.message_id, draft.user_id
+        )
+        return
+    await take_answer(update, svc, lang, draft, message.text, message)
+
+
+async def received_other(update: Update, context: Context) -> None:
+    """A sticker, photo, voice note, location...: say what is expected; change nothing."""
+    svc, lang, draft, _ = await load_person(update, context)
+    if draft is None or draft.step is None:
+        await reply(update, svc.texts(lang, "intake.no_draft"))
+        return
+    message = update.effective_message
+    caption = message.caption if message is not None else None
+    if message is not None and caption and draft.step in (Step.QUOTE, Step.EDIT_QUOTE):
+        # A photo with words at the testimonial step: the words are kept, and it says so.
+        if str(message.message_id) not in draft.answer_messages:
+            await add_quote(update, svc, lang, draft, caption, message, note="intake.caption_kept")
+        return
+    if draft.step in TEXT_STEPS:
+        question = Markup(svc.texts(lang, QUESTION[draft.step]))
+        tg_user = update.effective_user
+        assert tg_user is not None
+        await prompt(
+            update,
+            svc,
+            draft,
+            svc.texts(lang, "intake.expected_text", question=question),
+            keyboard(svc, lang, draft, tg_user),
+        )
+    else:
+        # At consent or preview the live buttons are on screen: one line, not the preview.
+        await reply(update, svc.texts(lang, "intake.use_buttons"))

@@ -1,0 +1,211 @@
+"""Taking an attendee's typed answers into the draft: the rules of each field, a quote
+made of paragraphs (one per message), and the continuation of a paste Telegram cut.
+
+The draft row is the state: each answer is committed with the next step before the bot
+replies (``ANSWER_SAVED`` then tells the error handler the answer is safe). Which message
+answered what is kept in the draft's ``answer_messages`` (``storage.models.Answered``), so
+that an edited message can replace its own answer.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import MessageLimit
+
+from bot.services.container import Services
+from bot.services.messages import button, reply
+from bot.services.questions import ANSWER_SAVED, ask, keyboard, prompt
+from storage import fields
+from storage.models import Answered, Step, Testimonial, join_quote, utcnow
+from storage.textlength import perceived_length, telegram_length
+
+#: A message repeating the last paragraph within this time is a retry, not a new paragraph.
+REPEAT_WINDOW = timedelta(minutes=5)
+#: Telegram cuts a paste over 4,096 UTF-16 units into several messages, at a space or a line
+#: break near the limit, sent within a second or two: a message at least this long followed
+#: by one within ``PASTE_WINDOW`` is taken for one paste.
+PASTE_CUT = 3800
+MESSAGE_MAX = MessageLimit.MAX_TEXT_LENGTH  # no part of a cut paste is longer
+PASTE_WINDOW = timedelta(seconds=10)
+
+
+async def saved_then_ask(
+    update: Update, svc: Services, lang: str, saved: Testimonial | None
+) -> None:
+    """Say nothing more than the next question, once the answer is committed."""
+    if saved is None:
+        return  # the draft moved on meanwhile (a replayed update): nothing to say
+    ANSWER_SAVED.set(True)
+    await ask(update, svc, lang, saved)
+
+
+def _replacing(answers: dict[str, str], message_id: int, answered: Answered) -> dict[str, str]:
+    """The answering messages with ``message_id`` as the one of ``answered.kind`` (a new
+    answer replaces the earlier ones: only the latest answer to a question can be edited)."""
+    kept = {k: v for k, v in answers.items() if Answered.parse(v).kind != answered.kind}
+    return {**kept, str(message_id): answered.format()}
+
+
+async def take_answer(
+    update: Update, svc: Services, lang: str, draft: Testimonial, text: str, message: Message
+) -> None:
+    """Take ``text`` (of ``message``) as the answer to the draft's open step: committed with
+    the next step, then the next question; or say why it is refused."""
+    texts = svc.texts
+    step = draft.step
+    if step in (Step.NAME, Step.EDIT_NAME):
+        try:
+            name = fields.name(text)
+        except fields.FieldError as exc:
+            if exc.problem == "name_empty":
+                # Blank, or only invisible characters: fields.name counts those as empty.
+                await ask(update, svc, lang, draft, texts(lang, "intake.name_empty"))
+            else:
+                await reply(update, refusal(svc, lang, exc))
+            return
+        next_step = Step.ORGANISATION if step is Step.NAME else Step.PREVIEW
+        answers = _replacing(draft.answer_messages, message.message_id, Answered("name"))
+        saved = await svc.repo.update_draft(
+            draft, name=name, step=next_step, answer_messages=answers
+        )
+    elif step in (Step.ORGANISATION, Step.EDIT_ORGANISATION):
+        try:
+            lines = fields.organisation_lines(text)
+        except fields.FieldError as exc:
+            await reply(update, refusal(svc, lang, exc))
+            return
+        if not lines:
+            await ask(update, svc, lang, draft, texts(lang, "intake.organisation_empty"))
+            return
+        next_step = Step.QUOTE if step is Step.ORGANISATION else Step.PREVIEW
+        answered = Answered("organisation")
+        answers = _replacing(draft.answer_messages, message.message_id, answered)
+        saved = await svc.repo.update_draft(
+            draft, organisation="\n".join(lines), step=next_step, answer_messages=answers
+        )
+    elif step in (Step.QUOTE, Step.EDIT_QUOTE):
+        await add_quote(update, svc, lang, draft, text, message)
+        return
+    else:
+        # At consent or preview the live buttons are on screen: one line, not the preview.
+        await reply(update, texts(lang, "intake.use_buttons"))
+        return
+    await saved_then_ask(update, svc, lang, saved)
+
+
+def _last_part(draft: Testimonial) -> Answered | None:
+    """What the latest message added to the quote answered."""
+    quote = [
+        (int(message_id), answered)
+        for message_id, stored in draft.answer_messages.items()
+        if (answered := Answered.parse(stored)).is_quote
+    ]
+    return max(quote, key=lambda pair: pair[0])[1] if quote else None
+
+
+def _joins_paste(draft: Testimonial, raw: str, date: int) -> str | None:
+    """If ``raw`` continues a paste Telegram cut, the separator to join it with (a space, or
+    a paragraph break when the cut fell between paragraphs); None otherwise."""
+    last = _last_part(draft)
+    if last is None or draft.step is not Step.QUOTE or not draft.quote_parts:
+        return None
+    if last.date is None or last.length is None:
+        return None  # kept before dates and lengths were
+    if (
+        not PASTE_CUT <= last.length <= MESSAGE_MAX
+        or date - last.date > PASTE_WINDOW.total_seconds()
+    ):
+        return None
+    # Telegram usually trims the parts; where a line break survived, the cut was there.
+    return "\n\n" if last.newline or raw[:1] == "\n" else " "
+
+
+def refusal(svc: Services, lang: str, exc: fields.FieldError) -> str:
+    """Say why a field was refused; explain Telegram's count only when it is not the reader's
+    (emoji count as several characters, so "30 characters" could otherwise be "330")."""
+    text = svc.texts(lang, f"intake.{exc.problem}", **exc.values)
+    if exc.counts_differ:
+        text += " " + svc.texts(lang, "intake.counted_by_telegram")
+    return text
+
+
+async def add_quote(
+    update: Update,
+    svc: Services,
+    lang: str,
+    draft: Testimonial,
+    text: str,
+    message: Message,
+    *,
+    note: str = "intake.quote_received",
+) -> None:
+    """Append a message to the quote as a paragraph (EDIT_QUOTE: replace the quote first);
+    the continuation of a cut paste joins the paragraph it continues."""
+    texts = svc.texts
+    part = fields.quote_part(text)
+    if not part:
+        await reply(update, texts(lang, "intake.quote_empty_message"))
+        return
+    tg_user = update.effective_user
+    assert tg_user is not None
+    date = int(message.date.timestamp())
+    replacing = draft.step is Step.EDIT_QUOTE
+    parts = list(draft.quote_parts)
+    recent = utcnow() - draft.updated_at <= REPEAT_WINDOW
+    if not replacing and parts and part == parts[-1] and recent:
+        # The same paragraph again, soon after: a retry (say after a slow reply), not new.
+        done = keyboard(svc, lang, draft, tg_user)
+        retry = texts(lang, "intake.repeated_paragraph", length=perceived_length(draft.quote))
+        await prompt(update, svc, draft, retry, done)
+        return
+    joiner = None if replacing else _joins_paste(draft, text, date)
+    if replacing:
+        parts = [part]
+    elif joiner == "\n\n" or joiner is None:
+        parts.append(part)
+    else:
+        parts[-1] = f"{parts[-1]}{joiner}{part}"
+    quote = join_quote(parts)
+    problem = quote_too_long(svc, lang, quote)
+    if problem:
+        markup = keyboard(svc, lang, draft, tg_user) if draft.quote else None
+        await prompt(update, svc, draft, problem, markup)
+        return
+    answers = draft.answer_messages
+    if replacing:
+        answers = {k: v for k, v in answers.items() if not Answered.parse(v).is_quote}
+    answered = Answered(
+        "paste" if joiner == " " else "quote",
+        part=len(parts) - 1,
+        date=date,
+        length=telegram_length(text),
+        newline=text.endswith("\n"),
+    )
+    answers = {**answers, str(message.message_id): answered.format()}
+    saved = await svc.repo.update_draft(
+        draft, quote_parts=parts, step=Step.QUOTE, answer_messages=answers
+    )
+    if saved is None:
+        return
+    ANSWER_SAVED.set(True)
+    done = InlineKeyboardMarkup([[button(texts(lang, "intake.done"), f"in:done:{saved.id}")]])
+    length = perceived_length(saved.quote)
+    await prompt(update, svc, saved, texts(lang, note, length=length), done)
+
+
+def quote_too_long(svc: Services, lang: str, quote: str) -> str | None:
+    """Say how far over the limit a quote would be (in Telegram's count), or None if it fits."""
+    limit = svc.settings.quote_max_chars
+    try:
+        fields.check_length("quote_too_long", quote, limit)
+    except fields.FieldError as exc:
+        total = exc.values["length"]
+        text = svc.texts(
+            lang, "intake.quote_too_long", total=total, over=total - limit, limit=limit
+        )
+        if exc.counts_differ:
+            text += " " + svc.texts(lang, "intake.counted_by_telegram")
+        return text
+    return None
