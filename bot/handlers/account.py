@@ -67,21 +67,21 @@ async def mine(update: Update, context: Context) -> None:
     svc, lang, _, _ = await load_person(update, context, allow_banned=True)
     assert update.effective_user is not None
     items = await svc.repo.list_for_user(update.effective_user.id)
-    t = svc.texts
+    texts = svc.texts
     if not items:
-        await reply(update, t(lang, "mine.none"))
+        await reply(update, texts(lang, "mine.none"))
         return
     numbers = await svc.repo.own_numbers(update.effective_user.id)
-    lines = [t(lang, "mine.header")]
+    lines = [texts(lang, "mine.header")]
     buttons = []
     for item in items[:20]:
         number = numbers[item.id]
-        status = _sentence_start(t(lang, f"status.{item.status.value}"))
+        status = _sentence_start(texts(lang, f"status.{item.status.value}"))
         excerpt = shorten(item.quote, EXCERPT_WIDTH)
-        given = reason_text(t, lang, item) if item.status is Status.REJECTED else None
+        given = reason_text(texts, lang, item) if item.status is Status.REJECTED else None
         if given:
             reason = shorten(given, EXCERPT_WIDTH)
-            line = t(
+            line = texts(
                 lang,
                 "mine.item_reason",
                 number=number,
@@ -90,10 +90,10 @@ async def mine(update: Update, context: Context) -> None:
                 reason=reason,
             )
         else:
-            line = t(lang, "mine.item", number=number, excerpt=excerpt, status=status)
+            line = texts(lang, "mine.item", number=number, excerpt=excerpt, status=status)
         lines.append(line)
         if item.status in (Status.PENDING, Status.APPROVED, Status.PUBLISHED):
-            label = t(lang, "mine.withdraw", number=number)
+            label = texts(lang, "mine.withdraw", number=number)
             buttons.append([button(label, f"mine:ask:{item.id}")])
     await reply(update, "\n".join(lines), InlineKeyboardMarkup(buttons) if buttons else None)
 
@@ -107,13 +107,13 @@ async def mine_pressed(update: Update, context: Context) -> None:
     # The button carries the database id; the sentences use the person's own numbering.
     numbers = await svc.repo.own_numbers(update.effective_user.id)
     testimonial = await svc.repo.get(int(raw_id))
-    t = svc.texts
+    texts = svc.texts
     if (
         testimonial is None
         or testimonial.user_id != update.effective_user.id
         or testimonial.id not in numbers
     ):
-        await answer_query(query, t(lang, "intake.stale_button"))
+        await answer_query(query, texts(lang, "intake.stale_button"))
         return
     number = numbers[testimonial.id]
     await answer_query(query)
@@ -121,22 +121,22 @@ async def mine_pressed(update: Update, context: Context) -> None:
         markup = InlineKeyboardMarkup(
             [
                 [
-                    button(t(lang, "mine.withdraw_yes"), f"mine:yes:{testimonial.id}"),
-                    button(t(lang, "common.no"), f"mine:no:{testimonial.id}"),
+                    button(texts(lang, "mine.withdraw_yes"), f"mine:yes:{testimonial.id}"),
+                    button(texts(lang, "common.no"), f"mine:no:{testimonial.id}"),
                 ]
             ]
         )
-        await reply(update, t(lang, "mine.withdraw_confirm", number=number), markup)
+        await reply(update, texts(lang, "mine.withdraw_confirm", number=number), markup)
         return
     await drop_buttons(query)
     if action == "no":
         return
     withdrawn = await svc.repo.withdraw(testimonial.id)
     if withdrawn is None:
-        await reply(update, t(lang, "mine.not_withdrawable", number=number))
+        await reply(update, texts(lang, "mine.not_withdrawable", number=number))
         return
     log.info("testimonial #%d withdrawn by its author", testimonial.id)
-    await reply(update, t(lang, "mine.withdrawn", number=number))
+    await reply(update, texts(lang, "mine.withdrawn", number=number))
     svc.desk.withdrawn_by_author(withdrawn)
     await erase_shown(svc, context.bot, [withdrawn.id])
     svc.publisher.wake()
@@ -145,11 +145,16 @@ async def mine_pressed(update: Update, context: Context) -> None:
 async def forget(update: Update, context: Context) -> None:
     """Ask to confirm erasing everything about me."""
     svc, lang, _, _ = await load_person(update, context, allow_banned=True)
-    t = svc.texts
+    texts = svc.texts
     markup = InlineKeyboardMarkup(
-        [[button(t(lang, "forget.yes"), "forget:yes"), button(t(lang, "common.no"), "forget:no")]]
+        [
+            [
+                button(texts(lang, "forget.yes"), "forget:yes"),
+                button(texts(lang, "common.no"), "forget:no"),
+            ]
+        ]
     )
-    await reply(update, t(lang, "forget.confirm"), markup)
+    await reply(update, texts(lang, "forget.confirm"), markup)
 
 
 async def forget_pressed(update: Update, context: Context) -> None:
@@ -180,20 +185,20 @@ async def forget_pressed(update: Update, context: Context) -> None:
         reviews,
         len(posted),
     )
-    t = svc.texts
-    lines = [t(lang, "forget.done")]
+    texts = svc.texts
+    lines = [texts(lang, "forget.done")]
     lines.append(
-        t(lang, "forget.done_testimonials", count=len(held))
+        texts(lang, "forget.done_testimonials", count=len(held))
         if held
-        else t(lang, "forget.done_nothing")
+        else texts(lang, "forget.done_nothing")
     )
     if deleted:
-        lines.append(t(lang, "forget.done_cards_deleted", count=deleted))
+        lines.append(texts(lang, "forget.done_cards_deleted", count=deleted))
     if edited:
-        lines.append(t(lang, "forget.done_cards_edited", count=edited))
+        lines.append(texts(lang, "forget.done_cards_edited", count=edited))
     if reviews:
-        lines.append(t(lang, "forget.done_reviews", count=reviews))
+        lines.append(texts(lang, "forget.done_reviews", count=reviews))
     if posted:
-        lines.append(t(lang, "forget.done_posts", count=len(posted)))
+        lines.append(texts(lang, "forget.done_posts", count=len(posted)))
     await reply(update, "\n".join(lines))
     svc.publisher.wake()
