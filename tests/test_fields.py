@@ -88,7 +88,7 @@ async def test_corrections_follow_the_quote_limit_and_line_rules(harness: Harnes
     card_id = t.card_message_ids[0]
     await press(harness, ORGANISER_ID, card_id, f"mod:edit:{tid}")
     for field, text, says in (
-        ("quote", "q" * 6001, "the quote is 6001 characters long, the limit is 6000"),
+        ("quote", "q" * 6001, "the quote is 6,001 characters long, the limit is 6,000"),
         ("organisation", "a\nb\nc\nd", "the organisation has 4 lines, the limit is 3"),
         ("name", "\u200b", "the name is empty"),
     ):

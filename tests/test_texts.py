@@ -8,8 +8,13 @@ import pytest
 from markupsafe import Markup
 
 from bot.sandbox.html_check import parse_telegram_html
-from bot.services.texts import LANGUAGES, Texts, TextsError, placeholders
-from bot.services.typography import check_french, french_violations
+from bot.services.texts import IDENTIFIERS, LANGUAGES, Texts, TextsError, placeholders
+from bot.services.typography import (
+    check_french,
+    french_violations,
+    number_violations,
+    shortcut_violations,
+)
 
 
 def test_same_keys_and_placeholders_in_every_language() -> None:
@@ -31,6 +36,75 @@ def test_every_text_is_valid_telegram_html(language: str) -> None:
         parse_telegram_html(texts(language, key, **filled))
 
 
+def test_plural_texts_have_the_forms_each_language_needs() -> None:
+    """Every text with plural forms has ``other``, and only CLDR categories of its language;
+    the English and French tables have the same plural texts."""
+    from babel import Locale
+
+    texts = Texts.load()
+    plural = texts.plural_keys("en")
+    assert "forget.done_posts" in plural and plural == texts.plural_keys("fr")
+    for language in LANGUAGES:
+        categories = {*Locale.parse(language).plural_form.tags, "other"}
+        for key in plural:
+            forms = {k.removeprefix(f"{key}.") for k in texts.keys(language) if k.startswith(key)}
+            assert "other" in forms and forms <= categories, (language, key, forms)
+
+
+@pytest.mark.parametrize(
+    ("language", "count", "wanted"),
+    [
+        ("fr", 0, "0 publication va être retirée du canal."),
+        ("fr", 1, "1 publication va être retirée du canal."),
+        ("fr", 2, "2 publications vont être retirées du canal."),
+        ("fr", 1500, "1\u202f500 publications vont être retirées du canal."),
+        ("en", 0, "0 posts are being removed from the channel."),
+        ("en", 1, "1 post is being removed from the channel."),
+        ("en", 2, "2 posts are being removed from the channel."),
+        ("en", 1500, "1,500 posts are being removed from the channel."),
+    ],
+)
+def test_a_plural_text_takes_the_form_of_its_count(language: str, count: int, wanted: str) -> None:
+    assert Texts.load()(language, "forget.done_posts", count=count) == wanted
+
+
+def test_a_plural_text_needs_its_count() -> None:
+    with pytest.raises(TypeError, match="count"):
+        Texts.load()("fr", "forget.done_posts")
+
+
+def test_numbers_are_written_the_languages_way_but_identifiers_are_not() -> None:
+    texts = Texts.load()
+    values = {"total": 8193, "over": 2193, "limit": 6000}
+    french = texts("fr", "intake.quote_too_long", **values)
+    assert "8\u202f193 caractères" in french and "2\u202f193" in french and "6\u202f000" in french
+    assert "8,193 characters" in texts("en", "intake.quote_too_long", **values)
+    header = texts("fr", "card.header", id=12345, author="A", language="fr", time="10:00")
+    assert "n°\u00a012345" in header
+    link = texts("fr", "card.author_link", user_id=123456789, name="A")
+    assert 'id=123456789"' in link
+    assert texts.number("fr", 6000) == "6\u202f000" and texts.number("en", 6000) == "6,000"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_text_leaves_a_plural_or_a_gender_to_the_reader(language: str) -> None:
+    """The issue's check: no sentence says "(s)" or "(e)", in any form of any text, and a
+    French number from 1,000 up is grouped with a narrow no-break space (identifiers such as
+    "n° 8193" stay bare digits)."""
+    texts = Texts.load()
+    for key in sorted(texts.keys(language) | texts.plural_keys(language)):
+        template = texts.raw(language, key if key in texts.keys(language) else f"{key}.other")
+        names = placeholders(template) | {"count"}
+        for count in (0, 1, 2, 8193):
+            values = {name: 7 if name in IDENTIFIERS else count for name in names}
+            shown = parse_telegram_html(texts(language, key, **values))
+            assert shortcut_violations(shown) == [], f"{language}.{key}: {shown!r}"
+            if language == "fr":
+                assert number_violations(shown) == [], f"fr.{key}: {shown!r}"
+                quantities = placeholders(template) - IDENTIFIERS
+                assert count < 1000 or not quantities or "8\u202f193" in shown, key
+
+
 def test_values_are_escaped_unless_marked_html() -> None:
     texts = Texts.load()
     text = texts("en", "intake.name_too_long", length="<b>", limit="&")
@@ -50,6 +124,37 @@ def test_override_file_rewords_one_language(tmp_path: Path) -> None:
     custom.write_text('[en]\n"intake.no_such_key" = "x"\n', encoding="utf-8")
     with pytest.raises(TextsError, match="unknown text key"):
         Texts.load(custom)
+
+
+def test_organisers_override_a_plural_text_form_by_form_or_whole(tmp_path: Path) -> None:
+    custom = tmp_path / "texts.toml"
+    custom.write_text(
+        "[fr.forget.done_posts]\n"
+        'one = "{count} message va quitter le canal."\n'
+        'many = "{count} de messages vont quitter le canal."\n'
+        "[en.forget]\n"
+        'done_posts = "Posts being removed: {count}."\n',
+        encoding="utf-8",
+    )
+    texts = Texts.load(custom)
+    assert texts("fr", "forget.done_posts", count=1) == "1 message va quitter le canal."
+    # The built-in "other" form stays; "many" (a million, in French) is the organisers'.
+    assert (
+        texts("fr", "forget.done_posts", count=3) == "3 publications vont être retirées du canal."
+    )
+    million = texts("fr", "forget.done_posts", count=1_000_000)
+    assert million == "1\u202f000\u202f000 de messages vont quitter le canal."
+    # One string for a plural text: every count.
+    assert texts("en", "forget.done_posts", count=1) == "Posts being removed: 1."
+    assert texts("en", "forget.done_posts", count=2) == "Posts being removed: 2."
+    for wrong, problem in [
+        ('[fr.forget.done_posts]\nfew = "{count}"\n', "unknown text key fr.forget.done_posts.few"),
+        ('[fr.forget.done_posts]\none = "{total}"\n', "placeholder"),
+        ('[en.forget]\ndone_posts = "{total}"\n', "placeholder"),
+    ]:
+        custom.write_text(wrong, encoding="utf-8")
+        with pytest.raises(TextsError, match=problem):
+            Texts.load(custom)
 
 
 def test_language_from_telegram_code() -> None:

@@ -411,7 +411,7 @@ def _clean_correction(field: str, text: str, quote_max: int) -> str:
 
 def _refused(svc: Services, lang: str, exc: fields.FieldError) -> str:
     """Say why a typed reason or correction was refused, in the organisers' language."""
-    problem = svc.texts.raw(lang, f"fields.{exc.problem}").format(**exc.values)
+    problem = Markup(svc.texts(lang, f"fields.{exc.problem}", **exc.values))
     return svc.texts(lang, "moderation.correction_refused", problem=problem)
 
 

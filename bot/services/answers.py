@@ -157,7 +157,8 @@ async def add_quote(
     if not replacing and parts and part == parts[-1] and recent:
         # The same paragraph again, soon after: a retry (say after a slow reply), not new.
         done = keyboard(svc, lang, draft, tg_user)
-        retry = texts(lang, "intake.repeated_paragraph", length=perceived_length(draft.quote))
+        length = perceived_length(draft.quote)
+        retry = texts(lang, "intake.repeated_paragraph", length=length, count=length)
         await prompt(update, svc, draft, retry, done)
         return
     joiner = None if replacing else _joins_paste(draft, text, date)
@@ -192,7 +193,7 @@ async def add_quote(
     ANSWER_SAVED.set(True)
     done = InlineKeyboardMarkup([[button(texts(lang, "intake.done"), f"in:done:{saved.id}")]])
     length = perceived_length(saved.quote)
-    await prompt(update, svc, saved, texts(lang, note, length=length), done)
+    await prompt(update, svc, saved, texts(lang, note, length=length, count=length), done)
 
 
 def quote_too_long(svc: Services, lang: str, quote: str) -> str | None:

@@ -4,7 +4,11 @@ House rule (also written at the top of ``bot/texts/fr.toml``):
 
 - a narrow no-break space (U+202F) before ``;``, ``!`` and ``?``;
 - a no-break space (U+00A0) before ``:`` and ``»``, and after ``«``;
-- the typographic apostrophe ``’`` (U+2019), never ``'``.
+- the typographic apostrophe ``’`` (U+2019), never ``'``;
+- numbers from 1,000 up grouped by three with a narrow no-break space (``8 193``, ``6 000``;
+  a four-digit year such as 2026 is left alone);
+- no ``(s)`` or ``(e)`` shortcut: a text that depends on a number has real plural forms
+  (``bot/services/texts.py``), and a sentence is written for one gender or none.
 
 It applies to what the bot writes (texts, the « » around a quote) and never to the
 attendee's own words, which are shown as typed. The checker reads a template as a reader
@@ -28,6 +32,12 @@ _TAG = re.compile(r"<[^>]*>")
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S*|\bwww\.\S+|\S+@\S+\.\w+", re.IGNORECASE)
 _TIME = re.compile(r"\d:\d")
+# "témoignage(s)", "corrigé(e)", "effacé(e)s": a plural or a gender left to the reader.
+_SHORTCUT = re.compile(r"\w\((?:s|e|es|x|le|ne|trice)\)", re.IGNORECASE)
+# Digits, maybe already grouped by a space of some kind: "8193", "6 000", "6\u00a0000".
+_NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d])|(?<![\d.,])\d{4,}")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_GROUPED = re.compile(r"\d{1,3}(?:\u202f\d{3})+")
 # A sign right after another one ("?!", "…?") or after an opening bracket needs no space.
 _NO_SPACE_AFTER = frozenset("!?;:…([«\n")
 
@@ -66,7 +76,25 @@ def french_violations(template: str) -> list[str]:
                 problems.append(f"{_NAMES[want]} wanted after {ch!r}, found {got}: {context(i)}")
         elif ch == "'":
             problems.append(f"typographic apostrophe ’ wanted, found ': {context(i)}")
-    return problems
+    return problems + shortcut_violations(text) + number_violations(text)
+
+
+def shortcut_violations(text: str) -> list[str]:
+    """Return one line per ``(s)`` / ``(e)`` shortcut in a text (any language)."""
+    return [
+        f"a plural or gender shortcut {match.group()[1:]!r}: write the forms out"
+        for match in _SHORTCUT.finditer(text)
+    ]
+
+
+def number_violations(text: str) -> list[str]:
+    """Return one line per French number from 1,000 up not grouped by U+202F (``8193``,
+    ``6 000``); a year (1900-2099) is left alone."""
+    return [
+        f"U+202F wanted between groups of three digits: {match.group()!r}"
+        for match in _NUMBER.finditer(text)
+        if not (_YEAR.fullmatch(match.group()) or _GROUPED.fullmatch(match.group()))
+    ]
 
 
 def check_french(table: dict[str, str]) -> dict[str, list[str]]:

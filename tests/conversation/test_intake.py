@@ -216,12 +216,12 @@ async def test_quote_over_maximum_keeps_what_was_sent(harness: Harness) -> None:
     await p.send("a" * 3700)
     replies = await p.send("b" * 2800)
     text = replies[0]["text"]
-    assert "6502 characters long, 502 over the limit of 6000" in text
+    assert "6,502 characters long, 502 over the limit of 6,000" in text
     assert "What you sent before is kept" in text and "emoji" not in text
     draft = await harness.repo.get_draft(p.id)
     assert draft is not None and draft.quote == "a" * 3700
     replies = await p.send("b" * 2298)
-    assert "6000 characters so far" in replies[0]["text"]
+    assert "6,000 characters so far" in replies[0]["text"]
 
 
 async def test_html_and_odd_characters_are_kept_and_shown_literally(harness: Harness) -> None:
@@ -263,7 +263,7 @@ async def test_edited_answer_replaces_it(harness: Harness) -> None:
     await p.send("Second part.")
     # The name step is behind us: editing the name now changes nothing, and says so.
     replies = await p.edit(name_message, "John")
-    assert "belongs to an earlier step" in replies[0]["text"]
+    assert "your edit was not applied" in replies[0]["text"]
     # A paragraph of the testimonial being written is an answer to the open step.
     replies = await p.edit(first_part, "First part, corrected.")
     assert "updated that part" in replies[0]["text"]

@@ -124,7 +124,7 @@ async def test_choices_are_shown_in_place_in_french(harness: Harness) -> None:
     await p.send("/start")
     await p.send("Ada LOVELACE")
     [skipped] = await p.press("Passer")
-    assert "✅ Passer\n\nMaintenant votre témoignage" in skipped["text"]
+    assert "✅ Passer\n\nÀ vous maintenant\u00a0: écrivez votre témoignage" in skipped["text"]
     await p.send("Une belle journée.")
     await p.press("Terminé")
     [preview] = await p.press("Oui, j’accepte")
@@ -251,7 +251,7 @@ async def test_language_mid_conversation_asks_the_open_question_again(harness: H
     replies = await p.press("Français")
     [reply] = replies
     assert "Je vous parlerai en français" in reply["text"]
-    assert "Votre fonction et votre organisation" in reply["text"]
+    assert "Indiquez votre fonction et votre organisation" in reply["text"]
     assert [label for label, _ in h.fake.buttons(p.id, reply["message_id"])] == ["Passer"]
     replies = await p.send("Analytical Engine Society")
     assert "témoignage" in replies[0]["text"]
@@ -273,7 +273,7 @@ async def test_a_paste_cut_by_telegram_is_joined_without_a_paragraph_break(
     await p.send(part_1)
     replies = await p.send(part_2)
     joined = f"{part_1} {part_2}"
-    assert f"{len(joined)} characters so far" in replies[0]["text"]
+    assert f"{len(joined):,} characters so far" in replies[0]["text"]
     draft = await h.repo.get_draft(p.id)
     assert draft is not None and draft.quote == joined and len(draft.quote_parts) == 1
     # A later, separate message is a new paragraph.

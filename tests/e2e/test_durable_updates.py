@@ -153,7 +153,7 @@ async def test_part_two_of_a_paste_survives_a_kill_while_part_one_is_answered(
             await bot.start()
             both = f"{part_1} {part_2}"  # joined as one paragraph
             await fake.wait_for(
-                lambda: any(f"{len(both)} characters so far" in t for t in texts(fake, seen)),
+                lambda: any(f"{len(both):,} characters so far" in t for t in texts(fake, seen)),
                 TIMEOUT,
                 what="part 2 acknowledged after the restart",
             )

@@ -106,7 +106,7 @@ async def test_pending_answers_at_once_and_an_approve_right_after_too(harness: H
     # Now the group allows 20 messages per 30 s: the re-posted cards trickle out (429s).
     h.fake.flood.group_window = 30.0
     assert header is not None
-    assert header["text"].startswith("Re-posting 30 waiting for review")
+    assert header["text"].startswith("Re-posting the 30 testimonials waiting for review")
     assert "about 1 min" in header["text"]
     query = h.fake.user_presses(
         ORGANISER_ID, GROUP_ID, last.card_message_ids[-1], f"mod:approve:{ids[-1]}"

@@ -301,7 +301,7 @@ async def test_the_reminder_fires_once_per_period(tmp_path: Path) -> None:
         assert not await backlog.update(now=start + timedelta(minutes=9))
         assert await backlog.update(now=start + timedelta(minutes=11))
         [reminder] = h.group_messages()[before:]
-        assert reminder["text"].startswith("⏰ 2 testimonial(s) waiting for review")
+        assert reminder["text"].startswith("⏰ 2 testimonials waiting for review")
         assert "the oldest for 11 min" in reminder["text"] and "/review" in reminder["text"]
         assert not await backlog.update(now=start + timedelta(minutes=20))
         assert await backlog.update(now=start + timedelta(minutes=22))
@@ -402,7 +402,7 @@ async def test_forget_erases_the_authors_words_from_organisers_review_chats(
     await ann.send("/forget")
     done = await ann.press("Yes, erase everything")
     # Olga's message, Bruno's first part and his last part (the one with the buttons).
-    assert "3 message(s) showing them to an organiser in /review erased." in done[-1]["text"]
+    assert "3 messages showing them to an organiser in /review erased." in done[-1]["text"]
 
     # Nothing of Ann is left in the organisers' private chats: the messages with the
     # buttons say what happened, the other part is gone.

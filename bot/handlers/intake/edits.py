@@ -101,7 +101,8 @@ async def received_edit(update: Update, context: Context) -> None:
     if saved is None:
         return
     ANSWER_SAVED.set(True)
-    said = texts(lang, done_key, length=perceived_length(saved.quote))
+    length = perceived_length(saved.quote)
+    said = texts(lang, done_key, length=length, count=length)
     if saved.step is Step.PREVIEW:
         # The preview on screen is stale: show the new one, with live buttons.
         await ask(update, svc, lang, saved, said)
