@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.models import Testimonial, User
+from storage.models import Status, Testimonial, User
 from storage.rows import ids_from_json, testimonial_from_row, to_ts, user_from_row
 from storage.stores.base import Store
 
@@ -51,28 +51,37 @@ class PeopleStore(Store):
         )
 
     async def forget_user(self, user_id: int) -> list[Testimonial]:
-        """Erase everything held about a person; return their testimonials that had channel
-        posts (now queued for deletion). Texts are blanked, the user row is deleted."""
+        """Erase everything held about a person; return their testimonials whose channel
+        posts are being removed (queued now, or already queued by a withdrawal still under
+        way). Texts are blanked, the user row is deleted."""
         now = to_ts()
         async with self.db.transaction() as conn:
             rows = list(
                 await conn.execute_fetchall(
-                    "SELECT * FROM testimonials WHERE user_id = ?", (user_id,)
+                    "SELECT t.*, EXISTS (SELECT 1 FROM outbox o WHERE o.testimonial_id = t.id"
+                    " AND o.action = 'unpublish' AND o.done_at IS NULL) AS removing"
+                    " FROM testimonials t WHERE t.user_id = ?",
+                    (user_id,),
                 )
             )
+            with_posts = [r for r in rows if ids_from_json(r["channel_message_ids"])]
+            # A withdrawn testimonial's posts were removed (or are being removed) when it was
+            # withdrawn: it is not queued again, and counted only while still under way.
+            to_remove = [r for r in with_posts if r["status"] != Status.WITHDRAWN.value]
+            queued = {r["id"] for r in to_remove}
             posted = [
-                testimonial_from_row(r) for r in rows if ids_from_json(r["channel_message_ids"])
+                testimonial_from_row(r) for r in with_posts if r["id"] in queued or r["removing"]
             ]
             await conn.execute(
                 "UPDATE outbox SET done_at = ? WHERE done_at IS NULL AND action = 'publish'"
                 " AND testimonial_id IN (SELECT id FROM testimonials WHERE user_id = ?)",
                 (now, user_id),
             )
-            for testimonial in posted:
+            for row in to_remove:
                 await conn.execute(
                     "INSERT INTO outbox (testimonial_id, action, created_at)"
                     " VALUES (?, 'unpublish', ?)",
-                    (testimonial.id, now),
+                    (row["id"], now),
                 )
             await conn.execute(
                 "DELETE FROM testimonials WHERE user_id = ? AND id NOT IN"
