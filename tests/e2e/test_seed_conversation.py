@@ -156,7 +156,7 @@ async def play(harness: Harness, a: Attendee) -> None:
     # A long paste arrives as several messages at once: send them without waiting.
     received = await step(send(*a.chunks), QUOTE_RECEIVED, count=len(a.chunks))
     counts = [m["text"] for m in received if QUOTE_RECEIVED in m["text"]]
-    assert f"{len(a.entry.quote)} {QUOTE_RECEIVED}" in counts[-1], counts
+    assert f"{len(a.entry.quote):,} {QUOTE_RECEIVED}" in counts[-1], counts
     await step(press("done"), ASKS_CONSENT)
     preview = await step(press("agree"), PREVIEW_ACTIONS)
     texts = [m["text"] for m in preview]

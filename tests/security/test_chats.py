@@ -92,7 +92,7 @@ async def test_prompts_take_only_a_reply_from_the_asker_in_time(
     await press(harness, ORGANISER_ID, card, f"mod:reject:{tid}")
     await press(harness, ORGANISER_ID, card, f"mod:other:{tid}")
     prompt = harness.fake.last_message(GROUP_ID)
-    assert "until" in prompt["text"] and "(5 minutes)" in prompt["text"]
+    assert "until" in prompt["text"] and "(in 5 min)" in prompt["text"]
     [call] = [c for c in harness.fake.calls("sendMessage") if "reply_markup" in c.params][-1:]
     raw = call.params["reply_markup"]
     markup: dict[str, object] = json.loads(raw) if isinstance(raw, str) else dict(raw)  # type: ignore[call-overload]
