@@ -47,12 +47,16 @@ EXPECTED: dict[str, str] = {
     "webhook_listen": "an address to listen on, like 0.0.0.0 or 127.0.0.1",
     "webhook_port": "a port number from 1 to 65535",
     "webhook_secret": "at least 32 characters among A-Z a-z 0-9 _ -",
+    "wall_port": "a port number from 1 to 65535 (empty: no wall in `livredor run`)",
+    "wall_listen": "an address to listen on, like 0.0.0.0 or 127.0.0.1",
+    "wall_key": "8 to 256 characters among A-Z a-z 0-9 _ -",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
 }
 
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 # At least 32 (ours, for a generated or chosen secret), at most Telegram's 256.
 _SECRET_RE = re.compile(rf"^[A-Za-z0-9_-]{{32,{WebhookLimit.MAX_SECRET_TOKEN_LENGTH}}}$")
+_WALL_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,256}$")
 
 
 def is_token_shaped(text: str) -> bool:
@@ -125,6 +129,13 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
 
+    # The live wall (the venue's screen): served by `livredor wall`, and by `livredor run`
+    # too when wall_port is set. Its content is the channel's, so it listens on every
+    # address by default; wall_key keeps it to those given the link (/?key=...).
+    wall_port: int | None = Field(default=None, ge=1, le=65535)
+    wall_listen: str = "0.0.0.0"
+    wall_key: SecretStr | None = None
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("bot_token")
@@ -195,6 +206,13 @@ class Settings(BaseSettings):
     def _secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not _SECRET_RE.match(value.get_secret_value()):
             raise ValueError("malformed secret")
+        return value
+
+    @field_validator("wall_key")
+    @classmethod
+    def _wall_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WALL_KEY_RE.match(value.get_secret_value()):
+            raise ValueError("malformed key")
         return value
 
     @field_validator("log_level", mode="before")

@@ -242,3 +242,16 @@ class Answered:
     def is_quote(self) -> bool:
         """Whether the message is (part of) a paragraph of the quote."""
         return self.kind in QUOTE_KINDS
+
+
+@dataclass(frozen=True, slots=True)
+class WallEntry:
+    """A published testimonial as the live wall may show it: what its channel post is made
+    of, and nothing about its author."""
+
+    id: int
+    version: int  # the row's write count: part of the wall's fingerprint
+    name: str
+    organisation: str
+    quote: str
+    start_payload: str | None

@@ -19,6 +19,7 @@ from storage.stores.prompts import PromptStore
 from storage.stores.reads import ReadStore
 from storage.stores.review import ReviewStore
 from storage.stores.state import StateStore
+from storage.stores.wall import WallStore
 
 
 class Repository(
@@ -31,6 +32,8 @@ class Repository(
     OutboxStore,
     BookStore,
     StateStore,
+    WallStore,
 ):
     """Testimonials, people, the publication outbox, organisers' prompts and reviews, the
-    book and the bot's own state, on one ``Database`` (``Repository(db)``)."""
+    book, the bot's own state and what the wall shows, on one ``Database``
+    (``Repository(db)``)."""

@@ -1,4 +1,4 @@
-"""The ``livredor`` command line: ``livredor run|setup|export|import|check|backup|poster|demo``.
+"""The ``livredor`` command line: ``livredor run|setup|export|import|check|backup|poster|…``.
 
 ``python -m bot`` is the same program. Settings are loaded here, once, and handed down.
 """
@@ -94,6 +94,14 @@ def _parser() -> argparse.ArgumentParser:
         help="with --all-sessions: the files' format (default pdf)",
     )
 
+    wall = sub.add_parser(
+        "wall", help="the live wall for the venue's screen (a web page of what is published)"
+    )
+    wall.add_argument(
+        "--port", type=int, help="default: LIVREDOR_WALL_PORT, else 8080 (0: any free port)"
+    )
+    wall.add_argument("--listen", help="default: LIVREDOR_WALL_LISTEN (0.0.0.0)")
+
     demo = sub.add_parser("demo", help="the whole flow against a local fake Telegram, no token")
     demo.add_argument("--quiet", action="store_true", help="print only the book at the end")
     return parser
@@ -126,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "health": _health,
         "demo": _demo,
         "poster": _poster,
+        "wall": _wall,
     }
     from storage.database import DatabaseFileError
 
@@ -222,6 +231,22 @@ def _poster(settings: Settings, args: argparse.Namespace) -> int:
             fmt=args.format,
         )
     )
+
+
+def _wall(settings: Settings, args: argparse.Namespace) -> int:
+    problems = _sessions_problem(settings)
+    if args.port is not None and not 0 <= args.port <= 65535:
+        problems.append("--port must be from 0 to 65535.")
+    if problems:
+        _print_problems(problems)
+        return EXIT_CONFIG
+    from bot.cli.wall import DEFAULT_PORT, serve_wall
+
+    port = args.port if args.port is not None else settings.wall_port or DEFAULT_PORT
+    chosen = settings.model_copy(
+        update={"wall_port": port, "wall_listen": args.listen or settings.wall_listen}
+    )
+    return asyncio.run(serve_wall(chosen))
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -13,18 +13,12 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.services.poster import FORMATS, PosterText, write_poster
+from bot.services.poster import FORMATS, PosterText, deep_link, write_poster
 from bot.services.sessions import Session, Sessions, SessionsError
 from bot.services.texts import Texts
 from config.settings import Settings
 
 EXIT_OK, EXIT_PROBLEM, EXIT_CONFIG = 0, 1, 2
-
-
-def deep_link(username: str, session: Session | None) -> str:
-    """The link the QR code holds: the bot, and the session's payload when there is one."""
-    base = f"https://t.me/{username}"
-    return f"{base}?start={session.payload}" if session else base
 
 
 async def bot_username(settings: Settings) -> str:

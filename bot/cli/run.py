@@ -14,7 +14,9 @@ from telegram.error import InvalidToken
 from bot.app import ALLOWED_UPDATES, build_application, start_workers, stop_workers
 from bot.cli.health import beat, heartbeat_path
 from bot.cli.logs import redact_also
+from bot.cli.wall import USERNAME_KEY, start_wall
 from bot.services.inbox import DurableUpdateQueue
+from bot.services.wall import WallServer
 from bot.services.webhook import MAX_CONNECTIONS, WebhookServer
 from config.settings import Settings
 from storage.database import Database, InstanceLock
@@ -53,10 +55,16 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     except BaseException:
         lock.release()
         raise
+    wall: WallServer | None = None
     try:
-        app = build_application(settings, Repository(db))
+        repo = Repository(db)
+        app = build_application(settings, repo)
         async with app:
             await start_workers(app)
+            # For `livredor wall` run on its own: the QR code's bot, without asking Telegram.
+            await repo.set_state(USERNAME_KEY, app.bot.username)
+            if settings.wall_port is not None:
+                wall = await start_wall(settings, db, app.bot.username)
             updater = app.updater
             assert updater is not None
             webhook: WebhookServer | None = None
@@ -110,6 +118,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 log.warning("updates still in hand after %.0f s: abandoned", STOP_TIMEOUT)
             await stop_workers(app)
     finally:
+        if wall is not None:
+            await wall.stop()
         await db.close()
         lock.release()
         log.info("stopped; database closed")

@@ -21,6 +21,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from bot.services.sessions import Session
+
 FORMATS = ("pdf", "png", "svg")
 PAGE_W, PAGE_H = A4  # points (1/72 in): 595.3 × 841.9
 MARGIN = 48.0
@@ -62,6 +64,12 @@ class Layout:
     qr_x: float
     qr_y: float
     qr_size: float  # the code's side, quiet zone included
+
+
+def deep_link(username: str, session: Session | None) -> str:
+    """The link the QR code holds: the bot, and the session's payload when there is one."""
+    base = f"https://t.me/{username}"
+    return f"{base}?start={session.payload}" if session else base
 
 
 def _register_fonts() -> None:

@@ -1,0 +1,146 @@
+"""The wall's tests: the running bot against the fake Telegram, its wall on loopback, and a
+real browser (Debian's Chromium, driven by Playwright; never a downloaded one)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from bot.cli.wall import wall_site
+from bot.services.publishing import POST_MARKER
+from bot.services.render import join_parts_plain
+from bot.services.wall import WallServer
+from storage.models import Status
+from tests.support import CHANNEL_ID, GROUP_ID, ORGANISER_ID, Harness, Person
+
+CHROMIUM = Path("/usr/bin/chromium")
+HAVE_CHROMIUM = CHROMIUM.is_file()
+#: Offline and quiet: no update checks, no sync, nothing but the page.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",  # root in CI containers
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: A venue's screen.
+SCREEN = {"width": 1920, "height": 1080}
+#: The page's testimonial as a channel post's plain text: the signature's lines, a blank
+#: line, the paragraphs and the hashtags (the session line is the wall's own, not the post's).
+DOM_TEXT = """() => {
+  const card = document.getElementById("card");
+  if (card.hidden) return null;
+  const text = (node) => node.textContent;
+  const marker = card.querySelector(".continued");
+  // Cut, it is an opening of the post: the hashtags after the cut are not part of it.
+  const shown = card.querySelectorAll(marker ? ".words .para" : ".words p");
+  const paragraphs = [...shown].map((p) => {
+    const whole = text(p);
+    return marker && p.contains(marker) ? whole.slice(0, -text(marker).length) : whole;
+  });
+  const signature = [...card.querySelectorAll(".name, .org")].map(text);
+  return {
+    key: card.dataset.key,
+    cut: card.dataset.cut === "yes",
+    text: signature.join("\\n") + "\\n\\n" + paragraphs.join("\\n\\n"),
+    overflow: card.scrollHeight > card.clientHeight + 1 || card.scrollWidth > card.clientWidth + 1,
+    leaving: card.classList.contains("leaving"),
+  };
+}"""
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless; skips where it is not installed (CI installs it)."""
+    if not HAVE_CHROMIUM:
+        pytest.skip(f"{CHROMIUM} not installed: apt-get install chromium")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def open_wall(browser: Browser, url: str, *, clock: bool = False) -> Page:
+    """Open the wall on a 1920 × 1080 screen; wait for its first answer from the server."""
+    page = await browser.new_page(viewport=SCREEN)  # type: ignore[arg-type]
+    if clock:
+        await page.clock.install()
+    await page.goto(url)
+    await page.wait_for_function("document.body.dataset.ready === 'yes'")
+    return page
+
+
+async def shown(page: Page) -> dict[str, Any] | None:
+    """What the page shows now (None: no testimonial)."""
+    found: dict[str, Any] | None = await page.evaluate(DOM_TEXT)
+    return found
+
+
+@asynccontextmanager
+async def running_wall(h: Harness, port: int = 0) -> AsyncIterator[str]:
+    """The wall over the harness's database (on a free port by default); yields its URL."""
+    server = WallServer(h.db, wall_site(h.settings, "livredor_test_bot"))
+    await server.start("127.0.0.1", port)
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        await server.stop()
+
+
+async def submit(
+    h: Harness, p: Person, quote: str, name: str = "Ada LOVELACE", start: str = "/start"
+) -> int:
+    """Take a person through the conversation (``start``: the deep link's command); return
+    the pending testimonial's id."""
+    await p.send(start)
+    if start == "/start":
+        await p.press("Skip")  # the session question: about the whole event
+    await p.send(name)
+    await p.send("Analytical Engine Society\nLondon")
+    await p.send(quote)
+    await p.press("Done")
+    await p.press("Yes, I agree")
+    await p.press("Send")
+    mine = await h.repo.list_for_user(p.id)
+    assert mine and mine[0].status is Status.PENDING
+    return mine[0].id
+
+
+async def press_card(h: Harness, tid: int, action: str) -> None:
+    """An organiser presses a button of the testimonial's card."""
+    await h.settle()
+    t = await h.repo.get(tid)
+    assert t is not None and t.card_message_ids
+    h.fake.user_presses(ORGANISER_ID, GROUP_ID, t.card_message_ids[0], f"mod:{action}:{tid}")
+    await h.settle()
+
+
+async def publish(
+    h: Harness, p: Person, quote: str, name: str = "Ada LOVELACE", start: str = "/start"
+) -> int:
+    """Submit and approve; return the id once it is in the channel."""
+    tid = await submit(h, p, quote, name, start)
+    await press_card(h, tid, "approve")
+    t = await h.repo.get(tid)
+    assert t is not None and t.status is Status.PUBLISHED
+    return tid
+
+
+async def channel_text(h: Harness, tid: int) -> str:
+    """The testimonial's channel post as one plain text (its parts joined back)."""
+    t = await h.repo.get(tid)
+    assert t is not None and t.channel_message_ids
+    parts = [h.fake.message(CHANNEL_ID, m)["text"] for m in t.channel_message_ids]
+    return join_parts_plain(parts, marker=POST_MARKER)

@@ -1,0 +1,70 @@
+"""``livredor run`` with LIVREDOR_WALL_PORT serves the wall beside the bot; ``livredor wall``
+serves it alone from the same database, with no token (the bot's username is stored)."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import aiohttp
+
+from tests.e2e.cli_process import (
+    CliProcess,
+    approve,
+    cli_env,
+    fake_telegram,
+    free_port,
+    submit,
+    wait_until,
+)
+
+ATTENDEE = 1001
+
+
+async def _json(url: str) -> list[dict[str, object]]:
+    async with aiohttp.ClientSession() as session, session.get(url) as r:
+        assert r.status == 200
+        entries: list[dict[str, object]] = json.loads(await r.read())["entries"]
+        return entries
+
+
+async def test_run_serves_the_wall_and_the_wall_runs_alone(tmp_path: Path) -> None:
+    database = tmp_path / "livredor.db"
+    port = free_port()
+    wall = f"http://127.0.0.1:{port}"
+    bot = CliProcess(tmp_path, "run")
+    async with fake_telegram() as (fake, server):
+        fake.add_user(ATTENDEE, "Ada", last_name="Lovelace", username="ada")
+        env = cli_env(server, database, wall_port=str(port), wall_listen="127.0.0.1")
+        try:
+            await bot.start("run", env=env)
+            await bot.wait_log("receiving updates by long polling")
+            await bot.wait_log(f"the wall is on http://127.0.0.1:{port}/")
+            assert await _json(wall + "/wall.json") == []
+            await submit(fake, ATTENDEE, quote="Seen on the big screen.")
+            await approve(fake)
+            await bot.wait_log("published")
+            # Within the wall's promise: a second to read the database, the page's poll.
+            [entry] = await wait_until(lambda: _json(wall + "/wall.json"), 5.0)
+            assert entry["paragraphs"] == ["«\u00a0Seen on the big screen.\u00a0»"]
+            bot.signal(signal.SIGTERM)
+            assert await bot.wait(10.0) == 0
+        finally:
+            await bot.kill()
+
+    # Alone, without Telegram or a token: the QR code's bot comes from the database.
+    alone = CliProcess(tmp_path, "wall")
+    try:
+        await alone.start(
+            "wall", "--port", str(port), "--listen", "127.0.0.1", env=cli_env(None, database)
+        )
+        await alone.wait_log(f"The wall is on http://127.0.0.1:{port}/")
+        [entry] = await _json(wall + "/wall.json?lang=fr")
+        assert entry["name"] == "Ada LOVELACE"
+        async with aiohttp.ClientSession() as session, session.get(wall + "/") as r:
+            assert "t.me/livredor_test_bot" in await r.text()
+        alone.signal(signal.SIGTERM)
+        assert await alone.wait(10.0) == 0
+    finally:
+        await alone.kill()
