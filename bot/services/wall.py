@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 #: The oldest a snapshot of the published testimonials may be when a screen asks.
 REFRESH_SECONDS = 1.0
 #: How often the page asks; with REFRESH_SECONDS and the fade, news is on screen within 5 s.
-POLL_SECONDS = 2.0
+POLL_SECONDS = 1.5
 #: A wall's query is a language, a slug and a key: anything longer is not a wall's.
 MAX_QUERY = 512
 #: No script but ours, no style but ours, nothing from elsewhere, no DOM sink for strings.
