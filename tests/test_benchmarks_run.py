@@ -171,6 +171,27 @@ def check_clone_to_bot(report: str) -> None:
     assert "Clone to a working bot:" in report
 
 
+def check_wall(report: str) -> None:
+    phases = table(report, "phase")
+    assert [r["phase"] for r in phases] == ["baseline", "paced", "flood"]
+    baseline, paced, flood = phases
+    assert number(baseline["requests a second"]) == 0 and baseline["answers"] == "-"
+    for row in (paced, flood):
+        assert row["screens"] == "5"
+        between(row["requests a second"], 0.5, 1e6)
+        # Every answer a 200 or a 304: no error, no refused connection.
+        assert re.fullmatch(r"200 [\d,]+(, 304 [\d,]+)?", row["answers"]), row["answers"]
+        assert number(row["wall p50 ms"]) <= between(row["wall p99 ms"], 0, 10_000)
+        between(row["screens' CPU s/s"], 0, 2)
+    assert number(flood["requests a second"]) > number(paced["requests a second"])
+    for row in phases:
+        between(row["bot answers"], 1, 1e7)
+        assert number(row["answer p50 ms"]) <= between(row["answer p95 ms"], 0, 10_000)
+        between(row["p95 x baseline"], 0.01, 1_000)
+        between(row["CPU s/s"], 0.001, 4)
+    assert baseline["p95 x baseline"] == "1.00"
+
+
 def run(module: str, *args: str, check: Callable[[str], None], needs_seed: bool = False) -> object:
     """One benchmark run: its module, tiny arguments, what its report must show."""
     return pytest.param(module, list(args), check, id=module, marks=[NEEDS_SEED] * needs_seed)
@@ -203,6 +224,8 @@ RUNS = [
     ),
     # The install is borrowed (this .venv): the clone, setup, check, run and one approval.
     run("clone_to_bot", "--quick", check=check_clone_to_bot),
+    # Five screens, a second a phase: the three phases, the screens' child process, the table.
+    run("wall", *("--screens", "5", "--seconds", "1", "--attendees", "2"), check=check_wall),
     run(
         "webhook",
         *("--attendees", "25", "--concurrency", "5", "--rounds", "1"),
