@@ -4,6 +4,10 @@ The fake Telegram is served on loopback, the real bot (``bot.cli.run.serve``, po
 HTTP exactly as in production) runs against it with a throw-away database, and the script
 below plays an attendee and an organiser. What the bot said is then printed as a transcript,
 read back from the fake's chats, followed by the Markdown livre d'or.
+
+``livredor demo --wall`` then publishes a livre d'or's entries too (``--book``, by default the
+seed where a clone has it beside it) and serves their live wall on 127.0.0.1 until Ctrl-C:
+the wall of ``livredor run`` with ``LIVREDOR_WALL_PORT``, started by the same ``serve``.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from bot.book.formats import to_markdown
+from bot.book.imports import read_entries
 from bot.cli.run import serve
 from bot.sandbox.fake import FakeTelegram
 from bot.sandbox.server import FakeServer, start_server
 from config.settings import Settings
 from storage.database import Database
+from storage.models import Status
 from storage.testimonials import Repository
 
 T = TypeVar("T")
@@ -45,6 +51,13 @@ ORGANISER_ID = 500
 ATTENDEE_ID = 1001
 EVENT = "Demo Day"
 STEP_TIMEOUT = 10.0
+#: The seed book's 31 entries (some in two parts) at the demo's 20 channel posts a second.
+BOOK_TIMEOUT = 60.0
+#: The seed livre d'or, where a clone of livredor has it beside it (as CI does): what
+#: ``demo --wall`` publishes when no ``--book`` is given.
+SEED_BOOK = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "000_6078c713f019cbe3.txt"
+)
 
 NAME = "Ada LOVELACE"
 ORGANISATION = "Analytical Engine Society\nLondon"
@@ -77,8 +90,9 @@ class _DemoSettings(Settings):
         return (init_settings,)
 
 
-def demo_settings(server: FakeServer, database: Path) -> Settings:
-    """The bot's settings for the demo: the fake's chats, a one-second flood window."""
+def demo_settings(server: FakeServer, database: Path, wall_port: int | None = None) -> Settings:
+    """The bot's settings for the demo: the fake's chats, a one-second flood window (and the
+    wall on 127.0.0.1:``wall_port``, if given)."""
     return _DemoSettings(
         bot_token=SecretStr(DEMO_TOKEN),
         organisers_chat_id=GROUP_ID,
@@ -92,6 +106,8 @@ def demo_settings(server: FakeServer, database: Path) -> Settings:
         # The fake counts group messages per second instead of per minute: so does the bot.
         group_rate_period_seconds=1.0,
         webhook_url=None,
+        wall_port=wall_port,
+        wall_listen="127.0.0.1",
         log_level="WARNING",
     )
 
@@ -350,9 +366,56 @@ async def _stop(bot: asyncio.Task[None], stop: asyncio.Event) -> BaseException |
     return None if bot.cancelled() else bot.exception()
 
 
-async def run_demo(quiet: bool = False) -> int:
+async def _publish_book(database: Path, book: Path, bot: asyncio.Task[None]) -> int:
+    """Queue a livre d'or's entries for the channel (``livredor import --publish``) and wait
+    until the running bot has posted them all. Return how many."""
+    entries = read_entries(book, "auto")
+    db = await Database.open(database, migrate=False)
+    try:
+        repo = Repository(db)
+        added, _ = await repo.import_entries(
+            [(e.import_key, e.name, e.organisation, e.quote) for e in entries],
+            language="fr",
+            publish=True,
+        )
+        deadline = time.monotonic() + BOOK_TIMEOUT
+        while (await repo.count_by_status()).get(Status.PUBLISHED, 0) < added + 1:
+            if bot.done() or time.monotonic() > deadline:
+                raise DemoError(f"the book's {added} testimonials were not all published")
+            await asyncio.sleep(0.1)
+    finally:
+        await db.close()
+    return added
+
+
+async def _show_wall(
+    bot: asyncio.Task[None],
+    stop: asyncio.Event,
+    database: Path,
+    book: Path | None,
+    port: int,
+) -> None:
+    """Publish the book's entries too, then leave the wall on until Ctrl-C (or SIGTERM)."""
+    if book is not None:
+        added = await _publish_book(database, book, bot)
+        print(f"\n{added} testimonials of {book.name} published in the channel too.")
+    # Flushed: whoever reads the output through a pipe needs the address now, not at the end.
+    print(
+        f"\nThe wall: http://127.0.0.1:{port}/ (in French: /?lang=fr). Ctrl-C to stop.",
+        flush=True,
+    )
+    # serve() sets its stop event on Ctrl-C or SIGTERM.
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({bot, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+
+
+async def run_demo(
+    quiet: bool = False, *, wall_port: int | None = None, book: Path | None = None
+) -> int:
     """Run the demo; print the transcript (unless ``quiet``) and the book; return 0, or 1 if
-    the flow broke (with the reason on stderr)."""
+    the flow broke (with the reason on stderr). With ``wall_port``, also publish ``book``'s
+    entries and serve the wall there until Ctrl-C."""
     started = time.monotonic()
     # UTF-8 or not, a transcript full of « » and emoji must not crash on a narrow console.
     if hasattr(sys.stdout, "reconfigure"):
@@ -376,10 +439,13 @@ async def run_demo(quiet: bool = False) -> int:
             f"{server.host}:{server.port} (no token, no internet), database in {tmp}"
         )
         stop = asyncio.Event()
-        bot = asyncio.create_task(serve(demo_settings(server, database), stop), name="demo-bot")
+        settings = demo_settings(server, database, wall_port)
+        bot = asyncio.create_task(serve(settings, stop), name="demo-bot")
         problem: str | None = None
         try:
             await _play(fake, transcript, bot)
+            if wall_port is not None:
+                await _show_wall(bot, stop, database, book, wall_port)
         except DemoError as exc:
             problem = str(exc)
         finally:
@@ -393,10 +459,10 @@ async def run_demo(quiet: bool = False) -> int:
         if problem is not None:
             print(f"The demo did not go as planned: {problem}", file=sys.stderr)
             return 1
-        book = await _book(database)
+        markdown = await _book(database)
     out("")
     out(f"{BAR} 5. The livre d'or, as `livredor export --format md` writes it {BAR}\n")
-    print(book)
+    print(markdown)
     out(
         f"Demo finished in {time.monotonic() - started:.1f} s: the fake Telegram and the bot "
         "are stopped, the throw-away database is deleted."

@@ -104,6 +104,17 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="the whole flow against a local fake Telegram, no token")
     demo.add_argument("--quiet", action="store_true", help="print only the book at the end")
+    demo.add_argument(
+        "--wall",
+        action="store_true",
+        help="then publish a book's testimonials too and serve their live wall until Ctrl-C",
+    )
+    demo.add_argument("--port", type=int, default=8080, help="the wall's port (default 8080)")
+    demo.add_argument(
+        "--book",
+        type=Path,
+        help="with --wall: a livre d'or file to publish (default: the seed, where a clone has it)",
+    )
     return parser
 
 
@@ -250,6 +261,15 @@ def _wall(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli.demo import run_demo
+    from bot.cli.demo import SEED_BOOK, run_demo
 
-    return asyncio.run(run_demo(quiet=args.quiet))
+    if not args.wall:
+        return asyncio.run(run_demo(quiet=args.quiet))
+    book = args.book or (SEED_BOOK if SEED_BOOK.is_file() else None)
+    if book is not None and not book.is_file():
+        _print_problems([f"--book {book}: no such file."])
+        return EXIT_CONFIG
+    if not 1 <= args.port <= 65535:
+        _print_problems(["--port must be from 1 to 65535."])
+        return EXIT_CONFIG
+    return asyncio.run(run_demo(quiet=args.quiet, wall_port=args.port, book=book))

@@ -4,11 +4,13 @@ serves it alone from the same database, with no token (the bot's username is sto
 from __future__ import annotations
 
 import json
+import os
 import signal
 from pathlib import Path
 
 import aiohttp
 
+from tests.conftest import SEED
 from tests.e2e.cli_process import (
     CliProcess,
     approve,
@@ -68,3 +70,23 @@ async def test_run_serves_the_wall_and_the_wall_runs_alone(tmp_path: Path) -> No
         assert await alone.wait(10.0) == 0
     finally:
         await alone.kill()
+
+
+async def test_demo_wall_publishes_the_seed_and_serves_it_until_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+    demo = CliProcess(tmp_path, "demo")
+    try:
+        await demo.start("demo", "--wall", "--port", str(port), "--quiet", env=env)
+        url = f"The wall: http://127.0.0.1:{port}/"
+        await wait_until(lambda: url in demo.stdout, 60.0, f"{url!r} in:\n{demo.stderr}")
+        entries = await _json(f"http://127.0.0.1:{port}/wall.json")
+        # Ada's testimonial from the demo's conversation, and the seed's 31 where a clone
+        # has it beside it (CI does).
+        assert len(entries) == (32 if SEED.is_file() else 1)
+        assert entries[-1]["name"] == "Ada Lovelace"
+        demo.signal(signal.SIGINT)
+        assert await demo.wait(15.0) == 0
+    finally:
+        await demo.kill()
+    assert "Traceback" not in demo.stderr
