@@ -274,16 +274,18 @@ async def on_error(update: object, context: Context) -> None:
         chat = update.effective_chat
         if chat.type == "private":
             svc = context.bot_data.services
-            user = update.effective_user
-            lang = svc.texts.language(user.language_code if user else None)
+            tg_user = update.effective_user
+            lang = svc.texts.language(tg_user.language_code if tg_user else None)
             with contextlib.suppress(TelegramError):
                 if not ANSWER_SAVED.get():
                     await chat.send_message(svc.texts(lang, "common.error"))
                     return
                 # The answer was committed, the reply failed: say it is saved, and ask the
                 # open question (with its buttons) once more.
-                row, draft = await svc.repo.get_user_and_draft(user.id) if user else (None, None)
-                lang = row.language if row is not None and row.language else lang
+                user, draft = (
+                    await svc.repo.get_user_and_draft(tg_user.id) if tg_user else (None, None)
+                )
+                lang = user.language if user is not None and user.language else lang
                 saved = svc.texts(lang, "common.error_saved")
                 if draft is not None and draft.step is not None:
                     await ask(update, svc, lang, draft, saved)

@@ -19,7 +19,7 @@ PACKAGES = ("bot", "storage", "config")
 
 
 def module_name(path: Path) -> str:
-    """``bot/handlers/intake.py`` -> ``bot.handlers.intake`` (a package: its ``__init__``)."""
+    """``bot/handlers/review.py`` -> ``bot.handlers.review`` (a package: its ``__init__``)."""
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()

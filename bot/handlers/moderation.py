@@ -338,8 +338,8 @@ async def group_text(update: Update, context: Context) -> None:
     from the organiser who asked (or an anonymous admin), still an organiser, in time."""
     svc = context.bot_data.services
     message = update.effective_message
-    user = update.effective_user
-    if message is None or user is None or message.text is None:
+    tg_user = update.effective_user
+    if message is None or tg_user is None or message.text is None:
         return
     asked = message.reply_to_message
     if asked is None or asked.from_user is None or asked.from_user.id != context.bot.id:
@@ -350,9 +350,9 @@ async def group_text(update: Update, context: Context) -> None:
     texts, lang = svc.texts, svc.group.lang
     anonymous = message.sender_chat is not None and message.sender_chat.id == svc.group.chat_id
     if not anonymous:
-        if user.id != prompt.user_id:
+        if tg_user.id != prompt.user_id:
             return  # someone else's prompt: it stays theirs
-        if not await svc.desk.is_organiser(user, fresh=True):
+        if not await svc.desk.is_organiser(tg_user, fresh=True):
             await svc.repo.drop_prompt(svc.group.chat_id, asked.message_id)
             await message.reply_text(texts(lang, "moderation.only_organisers"))
             return
@@ -366,7 +366,7 @@ async def group_text(update: Update, context: Context) -> None:
     if testimonial is None or testimonial.status is not Status.PENDING:
         await message.reply_text(texts(lang, "moderation.not_pending"))
         return
-    who = _sender_name(message, user)
+    who = _sender_name(message, tg_user)
     if prompt.action == "reject":
         try:
             text = fields.reason(message.text)
@@ -374,7 +374,7 @@ async def group_text(update: Update, context: Context) -> None:
             await message.reply_text(_refused(svc, lang, exc))
             return
         decision = await decide(
-            svc, testimonial.id, Status.REJECTED, by=user.id, who=who, reason=text
+            svc, testimonial.id, Status.REJECTED, by=tg_user.id, who=who, reason=text
         )
         if not decision.won:
             await message.reply_text(already(svc, decision.testimonial))
@@ -393,11 +393,11 @@ async def group_text(update: Update, context: Context) -> None:
     svc.desk.refresh_later(edited.id)
 
 
-def _sender_name(message: Message, user: TgUser) -> str:
+def _sender_name(message: Message, tg_user: TgUser) -> str:
     """The name to record for a decision: the person, or the group for an anonymous admin."""
     if message.sender_chat is not None:
-        return message.sender_chat.title or profile_name(user)
-    return profile_name(user)
+        return message.sender_chat.title or profile_name(tg_user)
+    return profile_name(tg_user)
 
 
 def _clean_correction(field: str, text: str, quote_max: int) -> str:

@@ -45,11 +45,11 @@ CLAIM_LIFETIME = timedelta(minutes=5)
 async def review_command(update: Update, context: Context) -> None:
     """Show an organiser the next testimonial waiting for review (private chat)."""
     svc = context.bot_data.services
-    user = update.effective_user
-    if user is None:
+    tg_user = update.effective_user
+    if tg_user is None:
         return
     _, lang, draft, _ = await load_person(update, context, allow_banned=True)
-    if not await svc.desk.is_organiser(user, fresh=True):
+    if not await svc.desk.is_organiser(tg_user, fresh=True):
         # An attendee, in their own language; one in the middle of a testimonial gets the
         # open question again, as after any command that is not theirs.
         refusal = svc.texts(lang, "review.only_organisers")
@@ -58,14 +58,14 @@ async def review_command(update: Update, context: Context) -> None:
         else:
             await reply(update, refusal)
         # No longer an organiser: their chat's menu no longer offers /review.
-        await menus.drop_organiser_menu(context.bot, svc.repo, user.id)
+        await menus.drop_organiser_menu(context.bot, svc.repo, tg_user.id)
         return
-    tid, text, markup = await _next(svc, user.id, lang)
+    tid, text, markup = await _next(svc, tg_user.id, lang)
     message = await reply(update, text, markup)
     if message is not None:
         await record(svc, context.bot, message.chat_id, message.message_id, tid, lang)
     # /review in their chat's "/" menu from now on (set once, after the answer: it waits).
-    await menus.give_organiser_menu(context.bot, svc.repo, svc.texts, user.id, lang)
+    await menus.give_organiser_menu(context.bot, svc.repo, svc.texts, tg_user.id, lang)
 
 
 async def group_review(update: Update, context: Context) -> None:
@@ -84,15 +84,15 @@ async def pressed(update: Update, context: Context) -> None:
     svc = context.bot_data.services
     _, lang, _, _ = await load_person(update, context, allow_banned=True)
     texts = svc.texts
-    user = query.from_user
+    tg_user = query.from_user
     match = context.match  # REVIEW_PATTERN's, matched by PTB
     assert match is not None
     action, tid, arg = match.group(1), int(match.group(2)), match.group(3)
     # Checked at the moment of deciding, as for a card button (a demoted organiser is out).
-    if not await svc.desk.is_organiser(user, fresh=True):
-        await svc.repo.release_claim(tid, user.id)
+    if not await svc.desk.is_organiser(tg_user, fresh=True):
+        await svc.repo.release_claim(tid, tg_user.id)
         await answer_query(query, texts(lang, "moderation.only_organisers"), show_alert=True)
-        await menus.drop_organiser_menu(query.get_bot(), svc.repo, user.id)
+        await menus.drop_organiser_menu(query.get_bot(), svc.repo, tg_user.id)
         return
     testimonial = await svc.repo.get(tid)
     if testimonial is None or testimonial.status is Status.WITHDRAWN:
@@ -100,13 +100,13 @@ async def pressed(update: Update, context: Context) -> None:
         await answer_query(query, texts(lang, "review.withdrawn_answer"), show_alert=True)
         return
     if action == "stop":
-        await svc.repo.release_claim(tid, user.id)
+        await svc.repo.release_claim(tid, tg_user.id)
         await answer_query(query)
         waiting, _ = await svc.repo.backlog()
         await _move(query, svc, texts(lang, "review.stopped", count=waiting), None, None, lang)
         return
     if action == "skip":
-        await svc.repo.release_claim(tid, user.id, skipped_at=utcnow())
+        await svc.repo.release_claim(tid, tg_user.id, skipped_at=utcnow())
         await answer_query(query, texts(lang, "review.skipped"))
     elif action == "more":
         if testimonial.status is Status.PENDING:
@@ -129,8 +129,8 @@ async def pressed(update: Update, context: Context) -> None:
             svc,
             tid,
             target,
-            by=user.id,
-            who=profile_name(user),
+            by=tg_user.id,
+            who=profile_name(tg_user),
             reason=reason,
             reason_key=key,
         )
@@ -141,7 +141,7 @@ async def pressed(update: Update, context: Context) -> None:
             # Decided elsewhere (a card, another organiser) or a double tap: say so, move on.
             lost = already(svc, decision.testimonial, lang=lang)
             await answer_query(query, lost)
-    shown, text, markup = await _next(svc, user.id, lang)
+    shown, text, markup = await _next(svc, tg_user.id, lang)
     await _move(query, svc, text, markup, shown, lang)
 
 
