@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.book.formats import CSV_COLUMNS, telegram_links, to_csv, to_html, to_json, to_markdown
 from bot.book.imports import entries_from_csv, entries_from_json, read_entries, sniff_format
 from bot.book.parse import BookEntry, BookFormatError, make_entry, normalize_name, parse_book
+from bot.services.typography import unframed
 from storage.models import Status
 from storage.models import Testimonial as Row  # not Test*: pytest would collect it
 from tests.test_book import seed_entries
@@ -197,6 +199,7 @@ _text = st.text(
 
 @settings(max_examples=300, deadline=None)
 @given(name=_text, organisation=_text, quote=_text, event=_text)
+@example(name="A", organisation="", quote="«\n« a »\n\n b »", event="")
 def test_markdown_round_trip_of_any_text(
     name: str, organisation: str, quote: str, event: str
 ) -> None:
@@ -206,10 +209,23 @@ def test_markdown_round_trip_of_any_text(
         return  # empty name or quote, or four organisation lines: not an entry
     t = make_testimonial(entry)
     book = parse_book(to_markdown([t], event, title=event or "Livre d'or"))
-    assert book.entries == [entry]
+    # A quote the attendee put in quotation marks is printed in one pair, the book's own, and
+    # so reads back without them; every other quote reads back exactly.
+    assert book.entries == [dataclasses.replace(entry, quote=unframed(entry.quote))]
     assert book.event == (normalize_name(event) or None)
     assert book.title == normalize_name(event or "Livre d'or")
     assert entries_from_csv(to_csv([t], "")) == [entry]
+
+
+def test_a_quote_in_its_own_quotation_marks_is_printed_in_one_pair() -> None:
+    typed = "« Merci pour l’accueil\u202f! »"
+    t = make_testimonial(make_entry("Ada", "", typed, 0))
+    assert "\n«\u00a0Merci pour l’accueil\u202f!\u00a0»\n" in to_markdown([t], "E")
+    assert "«&nbsp;Merci pour l’accueil\u202f!&nbsp;»" in to_html([t], "E")
+    assert "« «" not in to_markdown([t], "E") + to_html([t], "E")
+    # CSV and JSON are data: the quote as typed.
+    assert entries_from_csv(to_csv([t], ""))[0].quote == typed
+    assert json.loads(to_json([t], ""))["testimonials"][0]["quote"] == typed
 
 
 def test_more_than_three_organisation_lines_are_merged_not_lost() -> None:

@@ -64,6 +64,42 @@ def test_post_without_organisation_and_untidy_quote() -> None:
 
 
 @pytest.mark.parametrize(
+    "typed",
+    [
+        "« Merci pour l’accueil ! »",
+        "«Merci pour l’accueil !»",
+        "«\u00a0Merci pour l’accueil !\u202f»",
+        '"Merci pour l’accueil !"',
+        "“Merci pour l’accueil !”",
+        "  « Merci pour l’accueil ! »\n",
+    ],
+)
+def test_a_quote_in_its_own_quotation_marks_gets_one_pair(typed: str) -> None:
+    """The attendee's pair around the whole quote is the frame: ours replaces it."""
+    assert post_html("A", "", typed) == "<b>A</b>\n\n«\u00a0Merci pour l’accueil !\u00a0»"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "« Bravo » à tous, « merci »",  # two quotations, not one
+        '"Bravo" et "merci"',
+        "« Bravo « à tous »",  # unbalanced: which » closes which « is not known
+        "Il a dit « merci »",
+        "« »",
+        "«»",
+    ],
+)
+def test_guillemets_that_do_not_hold_the_whole_quote_are_kept(typed: str) -> None:
+    assert parse_telegram_html(post_html("A", "", typed)) == f"A\n\n«\u00a0{typed}\u00a0»"
+
+
+def test_a_quote_in_quotation_marks_keeps_its_paragraphs_and_nested_marks() -> None:
+    typed = "« Un « beau » jour.\n\nDeux. »"
+    assert quote_paragraphs_html(typed) == ["«\u00a0Un « beau » jour.", "Deux.\u00a0»"]
+
+
+@pytest.mark.parametrize(
     ("raw", "expected"),
     [
         ("ROUMICS2012", "#ROUMICS2012"),

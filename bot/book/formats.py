@@ -30,6 +30,7 @@ from bot.book.parse import (
     normalize_organisation,
     split_paragraphs,
 )
+from bot.services.typography import QUOTE_CLOSE, QUOTE_OPEN, unframed
 from storage.models import Testimonial
 
 ChannelLinks = Callable[[Testimonial], Iterable[str]]
@@ -39,8 +40,8 @@ SessionOf = Callable[[Testimonial], str | None]
 
 DEFAULT_TITLE = "Livre d’or"
 # Our guillemets around a quote: a no-break space inside (the house rule of bot/texts/fr.toml).
-GUILLEMET_OPEN = "«\u00a0"
-GUILLEMET_CLOSE = "\u00a0»"
+GUILLEMET_OPEN = QUOTE_OPEN
+GUILLEMET_CLOSE = QUOTE_CLOSE
 CSV_COLUMNS = (
     "id",
     "status",
@@ -73,12 +74,13 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 def _layout(t: Testimonial) -> tuple[str, list[str], list[list[str]]]:
-    """Return the name, at most three organisation lines and the quote's paragraphs."""
+    """Return the name, at most three organisation lines and the quote's paragraphs (without
+    the quotation marks an attendee put around all of it: the book adds its own)."""
     orgs = normalize_organisation(t.organisation)
     if len(orgs) > MAX_ORGANISATION_LINES:
         # The book holds three lines; merge the rest rather than fail the export.
         orgs = [*orgs[: MAX_ORGANISATION_LINES - 1], " - ".join(orgs[MAX_ORGANISATION_LINES - 1 :])]
-    return normalize_name(t.name), orgs, split_paragraphs(t.quote)
+    return normalize_name(t.name), orgs, split_paragraphs(unframed(t.quote))
 
 
 # --- Markdown -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from bot.services.messages import answer_query, button, drop_buttons, reply
 from bot.services.people import load_person
 from bot.services.questions import ask
 from bot.services.review_messages import erase_shown
+from bot.services.typography import unframed
 from storage.models import Status
 from storage.textlength import shorten
 
@@ -77,7 +78,8 @@ async def mine(update: Update, context: Context) -> None:
     for item in items[:20]:
         number = numbers[item.id]
         status = _sentence_start(texts(lang, f"status.{item.status.value}"))
-        excerpt = shorten(item.quote, EXCERPT_WIDTH)
+        # Shown inside « »: without the attendee's own pair around the whole quote.
+        excerpt = shorten(unframed(item.quote), EXCERPT_WIDTH)
         given = reason_text(texts, lang, item) if item.status is Status.REJECTED else None
         if given:
             reason = shorten(given, EXCERPT_WIDTH)

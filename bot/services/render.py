@@ -31,14 +31,15 @@ from collections.abc import Sequence
 from markupsafe import escape
 from telegram.constants import MessageLimit
 
+from bot.services.typography import QUOTE_CLOSE, QUOTE_OPEN, unframed
 from storage.textlength import telegram_length
 
 TELEGRAM_LIMIT = MessageLimit.MAX_TEXT_LENGTH
 #: Below Telegram's limit, so a small disagreement between our count and theirs is harmless.
 DEFAULT_LIMIT = 4000
 DEFAULT_MARKER = "({i}/{n})"
-GUILLEMET_OPEN = "«\u00a0"
-GUILLEMET_CLOSE = "\u00a0»"
+GUILLEMET_OPEN = QUOTE_OPEN
+GUILLEMET_CLOSE = QUOTE_CLOSE
 _LAST_SEP = "\n\n"
 Hashtags = str | Sequence[str] | None  # between the last part's text and its marker
 
@@ -62,7 +63,9 @@ def post_header_html(name: str, organisation: str) -> str:
 
 def quote_paragraphs_html(quote: str, *, hashtag: Hashtags = None) -> list[str]:
     """Return the quote's paragraphs, escaped, inside « », and the hashtag(s) as a last one
-    (``hashtag``: one tag, or a sequence of tags; non-word characters are dropped)."""
+    (``hashtag``: one tag, or a sequence of tags; non-word characters are dropped). A quote
+    the attendee put in quotation marks keeps one pair: ours (``unframed``)."""
+    quote = unframed(quote)
     # Trailing spaces and whitespace-only lines are invisible: drop them so blank lines
     # really separate paragraphs and no paragraph starts or ends with a gap.
     lines = [line.rstrip() for line in quote.replace("\r\n", "\n").split("\n")]

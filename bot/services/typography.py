@@ -23,6 +23,14 @@ import re
 NARROW_NBSP = "\u202f"
 NBSP = "\u00a0"
 APOSTROPHE = "\u2019"
+#: The « » the bot puts around a quote (channel post, card, preview, book): ours, so they follow
+#: the rule, with a no-break space inside.
+QUOTE_OPEN = "«" + NBSP
+QUOTE_CLOSE = NBSP + "»"
+#: Quotation marks an attendee may have put around their whole text, and their closing mark.
+_FRAMES = {"«": "»", "“": "”", '"': '"'}
+#: What may sit between a quotation mark and the words (stripped with the frame).
+_FRAME_SPACE = " \t\n" + NBSP + NARROW_NBSP
 #: The space each sign wants before it (or after it, for «).
 SPACE_BEFORE = {";": NARROW_NBSP, "!": NARROW_NBSP, "?": NARROW_NBSP, ":": NBSP, "»": NBSP}
 SPACE_AFTER = {"«": NBSP}
@@ -95,6 +103,31 @@ def number_violations(text: str) -> list[str]:
         for match in _NUMBER.finditer(text)
         if not (_YEAR.fullmatch(match.group()) or _GROUPED.fullmatch(match.group()))
     ]
+
+
+def unframed(quote: str) -> str:
+    """Return the quote without the quotation marks that hold all of it, or as it is.
+
+    The bot puts its own « » around every quote; an attendee who typed ``« Merci ! »`` (or
+    ``"Merci !"``, ``“Merci !”``) must not get ``« « Merci ! » »``. Only one quotation that
+    runs from the first character to the last counts: ``« Bravo » à tous « merci »`` and
+    ``"a" et "b"`` are left alone, and so are nested marks inside."""
+    text = quote.strip(_FRAME_SPACE)
+    closing = _FRAMES.get(text[:1])
+    if closing is None or len(text) < 2 or text[-1] != closing:
+        return quote
+    inner = text[1:-1]
+    if closing == '"':
+        one = '"' not in inner
+    else:
+        depth = 1
+        for ch in inner:
+            depth += (ch == text[0]) - (ch == closing)
+            if depth == 0:  # the first quotation closed before the end
+                return quote
+        one = depth == 1
+    words = inner.strip(_FRAME_SPACE)
+    return words if one and words else quote
 
 
 def check_french(table: dict[str, str]) -> dict[str, list[str]]:

@@ -107,3 +107,39 @@ async def test_counts_are_singular_for_one_and_grouped_from_a_thousand(harness: 
     assert got["text"].startswith("Got it: 1 character so far.")
     [got] = await e.send("a" * 3000)
     assert got["text"].startswith("Got it: 3,003 characters so far.")
+
+
+async def test_a_quote_typed_in_guillemets_is_shown_in_one_pair_everywhere(
+    harness: Harness,
+) -> None:
+    h = harness
+    use_name, skip, done, agree, send = FR
+    p = h.person("Camille", last_name="Durand", language_code="fr")
+    typed = "« Merci pour l’accueil ! »"
+    once = "«\u00a0Merci pour l’accueil !\u00a0»"
+    await p.send("/start")
+    await p.press(use_name)
+    await p.press(skip)
+    await p.send(typed)
+    await p.press(done)
+    [preview] = (await p.press(agree))[-1:]
+    assert once in preview["text"] and "« «" not in preview["text"]
+    await p.press(send)
+    [t] = await h.repo.list_for_user(p.id)
+    assert t.quote == typed  # stored as typed: only what is shown changes
+    await h.settle()
+    [card] = [m for m in h.group_messages() if "Merci pour" in m["text"]]
+    assert once in card["text"] and "« «" not in card["text"]
+    await publish(h, t.id)
+    [post] = h.channel_messages()
+    assert post["text"] == f"Camille Durand\n\n{once}"
+    listing = (await p.send("/mine"))[-1]
+    assert listing["text"].startswith("Vos témoignages") and listing["text"].endswith(f"· {once}")
+    h.fake.user_sends(ORGANISER_ID, "/export", chat_id=GROUP_ID)
+    await h.settle()
+    markdown = h.group_messages()[-1]["document"]["content"].decode("utf-8")
+    assert f"\n{once}\n" in markdown and "« «" not in markdown
+    h.fake.user_sends(ORGANISER_ID, "/export html", chat_id=GROUP_ID)
+    await h.settle()
+    page = h.group_messages()[-1]["document"]["content"].decode("utf-8")
+    assert "«&nbsp;Merci pour l’accueil !&nbsp;»" in page and "« «" not in page
