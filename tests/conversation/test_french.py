@@ -143,3 +143,55 @@ async def test_a_quote_typed_in_guillemets_is_shown_in_one_pair_everywhere(
     await h.settle()
     page = h.group_messages()[-1]["document"]["content"].decode("utf-8")
     assert "«&nbsp;Merci pour l’accueil !&nbsp;»" in page and "« «" not in page
+
+
+async def double_tap(h: Harness, p: Person, label: str) -> tuple[str | None, str | None]:
+    """Tap the button ``label`` of the bot's newest message twice, both taps sent before the
+    bot answers either (as a quick double tap does); return what each tap was answered."""
+    message = h.fake.messages(p.id)[-1]
+    [data] = [d for text, d in h.fake.buttons(p.id, message["message_id"]) if label in text]
+    assert data is not None
+    taps = [h.fake.user_presses(p.id, p.id, message["message_id"], data) for _ in range(2)]
+    await h.settle()
+    first, second = (h.fake.callback_answers[tap].get("text") for tap in taps)
+    return first, second
+
+
+async def test_a_double_tap_on_the_newest_message_is_answered_for_what_it_is(
+    harness: Harness,
+) -> None:
+    h = harness
+    use_name, skip, done, agree, send = FR
+    p = h.person("Camille", last_name="Durand", language_code="fr")
+    await p.send("/start")
+    await p.press(use_name)
+    await p.press(skip)
+    await p.send("Une belle journée.")
+    await p.press(done)
+    await p.press(agree)
+    # Send, twice: the second tap finds the testimonial sent, not "an older message".
+    _, second = await double_tap(h, p, send)
+    assert second == (
+        "Ce témoignage est déjà envoyé\u00a0: il est entre les mains des organisateurs."
+        " /mine montre où il en est."
+    )
+    [t] = await h.repo.list_for_user(p.id)
+    assert t.status is Status.PENDING
+
+    # Yes, discard it, twice: the second finds it discarded.
+    await p.send("/start")
+    await p.press(use_name)
+    await p.send("/cancel")
+    _, second = await double_tap(h, p, "Oui, l’effacer")
+    assert second == "Ce témoignage est déjà effacé."
+    assert await h.repo.get_draft(p.id) is None
+
+    # Start again, twice: the first started a new draft on this very message.
+    await p.send("/start")
+    await p.press(use_name)
+    await p.send("/start")
+    first_draft = await h.repo.get_draft(p.id)
+    _, second = await double_tap(h, p, "Recommencer")
+    assert second == "C’est déjà fait."
+    fresh = await h.repo.get_draft(p.id)
+    assert fresh is not None and first_draft is not None and fresh.id != first_draft.id

@@ -28,7 +28,7 @@ from bot.services.questions import (
 )
 from bot.services.render import DEFAULT_LIMIT
 from bot.services.telegram_errors import Refusal, classify
-from storage.models import Step, SubmitResult, Testimonial
+from storage.models import Status, Step, SubmitResult, Testimonial
 from storage.textlength import telegram_length
 
 log = logging.getLogger(__name__)
@@ -47,10 +47,11 @@ async def pressed(update: Update, context: Context) -> None:
     match = context.match  # INTAKE_PATTERN's, matched by PTB
     assert match is not None
     action, draft_id = match.group(1), int(match.group(2))
-    if draft is None or draft.id != draft_id:
-        await answer_query(query, svc.texts(lang, "intake.stale_button"))
-        return
     pressed_on = query.message.message_id if query.message is not None else None
+    if draft is None or draft.id != draft_id:
+        key = await _not_the_draft(svc, update, draft, draft_id, pressed_on)
+        await answer_query(query, svc.texts(lang, key))
+        return
     if draft.prompt_message_id is not None and pressed_on != draft.prompt_message_id:
         # One live prompt: a superseded one (an older /start offer, an old preview, the
         # second tap of a double tap) changes nothing; a destructive choice asks again.
@@ -78,6 +79,25 @@ async def pressed(update: Update, context: Context) -> None:
     label = _label(query)
     said = svc.texts(lang, "intake.chosen", choice=label) if label else None
     await button.act(Press(update, query, svc, lang, draft, tg_user, action, said))
+
+
+async def _not_the_draft(
+    svc: Services, update: Update, draft: Testimonial | None, draft_id: int, pressed_on: int | None
+) -> str:
+    """Say why a button of another testimonial than the open draft does nothing: most often
+    the second tap of a double tap on the newest message, whose first tap sent the draft
+    (Send), erased it (Yes, discard it) or started a new one (Start again)."""
+    pressed = await svc.repo.get(draft_id)
+    tg_user = update.effective_user
+    if pressed is not None and tg_user is not None and pressed.user_id == tg_user.id:
+        if pressed.status is not Status.DRAFT:
+            return "intake.already_sent"
+    elif pressed is None:
+        if draft is not None and pressed_on == draft.prompt_message_id:
+            # Start again: the first tap put the new draft's question on this very message.
+            return "intake.already_done"
+        return "intake.already_erased"
+    return "intake.stale_button"
 
 
 def _label(query: CallbackQuery) -> str | None:
