@@ -564,14 +564,25 @@ class Dialogue:
             say(f"{path} exists; setup keeps every line of it and changes only these:")
             say(envfile.diff(old, new, str(path), self.token).rstrip("\n"))
             if not yes(f"Write these changes to {path}?"):
-                say(f"Nothing written. The settings, to put in {path} yourself:")
-                for name, value in values.items():
-                    say(envfile.masked(f"{name}={envfile.quote(value)}", self.token))
+                self._by_hand(f"Nothing written. The settings, to put in {path} yourself:", values)
                 return False
-        envfile.write_private(path, new)
+        try:
+            envfile.write_private(path, new)
+        except OSError as exc:
+            self._by_hand(
+                f"Could not write {path} ({exc.strerror}): put these settings in it yourself "
+                "(the token is the one you pasted):",
+                values,
+            )
+            return False
         self.written = True
         say(f"Wrote {path} (only you can read it: it holds the token).")
         return True
+
+    def _by_hand(self, sentence: str, values: dict[str, str]) -> None:
+        say(sentence)
+        for name, value in values.items():
+            say(envfile.masked(f"{name}={envfile.quote(value)}", self.token))
 
     def _private(self, path: Path) -> None:
         if path.stat().st_mode & 0o777 != envfile.PRIVATE_MODE:

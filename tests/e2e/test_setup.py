@@ -348,3 +348,33 @@ async def test_a_group_that_becomes_a_supergroup(tmp_path: Path) -> None:
         await server.close()
         await fake.aclose()
     assert dotenv_values(tmp_path / ".env")["LIVREDOR_ORGANISERS_CHAT_ID"] == str(upgraded)
+
+
+async def test_without_a_terminal_or_with_a_webhook_set(
+    tmp_path: Path, served: tuple[FakeTelegram, FakeServer]
+) -> None:
+    fake, server = served
+    env = cli_env(None, tmp_path / "livredor.db", api_base_url=server.base_url)
+    code, out, err = await run_cli(tmp_path, "setup", env=env)  # stdin is /dev/null
+    assert code == 2
+    assert "there is no terminal to answer them in: run `livredor setup --non-interactive`" in err
+
+    # Nothing found in time: said, with what to do.
+    env["LIVREDOR_BOT_TOKEN"] = TOKEN
+    code, out, err = await run_cli(tmp_path, "setup", "--non-interactive", "--wait", "1", env=env)
+    assert (code, out) == (1, "")
+    assert "Not found: the organisers' group and the channel. Add @livredor_test_bot" in err
+
+    # A webhook receives the updates: setup cannot read them, and says so.
+    await fake.handle(TOKEN, "setWebhook", {"url": "http://127.0.0.1:9/hook"})
+    term = setup_terminal(tmp_path, server.base_url)
+    try:
+        await term.answer("Token: ", TOKEN)
+        await term.expect(
+            "Another program is receiving this bot's updates (a running `livredor run`, or a "
+            "webhook): stop it, then run setup again."
+        )
+        assert await term.end() == 1
+    finally:
+        term.kill()
+    assert fake.webhook is not None  # left as it was
