@@ -24,10 +24,12 @@ import contextlib
 import functools
 import getpass
 import os
+import signal
 import sys
 import time
 import typing
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -609,6 +611,10 @@ class Dialogue:
         return code
 
 
+def _ignore_ctrl_c() -> None:
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
 async def _awaited(call: Callable[[], Awaitable[T]]) -> T:
     return await call()
 
@@ -620,6 +626,10 @@ def interactive(settings: Settings) -> int:
         return EXIT_CONFIG
     cli = _commands()[1]
     with asyncio.Runner() as runner:
+        # Between two calls the main thread waits in input(): a Ctrl-C the kernel handed to
+        # one of the loop's worker threads (name resolution) would not wake it, so those
+        # threads do not take SIGINT.
+        runner.get_loop().set_default_executor(ThreadPoolExecutor(initializer=_ignore_ctrl_c))
         dialogue = Dialogue(settings, runner)
         try:
             say(

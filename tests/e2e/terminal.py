@@ -42,6 +42,19 @@ class Terminal:
         await self.expect(prompt)
         self.child.sendline(line)
 
+    async def interrupt(self, answer: str) -> None:
+        """Press Ctrl-C, and again if ``answer`` does not show within a second or two, as a
+        person would: a Ctrl-C that lands after a prompt is printed but before Python's
+        input() starts to read only shows at the next key (CPython's race, not setup's)."""
+        for _ in range(5):
+            self.child.sendintr()
+            try:
+                await self.child.expect_exact(answer, timeout=2, async_=True)
+                return
+            except pexpect.TIMEOUT:
+                continue
+        raise AssertionError(f"{answer!r} never appeared after Ctrl-C; the screen:\n{self.output}")
+
     async def end(self) -> int:
         """Wait for the command to exit; its exit code."""
         await self.expect_eof()

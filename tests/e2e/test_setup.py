@@ -217,8 +217,7 @@ async def test_ctrl_c_leaves_the_old_env(
         await term.answer("[en]: ", "")
         # Everything is ready to be written: Ctrl-C now.
         await term.expect("Write these changes to .env? [Y/n]")
-        term.child.sendintr()
-        await term.expect("Stopped (Ctrl-C): nothing was written, .env is as it was.")
+        await term.interrupt("Stopped (Ctrl-C): nothing was written, .env is as it was.")
         assert await term.end() == 130
     finally:
         term.kill()
@@ -243,8 +242,7 @@ async def test_no_network_wrong_token_and_a_channel_offered_as_the_group(tmp_pat
         server = await start_server(fake, port=port)
         term.child.sendline("")
         await term.expect(f"this is {BOT}")
-        term.child.sendintr()
-        await term.expect("Stopped (Ctrl-C)")
+        await term.interrupt("Stopped (Ctrl-C)")
         assert await term.end() == 130
 
         term = setup_terminal(tmp_path, server.base_url)
@@ -261,7 +259,7 @@ async def test_no_network_wrong_token_and_a_channel_offered_as_the_group(tmp_pat
         await term.answer('Is "Livre d\'or" your channel? [Y/n]', "y")
         await term.expect("ok: the channel")
         await term.expect("The event's name")
-        term.child.sendintr()
+        await term.interrupt("Stopped (Ctrl-C)")
         assert await term.end() == 130
     finally:
         term.kill()
