@@ -89,19 +89,6 @@ async def test_wrong_token(fake: FakeTelegram, server: FakeServer) -> None:
         }
 
 
-async def test_json_body_and_get(fake: FakeTelegram, server: FakeServer) -> None:
-    url = f"{server.base_url}{fake.token}"
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{url}/sendMessage", json={"chat_id": ALICE, "text": "json"}) as r:
-            assert r.status == 200
-            assert (await r.json())["result"]["text"] == "json"
-        async with session.get(f"{url}/getChat", params={"chat_id": str(ALICE)}) as r:
-            assert r.status == 200
-            assert (await r.json())["result"]["id"] == ALICE
-        async with session.get(f"{server.base_url[:-4]}/elsewhere") as r:
-            assert r.status == 404
-
-
 async def test_unknown_method_over_http(fake: FakeTelegram, server: FakeServer) -> None:
     async with (
         aiohttp.ClientSession() as session,

@@ -39,19 +39,6 @@ async def test_offset_confirms_only_lower_ids(fake: FakeTelegram) -> None:
     assert [u["update_id"] for u in fake.pending_updates] == [2, 3]
 
 
-async def test_negative_offset_keeps_the_last_ones(fake: FakeTelegram) -> None:
-    for text in ("a", "b", "c"):
-        fake.user_sends(ALICE, text)
-    updates = await get_updates(fake, offset=-1)
-    assert [u["update_id"] for u in updates] == [3]
-
-
-async def test_limit(fake: FakeTelegram) -> None:
-    for text in ("a", "b", "c"):
-        fake.user_sends(ALICE, text)
-    assert [u["update_id"] for u in await get_updates(fake, limit=2)] == [1, 2]
-
-
 def test_long_poll_returns_as_soon_as_an_update_arrives() -> None:
     async def main() -> tuple[list[dict[str, object]], float]:
         fake = FakeTelegram()
