@@ -7,11 +7,11 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiosqlite
 
@@ -41,29 +41,6 @@ FILE_MODE = 0o600
 BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-class AiosqliteVersionError(ImportError):
-    """The installed aiosqlite lacks the private call livredor relies on."""
-
-
-def check_aiosqlite(connection: type = aiosqlite.Connection) -> None:
-    """Fail at import, in one sentence, if aiosqlite lost what ``Database._in_thread`` uses.
-
-    aiosqlite has no public way to run a function on its thread in one round trip, so
-    livredor uses its private ``Connection._execute`` (and ``_conn``, the sqlite3
-    connection), present in 0.20 to 0.22: ``pyproject.toml`` pins ``aiosqlite<0.23`` for
-    that reason. A later release must be checked (and the pin raised) before it is allowed.
-    """
-    if not (hasattr(connection, "_execute") and hasattr(connection, "_conn")):
-        version = getattr(aiosqlite, "__version__", "?")
-        raise AiosqliteVersionError(
-            f"aiosqlite {version} lacks Connection._execute, which livredor uses: install"
-            ' a version livredor supports (pip install "aiosqlite>=0.20,<0.23").'
-        )
-
-
-check_aiosqlite()
-
-T = TypeVar("T")
 #: A statement and its parameters.
 Statement = tuple[str, tuple[Any, ...]]
 #: The statements ``Database.execute_later`` leaves to its caller (see ``deferring``).
@@ -76,34 +53,6 @@ class _Later(list[Statement]):
     one will run any more)."""
 
     open = True
-
-
-def _rowcount(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> int:
-    cursor = conn.execute(sql, params)
-    try:
-        return cursor.rowcount
-    finally:
-        cursor.close()
-
-
-def _together(conn: sqlite3.Connection, statements: list[Statement]) -> list[int]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        counts = [_rowcount(conn, sql, params) for sql, params in statements]
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return counts
-
-
-def _first_row(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> sqlite3.Row | None:
-    cursor = conn.execute(sql, params)
-    try:
-        row: sqlite3.Row | None = cursor.fetchone()
-        return row
-    finally:
-        cursor.close()
 
 
 class DatabaseFileError(Exception):
@@ -363,18 +312,26 @@ class Database:
 
     # A single write statement runs as its own transaction (autocommit): SQLite takes the
     # write lock when the statement starts (OP_Transaction), before it reads anything, exactly
-    # as BEGIN IMMEDIATE would, and commits when it ends. One thread hop instead of three on
-    # the hot path (every step of every conversation).
+    # as BEGIN IMMEDIATE would, and commits when it ends. One round trip to aiosqlite's thread
+    # (a wake-up of that thread, then of the event loop) instead of three on the hot path.
+    # The row count and the row id are attributes of the cursor aiosqlite returns, read
+    # without a trip; the cursor is not closed (another trip): a finished statement holds no
+    # lock, and sqlite3 releases it with the cursor.
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one write statement as its own transaction; return the row count."""
         async with self._lock:
-            return await self._in_thread(_rowcount, sql, tuple(params))
+            cursor = await self._conn.execute(sql, tuple(params))
+            return cursor.rowcount
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        """Run a read and return its first row."""
+        """Run a read of at most one row (by key, ``LIMIT 1``, an aggregate) and return it.
+
+        ``execute_fetchall`` is one round trip where execute, fetchone and close are three;
+        it reads every row, hence "at most one"."""
         async with self._lock:
-            return await self._in_thread(_first_row, sql, tuple(params))
+            rows = await self._conn.execute_fetchall(sql, tuple(params))
+        return next(iter(rows), None)
 
     @contextlib.contextmanager
     def deferring(self) -> Iterator[list[Statement]]:
@@ -397,24 +354,12 @@ class Database:
             pending.append((sql, tuple(params)))
 
     async def execute_together(self, statements: Sequence[Statement]) -> list[int]:
-        """Run write statements in one transaction and one round trip; return row counts."""
-        async with self._lock:
-            return await self._in_thread(_together, list(statements))
-
-    async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(sqlite3 connection, *args)`` in aiosqlite's thread, in one round trip.
-
-        aiosqlite's cursor API costs a round trip (a wake-up of its thread, then of the event
-        loop) per call: execute, fetchone and close are three. This queues one function on
-        the same thread (``Connection._execute``, which every aiosqlite method uses), so
-        SQLite still never runs on the event loop. It is private: see ``check_aiosqlite``.
-        Public aiosqlite cannot do the same: ``execute_fetchall`` is one trip for a read,
-        but gives no row count, and a transaction of several statements (``execute_together``)
-        costs one trip per statement plus BEGIN and COMMIT.
-        """
-        conn = self._conn
-        result: T = await conn._execute(lambda: fn(conn._conn, *args))  # type: ignore[no-untyped-call]
-        return result
+        """Run write statements in one transaction; return their row counts. A single
+        statement needs no BEGIN and COMMIT of its own (see ``execute``)."""
+        if len(statements) == 1:
+            return [await self.execute(*statements[0])]
+        async with self.transaction() as conn:
+            return [(await conn.execute(sql, params)).rowcount for sql, params in statements]
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Run a read and return all its rows."""

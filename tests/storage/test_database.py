@@ -12,12 +12,7 @@ import aiosqlite
 import pytest
 
 import storage.database as database_module
-from storage.database import (
-    AiosqliteVersionError,
-    Database,
-    DatabaseFileError,
-    check_aiosqlite,
-)
+from storage.database import Database, DatabaseFileError
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION
 
 TABLES = {
@@ -533,13 +528,28 @@ async def test_writes_left_for_later_run_together_or_not_at_all(db: Database) ->
     assert await _count(db) == 1
 
 
-def test_an_aiosqlite_without_its_private_execute_is_refused_in_one_sentence() -> None:
-    # storage/database.py relies on aiosqlite's private Connection._execute (pyproject.toml
-    # pins aiosqlite below 0.23): a release without it must fail clearly, not mid-update.
-    check_aiosqlite()  # the installed one has it
-
-    class Without:
-        _conn = None
-
-    with pytest.raises(AiosqliteVersionError, match=r"lacks Connection\._execute.*<0\.23"):
-        check_aiosqlite(Without)
+async def test_statements_report_their_rows_and_leave_nothing_open(db: Database) -> None:
+    # aiosqlite's public API: a write's row count is its cursor's, a read of one row is
+    # execute_fetchall's first; neither cursor is closed (a round trip each), so a finished
+    # statement must hold no lock and no read snapshot that would keep another writer or a
+    # checkpoint waiting.
+    insert = "INSERT INTO bot_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
+    assert await db.execute(insert, ("a", "1")) == 1
+    assert await db.execute(insert, ("a", "again")) == 0
+    assert await db.execute(insert, ("b", "2")) == 1
+    assert await db.execute("UPDATE bot_state SET value = 'x'") == 2
+    row = await db.fetchone("SELECT key FROM bot_state ORDER BY key")
+    assert row is not None and row[0] == "a"
+    assert await db.fetchone("SELECT key FROM bot_state WHERE key = 'none'") is None
+    assert await db.execute_together([(insert, ("c", "3"))]) == [1]
+    assert await db.execute_together([(insert, ("c", "3")), (insert, ("d", "4"))]) == [0, 1]
+    other = sqlite3.connect(db.path, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # no lock left behind: raises "locked" otherwise
+        other.execute("DELETE FROM bot_state WHERE key = 'd'")
+        other.execute("COMMIT")
+        busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        assert busy == 0  # no reader left in an old snapshot
+    finally:
+        other.close()
+    assert await _count(db) == 3
