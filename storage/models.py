@@ -44,6 +44,23 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 
 
+#: The organisers' card buttons that apply to a testimonial in each status, checked when a
+#: press is handled (a forged or stale ``mod:unpublish_yes`` must not withdraw a pending
+#: testimonial). "back" only redraws the card's buttons for its status.
+CARD_ACTIONS: dict[Status, frozenset[str]] = {
+    Status.DRAFT: frozenset({"back"}),
+    Status.PENDING: frozenset({"approve", "reject", "reason", "other", "edit", "field", "back"}),
+    # Approved but not posted: the channel refused it (bot not admin); Retry queues it again.
+    Status.APPROVED: frozenset({"retry", "back"}),
+    # The process died between sending and recording: publish again, or it is there.
+    Status.PUBLISHING: frozenset({"republish", "markpub", "back"}),
+    Status.PUBLISHED: frozenset({"unpublish", "unpublish_yes", "back"}),
+    Status.REJECTED: frozenset({"back"}),
+    # Withdrawn, its post still to delete: the channel refused the deletion; Retry resumes.
+    Status.WITHDRAWN: frozenset({"retry", "back"}),
+}
+
+
 class IllegalTransition(Exception):
     """A status change the state machine does not allow."""
 

@@ -32,7 +32,7 @@ from bot.services.container import Context, Services
 from bot.services.decisions import already, decide
 from bot.services.messages import answer_query, profile_name
 from storage import fields
-from storage.models import Status, Testimonial, utcnow
+from storage.models import CARD_ACTIONS, Status, Testimonial, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,12 @@ async def pressed(update: Update, context: Context) -> None:
     if testimonial is None:
         await answer_query(query, texts(lang, "moderation.not_found"), show_alert=True)
         return
+    if action not in CARD_ACTIONS[testimonial.status]:
+        # Decided meanwhile (or a forged button): say what became of it, change nothing.
+        changing = action in ("edit", "field") and testimonial.status is not Status.PENDING
+        refusal = texts(lang, "moderation.not_pending") if changing else already(svc, testimonial)
+        await answer_query(query, refusal, show_alert=True)
+        return
     presser = profile_name(query.from_user)
     await ACTIONS[action](query, svc, testimonial, presser, arg)
 
@@ -101,18 +107,6 @@ async def _decide(
     await answer_query(query, texts(lang, f"moderation.{key}"))
 
 
-async def _still_pending(
-    query: CallbackQuery, svc: Services, testimonial: Testimonial, refusal: str = ""
-) -> bool:
-    """Return whether ``testimonial`` still waits for review; if not, answer the press with the text
-    ``refusal`` names (by default: who decided it first)."""
-    if testimonial.status is Status.PENDING:
-        return True
-    text = svc.texts(svc.group.lang, refusal) if refusal else already(svc, testimonial)
-    await answer_query(query, text, show_alert=True)
-    return False
-
-
 async def _approve(
     query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
@@ -122,8 +116,6 @@ async def _approve(
 async def _reject(
     query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
-    if not await _still_pending(query, svc, testimonial):
-        return
     await answer_query(query)
     await svc.desk.set_keyboard(query, svc.desk.reasons_keyboard(testimonial.id))
 
@@ -146,8 +138,6 @@ async def _reason(
 async def _other(
     query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
-    if not await _still_pending(query, svc, testimonial):
-        return
     await answer_query(query, svc.texts(svc.group.lang, "moderation.type_reason"))
     await _ask(svc, query.from_user, testimonial, "reject", "moderation.prompt_reason")
 
@@ -155,8 +145,6 @@ async def _other(
 async def _edit(
     query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
-    if not await _still_pending(query, svc, testimonial, "moderation.not_pending"):
-        return
     await answer_query(query)
     await svc.desk.set_keyboard(query, svc.desk.edit_keyboard(testimonial.id))
 
@@ -165,8 +153,6 @@ async def _field(
     query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
     texts, lang = svc.texts, svc.group.lang
-    if not await _still_pending(query, svc, testimonial, "moderation.not_pending"):
-        return
     if arg not in ("name", "organisation", "quote"):
         await answer_query(query, texts(lang, "moderation.unknown_button"), show_alert=True)
         return
@@ -248,7 +234,7 @@ async def _unpublish(
 async def _unpublish_yes(
     query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
-    withdrawn = await svc.repo.withdraw(testimonial.id)
+    withdrawn = await svc.repo.withdraw(testimonial.id, expected=(Status.PUBLISHED,))
     if withdrawn is None:
         await answer_query(query, already(svc, testimonial), show_alert=True)
         return
@@ -289,7 +275,12 @@ async def _markpub(
 async def _retry(
     query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
-    await svc.repo.requeue(testimonial.id, from_status=Status.APPROVED)
+    # Approved: its publication is queued again. Withdrawn: its deletion is (still) queued.
+    if testimonial.status is Status.APPROVED:
+        requeued = await svc.repo.requeue(testimonial.id, from_status=Status.APPROVED)
+        if requeued is None:  # decided otherwise meanwhile
+            await answer_query(query, already(svc, testimonial), show_alert=True)
+            return
     await answer_query(query, svc.texts(svc.group.lang, "moderation.retrying"))
     await _drop_keyboard(query)
     svc.publisher.resume()
@@ -415,17 +406,17 @@ def _refused(svc: Services, lang: str, exc: fields.FieldError) -> str:
     return svc.texts(lang, "moderation.correction_refused", problem=problem)
 
 
-async def _organiser_only(
-    update: Update, context: Context, *, fresh: bool = False
-) -> Services | None:
+async def _organiser_only(update: Update, context: Context) -> Services | None:
     """Return the services if the sender is an organiser (an admin posting as the group is one:
-    Telegram lets only admins do that); else say so and return None."""
+    Telegram lets only admins do that); else say so and return None. The same fresh check
+    as a card's Approve: every organiser command is an organiser's action, and a demoted
+    admin's ``chat_member`` update may never have come."""
     svc = context.bot_data.services
     message = update.effective_message
     sender_chat = message.sender_chat if message is not None else None
     if sender_chat is not None and sender_chat.id == svc.group.chat_id:
         return svc
-    if not await svc.desk.is_organiser(update.effective_user, fresh=fresh):
+    if not await svc.desk.is_organiser(update.effective_user, fresh=True):
         message = update.effective_message
         if message is not None:
             await message.reply_text(svc.texts(svc.group.lang, "moderation.only_organisers"))
@@ -510,7 +501,7 @@ async def ban_command(update: Update, context: Context) -> None:
 
 async def export_command(update: Update, context: Context) -> None:
     """Send the livre d'or as a file: /export [md|html|csv|json] (Markdown by default)."""
-    svc = await _organiser_only(update, context, fresh=True)
+    svc = await _organiser_only(update, context)
     message = update.effective_message
     if svc is None or message is None:
         return

@@ -272,9 +272,10 @@ class FakeTelegram(World):
         old.migrated_to = new_id
         return new.to_json()
 
-    def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+    def set_member(self, chat_id: int, user_id: int, status: str, *, tell_bot: bool = True) -> None:
         """Set a user's status in a group or channel: creator, administrator, member, left,
-        kicked (what getChatMember / getChatAdministrators report)."""
+        kicked (what getChatMember / getChatAdministrators report). ``tell_bot=False``: no
+        ``chat_member`` update (the bot was stopped, or not an admin, when it happened)."""
         if status not in ("creator", "administrator", "member", "left", "kicked"):
             raise ValueError(f"unknown status {status!r}")
         user = self._user(user_id)
@@ -282,7 +283,7 @@ class FakeTelegram(World):
         old = chat.members.get(user_id, "left")
         chat.members[user_id] = status
         self.notify()
-        if old != status and chat.type != "private" and chat.rights.admin:
+        if tell_bot and old != status and chat.type != "private" and chat.rights.admin:
             # Telegram tells admin bots (that asked for chat_member) of every change.
             owner = next((u for u, s in chat.members.items() if s == "creator"), None)
             by = self._users.get(owner) if owner is not None else None

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -131,6 +131,9 @@ class CardDesk:
         self._more = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._job_in_hand = False
+        # When the admin list was read and each admin last confirmed (``clock``'s seconds;
+        # a test may set a fake clock).
+        self.clock: Callable[[], float] = time.monotonic
         self._admins: tuple[float, frozenset[int]] | None = None
         self._seen: dict[int, float] = {}  # admin id -> when Telegram last confirmed it
         self.channel_username: str | None = None  # learnt with getChat at start
@@ -556,7 +559,7 @@ class CardDesk:
             return False
         if user.id in self.settings.admin_ids:
             return True
-        now = time.monotonic()
+        now = self.clock()
         if self._admins is None or now - self._admins[0] > ADMIN_CACHE_SECONDS:
             try:
                 admins = await self.bot.get_chat_administrators(self.group.chat_id)
@@ -582,7 +585,7 @@ class CardDesk:
 
     def learn_admin(self, user_id: int) -> None:
         """Count a user as an admin from now (promoted, or confirmed by Telegram)."""
-        now = time.monotonic()
+        now = self.clock()
         if self._admins is not None:
             self._admins = (self._admins[0], self._admins[1] | {user_id})
         self._seen[user_id] = now

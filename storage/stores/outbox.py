@@ -7,7 +7,7 @@ at start-up died between the send and its record, and is never re-sent blindly.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from storage.models import IllegalTransition, OutboxItem, Status, Testimonial
 from storage.rows import from_ts, testimonial_from_row, to_ts
@@ -141,13 +141,16 @@ class OutboxStore(Store):
                         )
         return queued
 
-    async def withdraw(self, testimonial_id: int) -> Testimonial | None:
-        """Withdraw a pending, approved, publishing or published testimonial; queue the
+    async def withdraw(
+        self, testimonial_id: int, *, expected: Iterable[Status] | None = None
+    ) -> Testimonial | None:
+        """Withdraw a pending, approved, publishing or published testimonial (only from
+        ``expected`` when given: Unpublish takes back only what is published); queue the
         deletion of its channel posts if there are any. None if it was not withdrawable."""
         now = to_ts()
         async with self.db.transaction() as conn:
             # From every status TRANSITIONS allows (pending, approved, publishing, published).
-            withdrawn = await move(conn, testimonial_id, Status.WITHDRAWN)
+            withdrawn = await move(conn, testimonial_id, Status.WITHDRAWN, expected=expected)
             if withdrawn is None:
                 return None
             # A queued publication has nothing left to do.

@@ -441,6 +441,54 @@ async def test_pending_stats_ban(harness: Harness) -> None:
     assert harness.fake.messages(GROUP_ID)[-1]["text"] == "Only organisers can do this."
 
 
+async def test_a_button_applies_only_to_a_testimonial_in_its_status(harness: Harness) -> None:
+    """Issue 22, item 6: a forged or stale Unpublish/Retry/Post again/Mark as posted on a
+    testimonial still waiting changes nothing and tells the author nothing."""
+    p = harness.person()
+    tid = await submit(harness, p)
+    card_id = (await card_of(harness, tid)).card_message_ids[0]
+    author_saw = len(p.texts())
+    for action in ("unpublish_yes", "unpublish", "retry", "republish", "markpub"):
+        answer = await press(harness, ORGANISER_ID, card_id, f"mod:{action}:{tid}", forge=True)
+        assert answer["show_alert"], action
+        assert "Retrying" not in answer["text"], action
+    await harness.settle()
+    still = await harness.repo.get(tid)
+    assert still is not None and still.status is Status.PENDING
+    assert len(p.texts()) == author_saw and harness.channel_messages() == []
+    # And a waiting testimonial's own buttons on a published one are refused the same way.
+    await press(harness, ORGANISER_ID, card_id, f"mod:approve:{tid}")
+    await wait_status(harness, tid, Status.PUBLISHED)
+    for action in ("reject", "edit", "approve"):
+        answer = await press(harness, ORGANISER_ID, card_id, f"mod:{action}:{tid}", forge=True)
+        assert answer["show_alert"], action
+    assert (await wait_status(harness, tid, Status.PUBLISHED)).status is Status.PUBLISHED
+
+
+async def test_a_demoted_admin_loses_every_command_as_soon_as_a_button(harness: Harness) -> None:
+    """Issue 22, item 7: demoted without a chat_member update reaching the bot, an admin
+    keeps /stats, /pending, /ban and /unban no longer than the card buttons (the same fresh
+    check), not for the admin list's 120 s."""
+    now = [1_000.0]
+    harness.services.desk.clock = lambda: now[0]
+    p = harness.person()
+    tid = await submit(harness, p)
+    card_id = (await card_of(harness, tid)).card_message_ids[0]
+    harness.fake.user_sends(ORGANISER_ID, "/stats", chat_id=GROUP_ID)
+    await harness.settle()
+    assert "waiting for review: 1" in harness.group_messages()[-1]["text"]
+    harness.fake.set_member(GROUP_ID, ORGANISER_ID, "member", tell_bot=False)
+    now[0] += 31  # past the buttons' re-check, well within the admin list's 120 s
+    for command in ("/stats", "/pending", "/ban", "/unban"):
+        harness.fake.user_sends(ORGANISER_ID, command, chat_id=GROUP_ID, reply_to=card_id)
+        await harness.settle()
+        assert harness.group_messages()[-1]["text"] == "Only organisers can do this.", command
+    answer = await press(harness, ORGANISER_ID, card_id, f"mod:approve:{tid}")
+    assert answer["text"] == "Only organisers can do this."
+    replies = await p.send("/start")
+    assert "can't leave testimonials" not in replies[0]["text"]  # /ban did not happen
+
+
 async def test_export_command_sends_the_book(harness: Harness) -> None:
     p = harness.person()
     tid = await submit(harness, p, quote="Pour le livre d'or ☺", name="Ada <LOVELACE>")
