@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import pytest
 from markupsafe import Markup
 
 from bot.sandbox.html_check import parse_telegram_html
+from bot.services.text_checks import TOAST_KEYS, override_problem
 from bot.services.texts import IDENTIFIERS, LANGUAGES, Texts, TextsError, placeholders
 from bot.services.typography import (
     check_french,
@@ -240,3 +243,62 @@ def test_a_french_override_breaking_the_rule_loads_with_a_warning(
     with caplog.at_level("WARNING", logger="bot.services.texts"):
         Texts.load(custom)
     assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('ask_name = "<b>Who is speaking?"', "is HTML Telegram refuses"),
+        ('ask_name = "Fish & chips?"', "is HTML Telegram refuses"),
+        ('ask_name = "<script>alert(1)</script>"', 'Unsupported start tag "script"'),
+        ('ask_name = ""', "is empty"),
+        ('ask_name = "   "', "is empty"),
+        ("ask_name = 42", "must be text in quotes, not int 42"),
+        ('ask_name = "Who {are} you"', "placeholder"),
+        ('ask_name = "Who } you"', "braces that are not a placeholder"),
+        ('out_of_date = "' + "x" * 300 + '"', "toast, at most 200 characters: 300 here"),
+        ('ask_name = "' + "é" * 4_097 + '"', "Telegram's limit is 4,096"),
+    ],
+)
+def test_an_override_telegram_would_refuse_is_refused_with_its_key(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    """Issue 22, item 11: checked at load as Telegram will take it; one sentence naming
+    the key and the problem."""
+    custom = tmp_path / "texts.toml"
+    custom.write_text(f"[en.intake]\n{line}\n", encoding="utf-8")
+    with pytest.raises(TextsError) as refused:
+        Texts.load(custom)
+    message = str(refused.value)
+    assert "en.intake." in message and problem in message, message
+
+
+def test_a_card_button_label_cannot_be_emptied(tmp_path: Path) -> None:
+    custom = tmp_path / "texts.toml"
+    custom.write_text('[fr.card]\napprove = ""\n', encoding="utf-8")
+    with pytest.raises(TextsError, match=r"fr\.card\.approve is empty"):
+        Texts.load(custom)
+
+
+def test_every_toast_the_code_shows_is_checked_as_a_toast() -> None:
+    """The literal keys passed to answer_query are in TOAST_KEYS (a new toast whose key
+    is missing there would not get the 200-character check)."""
+    root = Path(__file__).resolve().parents[1] / "bot"
+    found: set[str] = set()
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "answer_query":
+                found |= {
+                    inner.value
+                    for inner in ast.walk(node)
+                    if isinstance(inner, ast.Constant)
+                    and isinstance(inner.value, str)
+                    and re.fullmatch(r"[a-z_]+\.[a-z_]+", inner.value)
+                }
+    assert found, "no answer_query call found: the scan is broken"
+    assert found <= TOAST_KEYS, sorted(found - TOAST_KEYS)
+    builtin = Texts.load()
+    for key in TOAST_KEYS:
+        for language in LANGUAGES:
+            assert override_problem(key, builtin.raw(language, key)) is None, (language, key)

@@ -169,8 +169,20 @@ def _sessions_problem(settings: Settings) -> list[str]:
     return []
 
 
+def _texts_problem(settings: Settings) -> list[str]:
+    """The texts override's problem, as one line naming the key (none when it loads)."""
+    from bot.services.texts import Texts, TextsError
+
+    try:
+        Texts.load(settings.texts, settings.default_language)
+    except (TextsError, OSError, ValueError) as exc:  # ValueError: TOML that does not parse
+        return [f"LIVREDOR_TEXTS is not valid: {exc}"]
+    return []
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     missing = settings.missing_for_telegram() + _sessions_problem(settings)
+    missing += _texts_problem(settings)
     if missing:
         _print_problems(missing)
         return EXIT_CONFIG

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import string
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -30,7 +29,10 @@ from babel import Locale
 from babel.numbers import format_decimal
 from markupsafe import Markup
 
+from bot.services.text_checks import override_problem, placeholders
 from bot.services.typography import french_violations
+
+__all__ = ["LANGUAGES", "Texts", "TextsError", "placeholders"]
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +53,15 @@ def _load_builtin(language: str) -> dict[str, str]:
     return _flatten(tomllib.loads(raw))
 
 
-def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Turn nested TOML tables into dotted keys: ``[intake] ask_name`` -> ``intake.ask_name``."""
-    flat: dict[str, str] = {}
+    flat: dict[str, Any] = {}
     for key, value in table.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
             flat.update(_flatten(value, f"{name}."))
-        elif isinstance(value, list):
-            flat[name] = "\n".join(str(v) for v in value)
         else:
-            flat[name] = str(value)
+            flat[name] = value  # a string; an organiser's override is checked on load
     return flat
 
 
@@ -78,11 +78,6 @@ def plural_category(language: str, count: int) -> str:
 def format_number(language: str, value: int | float) -> str:
     """Write a number the language's way: ``8,193`` (en), ``8\u202f193`` (fr)."""
     return str(format_decimal(value, locale=_locale(language)))
-
-
-def placeholders(template: str) -> set[str]:
-    """Return the names of the ``{placeholders}`` in a template."""
-    return {field for _, field, _, _ in string.Formatter().parse(template) if field}
 
 
 class Texts:
@@ -112,6 +107,9 @@ class Texts:
                     targets = _override_targets(tables[language], language, key)
                     if not targets:
                         raise TextsError(f"{override}: unknown text key {language}.{key}")
+                    problem = override_problem(key, value)
+                    if problem is not None:
+                        raise TextsError(f"{override}: {language}.{key} {problem}.")
                     for target, builtin in targets:
                         if placeholders(value) - placeholders(builtin):
                             raise TextsError(

@@ -268,3 +268,20 @@ def test_webhook_url_telegram_would_refuse(tmp_path: Path) -> None:
     assert fixes(webhook_url="http://bot:9000/x", api_base_url="http://127.0.0.1:8081/bot") == [
         None
     ]
+
+
+async def test_a_text_override_telegram_would_refuse_stops_run_and_fails_check(
+    tmp_path: Path,
+) -> None:
+    """Issue 22, item 11: an unclosed <b> in ask_name would answer every /start with an
+    error: `run` does not start (exit 2, one sentence naming the key), `check` says FAIL."""
+    custom = tmp_path / "texts.toml"
+    custom.write_text('[en.intake]\nask_name = "<b>Who is speaking?"\n', encoding="utf-8")
+    async with fake_telegram() as (fake, server):
+        env = cli_env(server, tmp_path / "livredor.db", texts=str(custom))
+        code, _, stderr = await run_cli(tmp_path, "run", env=env, name="run")
+        assert code == 2, stderr
+        assert "LIVREDOR_TEXTS is not valid" in stderr and "en.intake.ask_name" in stderr
+        assert "Traceback" not in stderr and not fake.calls("getUpdates")
+        code, stdout, _ = await run_cli(tmp_path, "check", env=env, name="check")
+        assert code == 1 and "en.intake.ask_name is HTML Telegram refuses" in stdout
