@@ -47,6 +47,32 @@ class Inbox:
         )
         return count == 1
 
+    async def add_unreadable(self, update_id: int, payload: str, error: str) -> bool:
+        """Keep an update that cannot be read, already done (nothing will handle it), with
+        why; return False if it was received before."""
+        now = to_ts()
+        count = await self.db.execute(
+            "INSERT INTO inbox (update_id, payload, received_at, done_at, unreadable)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING",
+            (update_id, payload, now, now, error),
+        )
+        return count == 1
+
+    async def mark_unreadable(self, update_id: int, error: str) -> None:
+        """Mark a received update as one that cannot be read (found so at a replay)."""
+        await self.db.execute(
+            "UPDATE inbox SET done_at = ?, unreadable = ? WHERE update_id = ?",
+            (to_ts(), error, update_id),
+        )
+
+    async def unreadable(self) -> list[tuple[int, str]]:
+        """The updates kept as unreadable (for ``livredor check``): (update id, why)."""
+        rows = await self.db.fetchall(
+            "SELECT update_id, unreadable FROM inbox WHERE unreadable IS NOT NULL"
+            " ORDER BY update_id"
+        )
+        return [(int(row[0]), str(row[1])) for row in rows]
+
     async def done(self, update_id: int, with_: Sequence[Statement] = ()) -> None:
         """Mark an update handled, in one transaction with the writes ``with_`` (those its
         handlers left for the end, see ``Database.deferring``)."""

@@ -165,3 +165,22 @@ async def test_an_update_the_inbox_cannot_commit_is_a_500(
     monkeypatch.setattr(queue.inbox, "add", broken)
     assert await post(url, json.dumps(UPDATE), {**JSON_TYPE, SECRET_HEADER: SECRET}) == 500
     assert queue.empty()  # Telegram sends it again
+
+
+async def test_a_kept_update_that_cannot_be_read_is_stepped_over_at_replay(tmp_path: Path) -> None:
+    """A row an older livredor kept (or a damaged one) does not stop the start: it is
+    marked unreadable and the others are replayed."""
+    db = await Database.open(tmp_path / "x.db")
+    try:
+        inbox = Inbox(db)
+        unreadable = {"update_id": 8, "message": {"message_id": 1, "from": {"id": 5}}}
+        await inbox.add(7, json.dumps(UPDATE))
+        await inbox.add(8, json.dumps(unreadable))
+        queue = DurableUpdateQueue(inbox)
+        assert await queue.replay(Bot("123:abc")) == [7]
+        assert [u.update_id for u in [queue.get_nowait()] if isinstance(u, Update)] == [7]
+        [(update_id, why)] = await inbox.unreadable()
+        assert (update_id == 8 and "KeyError" in why) or "TypeError" in why
+        assert await inbox.count_unfinished() == 1  # 7, until it is handled
+    finally:
+        await db.close()

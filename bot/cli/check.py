@@ -30,9 +30,12 @@ from bot.services.sessions import Sessions, SessionsError
 from bot.services.texts import Texts, TextsError
 from config.settings import Settings
 from storage.database import Database, DatabaseFileError, sqlite_code
+from storage.inbox import Inbox
 from storage.migrations import SCHEMA_VERSION
 
 OFFICIAL_API_HOST = "api.telegram.org"
+#: The schema from which the inbox records unreadable updates (storage/migrations.py, 10).
+UNREADABLE_SINCE = 10
 WEBHOOK_PORTS = (443, 80, 88, 8443)
 
 
@@ -315,6 +318,7 @@ async def check_database(path: Path) -> Finding:
         try:
             version = await db.schema_version()
             await db.probe_write()
+            unreadable = await Inbox(db).unreadable() if version >= UNREADABLE_SINCE else []
         finally:
             await db.close()
     except DatabaseFileError as exc:
@@ -350,7 +354,24 @@ async def check_database(path: Path) -> Finding:
             note=f"`livredor run` will upgrade it to schema {SCHEMA_VERSION}; "
             "take a `livredor backup` first",
         )
-    return Finding(subject, f"writable, schema {version} (current)")
+    return Finding(
+        subject, f"writable, schema {version} (current)", note=_unreadable_note(unreadable)
+    )
+
+
+def _unreadable_note(unreadable: list[tuple[int, str]]) -> str | None:
+    """Say which updates the bot could not read and stepped over (kept two days)."""
+    if not unreadable:
+        return None
+    ids = ", ".join(str(update_id) for update_id, _ in unreadable[:5])
+    more = f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else ""
+    one = len(unreadable) == 1
+    count, were = ("1 update", "was") if one else (f"{len(unreadable)} updates", "were")
+    return (
+        f"{count} from Telegram could not be read and {were} stepped over (ids {ids}{more}; "
+        f"first: {unreadable[0][1]}): is the Bot API server newer than this livredor? "
+        "Update livredor; the updates stay in the inbox for two days"
+    )
 
 
 def _print(findings: list[Finding]) -> None:

@@ -39,6 +39,8 @@ class RedactTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the message and the traceback; always let the record through."""
+        if record.levelno > logging.DEBUG and _quotes_updates(record):
+            record.args = (WITHHELD,)
         try:
             message = record.getMessage()
         except Exception:  # arguments that do not fit the message (or a __str__ that raises)
@@ -56,6 +58,21 @@ class RedactTokens(logging.Filter):
         if record.stack_info:
             record.stack_info = self._clean(record.stack_info)
         return True
+
+
+#: The messages with which python-telegram-bot quotes whole updates (people's names and words)
+#: at ERROR or CRITICAL, when it cannot read them: the data is withheld below DEBUG.
+QUOTES_UPDATES = (
+    "Error while parsing updates! Received data was",
+    "Received data was *not* processed! Received data was:",
+)
+WITHHELD = "<withheld: updates hold people's names and words; see them at DEBUG>"
+
+
+def _quotes_updates(record: logging.LogRecord) -> bool:
+    return (
+        isinstance(record.msg, str) and record.msg.startswith(QUOTES_UPDATES) and bool(record.args)
+    )
 
 
 def _safe_str(value: object) -> str:

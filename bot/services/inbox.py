@@ -57,17 +57,36 @@ class RawUpdates:
 
     def __init__(self) -> None:
         self._waiting: dict[int, str] = {}
+        self._last_answer: set[int] = set()
+        #: Updates found unreadable, by id: why (``DurableUpdateQueue.put`` keeps them aside).
+        self.unreadable: dict[int, str] = {}
 
     def keep(self, answer: dict[str, Any]) -> None:
-        """Keep the updates of a ``getUpdates`` answer (anything else is ignored)."""
+        """Keep the updates of a ``getUpdates`` answer (anything else is ignored).
+
+        PTB reads the whole answer at once: one update it cannot read (a Bot API server of
+        another version, a field it does not know yet) fails the whole ``getUpdates``, the
+        offset does not move, and the same answer comes back, forever, for everyone. So when
+        an answer comes back with the previous one's updates still untaken (PTB could not
+        read it), each update is read alone, and one that cannot be read is replaced by its
+        bare id: PTB reads the rest, the offset moves past it, and ``put`` keeps it aside as
+        unreadable. Reading each update twice only after a failure costs nothing otherwise.
+        """
         result = answer.get("result") if answer.get("ok") else None
         if not isinstance(result, list):
             return
         if len(self._waiting) > self.MAX_WAITING:
             self._waiting.clear()
-        for update in result:
+        ids = [u.get("update_id") for u in result if isinstance(u, dict)]
+        stuck = self._last_answer.intersection(ids).intersection(self._waiting)
+        self._last_answer = {i for i in ids if isinstance(i, int)}
+        for index, update in enumerate(result):
             if isinstance(update, dict) and isinstance(update.get("update_id"), int):
-                self._waiting[update["update_id"]] = _dumps(update)
+                update_id = update["update_id"]
+                self._waiting[update_id] = _dumps(update)
+                if stuck and (why := unreadable_because(update)) is not None:
+                    self.unreadable[update_id] = why
+                    result[index] = {"update_id": update_id}
 
     def keep_one(self, update_id: int, payload: str) -> None:
         """Keep one update's JSON (a webhook's body)."""
@@ -79,6 +98,15 @@ class RawUpdates:
         """Return an update's JSON: as Telegram sent it if kept, else rebuilt by PTB."""
         kept = self._waiting.pop(update.update_id, None)
         return kept if kept is not None else _dumps(update.to_dict())
+
+
+def unreadable_because(update: dict[str, Any]) -> str | None:
+    """Why PTB cannot read this update (one line), or None if it can."""
+    try:
+        Update.de_json(update, None)
+    except Exception as exc:  # whatever PTB raises on a shape it does not know
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 class UpdatesRequest(HTTPXRequest):
@@ -113,6 +141,10 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         PTB's own objects (its stop signal) pass straight through."""
         if isinstance(item, Update):
             payload = self.raw.take(item)
+            why = self.raw.unreadable.pop(item.update_id, None)
+            if why is not None:
+                await self.put_unreadable(item.update_id, payload, why)
+                return
             try:
                 new = await self.inbox.add(item.update_id, payload)
             except sqlite3.Error as exc:
@@ -128,6 +160,22 @@ class DurableUpdateQueue(asyncio.Queue[object]):
                     await self.inbox.prune()
         await super().put(item)
 
+    async def put_unreadable(self, update_id: int, payload: str, why: str) -> None:
+        """Keep an update that cannot be read aside in the inbox (done, with why), log it
+        once, and queue nothing: the updates after it go on."""
+        try:
+            new = await self.inbox.add_unreadable(update_id, payload, why)
+        except sqlite3.Error as exc:
+            log.error("could not store update %d: %s", update_id, exc)
+            raise NetworkError(f"update {update_id} not stored: {exc}") from exc
+        if new:
+            log.error(
+                "update %d cannot be read (%s): kept in the inbox as unreadable and stepped"
+                " over; `livredor check` lists such updates",
+                update_id,
+                why,
+            )
+
     async def put_raw(self, update: Update, payload: str) -> None:
         """``put`` an update whose JSON is at hand (a webhook's body): stored as it is."""
         self.raw.keep_one(update.update_id, payload)
@@ -138,9 +186,18 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         replay, given_up = await self.inbox.take_unfinished()
         for item in given_up:
             log.error("update %d cut short %d times: given up", item.update_id, item.attempts)
+        readable = []
         for item in replay:
-            update = Update.de_json(json.loads(item.payload), bot)
+            try:
+                update = Update.de_json(json.loads(item.payload), bot)
+            except Exception as exc:  # a row kept by an older livredor, or a damaged one
+                why = f"{type(exc).__name__}: {exc}"
+                log.error("update %d cannot be read (%s): stepped over", item.update_id, why)
+                await self.inbox.mark_unreadable(item.update_id, why)
+                continue
             self.put_nowait(update)
+            readable.append(item)
+        replay = readable
         if replay:
             log.info("replaying %d update(s) received before the restart", len(replay))
         await self.inbox.prune()

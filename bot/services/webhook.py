@@ -9,7 +9,8 @@ already, with its HTTP parser in C), and hands the queue the body as Telegram se
 
 Same contract as PTB's server: only POSTs to the path, ``Content-Type: application/json``
 and the secret header (403 otherwise, whatever bytes the header holds), 400 for a body that
-is not an update (not UTF-8, not JSON, no integer ``update_id`` that SQLite can keep), 500
+is not an update (not UTF-8, not JSON, no integer ``update_id`` that SQLite can keep), 200 for
+an update PTB cannot read (kept aside as unreadable: a 4xx would hold every later update), 500
 only if the inbox cannot commit it (``DurableUpdateQueue.put`` raises ``NetworkError``:
 Telegram retries a 500, so nothing malformed may ever earn one), 200 once it is committed.
 """
@@ -81,13 +82,19 @@ class WebhookServer:
         try:
             body = raw.decode("utf-8")
             payload = json.loads(body)
-            if update_id_of(payload) is None:
-                raise ValueError("no update_id the inbox can keep")
-            update = Update.de_json(payload, self.bot)
-        except Exception:  # not UTF-8, not JSON, or whatever PTB raises for a malformed update
+        except ValueError:  # not UTF-8, or not JSON
+            body, payload = "", None
+        update_id = update_id_of(payload)
+        if update_id is None:
             log.warning("webhook: a POST that is not an update (%d bytes) refused", len(raw))
             return web.Response(status=HTTPStatus.BAD_REQUEST)
         try:
+            try:
+                update = Update.de_json(payload, self.bot)
+            except Exception as exc:  # a shape PTB cannot read: kept aside, the rest go on
+                why = f"{type(exc).__name__}: {exc}"
+                await self.queue.put_unreadable(update_id, body, why)
+                return web.Response(status=HTTPStatus.OK)
             await self.queue.put_raw(update, body)
         except NetworkError:  # not committed (logged by the queue): Telegram sends it again
             return web.Response(status=HTTPStatus.INTERNAL_SERVER_ERROR)

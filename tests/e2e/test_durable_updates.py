@@ -17,7 +17,16 @@ import pytest
 from bot.sandbox import FakeServer, FakeTelegram
 from storage.database import Database
 from storage.inbox import Inbox
-from tests.e2e.cli_process import CliProcess, cli_env, fake_telegram, free_port, press, say
+from tests.e2e.cli_process import (
+    CliProcess,
+    cli_env,
+    fake_telegram,
+    free_port,
+    press,
+    run_cli,
+    say,
+    wait_until,
+)
 from tests.e2e.test_crash_recovery import (
     ASKS_ORGANISATION,
     ASKS_QUOTE,
@@ -259,3 +268,54 @@ async def test_the_inbox_keeps_each_update_as_telegram_sent_it(tmp_path: Path, m
     if mode == "webhook":
         sent = {d.update_id: d.update for d in fake.webhook_deliveries if d.status == 200}
     assert stored == sent
+
+
+# A message whose sender lacks fields PTB requires: what a Bot API server of another version
+# (or a field PTB does not know yet) can send. PTB cannot read it.
+UNREADABLE_MESSAGE = {
+    "message_id": 77,
+    "date": 1_700_000_000,
+    "chat": {"id": USER, "type": "private"},
+    "from": {"id": USER},
+    "text": "Marqueur-unreadable",
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_update_that_cannot_be_read_is_stepped_over(tmp_path: Path, mode: str) -> None:
+    """Issue 21, item 10: one update PTB cannot read no longer stops every getUpdates (or
+    holds the webhook's queue): it is kept in the inbox as unreadable, logged once with its
+    id, reported by `livredor check`, and the next person is answered."""
+    async with fake_telegram() as (fake, server):
+        fake.add_user(USER, "Ada", last_name="Lovelace")
+        bot = Bot(tmp_path, fake, server, mode)
+        try:
+            await bot.start()
+            bad = fake.queue_update("message", UNREADABLE_MESSAGE)
+            assert bad is not None
+            reply = await say(fake, USER, "/start", timeout=TIMEOUT)
+            assert "What name" in reply["text"]
+            await wait_until(lambda: not fake.pending_updates, TIMEOUT, "updates confirmed")
+            current = bot.processes[-1]
+            await current.wait_log(f"update {bad['update_id']} cannot be read")
+            current.signal(signal.SIGTERM)
+            assert await current.wait(10) == 0
+        finally:
+            await bot.kill_all()
+        log = bot.log()
+        assert log.count(f"update {bad['update_id']} cannot be read") == 1, log
+        # PTB's own report of the failed getUpdates at most once, not once per retry, and
+        # without the updates it quotes (people's names and words).
+        assert log.count("Something went wrong processing the data") <= 1, log
+        assert "Marqueur-unreadable" not in log and "Lovelace" not in log, log
+        db = await Database.open(bot.database, migrate=False)
+        try:
+            [(update_id, why)] = await Inbox(db).unreadable()
+        finally:
+            await db.close()
+        assert update_id == bad["update_id"] and "first_name" in why
+        _, stdout, _ = await run_cli(tmp_path, "check", env=bot.env, name="check")
+        assert (
+            f"1 update from Telegram could not be read and was stepped over (ids {update_id}"
+            in (stdout)
+        )
