@@ -44,7 +44,7 @@ EXPECTED: dict[str, str] = {
     "private_messages_per_second": "a whole number from 1 to 1000",
     "private_rate_period_seconds": "a number of seconds from 0.01 to 60",
     "webhook_url": "the public https URL Telegram should call",
-    "webhook_listen": "an address to listen on, like 0.0.0.0 or 127.0.0.1",
+    "webhook_listen": "an address to listen on, like 127.0.0.1 (or 0.0.0.0 in a container)",
     "webhook_port": "a port number from 1 to 65535",
     "webhook_secret": "at least 32 characters among A-Z a-z 0-9 _ -",
     "wall_port": "a port number from 1 to 65535 (empty: no wall in `livredor run`)",
@@ -125,7 +125,9 @@ class Settings(BaseSettings):
 
     # Webhook mode (polling when webhook_url is empty).
     webhook_url: str | None = None
-    webhook_listen: str = "0.0.0.0"
+    # Plain HTTP: only the reverse proxy on this machine may reach it (a container sets
+    # 0.0.0.0, see deploy/compose.yaml).
+    webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
 

@@ -56,7 +56,7 @@ def test_defaults() -> None:
     assert settings.group_rate_period_seconds == 60.0
     assert settings.messages_per_second == 30
     assert settings.webhook_url is None
-    assert settings.webhook_listen == "0.0.0.0"
+    assert settings.webhook_listen == "127.0.0.1"  # plain HTTP: this machine only
     assert settings.webhook_port == 8443
     assert settings.webhook_secret is None
     assert settings.log_level == "INFO"
@@ -88,7 +88,7 @@ def test_environment_with_the_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         "PRIVATE_MESSAGES_PER_SECOND": "1",
         "PRIVATE_RATE_PERIOD_SECONDS": "0.25",
         "WEBHOOK_URL": "https://bot.example.org/livredor",
-        "WEBHOOK_LISTEN": "127.0.0.1",
+        "WEBHOOK_LISTEN": "0.0.0.0",
         "WEBHOOK_PORT": "8080",
         "WEBHOOK_SECRET": "s" * 40,
         "LOG_LEVEL": "debug",
@@ -115,7 +115,7 @@ def test_environment_with_the_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         0.25,
     )
     assert settings.webhook_url == "https://bot.example.org/livredor"
-    assert (settings.webhook_listen, settings.webhook_port) == ("127.0.0.1", 8080)
+    assert (settings.webhook_listen, settings.webhook_port) == ("0.0.0.0", 8080)
     assert settings.webhook_secret is not None
     assert settings.webhook_secret.get_secret_value() == "s" * 40
     assert settings.log_level == "DEBUG"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.cli.outputs import OutputError, check_target, problem
 from config.settings import Settings
 from storage.database import Database, inspect_copy
 
@@ -45,13 +46,6 @@ def target_path(path: Path, now: datetime | None = None) -> Path:
         stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
         return path / f"livredor-{stamp}.db"
     return path
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
-    except OSError:
-        return False
 
 
 def verify_copy(path: Path, schema: int) -> int:
@@ -89,10 +83,11 @@ def _prepare(source: Path, path: Path) -> tuple[Path, Path]:
             f"there is no database at {source} (LIVREDOR_DATABASE): nothing to back up"
         )
     target = target_path(path)
-    if _same_file(source, target):
-        raise BackupError(f"{target} is the database itself: give another path")
-    if not target.parent.is_dir():
-        raise BackupError(f"the folder {target.parent} does not exist: create it first")
+    try:
+        # The database and SQLite's files beside it are refused; a previous backup is not.
+        check_target(target, source, backup=True)
+    except OutputError as exc:
+        raise BackupError(str(exc).rstrip(".")) from None
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)
     return target, temporary
@@ -123,7 +118,7 @@ async def make_backup(source: Path, path: Path) -> BackupReport:
     except sqlite3.Error as exc:
         raise BackupError(f"SQLite could not copy the database ({exc})") from exc
     except OSError as exc:
-        raise BackupError(f"could not write the copy ({exc.strerror or exc})") from exc
+        raise BackupError(problem(target, exc).rstrip(".")) from exc
     finally:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)

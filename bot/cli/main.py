@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -62,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("health", help="is `livredor run` alive? (its heartbeat; no Telegram call)")
 
     backup = sub.add_parser("backup", help="online backup of the database, verified")
-    backup.add_argument("path", type=Path, help="where to write the copy")
+    # A string, not a Path: Path("backups/") forgets the slash that says "a folder".
+    backup.add_argument("path", help="where to write the copy (a folder: a dated copy)")
     backup.add_argument(
         "--keep",
         type=int,
@@ -90,8 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     poster.add_argument(
         "--format",
         choices=("pdf", "png", "svg"),
-        default="pdf",
-        help="with --all-sessions: the files' format (default pdf)",
+        help="the format (default: the file name's extension; pdf with --all-sessions)",
     )
 
     wall = sub.add_parser(
@@ -232,10 +233,14 @@ def _health(settings: Settings, args: argparse.Namespace) -> int:
 def _backup(settings: Settings, args: argparse.Namespace) -> int:
     from bot.cli.backup import backup
 
-    if args.keep is not None and (args.keep < 1 or not args.path.is_dir()):
+    path = Path(args.path)
+    if args.path.endswith(("/", os.sep)) and not path.is_dir():
+        _print_problems([f"The folder {args.path} does not exist: create it first."])
+        return EXIT_CONFIG
+    if args.keep is not None and (args.keep < 1 or not path.is_dir()):
         _print_problems(["--keep N needs N of 1 or more and a folder to write dated copies in."])
         return EXIT_CONFIG
-    return asyncio.run(backup(settings, args.path, keep=args.keep))
+    return asyncio.run(backup(settings, path, keep=args.keep))
 
 
 def _poster(settings: Settings, args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
+from bot.cli.outputs import OutputError, check_target, problem, replacing
 from bot.services.poster import FORMATS, PosterText, deep_link, write_poster
 from bot.services.sessions import Session, Sessions, SessionsError
 from bot.services.texts import Texts
@@ -53,19 +54,41 @@ class PosterError(Exception):
     """The poster cannot be made; the message is the sentence to print."""
 
 
+def poster_format(output: Path, fmt: str | None) -> str:
+    """The format asked for (``--format``), else the one the file name ends in."""
+    if fmt is not None:
+        return fmt
+    suffix = output.suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise PosterError(
+            f"{output}: the file name must end in .pdf, .png or .svg (or give --format)."
+        )
+    return suffix
+
+
 def _targets(
-    sessions: Sessions, name: str | None, every: bool, output: Path, fmt: str
+    sessions: Sessions, name: str | None, every: bool, output: Path, fmt: str, database: Path
 ) -> list[tuple[Session | None, Path]]:
     """Which posters to write where."""
     if every:
         if not sessions:
             raise PosterError("--all-sessions: there are no sessions (set LIVREDOR_SESSIONS).")
-        if output.exists() and not output.is_dir():
-            raise PosterError(f"--all-sessions writes one file per session: {output} is a file.")
-        output.mkdir(parents=True, exist_ok=True)
-        return [(s, output / f"poster-{s.slug}.{fmt}") for s in sessions.items]
-    if output.suffix.lower().lstrip(".") not in FORMATS:
-        raise PosterError(f"{output}: the file name must end in .pdf, .png or .svg.")
+        if output.suffix.lower().lstrip(".") in FORMATS or (
+            output.exists() and not output.is_dir()
+        ):
+            raise PosterError(
+                f"--all-sessions writes one file per session into a folder: {output} names a "
+                "file. Give a folder, like -o posters/."
+            )
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PosterError(problem(output / "poster", exc)) from None
+        paths = [output / f"poster-{s.slug}.{fmt}" for s in sessions.items]
+        for path in paths:
+            check_target(path, database)
+        return list(zip(sessions.items, paths, strict=True))
+    check_target(output, database)
     if name is None:
         return [(None, output)]
     session = sessions.match(name)
@@ -82,19 +105,20 @@ async def make_posters(
     session: str | None = None,
     language: str | None = None,
     every: bool = False,
-    fmt: str = "pdf",
+    fmt: str | None = None,
 ) -> int:
     """Write the poster(s); print what was written, or the one sentence that says why not."""
     try:
         sessions = Sessions.load(settings.sessions)
-        targets = _targets(sessions, session, every, output, fmt)
+        fmt = (fmt or "pdf") if every else poster_format(output, fmt)
+        targets = _targets(sessions, session, every, output, fmt, settings.database)
         if settings.bot_token is None:
             raise PosterError(
                 "LIVREDOR_BOT_TOKEN is not set: the poster's link needs the bot's username, "
                 "which Telegram gives for the token (from @BotFather)."
             )
         username = await bot_username(settings)
-    except (PosterError, SessionsError) as exc:
+    except (PosterError, SessionsError, OutputError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG if isinstance(exc, SessionsError) else EXIT_PROBLEM
     lang = language or settings.default_language
@@ -107,6 +131,11 @@ async def make_posters(
             link=deep_link(username, target),
             session=target.title(lang) if target else None,
         )
-        write_poster(text, path)
+        try:
+            with replacing(path, force=True) as temporary:
+                write_poster(text, temporary, fmt)
+        except OutputError as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_PROBLEM
         print(f"Wrote {path}: {text.link}", file=sys.stderr)
     return EXIT_OK

@@ -209,9 +209,9 @@ def write_svg(lay: Layout, path: Path) -> None:
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
 
 
-def write_poster(text: PosterText, path: Path) -> None:
-    """Write the poster in the format its extension names (.pdf, .png or .svg)."""
-    fmt = path.suffix.lower().lstrip(".")
+def write_poster(text: PosterText, path: Path, fmt: str | None = None) -> None:
+    """Write the poster as ``fmt`` (pdf, png or svg), by default the one its extension names."""
+    fmt = fmt or path.suffix.lower().lstrip(".")
     writers = {"pdf": write_pdf, "png": write_png, "svg": write_svg}
     if fmt not in writers:
         raise ValueError(f"{path.name}: the extension must be .pdf, .png or .svg")

@@ -189,7 +189,9 @@ class Publisher:
             await self._undo(ids)
             await self.repo.publishing_failed(item.id, claimed.id)
             self._resume.clear()
-            log.error("the channel refused testimonial #%d: %s", claimed.id, refused.key)
+            # The operator reads the sentence (in English), not the text's key.
+            fix = self.texts("en", refused.key, bot=self.bot.username)
+            log.error("the channel refused testimonial #%d: to fix: %s", claimed.id, fix)
             problem = self.texts(lang, refused.key, bot=self.bot.username)
             await self._alert(claimed, "moderation.channel_refused", Markup(problem))
             raise
