@@ -118,7 +118,7 @@ async def test_backup_refuses_bad_paths(tmp_path: Path) -> None:
     with pytest.raises(BackupError, match="no database"):
         await make_backup(source, tmp_path / "copy.db")
     await _database(source)
-    with pytest.raises(BackupError, match="is the bot.s database"):
+    with pytest.raises(BackupError, match=r"is the bot.s database"):
         await make_backup(source, tmp_path / "." / "livredor.db")
     with pytest.raises(BackupError, match="does not exist: create it"):
         await make_backup(source, tmp_path / "missing" / "copy.db")
