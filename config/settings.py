@@ -262,6 +262,20 @@ def load_settings(**overrides: Any) -> Settings:
     return settings
 
 
+def _unreadable(variable: str, path: Path) -> str:
+    """The sentence for a token file this process may not read: who owns it, who reads it
+    (a Docker secret keeps the host's owner and mode inside the container)."""
+    reader = os.getuid()
+    try:
+        owner = path.stat().st_uid
+    except OSError:
+        return f"{variable} cannot be read ({path}: permission denied for uid {reader})."
+    return (
+        f"{variable} cannot be read ({path}: owned by uid {owner}, read by uid {reader}): "
+        f"give it to the user livredor runs as, e.g. `chown {reader} {path}`, mode 0400."
+    )
+
+
 def _token_from_file(path: Path | None) -> SecretStr | None:
     """Read the token from ``LIVREDOR_BOT_TOKEN_FILE`` or systemd's credential; the file's
     content never appears in an error."""
@@ -274,6 +288,8 @@ def _token_from_file(path: Path | None) -> SecretStr | None:
         variable = "$CREDENTIALS_DIRECTORY/bot_token"
     try:
         text = path.read_text(encoding="utf-8").strip()
+    except PermissionError:
+        raise SettingsError([_unreadable(variable, path)]) from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise SettingsError([f"{variable} cannot be read ({path}: {reason})."]) from None

@@ -4,10 +4,12 @@ from a file or systemd's credential, and the healthcheck reads a heartbeat (no B
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,57 @@ async def test_health_reads_the_heartbeat_of_the_running_bot(tmp_path: Path) -> 
             await bot.kill()
         code, _out, err = await run_cli(tmp_path, "health", env=env, name="after")
         assert code == 1 and "Not running" in err
+
+
+CONTAINER_UID = 10001  # deploy/Dockerfile's `USER 10001:10001`
+
+
+def _documented_install() -> list[str]:
+    """The command compose.yaml's header gives for the token's secret file, as words."""
+    compose = (DEPLOY / "compose.yaml").read_text()
+    [line] = [ln for ln in compose.splitlines() if "install" in ln and "bot_token" in ln]
+    words = line.lstrip("# ").split("#")[0].split()
+    return [w for w in words if w != "sudo"]
+
+
+def _as_container_user(token_file: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    """Start the image's entrypoint (`livredor`, here `python -m bot health`) as the
+    container's user, with the token from the secret file as compose passes it."""
+    env = cli_env(None, home / "livredor.db", bot_token_file=str(token_file))
+    env.pop("LIVREDOR_BOT_TOKEN", None)
+    command = ["setpriv", f"--reuid={CONTAINER_UID}", f"--regid={CONTAINER_UID}"]
+    command += ["--clear-groups", sys.executable, "-m", "bot", "health"]
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv"
+)
+def test_the_documented_secret_file_is_readable_by_the_container_user() -> None:
+    """Issue 22, item 12: Compose mounts a file secret with the host's owner and mode, so
+    the file made as compose.yaml says must be readable by uid 10001 (and no one else); the
+    old `install -m 0600` (owned by root) gets one sentence that says what to do."""
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        home.chmod(0o777)  # the container's user writes its heartbeat there
+        token_file = home / "bot_token"
+        install = _documented_install()
+        assert install[-2:] == ["/dev/stdin", "deploy/bot_token"], install
+        subprocess.run([*install[:-1], str(token_file)], input=TOKEN, text=True, check=True)
+        assert token_file.stat().st_mode & 0o077 == 0  # no one else may read it
+        taken = _as_container_user(token_file, home)
+        # `health` got past the settings (exit 2 is "settings missing or invalid").
+        assert taken.returncode != 2, taken.stderr
+        assert "BOT_TOKEN_FILE" not in taken.stderr and TOKEN not in taken.stderr
+
+        token_file.unlink()
+        subprocess.run(
+            ["install", "-m", "0600", "/dev/stdin", str(token_file)],
+            input=TOKEN,
+            text=True,
+            check=True,
+        )
+        refused = _as_container_user(token_file, home)
+        assert refused.returncode == 2
+        assert f"owned by uid 0, read by uid {CONTAINER_UID}" in refused.stderr
+        assert f"chown {CONTAINER_UID}" in refused.stderr and TOKEN not in refused.stderr
