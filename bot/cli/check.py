@@ -54,6 +54,20 @@ class Finding:
     def ok(self) -> bool:
         return self.fix is None
 
+    def sentence(self) -> str:
+        """The finding as one line: what was found and, for a problem, what to do."""
+        line = f"{self.subject}: {self.found}."
+        return f"{line} To fix: {self.fix}" if self.fix else line
+
+
+#: How a chat's type reads in a sentence ("this chat is a channel, not a group").
+CHAT_KINDS: dict[str, str] = {
+    ChatType.PRIVATE: "a private chat",
+    ChatType.CHANNEL: "a channel",
+    ChatType.GROUP: "a group",
+    ChatType.SUPERGROUP: "a supergroup",
+}
+
 
 def _redact(text: str, settings: Settings) -> str:
     return text.replace(settings.token, "<token>") if settings.bot_token else text
@@ -100,7 +114,7 @@ async def check_group(bot: Bot, settings: Settings, me: User) -> Finding:
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
         return Finding(
             subject,
-            f"this chat is a {chat.type}, not a group",
+            f"this chat is {CHAT_KINDS.get(chat.type, chat.type)}, not a group",
             "set LIVREDOR_ORGANISERS_CHAT_ID to the id of the organisers' group "
             "(the channel goes in LIVREDOR_CHANNEL_ID).",
         )

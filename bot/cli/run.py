@@ -9,9 +9,10 @@ import secrets
 import signal
 from urllib.parse import urlsplit
 
-from telegram.error import InvalidToken
+from telegram.error import InvalidToken, NetworkError
 
 from bot.app import ALLOWED_UPDATES, build_application, start_workers, stop_workers
+from bot.cli.check import check_group
 from bot.cli.health import beat, heartbeat_path
 from bot.cli.logs import redact_also
 from bot.cli.wall import USERNAME_KEY, start_wall
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT = 8.0
 
 
+class StartRefused(Exception):
+    """Starting would put people's words at risk (``livredor check``'s sentence says why)."""
+
+
 def run_bot(settings: Settings) -> int:
     """Run until SIGTERM or Ctrl-C; return the exit code."""
     try:
@@ -35,6 +40,19 @@ def run_bot(settings: Settings) -> int:
     except InvalidToken:
         # PTB's message quotes the token: say it in our words instead.
         log.error("Telegram refused LIVREDOR_BOT_TOKEN: check it with `livredor check`")
+        return 1
+    except StartRefused as exc:
+        log.error("not starting: %s", exc)
+        return 2
+    except NetworkError as exc:
+        # Before the first update (asking who the bot is, registering the webhook): a
+        # supervisor (systemd, Docker) starts it again; a person reads one sentence.
+        log.error(
+            "cannot reach Telegram at %s (%s): check the network, or LIVREDOR_API_BASE_URL, "
+            "then start again",
+            settings.api_base_url,
+            exc.message,
+        )
         return 1
     return 0
 
@@ -60,6 +78,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         repo = Repository(db)
         app = build_application(settings, repo)
         async with app:
+            # Before the first update: a card posted anywhere but in the organisers' group
+            # (the channel, a chat the bot is not in) would show drafts in public or lose them.
+            group = await check_group(app.bot, settings, app.bot.bot)
+            if not group.ok:
+                raise StartRefused(group.sentence())
             await start_workers(app)
             # For `livredor wall` run on its own: the QR code's bot, without asking Telegram.
             await repo.set_state(USERNAME_KEY, app.bot.username)

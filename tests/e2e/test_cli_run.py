@@ -11,15 +11,19 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from bot.sandbox.webhook import SECRET_HEADER
 from tests.e2e.cli_process import (
+    CHANNEL_ID,
+    GROUP_ID,
     TOKEN,
     CliProcess,
     approve,
     cli_env,
     fake_telegram,
     free_port,
+    run_cli,
     say,
     submit,
     wait_until,
@@ -226,3 +230,48 @@ async def test_bad_token_is_not_logged(tmp_path: Path) -> None:
     assert code != 0
     assert other not in bot.stderr + bot.stdout
     assert other.split(":", 1)[1] not in bot.stderr + bot.stdout
+
+
+OUTSIDER_GROUP = -1009876543210
+
+
+@pytest.mark.parametrize(
+    ("organisers", "found"),
+    [
+        (str(CHANNEL_ID), "this chat is a channel, not a group"),
+        (str(OUTSIDER_GROUP), "the bot is not a member of this group"),
+        ("-1001111111111", "Telegram says the bot is not in this chat"),
+    ],
+    ids=["the-channel", "a-group-without-the-bot", "no-such-chat"],
+)
+async def test_run_refuses_an_organisers_chat_that_would_leak_or_lose_cards(
+    tmp_path: Path, organisers: str, found: str
+) -> None:
+    """Issue 22, item 2: `run` checks the organisers' chat as `check` does before it takes
+    a single update; a submission's card (name, words, profile) must never go to the
+    public channel, nor attendees be told it reached organisers who cannot see it."""
+    async with fake_telegram() as (fake, server):
+        fake.add_group(OUTSIDER_GROUP, "Elsewhere", with_bot=False)
+        env = cli_env(server, tmp_path / "livredor.db", organisers_chat_id=organisers)
+        code, _, stderr = await run_cli(tmp_path, "run", env=env, name="run")
+        assert code == 2, stderr
+        assert "not starting: organisers' group" in stderr and found in stderr
+        assert "To fix: " in stderr and "Traceback" not in stderr
+        assert not fake.calls("getUpdates") and not fake.calls("setWebhook")
+        assert fake.messages(CHANNEL_ID) == []
+
+
+async def test_run_without_telegram_says_so_in_one_sentence(tmp_path: Path) -> None:
+    """Issue 22, item 13: Telegram unreachable at start: one sentence, exit 1, no
+    traceback (a supervisor starts it again)."""
+    closed = f"http://127.0.0.1:{free_port()}/bot"  # nothing listens there
+    env = cli_env(None, tmp_path / "livredor.db", api_base_url=closed)
+    env.update(
+        LIVREDOR_BOT_TOKEN=TOKEN,
+        LIVREDOR_ORGANISERS_CHAT_ID=str(GROUP_ID),
+        LIVREDOR_CHANNEL_ID=str(CHANNEL_ID),
+    )
+    code, _, stderr = await run_cli(tmp_path, "run", env=env, name="run")
+    assert code == 1, stderr
+    assert f"cannot reach Telegram at {closed}" in stderr
+    assert "Traceback" not in stderr and TOKEN not in stderr
