@@ -53,6 +53,7 @@ class _Later(list[Statement]):
     one will run any more)."""
 
     open = True
+    checkpoint = False  # ``checkpoint_later`` was called in the block
 
 
 class DatabaseFileError(Exception):
@@ -352,6 +353,26 @@ class Database:
             await self.execute(sql, params)
         else:
             pending.append((sql, tuple(params)))
+
+    async def checkpoint_later(self) -> None:
+        """``checkpoint``, or inside ``deferring`` once the block's writes are committed (an
+        erasure's own update is blanked in the inbox only then, see ``run_deferred``)."""
+        pending = _DEFERRED.get()
+        if pending is None or not pending.open:
+            await self.checkpoint()
+        else:
+            pending.checkpoint = True
+
+    async def run_deferred(self, later: Sequence[Statement], *statements: Statement) -> None:
+        """Run what a ``deferring`` block left with ``statements``, in one transaction (one
+        statement alone needs none), then the checkpoint the block asked for."""
+        batch = [*later, *statements]
+        if len(batch) == 1:
+            await self.execute(*batch[0])
+        elif batch:
+            await self.execute_together(batch)
+        if isinstance(later, _Later) and later.checkpoint:
+            await self.checkpoint()
 
     async def execute_together(self, statements: Sequence[Statement]) -> list[int]:
         """Run write statements in one transaction; return their row counts. A single

@@ -76,14 +76,13 @@ class Inbox:
     async def done(self, update_id: int, with_: Sequence[Statement] = ()) -> None:
         """Mark an update handled, in one transaction with the writes ``with_`` (those its
         handlers left for the end, see ``Database.deferring``)."""
+        # Only the id is kept (to recognise a redelivery): the JSON held the person's words
+        # and Telegram identity, which /forget must be able to erase, its own press included.
         mark = (
-            "UPDATE inbox SET done_at = ? WHERE update_id = ? AND done_at IS NULL",
+            "UPDATE inbox SET done_at = ?, payload = '' WHERE update_id = ? AND done_at IS NULL",
             (to_ts(), update_id),
         )
-        if with_:
-            await self.db.execute_together([*with_, mark])
-        else:
-            await self.db.execute(*mark)
+        await self.db.run_deferred(with_, mark)
 
     async def is_done(self, update_id: int) -> bool:
         """Whether an update was handled."""
@@ -109,7 +108,7 @@ class Inbox:
                 [(i.update_id,) for i in replay],
             )
             await conn.executemany(
-                "UPDATE inbox SET done_at = ? WHERE update_id = ?",
+                "UPDATE inbox SET done_at = ?, payload = '' WHERE update_id = ?",
                 [(now, i.update_id) for i in given_up],
             )
         return replay, given_up

@@ -231,8 +231,8 @@ class InboxUpdateProcessor(PerUserUpdateProcessor):
                 await coroutine
             if isinstance(update, Update):
                 await self.inbox.done(update.update_id, later)
-            elif later:
-                await self.inbox.db.execute_together(later)
+            else:
+                await self.inbox.db.run_deferred(later)
         if isinstance(update, Update):
             self._replaying.discard(update.update_id)
             if not self._replaying:

@@ -98,10 +98,11 @@ class PeopleStore(Store):
                 (now, user_id),
             )
             await conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
-            # Handled updates keep their raw JSON a while (the inbox); theirs hold the
-            # person's words and name, and organisers' presses hold the card's text. Keep the
-            # ids (a redelivered update must still be recognised), drop every handled payload.
+            # A handled update's JSON is blanked when it is marked done (storage/inbox.py);
+            # a database written by an older livredor may still hold some (the person's words
+            # and name, organisers' presses with the card's text): blank those too.
             await conn.execute("UPDATE inbox SET payload = '' WHERE done_at IS NOT NULL")
-        # The erased text must not stay readable in the -wal file while the bot runs.
-        await self.db.checkpoint()
+        # The erased text must not stay readable in the -wal file while the bot runs (nor
+        # in the database file's older pages): after this update's own inbox row is blanked.
+        await self.db.checkpoint_later()
         return posted

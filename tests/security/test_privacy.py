@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.cli.backup import make_backup
 from storage.models import Status
 from tests.moderation.test_moderation import card_of, submit, wait_status
 from tests.support import GROUP_ID, ORGANISER_ID, Harness
@@ -83,3 +84,29 @@ async def test_a_banned_author_can_still_see_withdraw_and_forget(harness: Harnes
     replies = await p.press("Yes, erase everything")
     assert "nothing about you" in replies[-1]["text"]
     assert await harness.repo.get_user(p.id) is None
+
+
+async def test_after_forget_no_file_holds_the_person_not_even_a_backup(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """Issue 22, item 3: after /forget, neither the database, its -wal, nor a backup taken
+    right after holds the person's name, username or words, not even in the inbox row of
+    the "erase everything" press itself (the inbox keeps only update ids once handled)."""
+    p = harness.person("Zélie-f00d", last_name="Surname-c0ffee", username="zelie_b33f")
+    await submit(harness, p, quote=QUOTE)
+    await p.send("/forget")
+    await p.press("Yes, erase everything")
+    await harness.settle()
+    backup = tmp_path / "backup.db"
+    await make_backup(Path(harness.settings.database), backup)
+    path = Path(harness.settings.database)
+    files = [f for f in (path, Path(f"{path}-wal"), backup) if f.exists()]
+    for file in files:
+        content = file.read_bytes()
+        for private in ("Zélie-f00d", "Surname-c0ffee", "zelie_b33f", "Secret-marker-91b2"):
+            assert private.encode() not in content, (private, file.name)
+    # The updates are still recognised if Telegram sends them again.
+    [[handled]] = await harness.repo.db.fetchall(
+        "SELECT count(*) FROM inbox WHERE done_at IS NOT NULL AND payload = ''"
+    )
+    assert handled >= 4
