@@ -44,6 +44,7 @@ from bot.services.questions import ANSWER_SAVED, ask, reask_open_questions
 from bot.services.sessions import Sessions
 from bot.services.texts import Texts
 from config.settings import Settings
+from storage.database import is_out_of_space
 from storage.inbox import Inbox
 from storage.testimonials import Repository
 
@@ -79,7 +80,8 @@ def build_application(
     # marked done once handled (bot/services/inbox.py says why this hook).
     raw_updates = RawUpdates()
     update_queue = DurableUpdateQueue(inbox, raw_updates)
-    processor = InboxUpdateProcessor(inbox)
+    # What the disk could not take is handled again, from the queue, once it can.
+    processor = InboxUpdateProcessor(inbox, requeue=update_queue.put_nowait)
     builder = (
         ApplicationBuilder()
         .context_types(CONTEXT_TYPES)
@@ -269,7 +271,13 @@ async def on_error(update: object, context: Context) -> None:
     if isinstance(error, Forbidden):
         log.info("Telegram refused a message: %s", error.message)
         return
-    log.error("error while handling an update", exc_info=error)
+    out_of_space = error is not None and is_out_of_space(error)
+    if out_of_space:
+        # Not kept, not lost: left not done, handled again once the disk takes writes.
+        services(context).processor.not_saved(update)
+        log.error("could not store what an update brought: %s", error)
+    else:
+        log.error("error while handling an update", exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None:
         chat = update.effective_chat
         if chat.type == "private":
@@ -277,6 +285,9 @@ async def on_error(update: object, context: Context) -> None:
             tg_user = update.effective_user
             lang = svc.texts.language(tg_user.language_code if tg_user else None)
             with contextlib.suppress(TelegramError):
+                if out_of_space:
+                    await chat.send_message(svc.texts(lang, "common.not_saved"))
+                    return
                 if not ANSWER_SAVED.get():
                     await chat.send_message(svc.texts(lang, "common.error"))
                     return

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +96,18 @@ def sqlite_code(exc: sqlite3.Error) -> int | None:
     for one Python raised itself."""
     code: int | None = getattr(exc, "sqlite_errorcode", None)
     return None if code is None else code & 0xFF  # extended codes keep the primary in 8 bits
+
+
+#: OS errors that mean "no room left to write" (a full disk, a quota, a file-size limit).
+OUT_OF_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def is_out_of_space(exc: BaseException) -> bool:
+    """Whether a write failed for want of space (SQLite's "database or disk is full", or
+    the OS's), rather than for a bug: such a write can succeed later, unchanged."""
+    if isinstance(exc, sqlite3.Error):
+        return sqlite_code(exc) == sqlite3.SQLITE_FULL
+    return isinstance(exc, OSError) and exc.errno in OUT_OF_SPACE_ERRNOS
 
 
 def _sentence(path: Path, exc: sqlite3.Error) -> DatabaseFileError:
@@ -393,6 +407,15 @@ class Database:
         async with self._lock:
             rows = await self._conn.execute_fetchall(sql, tuple(params))
             return list(rows)
+
+    async def probe_commit(self) -> None:
+        """Commit one small real write (a rolled-back one may never reach the disk): after
+        running out of space, says whether writes work again."""
+        await self.execute(
+            "INSERT INTO bot_state (key, value) VALUES ('storage_probe', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (datetime.now(UTC).isoformat(),),
+        )
 
     async def probe_write(self) -> None:
         """Make a write and roll it back: file permissions can lie (ACLs, read-only mounts,

@@ -25,7 +25,7 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Bot, Update
@@ -33,6 +33,7 @@ from telegram.error import NetworkError
 from telegram.request import HTTPXRequest
 
 from bot.services.ordering import PerUserUpdateProcessor, sender_key
+from storage.database import is_out_of_space
 from storage.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -206,20 +207,51 @@ class DurableUpdateQueue(asyncio.Queue[object]):
 
 class InboxUpdateProcessor(PerUserUpdateProcessor):
     """One person's updates in order (see ``PerUserUpdateProcessor``); each marked done in
-    the inbox once PTB has handled it. A crash before that leaves it to be replayed."""
+    the inbox once PTB has handled it. A crash before that leaves it to be replayed.
 
-    def __init__(self, inbox: Inbox, max_running: int = 1024) -> None:
+    An update whose handling could not be stored (the disk is full: the handler's write, or
+    the done mark, failed) is not marked done and not lost: it is kept aside, and handled
+    again once a write works again (``RETRY_SECONDS`` apart: a checkpoint, which also shrinks
+    the WAL that a full disk let grow, then a small real commit), without a restart.
+    """
+
+    #: Seconds between two looks at the database once a write failed for want of space.
+    RETRY_SECONDS = 1.0
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        max_running: int = 1024,
+        *,
+        requeue: Callable[[Update], None] | None = None,
+    ) -> None:
         super().__init__(max_running)
         self.inbox = inbox
+        self.requeue = requeue
         self._replaying: set[int] = set()
         self.replayed = asyncio.Event()
         self.replayed.set()
+        self._unsaved: set[int] = set()
+        self._stuck: dict[int, Update] = {}
+        self._stuck_event = asyncio.Event()
+        self._retrying: asyncio.Task[None] | None = None
 
     def watch(self, update_ids: list[int]) -> None:
         """Clear ``replayed`` until these (replayed) updates are handled."""
         self._replaying = set(update_ids)
         if self._replaying:
             self.replayed.clear()
+
+    def not_saved(self, update: object) -> None:
+        """Say that the handlers could not store what ``update`` brought (out of space): it
+        stays not done, to be handled again once writes work."""
+        if isinstance(update, Update):
+            self._unsaved.add(update.update_id)
+
+    @property
+    def stuck(self) -> list[int]:
+        """The updates waiting for the disk to take writes again."""
+        return sorted(self._stuck)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Handle the update under its sender's lock, then mark it done, still in their turn:
@@ -229,11 +261,56 @@ class InboxUpdateProcessor(PerUserUpdateProcessor):
         async with self.person(key) if key is not None else contextlib.nullcontext():
             with self.inbox.db.deferring() as later:
                 await coroutine
-            if isinstance(update, Update):
-                await self.inbox.done(update.update_id, later)
-            else:
-                await self.inbox.db.run_deferred(later)
+            try:
+                if isinstance(update, Update):
+                    if update.update_id in self._unsaved:
+                        self._unsaved.discard(update.update_id)
+                        self._keep_for_later(update)
+                    else:
+                        await self.inbox.done(update.update_id, later)
+                else:
+                    await self.inbox.db.run_deferred(later)
+            except sqlite3.Error as exc:
+                if not (is_out_of_space(exc) and isinstance(update, Update)):
+                    raise
+                log.error("update %d not marked done: %s", update.update_id, exc)
+                self._keep_for_later(update)
         if isinstance(update, Update):
             self._replaying.discard(update.update_id)
             if not self._replaying:
                 self.replayed.set()
+
+    def _keep_for_later(self, update: Update) -> None:
+        self._stuck[update.update_id] = update
+        self._stuck_event.set()
+
+    async def initialize(self) -> None:
+        """Start watching for updates left aside when the disk was full."""
+        if self.requeue is not None and self._retrying is None:
+            self._retrying = asyncio.create_task(self._retry_when_writable(), name="retry")
+
+    async def shutdown(self) -> None:
+        """Stop watching (what was left aside is not done in the inbox: replayed at start)."""
+        if self._retrying is not None:
+            self._retrying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retrying
+            self._retrying = None
+
+    async def _retry_when_writable(self) -> None:
+        assert self.requeue is not None
+        while True:
+            await self._stuck_event.wait()
+            await asyncio.sleep(self.RETRY_SECONDS)
+            try:
+                await self.inbox.db.checkpoint()
+                await self.inbox.db.probe_commit()
+            except sqlite3.Error as exc:
+                if not is_out_of_space(exc):
+                    log.error("the database cannot be written: %s", exc)
+                continue
+            stuck, self._stuck = self._stuck, {}
+            self._stuck_event.clear()
+            log.info("writes work again: handling %d update(s) again", len(stuck))
+            for update_id in sorted(stuck):
+                self.requeue(stuck[update_id])
