@@ -3,6 +3,7 @@ event's settings and sessions applied to the writers of ``bot.book.formats``."""
 
 from __future__ import annotations
 
+import os
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,14 +26,21 @@ FORMATS = ("md", "html", "csv", "json")
 UPLOAD_LIMIT = FileSizeLimit.FILESIZE_UPLOAD
 
 
-def render_book(testimonials: Sequence[Testimonial], fmt: str, settings: Settings) -> str:
+def render_book(
+    testimonials: Sequence[Testimonial],
+    fmt: str,
+    settings: Settings,
+    *,
+    with_identity: bool = False,
+) -> str:
     """Return the book in one of ``FORMATS``. With sessions (``LIVREDOR_SESSIONS``), the
     book is grouped by session in the file's order, the rest last (each group keeps the
     requested order), and CSV/JSON have the session's title in a ``session`` column."""
     sessions = Sessions.load(settings.sessions)
     ordered = sorted(testimonials, key=lambda testimonial: sessions.rank(testimonial.start_payload))
     grouped = any(sessions.match(testimonial.start_payload) for testimonial in ordered)
-    return "".join(_chunks(ordered, len(ordered), grouped, fmt, settings, sessions))
+    chunks = _chunks(ordered, len(ordered), grouped, fmt, settings, sessions, with_identity)
+    return "".join(chunks)
 
 
 def _chunks(
@@ -42,8 +50,10 @@ def _chunks(
     fmt: str,
     settings: Settings,
     sessions: Sessions,
+    with_identity: bool = False,
 ) -> Iterator[str]:
-    """The book's text a piece at a time; ``grouped``: some testimonial has a session."""
+    """The book's text a piece at a time; ``grouped``: some testimonial has a session;
+    ``with_identity``: the JSON keeps the authors' Telegram accounts."""
     event = settings.event_name
     links = formats.telegram_links(settings.channel_id) if settings.channel_id else None
     lang = settings.default_language
@@ -65,7 +75,14 @@ def _chunks(
     if fmt == "csv":
         return _bom(formats.iter_csv(testimonials, event, channel_links=links, session_of=title))
     if fmt == "json":
-        return formats.iter_json(testimonials, count, event, channel_links=links, session_of=title)
+        return formats.iter_json(
+            testimonials,
+            count,
+            event,
+            channel_links=links,
+            session_of=title,
+            with_identity=with_identity,
+        )
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -94,12 +111,14 @@ def write_book_file(settings: Settings, fmt: str, directory: Path, order: str = 
         index.sort(key=lambda row: sessions.rank(row[1]))  # stable: each group keeps the order
         grouped = any(sessions.match(payload) for _, payload in index)
         testimonials = snapshot.testimonials([testimonial_id for testimonial_id, _ in index])
-        # newline="" keeps the CSV's own \r\n line ends.
-        with path.open("w", encoding="utf-8", newline="") as out:
+        # Private from the first byte (names and words); newline="" keeps the CSV's \r\n.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(descriptor, "w", encoding="utf-8", newline="") as out:
             out.writelines(_chunks(testimonials, len(index), grouped, fmt, settings, sessions))
     if path.stat().st_size <= UPLOAD_LIMIT:
         return BookFile(path, len(index), fits=True)
     zipped = path.with_name(path.name + ".zip")
+    os.close(os.open(zipped, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
     with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.write(path, path.name)
     path.unlink()

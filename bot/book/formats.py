@@ -63,6 +63,9 @@ CSV_COLUMNS = (
     "session",
 )
 JSON_FORMAT_VERSION = 1
+#: Who the author is on Telegram: in the JSON only when asked for (``--with-identity``); the
+#: book needs the name they gave, not their account.
+IDENTITY_FIELDS = ("user_id", "author_name", "author_username")
 
 _AUTOLINK = re.compile(r"<(?:https?|mailto):[^\s<>]*>", re.IGNORECASE)
 _MD_INLINE = re.compile(r"[\\`*_\[\]<~|]")
@@ -354,9 +357,11 @@ def iter_json(
     channel_links: ChannelLinks | None = None,
     exported_at: datetime | None = None,
     session_of: SessionOf | None = None,
+    with_identity: bool = False,
 ) -> Iterator[str]:
     """Yield :func:`to_json`'s document a testimonial at a time, byte for byte what
-    ``json.dumps(document, indent=2)`` writes (``count``: how many ``testimonials`` yields)."""
+    ``json.dumps(document, indent=2)`` writes (``count``: how many ``testimonials`` yields).
+    The author's Telegram account (``IDENTITY_FIELDS``) only ``with_identity``."""
     head = {
         "event": event_name,
         "exported_at": (exported_at or datetime.now(UTC)).isoformat(),
@@ -371,7 +376,11 @@ def iter_json(
         return
     yield text.removesuffix("[]\n}") + "["
     for i, t in enumerate(testimonials):
-        item = {f.name: _json_value(getattr(t, f.name)) for f in dataclasses.fields(t)}
+        item = {
+            f.name: _json_value(getattr(t, f.name))
+            for f in dataclasses.fields(t)
+            if with_identity or f.name not in IDENTITY_FIELDS
+        }
         if channel_links:
             item["channel_links"] = list(channel_links(t))
         item["session"] = session_of(t) if session_of else None

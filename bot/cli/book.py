@@ -8,30 +8,65 @@ from pathlib import Path
 from bot.book.files import render_book
 from bot.book.imports import read_entries
 from bot.book.parse import BookFormatError
+from bot.cli.outputs import OutputError, check_target, replacing
 from config.settings import Settings
 from storage.database import Database
 from storage.testimonials import Repository
 from storage.textlength import telegram_length
 
+NOT_TEXT = (
+    "{path} is not a text file (a document or an image?): save the book as .txt, .md, .csv "
+    "or .json, then import that."
+)
+#: The format a file name's extension names (``livredor.html`` is HTML, not Markdown).
+EXTENSIONS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
+EXTENSIONS |= {".csv": "csv", ".json": "json"}
 
-async def export_book(settings: Settings, fmt: str, order: str, output: Path | None) -> int:
-    """``livredor export``: write the approved testimonials to ``output`` or stdout."""
+
+def export_format(fmt: str | None, output: Path | None) -> str:
+    """``--format``, else the one the output's extension names, else Markdown."""
+    if fmt is not None:
+        return fmt
+    return EXTENSIONS.get(output.suffix.lower(), "md") if output is not None else "md"
+
+
+async def export_book(
+    settings: Settings,
+    fmt: str | None,
+    order: str,
+    output: Path | None,
+    *,
+    force: bool = False,
+    with_identity: bool = False,
+) -> int:
+    """``livredor export``: write the approved testimonials to ``output`` or stdout. A file
+    is never the database (nor any SQLite file), replaces an existing one only with
+    ``force``, is written private (0600: names and words) under a temporary name renamed at
+    the end."""
     if not settings.database.is_file():
         print(f"No database at {settings.database} (set LIVREDOR_DATABASE).", file=sys.stderr)
         return 1
-    db = await Database.open(settings.database)
+    fmt = export_format(fmt, output)
     try:
-        testimonials = await Repository(db).list_for_book(order)
-    finally:
-        await db.close()
-    text = render_book(testimonials, fmt, settings)
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        # newline="" keeps the CSV's own \r\n line ends.
-        output.write_text(text, encoding="utf-8", newline="")  # noqa: ASYNC240 - a CLI
-        print(f"Wrote {len(testimonials)} testimonial(s) to {output}.", file=sys.stderr)
+        if output is not None:
+            check_target(output, settings.database)
+        db = await Database.open(settings.database)
+        try:
+            testimonials = await Repository(db).list_for_book(order)
+        finally:
+            await db.close()
+        text = render_book(testimonials, fmt, settings, with_identity=with_identity)
+        if output is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return 0
+        with replacing(output, force=force) as temporary:
+            # newline="" keeps the CSV's own \r\n line ends.
+            temporary.write_text(text, encoding="utf-8", newline="")
+    except OutputError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"Wrote {len(testimonials)} testimonial(s) to {output}.", file=sys.stderr)
     return 0
 
 
@@ -43,12 +78,19 @@ async def import_book(
     if not path.is_file():  # noqa: ASYNC240 - a CLI, nothing else runs
         print(f"No such file: {path}", file=sys.stderr)
         return 1
+    with path.open("rb") as handle:
+        if b"\0" in handle.read(65536):  # a text file has no NUL: a .docx, a PDF, a photo
+            print(NOT_TEXT.format(path=path), file=sys.stderr)
+            return 1
     try:
         entries = read_entries(path, fmt)  # type: ignore[arg-type]
     except BookFormatError as exc:
         print(f"{path}:{exc.line}: {exc.message}", file=sys.stderr)
         return 1
-    except (ValueError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        print(NOT_TEXT.format(path=path), file=sys.stderr)
+        return 1
+    except ValueError as exc:
         print(f"{path}: {exc}", file=sys.stderr)
         return 1
     for entry in entries:

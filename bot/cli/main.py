@@ -31,9 +31,19 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the bot (long polling, or a webhook if LIVREDOR_WEBHOOK_URL)")
 
     export = sub.add_parser("export", help="write the livre d'or (approved testimonials)")
-    export.add_argument("--format", choices=("md", "html", "csv", "json"), default="md")
+    export.add_argument(
+        "--format",
+        choices=("md", "html", "csv", "json"),
+        help="default: the extension of -o (.md .html .csv .json), else md",
+    )
     export.add_argument("--order", choices=("date", "name", "organisation"), default="date")
     export.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    export.add_argument("--force", action="store_true", help="replace an existing -o file")
+    export.add_argument(
+        "--with-identity",
+        action="store_true",
+        help="JSON: keep each author's Telegram account (id, profile name, @username)",
+    )
 
     imp = sub.add_parser("import", help="import testimonials collected elsewhere")
     imp.add_argument("file", type=Path, help="a livre d'or text/Markdown file, or export CSV/JSON")
@@ -199,7 +209,16 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     from bot.cli.book import export_book
 
-    return asyncio.run(export_book(settings, args.format, args.order, args.output))
+    return asyncio.run(
+        export_book(
+            settings,
+            args.format,
+            args.order,
+            args.output,
+            force=args.force,
+            with_identity=args.with_identity,
+        )
+    )
 
 
 def _import(settings: Settings, args: argparse.Namespace) -> int:

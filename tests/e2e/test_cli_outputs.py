@@ -5,6 +5,9 @@ a non-zero exit each, never a traceback, and the database intact."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -109,3 +112,82 @@ async def test_backup_on_a_full_disk_says_so(tmp_path: Path) -> None:
     assert code == 1 and "Backup failed" in err and "Traceback" not in err, err
     assert previous.read_bytes() == b"SQLite format 3\x00 the previous backup"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []  # noqa: ASYNC240 - a test
+
+
+BOOK = "Ada LOVELACE\nAnalytical Engine Society\n« Une journée formidable. »\n"
+
+
+async def _book_database(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A database with one imported testimonial, whose author has a Telegram account."""
+    database = await _database(tmp_path)
+    env = cli_env(None, database)
+    source = tmp_path / "book.txt"
+    source.write_text(BOOK, encoding="utf-8")
+    code, _, err = await run_cli(tmp_path, "import", str(source), env=env)
+    assert code == 0, err
+    with contextlib.closing(sqlite3.connect(database)) as conn, conn:
+        conn.execute("UPDATE testimonials SET user_id = 4242, author_username = 'zoe_x9'")
+    return database, env
+
+
+async def test_export_refuses_every_bad_output_and_never_overwrites_unasked(
+    tmp_path: Path,
+) -> None:
+    """Issue 22, item 1: `export -o livredor.db` (one letter from livredor.md) no longer
+    destroys the event; nor through a link; an existing file needs --force."""
+    database, env = await _book_database(tmp_path)
+    for output, said in _bad_outputs(tmp_path, database):
+        code, _, err = await run_cli(tmp_path, "export", "--format", "json", "-o", output, env=env)
+        assert code != 0 and said in err, (output, err)
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("SELECT name FROM testimonials").fetchall() == [("Ada LOVELACE",)]
+    book = tmp_path / "livredor.md"
+    book.write_text("my own notes", encoding="utf-8")
+    code, _, err = await run_cli(tmp_path, "export", "-o", str(book), env=env)
+    assert code == 1 and "exists: add --force" in err
+    assert book.read_text(encoding="utf-8") == "my own notes"
+    code, _, err = await run_cli(tmp_path, "export", "-o", str(book), "--force", env=env)
+    assert code == 0 and "Ada LOVELACE" in book.read_text(encoding="utf-8"), err
+    assert [p.name for p in tmp_path.iterdir() if ".tmp" in p.name] == []  # noqa: ASYNC240 - a test
+
+
+async def test_export_is_private_takes_its_format_from_the_name_and_keeps_accounts_out(
+    tmp_path: Path,
+) -> None:
+    """Issue 22, items 4 and 16: 0600 whatever the umask, `-o book.html` is HTML, and the
+    JSON has the author's Telegram account only with --with-identity."""
+    _, env = await _book_database(tmp_path)
+    html = tmp_path / "book.html"
+    code, _, err = await run_cli(
+        tmp_path,
+        "export",
+        "-o",
+        str(html),
+        env=env,
+        prefix=["sh", "-c", 'umask 022; exec "$0" "$@"'],
+    )
+    assert code == 0, err
+    assert html.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+    assert html.stat().st_mode & 0o777 == 0o600
+    plain, with_identity = tmp_path / "book.json", tmp_path / "identity.json"
+    code, _, err = await run_cli(tmp_path, "export", "-o", str(plain), env=env)
+    assert code == 0, err
+    code, _, err = await run_cli(
+        tmp_path, "export", "-o", str(with_identity), "--with-identity", env=env
+    )
+    assert code == 0, err
+    [entry] = json.loads(plain.read_text(encoding="utf-8"))["testimonials"]
+    assert entry["name"] == "Ada LOVELACE"
+    assert not {"user_id", "author_username", "author_name"} & set(entry)
+    [entry] = json.loads(with_identity.read_text(encoding="utf-8"))["testimonials"]
+    assert (entry["user_id"], entry["author_username"]) == (4242, "zoe_x9")
+
+
+async def test_import_of_a_file_that_is_not_text_says_so(tmp_path: Path) -> None:
+    database = await _database(tmp_path)
+    document = tmp_path / "livre.docx"
+    document.write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\x8d\x9d" * 64)
+    code, _, err = await run_cli(tmp_path, "import", str(document), env=cli_env(None, database))
+    assert code == 1 and "is not a text file" in err and "codec" not in err, err
