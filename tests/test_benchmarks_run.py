@@ -72,6 +72,17 @@ def figures(line_start: str, report: str) -> list[float]:
     return [number(n) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", line[len(line_start) :])]
 
 
+def check_flood(report: str) -> None:
+    for row in table(report, "phase"):
+        between(row["median answer (ms)"], 0.01, 60_000)
+        between(row["worst answer (ms)"], 0.01, 60_000)
+    [ratio] = figures("ratio during/no flood (median):", report)
+    assert math.isfinite(ratio) and ratio > 0
+    # The calm attendees were answered while most of the flood still waited its turn.
+    [waiting] = figures("flood updates still waiting when the others were done:", report)
+    assert 0 < waiting <= 300
+
+
 def check_calls(report: str) -> None:
     steps = table(report, "step")
     assert len(steps) == 8  # 7 updates of the attendee, the organiser's Approve
@@ -231,6 +242,7 @@ RUNS = [
         *("--attendees", "25", "--concurrency", "5", "--rounds", "1"),
         check=check_webhook,
     ),
+    run("flood", "--quick", check=check_flood),
 ]
 
 
