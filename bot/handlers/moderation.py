@@ -27,7 +27,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest
 
 from bot.book.files import FORMATS, write_book_file
-from bot.services.cards import REASON_KEYS, format_time
+from bot.services.cards import CARD_BUTTONS, REASON_KEYS, format_time
 from bot.services.container import Context, Services
 from bot.services.decisions import already, decide
 from bot.services.messages import answer_query, profile_name
@@ -76,6 +76,14 @@ async def pressed(update: Update, context: Context) -> None:
         changing = action in ("edit", "field") and testimonial.status is not Status.PENDING
         refusal = texts(lang, "moderation.not_pending") if changing else already(svc, testimonial)
         await answer_query(query, refusal, show_alert=True)
+        return
+    pressed_on = query.message.message_id if query.message is not None else None
+    if action in CARD_BUTTONS and pressed_on not in testimonial.card_message_ids:
+        # Not the recorded card: a copy the bot sent but could not record (it stopped before
+        # Telegram's answer came), or an old one. Its buttons are dead; the copy goes.
+        await answer_query(query, texts(lang, "moderation.stale_card"), show_alert=True)
+        if pressed_on is not None:
+            await svc.desk.delete_messages((pressed_on,))
         return
     presser = profile_name(query.from_user)
     await ACTIONS[action](query, svc, testimonial, presser, arg)
@@ -381,7 +389,7 @@ async def group_text(update: Update, context: Context) -> None:
         await message.reply_text(texts(lang, "moderation.not_pending"))
         return
     log.info("testimonial #%d: %s corrected by %s", testimonial.id, field, who)
-    svc.desk.refresh_later(edited.id)
+    svc.desk.refresh_later(edited.id, words_changed=True)
 
 
 def _sender_name(message: Message, tg_user: TgUser) -> str:

@@ -49,13 +49,19 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class CardJob:
     """One job of the card sender: ``send`` a new card (or finish a half-sent one),
-    ``refresh`` an existing one (with an optional outcome line), ``repost`` it at the
-    bottom of the group."""
+    ``refresh`` an existing one's outcome line and buttons (its last part), ``rewrite`` it
+    (the words changed: every part), ``repost`` it at the bottom of the group."""
 
     testimonial_id: int
     kind: str
     footer: str | None = None
 
+
+#: The buttons that live on the card itself (Retry, Post again and Mark as posted are on
+#: separate alerts): a press on any message but the testimonial's recorded card is refused.
+CARD_BUTTONS = frozenset(
+    {"approve", "reject", "reason", "other", "edit", "field", "back", "unpublish", "unpublish_yes"}
+)
 
 # Cards are split shorter than posts so that an outcome line always fits on the last part.
 CARD_LIMIT = 3600
@@ -176,10 +182,13 @@ class CardDesk:
         limit must not delay the attendee's thank-you)."""
         self._put(CardJob(testimonial_id, "send"))
 
-    def refresh_later(self, testimonial_id: int, footer: str | None = None) -> None:
+    def refresh_later(
+        self, testimonial_id: int, footer: str | None = None, *, words_changed: bool = False
+    ) -> None:
         """Queue a card update (deciders and the publisher must not wait on the group's
-        flood limit); ``footer`` replaces the outcome line the status implies."""
-        self._put(CardJob(testimonial_id, "refresh", footer))
+        flood limit); ``footer`` replaces the outcome line the status implies. Only the last
+        part (outcome and buttons) is edited, every part when ``words_changed``."""
+        self._put(CardJob(testimonial_id, "rewrite" if words_changed else "refresh", footer))
 
     def repost_later(self, testimonial_id: int) -> None:
         """Queue moving a pending testimonial's card to the bottom of the group (/pending)."""
@@ -248,7 +257,7 @@ class CardDesk:
                 await self.repo.set_card_messages(testimonial.id, [], done=False)
                 await self.send_card(await self._reread(testimonial))
         elif testimonial.card_message_ids:
-            await self.refresh_card(testimonial, job.footer)
+            await self.refresh_card(testimonial, job.footer, words_changed=job.kind == "rewrite")
 
     async def _reread(self, testimonial: Testimonial) -> Testimonial:
         fresh = await self.repo.get(testimonial.id)
@@ -413,9 +422,13 @@ class CardDesk:
             testimonial, self.card_parts(testimonial, footer), markup, resume=True
         )
 
-    async def refresh_card(self, testimonial: Testimonial, footer: str | None = None) -> None:
-        """Bring a card up to date with the testimonial (one edit of its last part, or a new
-        card if the text changed length or the old card is gone)."""
+    async def refresh_card(
+        self, testimonial: Testimonial, footer: str | None = None, *, words_changed: bool = False
+    ) -> None:
+        """Bring a card up to date with the testimonial: an edit of its last part (the
+        outcome line and buttons), of every part when the words changed, or a new card if
+        the number of parts changed or the old card is gone. An edit to the same text is a
+        call lost from the group's 20 a minute (and a 400 "not modified")."""
         default_footer, markup = self.outcome(testimonial)
         parts = self.card_parts(testimonial, footer or default_footer)
         if len(parts) != len(testimonial.card_message_ids):
@@ -426,6 +439,8 @@ class CardDesk:
             testimonial.card_message_ids, parts, range(len(parts)), strict=True
         ):
             last = index == len(parts) - 1
+            if not (last or words_changed):
+                continue
             try:
                 await self.group.edit(message_id, part, markup if last else None)
             except BadRequest as exc:

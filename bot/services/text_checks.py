@@ -41,6 +41,7 @@ TOAST_KEYS = frozenset(
         "moderation.marked_published",
         "moderation.not_found",
         "moderation.not_pending",
+        "moderation.stale_card",
         "moderation.only_organisers",
         "moderation.republished",
         "moderation.retrying",

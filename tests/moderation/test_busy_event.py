@@ -260,3 +260,53 @@ async def test_private_channel_links_say_they_open_for_members_only(tmp_path: Pa
         link = f"https://t.me/c/1000000002/{done.channel_message_ids[0]}"
         told = await h.wait(lambda: next((m for m in p.texts() if link in m), None))
         assert "private" in told and "members only" in told
+
+
+LONG_QUOTE = "\n\n".join(f"Paragraph {i}: " + "lorem ipsum dolor sit amet " * 30 for i in range(6))
+
+
+async def test_a_decision_edits_only_the_part_that_changes(harness: Harness) -> None:
+    """Issue 22, item 9: Approve on a card in several parts edits its last part (outcome
+    line, buttons), not the others to the same text (a 400 "not modified" and a call lost
+    from the group's 20 a minute); an organiser's correction rewrites every part."""
+    h = harness
+    tid = await submit(h, h.person("Long", user_id=46_000), quote=LONG_QUOTE, name="Long")
+    t = await card_of(h, tid)
+    assert len(t.card_message_ids) == 2
+    await press(h, ORGANISER_ID, t.card_message_ids[-1], f"mod:reject:{tid}")
+    await press(h, ORGANISER_ID, t.card_message_ids[-1], f"mod:reason:{tid}:0")
+    await wait_status(h, tid, Status.REJECTED)
+    await h.settle()
+    edits = [c for c in h.fake.calls("editMessageText") if c.params.get("chat_id") == GROUP_ID]
+    assert [c.params["message_id"] for c in edits] == [t.card_message_ids[-1]]
+    assert all(c.response is not None and c.response.get("ok") for c in edits)
+    assert "Off-topic" in h.fake.message(GROUP_ID, t.card_message_ids[-1])["text"]
+
+
+async def test_a_card_copy_the_bot_could_not_record_has_dead_buttons(harness: Harness) -> None:
+    """Issue 22, item 8: the bot stops while Telegram holds the answer to the card's last
+    part (the part went out, its id was never recorded). After the restart the card is
+    finished again, and only the recorded card's buttons act: a press on the copy changes
+    nothing, says so, and takes the copy away."""
+    h = harness
+    updates_only(h)
+    h.fake.hold("sendMessage", GROUP_ID, after=1)  # part 1 answered, part 2 out but held
+    tid = await submit(h, h.person("Long", user_id=46_001), quote=LONG_QUOTE, name="Long")
+    await h.fake.wait_held(timeout=10)
+    await h.restart()
+    h.fake.release()
+    whole = await h.wait_async(lambda: h.repo.get(tid), lambda t: t.card_done, timeout=10)
+    with_buttons = [
+        m["message_id"] for m in h.group_messages() if h.fake.buttons(GROUP_ID, m["message_id"])
+    ]
+    assert len(with_buttons) == 2  # the copy Telegram sent, and the recorded last part
+    [copy] = [m for m in with_buttons if m not in whole.card_message_ids]
+    answer = await press(h, ORGANISER_ID, copy, f"mod:approve:{tid}")
+    assert answer["show_alert"] and "out of date" in answer["text"]
+    await h.settle()
+    still = await h.repo.get(tid)
+    assert still is not None and still.status is Status.PENDING
+    assert copy not in [m["message_id"] for m in h.group_messages()]
+    answer = await press(h, ORGANISER_ID, whole.card_message_ids[-1], f"mod:approve:{tid}")
+    assert "Approved" in answer["text"]
+    await wait_status(h, tid, Status.PUBLISHED)
