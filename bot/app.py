@@ -274,7 +274,7 @@ async def on_error(update: object, context: Context) -> None:
     out_of_space = error is not None and is_out_of_space(error)
     if out_of_space:
         # Not kept, not lost: left not done, handled again once the disk takes writes.
-        services(context).processor.not_saved(update)
+        context.bot_data.services.processor.not_saved(update)
         log.error("could not store what an update brought: %s", error)
     else:
         log.error("error while handling an update", exc_info=error)
