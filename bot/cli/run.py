@@ -124,7 +124,15 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 await updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=10)
                 log.info("receiving updates by long polling")
             await app.start()
-            heart = asyncio.create_task(beat(heartbeat_path(settings.database)), name="heart")
+            desk = app.bot_data.services.desk
+            heart = asyncio.create_task(
+                beat(
+                    heartbeat_path(settings.database),
+                    lambda: desk.unreachable,
+                    desk.unreachable_changed,
+                ),
+                name="heart",
+            )
             await stop.wait()
             heart.cancel()
             with contextlib.suppress(asyncio.CancelledError):

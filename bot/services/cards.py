@@ -141,6 +141,10 @@ class CardDesk:
         # a test may set a fake clock).
         self.clock: Callable[[], float] = time.monotonic
         self._admins: tuple[float, frozenset[int]] | None = None
+        #: Why the organisers' group refuses cards (the bot was removed from it, or it is
+        #: gone), in one sentence for the log and ``livredor health``; None when it takes them.
+        self.unreachable: str | None = None
+        self.unreachable_changed = asyncio.Event()
         self._seen: dict[int, float] = {}  # admin id -> when Telegram last confirmed it
         self.channel_username: str | None = None  # learnt with getChat at start
 
@@ -220,6 +224,13 @@ class CardDesk:
                 raise
             except Exception as exc:
                 failures += 1
+                if self._group_refuses(exc):
+                    # Not this card's fault: every card waits, none is dropped, until the
+                    # organisers let the bot back in (tried again every minute at most).
+                    delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1))
+                    self._job_in_hand = False
+                    await asyncio.sleep(delay)
+                    continue
                 if isinstance(exc, BadRequest | Forbidden) and failures >= GIVE_UP_AFTER:
                     log.error("card job %s dropped after %d tries: %s", job, failures, exc)
                 else:
@@ -235,8 +246,28 @@ class CardDesk:
             finally:
                 self._job_in_hand = False
             failures = 0
+            if self.unreachable is not None:
+                log.info("the organisers' group takes cards again")
+                self.unreachable = None
+                self.unreachable_changed.set()
             if self._jobs and self._jobs[0] is job:
                 self._jobs.popleft()
+
+    def _group_refuses(self, exc: Exception) -> bool:
+        """Whether ``exc`` says the group refuses the bot itself (removed, banned, gone);
+        the first time, say so in the log as an ERROR, with what to do."""
+        refusal = classify(exc) if isinstance(exc, TelegramError) else None
+        if refusal not in (Refusal.NOT_MEMBER, Refusal.CHAT_GONE):
+            return False
+        if self.unreachable is None:
+            username = f"@{self.bot_username}" if self.bot_username else "the bot"
+            self.unreachable = (
+                f"the organisers' group {self.group} refuses the bot ({exc}): add {username} "
+                "to it again as an administrator; the cards wait and go out then"
+            )
+            log.error("%s", self.unreachable)
+            self.unreachable_changed.set()
+        return True
 
     async def _do(self, job: CardJob) -> None:
         testimonial = await self.repo.get(job.testimonial_id)

@@ -275,3 +275,49 @@ async def test_run_without_telegram_says_so_in_one_sentence(tmp_path: Path) -> N
     assert code == 1, stderr
     assert f"cannot reach Telegram at {closed}" in stderr
     assert "Traceback" not in stderr and TOKEN not in stderr
+
+
+async def test_removed_from_the_group_while_running_says_so_everywhere(tmp_path: Path) -> None:
+    """Issue 22, item 2 (while running): the bot is removed from the organisers' group. An
+    ERROR in the log (once), the next attendee is told the truth (saved, will reach the
+    organisers), `livredor health` says unhealthy; the card waits, none is dropped, and goes
+    out once the bot is back."""
+    database = tmp_path / "livredor.db"
+    bot = CliProcess(tmp_path, "run")
+    async with fake_telegram() as (fake, server):
+        env = cli_env(server, database)
+        fake.add_user(ATTENDEE, "Ada", last_name="Lovelace")
+        fake.add_user(ATTENDEE + 1, "Bob")
+        try:
+            await bot.start("run", env=env)
+            await bot.wait_log("receiving updates by long polling")
+            fake.set_bot_rights(GROUP_ID, member=False)
+            # The first card after the removal is how the bot learns of it.
+            await submit(fake, ATTENDEE, quote="Marqueur-e1 la carte attendra")
+            await bot.wait_log("refuses the bot")
+            await submit(fake, ATTENDEE + 1, name="Bob", quote="Marqueur-e2 la suivante aussi")
+            await wait_until(
+                lambda: any(
+                    "The organisers cannot receive it just now" in m["text"]
+                    for m in fake.messages(ATTENDEE + 1)
+                ),
+                15,
+                "the second attendee told the truth",
+            )
+            code, _, err = await run_cli(tmp_path, "health", env=env, name="health")
+            assert code == 1 and "Alive but not healthy" in err and "refuses the bot" in err
+            fake.set_bot_rights(GROUP_ID, member=True, admin=True)
+            for marker in ("Marqueur-e1", "Marqueur-e2"):
+                await wait_until(
+                    lambda m=marker: any(m in x["text"] for x in fake.messages(GROUP_ID)),
+                    60,
+                    f"the card {marker}, once the bot is back",
+                )
+            await bot.wait_log("takes cards again")
+            code, out, err = await run_cli(tmp_path, "health", env=env, name="healthy")
+            assert code == 0 and "Alive" in out, err
+            bot.signal(signal.SIGTERM)
+            assert await bot.wait(10.0) == 0
+        finally:
+            await bot.kill()
+    assert bot.stderr.count("refuses the bot") == 1, bot.stderr

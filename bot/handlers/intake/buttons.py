@@ -261,8 +261,10 @@ async def _send(press: Press) -> None:
     if result is SubmitResult.SUBMITTED and testimonial is not None:
         log.info("submission received: testimonial #%d from user %d", testimonial.id, tg_user.id)
         ANSWER_SAVED.set(True)
+        # The group refuses the bot (removed from it): the card waits; say so, truthfully.
+        thanks = "intake.submitted_group_away" if svc.desk.unreachable else "intake.submitted"
         await answer_in_place(
-            update, svc, lang, texts(lang, "intake.sent"), tail=texts(lang, "intake.submitted")
+            update, svc, lang, texts(lang, "intake.sent"), tail=texts(lang, thanks)
         )
         svc.desk.submitted(testimonial.id)
         return
