@@ -260,9 +260,9 @@ class CardDesk:
         if refusal not in (Refusal.NOT_MEMBER, Refusal.CHAT_GONE):
             return False
         if self.unreachable is None:
-            username = f"@{self.bot_username}" if self.bot_username else "the bot"
             self.unreachable = (
-                f"the organisers' group {self.group} refuses the bot ({exc}): add {username} "
+                f"the organisers' group {self.group.chat_id} refuses the bot ({exc}): add "
+                f"@{self.bot.username} "
                 "to it again as an administrator; the cards wait and go out then"
             )
             log.error("%s", self.unreachable)
