@@ -308,11 +308,11 @@ async def test_removed_from_the_group_while_running_says_so_everywhere(tmp_path:
             assert code == 1 and "Alive but not healthy" in err and "refuses the bot" in err
             fake.set_bot_rights(GROUP_ID, member=True, admin=True)
             for marker in ("Marqueur-e1", "Marqueur-e2"):
-                await wait_until(
-                    lambda m=marker: any(m in x["text"] for x in fake.messages(GROUP_ID)),
-                    60,
-                    f"the card {marker}, once the bot is back",
-                )
+
+                def in_group(marker: str = marker) -> bool:
+                    return any(marker in m["text"] for m in fake.messages(GROUP_ID))
+
+                await wait_until(in_group, 60, f"the card {marker}, once the bot is back")
             await bot.wait_log("takes cards again")
             code, out, err = await run_cli(tmp_path, "health", env=env, name="healthy")
             assert code == 0 and "Alive" in out, err
