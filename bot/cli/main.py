@@ -144,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "setup":
             _print_problems(["Correct or delete that line of .env, then run setup again."])
         return EXIT_CONFIG
-    hidden = [settings.bot_token, settings.webhook_secret]
+    hidden = [settings.bot_token, settings.webhook_secret, settings.wall_key]
     configure_logging(settings.log_level, [s.get_secret_value() for s in hidden if s])
     commands: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
         "run": _run,

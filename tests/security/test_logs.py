@@ -8,6 +8,7 @@ import logging
 import signal
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.cli.logs import RedactTokens
@@ -141,3 +142,32 @@ async def test_the_webhook_secret_never_reaches_the_debug_log(
     log = bot.stderr
     assert "setWebhook" in log  # PTB did log the call's parameters at DEBUG
     assert secret not in log and TOKEN not in log
+
+
+async def test_the_wall_key_never_reaches_the_debug_log(tmp_path: Path) -> None:
+    """Issue 22, item 5: no secret at any level: the wall's key either, though every
+    screen asks for the page with it in the address."""
+    key = "wall-key_Zq81xKp2"
+    port = free_port()
+    bot = CliProcess(tmp_path, "run")
+    async with fake_telegram() as (_fake, server):
+        env = cli_env(
+            server,
+            tmp_path / "livredor.db",
+            log_level="DEBUG",
+            wall_port=str(port),
+            wall_listen="127.0.0.1",
+            wall_key=key,
+        )
+        try:
+            await bot.start("run", env=env)
+            await bot.wait_log("receiving updates by long polling")
+            async with aiohttp.ClientSession() as session:
+                for path in (f"/?key={key}", f"/wall.json?key={key}", "/?key=wrong"):
+                    async with session.get(f"http://127.0.0.1:{port}{path}") as response:
+                        await response.read()
+            bot.signal(signal.SIGTERM)
+            assert await bot.wait(10.0) == 0
+        finally:
+            await bot.kill()
+    assert key not in bot.stderr and TOKEN not in bot.stderr
