@@ -34,6 +34,9 @@ MESSAGE_MAX = MessageLimit.MAX_TEXT_LENGTH
 #: literal key the code passes to ``answer_query`` is here.
 TOAST_KEYS = frozenset(
     {
+        "intake.already_done",
+        "intake.already_erased",
+        "intake.already_sent",
         "intake.out_of_date",
         "intake.stale_button",
         "moderation.approved_answer",
