@@ -3,6 +3,8 @@ real browser (Debian's Chromium, driven by Playwright; never a downloaded one)."
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -78,8 +80,20 @@ async def open_wall(browser: Browser, url: str, *, clock: bool = False) -> Page:
     if clock:
         await page.clock.install()
     await page.goto(url)
-    await page.wait_for_function("document.body.dataset.ready === 'yes'")
+    await wait_in_page(page, "() => document.body.dataset.ready === 'yes'", None, 30.0)
     return page
+
+
+async def wait_in_page(page: Page, predicate: str, arg: Any, timeout: float) -> None:
+    """Wait until the JavaScript function ``predicate(arg)`` is true in the page, asking
+    from here. Not Playwright's ``wait_for_function``: when the answer is not there at once
+    it builds its poller with ``new Function`` inside the page, which the wall's CSP
+    (rightly) refuses as 'unsafe-eval'; ``evaluate`` goes through the DevTools protocol."""
+    deadline = time.monotonic() + timeout
+    while not await page.evaluate(predicate, arg):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the page never made {predicate!r} true within {timeout:g} s")
+        await asyncio.sleep(0.02)
 
 
 async def shown(page: Page) -> dict[str, Any] | None:

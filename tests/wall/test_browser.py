@@ -20,6 +20,7 @@ from tests.wall.support import (
     publish,
     running_wall,
     shown,
+    wait_in_page,
 )
 
 #: The issue's promise: on screen, and off it, within five seconds.
@@ -32,15 +33,16 @@ async def on_screen(page: Page, key: str | None, timeout: float) -> float:
     """Wait until the page shows ``key`` (None: no testimonial, or another one than before)
     settled (not fading); return how long it took."""
     started = time.monotonic()
-    await page.wait_for_function(
+    await wait_in_page(
+        page,
         """(key) => {
           const card = document.getElementById("card");
           const settled = !card.classList.contains("leaving");
           return key === null ? card.hidden || settled && card.dataset.key !== undefined
                               : !card.hidden && settled && card.dataset.key === key;
         }""",
-        arg=key,
-        timeout=timeout * 1000,
+        key,
+        timeout,
     )
     return time.monotonic() - started
 
