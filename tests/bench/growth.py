@@ -234,8 +234,12 @@ async def cli_export(workdir: Path, entries: int, rounds: int = 3) -> tuple[floa
         for database in (empty, book):
             env = cli_env(None, database, log_level="WARNING")
             started = time.perf_counter()
+            # --force: each round replaces the last round's book (export refuses without it).
             code, _, err = await run_cli(
-                workdir, "export", "--format", "html", "-o", str(output), env=env, timeout=120
+                workdir,
+                *("export", "--format", "html", "-o", str(output), "--force"),
+                env=env,
+                timeout=120,
             )
             times[database].append(time.perf_counter() - started)
             assert code == 0, err
