@@ -36,6 +36,20 @@ JSON = dict[str, Any]
 _T = TypeVar("_T")
 
 
+#: Debian's Chromium offline and quiet (no update checks, no sync, nothing but the page): the
+#: HTML book's PDF and the wall's browser tests.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",  # root in CI containers
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
 def make_settings(database: Path, **overrides: Any) -> Settings:
     """Settings for a test bot wired to the fake's group and channel."""
     values: dict[str, Any] = {

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.book.formats import to_html
+from tests.support import CHROMIUM_ARGS
 from tests.test_book import seed_entries
 from tests.test_export import EVENT, seed_testimonials
 
@@ -30,14 +31,7 @@ def print_to_pdf(html: str, tmp_path: Path) -> Path:
     page.write_text(html, encoding="utf-8")
     command = [
         chromium(),
-        "--headless",
-        "--no-sandbox",  # root in CI containers
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *CHROMIUM_ARGS,
         f"--user-data-dir={tmp_path / 'profile'}",
         f"--print-to-pdf={pdf}",
         "--no-pdf-header-footer",

@@ -18,21 +18,10 @@ from bot.services.publishing import POST_MARKER
 from bot.services.render import join_parts_plain
 from bot.services.wall import WallServer
 from storage.models import Status
-from tests.support import CHANNEL_ID, GROUP_ID, ORGANISER_ID, Harness, Person
+from tests.support import CHANNEL_ID, CHROMIUM_ARGS, GROUP_ID, ORGANISER_ID, Harness, Person
 
 CHROMIUM = Path("/usr/bin/chromium")
 HAVE_CHROMIUM = CHROMIUM.is_file()
-#: Offline and quiet: no update checks, no sync, nothing but the page.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",  # root in CI containers
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: A venue's screen.
 SCREEN = {"width": 1920, "height": 1080}
 #: The page's testimonial as a channel post's plain text: the signature's lines, a blank
