@@ -87,6 +87,7 @@ def build_application(
         .context_types(CONTEXT_TYPES)
         .token(settings.token)
         .base_url(settings.api_base_url)
+        .base_file_url(settings.api_file_url)
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,

@@ -159,6 +159,14 @@ class Settings(BaseSettings):
             return text
         raise ValueError("malformed channel")
 
+    @property
+    def api_file_url(self) -> str:
+        """Where the Bot API serves the files ``getFile`` names: ``.../bot`` becomes
+        ``.../file/bot`` (Telegram's layout, and a self-hosted server's)."""
+        base = self.api_base_url
+        head, sep, tail = base.rpartition("/bot")
+        return f"{head}/file/bot{tail}" if sep else f"{base.rstrip('/')}/file/bot"
+
     @field_validator("api_base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:

@@ -44,6 +44,7 @@ def test_defaults() -> None:
     assert settings.organisers_chat_id is None
     assert settings.channel_id is None
     assert settings.api_base_url == "https://api.telegram.org/bot"
+    assert settings.api_file_url == "https://api.telegram.org/file/bot"
     assert settings.database == Path("livredor.db")
     assert settings.event_name == ""
     assert settings.event_hashtag is None
@@ -100,6 +101,8 @@ def test_environment_with_the_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert settings.organisers_chat_id == -1001234567890
     assert settings.channel_id == -1009876543210
     assert settings.api_base_url == "http://127.0.0.1:8081/bot"
+    # getFile's files, on the same server (a self-hosted Bot API serves them there too).
+    assert settings.api_file_url == "http://127.0.0.1:8081/file/bot"
     assert settings.database == tmp_path / "event.db"
     assert settings.event_name == "ROUMICS 2012 « Lille »"
     assert settings.event_hashtag == "Roumics2012"

@@ -6,9 +6,12 @@ answer, or raises :class:`ApiError` with Telegram's code and description.
 
 from __future__ import annotations
 
+import io
 import logging
 import mimetypes
 from typing import Any
+
+from PIL import Image
 
 from bot.sandbox.api import Files, Handler, check_can_write, registrar
 from bot.sandbox.html_check import TelegramHTMLError, parse_entities
@@ -17,8 +20,10 @@ from bot.sandbox.limits import (
     CAPTION_MAX,
     DELETE_WINDOW_SECONDS,
     DOCUMENT_MAX_BYTES,
+    PHOTO_MAX_BYTES,
     TEXT_MAX,
 )
+from bot.sandbox.media import photo_sizes
 from bot.sandbox.objects import (
     ApiError,
     Chat,
@@ -265,6 +270,82 @@ async def send_document(tg: World, p: Params, files: Files) -> JSONDict:
     return message.to_json()
 
 
+def _photo(tg: World, p: Params, files: Files) -> tuple[list[JSONDict], bytes]:
+    """The PhotoSize list and bytes of a sendPhoto: an upload or a known file_id."""
+    value = p.raw.get("photo")
+    upload: UploadedFile | None
+    if isinstance(value, str) and value.startswith("attach://"):
+        upload = files.get(value.removeprefix("attach://"))
+        if upload is None:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+    elif value in (None, ""):
+        upload = files.get("photo")
+        if upload is None:
+            raise bad_request("there is no photo in the request")
+    elif isinstance(value, str):
+        known = tg.content_of(value)
+        if known is None:
+            if value.startswith(("http://", "https://")):
+                raise bad_request("failed to get HTTP URL content")
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        file_id, unique_id = tg.new_file_ids()
+        return photo_sizes(known, file_id, unique_id), known
+    else:
+        raise bad_request("there is no photo in the request")
+    if not upload.content:
+        raise bad_request("file must be non-empty")
+    if len(upload.content) > PHOTO_MAX_BYTES:
+        raise bad_request("PHOTO_INVALID_DIMENSIONS")
+    try:
+        with Image.open(io.BytesIO(upload.content)) as image:
+            image.verify()
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise bad_request("IMAGE_PROCESS_FAILED") from None
+    file_id, unique_id = tg.new_file_ids()
+    return photo_sizes(upload.content, file_id, unique_id), upload.content
+
+
+@_method("sendPhoto")
+async def send_photo(tg: World, p: Params, files: Files) -> JSONDict:
+    """A photo, with a caption of at most 1,024 characters (after entity parsing)."""
+    chat = tg.chat_by_param(p)
+    check_can_write(tg, chat)
+    sizes, content = _photo(tg, p, files)
+    caption = p.get_str("caption") or ""
+    parse_mode = p.get_str("parse_mode")
+    plain, entities = "", list[JSONDict]()
+    if caption:
+        plain, entities = format_text(
+            caption, parse_mode, p.get_json("caption_entities"), caption=True
+        )
+    markup = validate_reply_markup(p.get_json("reply_markup"))
+    message = _new_bot_message(tg, chat, p)
+    check_flood(tg, chat)
+    for size in sizes:
+        tg.keep_content(size["file_id"], size["file_unique_id"], content)
+    message.content = {"photo": sizes}
+    message.text_field = "caption"
+    message.plain, message.entities = plain, entities
+    message.html, message.parse_mode = caption or None, parse_mode
+    message.reply_markup = markup
+    message.photo = content
+    tg.store_bot_message(chat, message)
+    record_flood(tg, chat)
+    return message.to_json()
+
+
+@_method("getFile")
+async def get_file(tg: World, p: Params, files: Files) -> JSONDict:
+    """The File of a photo (a user's or the bot's), with a path on the file server."""
+    file_id = p.get_str("file_id")
+    if not file_id:
+        raise bad_request("file_id is empty")
+    found = tg.get_file(file_id)
+    if found is None:
+        raise bad_request("invalid file_id")
+    return found
+
+
 def _editable(tg: World, p: Params) -> tuple[Chat, StoredMessage]:
     chat = tg.chat_by_param(p)
     message_id = _message_id(p)
@@ -309,6 +390,24 @@ async def edit_message_text(tg: World, p: Params, files: Files) -> JSONDict:
     markup = validate_reply_markup(p.get_json("reply_markup"), inline_only=True)
     _apply_edit(tg, chat, message, new, markup)
     message.html, message.parse_mode = text, parse_mode
+    return message.to_json()
+
+
+@_method("editMessageCaption")
+async def edit_message_caption(tg: World, p: Params, files: Files) -> JSONDict:
+    """The caption of a photo or document; like Telegram, no ``reply_markup`` removes the
+    inline keyboard, and an empty caption removes the caption."""
+    chat, message = _editable(tg, p)
+    if message.text_field != "caption":
+        raise bad_request("there is no caption in the message to edit")
+    caption = p.get_str("caption") or ""
+    parse_mode = p.get_str("parse_mode")
+    new: tuple[str, list[JSONDict]] = ("", [])
+    if caption:
+        new = format_text(caption, parse_mode, p.get_json("caption_entities"), caption=True)
+    markup = validate_reply_markup(p.get_json("reply_markup"), inline_only=True)
+    _apply_edit(tg, chat, message, new, markup)
+    message.html, message.parse_mode = caption or None, parse_mode
     return message.to_json()
 
 

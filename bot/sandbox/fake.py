@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Mapping
 
 from bot.sandbox import api, api_messages
-from bot.sandbox.media import command_entities, media_content
+from bot.sandbox.media import command_entities, default_photo, media_content, photo_sizes
 from bot.sandbox.objects import (
     ApiError,
     BotRights,
@@ -367,6 +367,8 @@ class FakeTelegram(World):
         reply_to: int | None = None,
         kind: str = "text",
         anonymous: bool = False,
+        photo: bytes | None = None,
+        media_group_id: str | None = None,
     ) -> JSONDict:
         """A user sends a message; queues a ``message`` update; returns the Message JSON.
 
@@ -408,7 +410,9 @@ class FakeTelegram(World):
             reply_to=replied.to_json(with_reply=False) if replied else None,
             as_chat=anonymous,
         )
-        self._fill_content(message, kind, text, user)
+        self._fill_content(message, kind, text, user, photo)
+        if media_group_id is not None:
+            message.content["media_group_id"] = media_group_id
         chat.messages[message.message_id] = message
         payload = message.to_json()
         if self._delivered_despite_privacy(chat, message, replied):
@@ -479,7 +483,8 @@ class FakeTelegram(World):
         """The bot's messages in a chat, oldest first, as they are now (after edits, without
         deleted ones). Each is a fresh dict: message_id, chat_id, text (plain, or the caption),
         html (as sent), parse_mode, entities, reply_markup, document (None or filename,
-        content, mime_type, file_id), from_bot, date, edit_count, deleted, json (Bot API)."""
+        content, mime_type, file_id), photo (None or the bytes of a photo the bot sent),
+        from_bot, date, edit_count, deleted, json (Bot API)."""
         chat = self._chat(chat_id)
         return [
             m.view()
@@ -591,7 +596,12 @@ class FakeTelegram(World):
         return f"@{self.bot_username}" in text
 
     def _fill_content(
-        self, message: StoredMessage, kind: str, text: str | None, user: JSONDict
+        self,
+        message: StoredMessage,
+        kind: str,
+        text: str | None,
+        user: JSONDict,
+        photo: bytes | None = None,
     ) -> None:
         if kind == "text":
             if not text:
@@ -600,6 +610,13 @@ class FakeTelegram(World):
             message.entities = command_entities(text)
             return
         message.content, captioned = media_content(kind, text, user, next(self._file_ids))
+        if kind == "photo":
+            content = default_photo() if photo is None else photo
+            file_id, unique_id = self.new_file_ids()
+            sizes = photo_sizes(content, file_id, unique_id)
+            for size in sizes:
+                self.keep_content(size["file_id"], size["file_unique_id"], content)
+            message.content["photo"] = sizes
         message.text_field = "caption"
         if text and captioned:
             message.plain = text

@@ -14,6 +14,7 @@ __all__ = [
     "DESCRIPTION_MAX",
     "DOCUMENT_MAX_BYTES",
     "INLINE_BUTTONS_MAX",
+    "PHOTO_MAX_BYTES",
     "SHORT_DESCRIPTION_MAX",
     "TEXT_MAX",
     "UPDATES_LIMIT_MAX",
@@ -30,6 +31,7 @@ DESCRIPTION_MAX = 512  # setMyDescription (characters)
 SHORT_DESCRIPTION_MAX = 120  # setMyShortDescription (characters)
 UPDATES_LIMIT_MAX = 100  # getUpdates limit
 DOCUMENT_MAX_BYTES = 50 * 1024 * 1024  # upload limit of the cloud Bot API
+PHOTO_MAX_BYTES = 10 * 1024 * 1024  # sendPhoto's upload limit
 DELETE_WINDOW_SECONDS = 48 * 3600  # deleteMessage: "sent less than 48 hours ago"
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
+
+from PIL import Image
 
 from storage.textlength import telegram_length
 
-__all__ = ["MESSAGE_KINDS", "command_entities", "media_content"]
+__all__ = ["MESSAGE_KINDS", "command_entities", "default_photo", "media_content", "photo_sizes"]
 
 JSONDict = dict[str, Any]
 
@@ -38,6 +41,50 @@ def command_entities(text: str) -> list[JSONDict]:
     return [{"type": "bot_command", "offset": 0, "length": telegram_length(command)}]
 
 
+_DEFAULT_PHOTO: list[bytes] = []
+
+
+def default_photo() -> bytes:
+    """A small JPEG, what a user's photo holds when the test gives no image of its own."""
+    if not _DEFAULT_PHOTO:
+        image = Image.new("RGB", (320, 240), (200, 120, 40))
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=80)
+        _DEFAULT_PHOTO.append(out.getvalue())
+    return _DEFAULT_PHOTO[0]
+
+
+def image_size(content: bytes) -> tuple[int, int]:
+    """(width, height) of an image, or a phone photo's usual size if it cannot be read."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            return image.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return 1280, 853
+
+
+def photo_sizes(content: bytes, file_id: str, unique_id: str) -> list[JSONDict]:
+    """The PhotoSize list Telegram gives a photo: a thumbnail, then the largest size (the
+    last one, each with its own file id; both download the same bytes here)."""
+    width, height = image_size(content)
+    scale = min(1.0, 90 / max(width, height, 1))
+    small = {
+        "file_id": f"{file_id}s",
+        "file_unique_id": f"{unique_id}s",
+        "width": max(1, round(width * scale)),
+        "height": max(1, round(height * scale)),
+        "file_size": min(len(content), 1200),
+    }
+    large = {
+        "file_id": file_id,
+        "file_unique_id": unique_id,
+        "width": width,
+        "height": height,
+        "file_size": len(content),
+    }
+    return [small, large]
+
+
 def media_content(kind: str, text: str | None, user: JSONDict, n: int) -> tuple[JSONDict, bool]:
     """The Message fields of a non-text ``kind`` (``n`` makes file ids unique), and whether
     that kind carries ``text`` as a caption."""
@@ -49,9 +96,8 @@ def media_content(kind: str, text: str | None, user: JSONDict, n: int) -> tuple[
         content = {"sticker": {**file, **sticker, "is_animated": False, "is_video": False}}
         captioned = False
     elif kind == "photo":
-        small = {**file, "width": 90, "height": 60, "file_size": 1200}
-        large = {**file, "file_id": f"{file['file_id']}x", "width": 1280, "height": 853}
-        content = {"photo": [small, large]}
+        # Filled with the image's sizes by FakeTelegram (which keeps its bytes for getFile).
+        content = {"photo": []}
     elif kind == "voice":
         content = {"voice": {**file, "duration": 3, "mime_type": "audio/ogg"}}
     elif kind == "location":

@@ -121,6 +121,7 @@ _JSON_FIELDS = frozenset(
         "caption_entities",
         "link_preview_options",
         "reply_parameters",
+        "media",
     }
 )
 _INT_FIELDS = frozenset(
@@ -145,6 +146,8 @@ _BOOL_FIELDS = frozenset(
         "allow_sending_without_reply",
         "disable_web_page_preview",
         "disable_content_type_detection",
+        "show_caption_above_media",
+        "has_spoiler",
     }
 )
 
@@ -249,6 +252,7 @@ class StoredMessage:
     edit_date: float | None = None
     edit_count: int = 0
     upload: UploadedFile | None = None  # bytes of a document the bot sent
+    photo: bytes | None = None  # the image of a photo the bot sent
     deleted: bool = False
     as_chat: bool = False  # an anonymous admin's message: "from" GroupAnonymousBot
 
@@ -283,7 +287,7 @@ class StoredMessage:
     def view(self) -> JSONDict:
         """The flat dict ``FakeTelegram.messages`` hands to tests."""
         document = None
-        if self.upload is not None:
+        if self.upload is not None and "document" in self.content:
             document = {
                 "filename": self.upload.filename,
                 "content": self.upload.content,
@@ -299,6 +303,7 @@ class StoredMessage:
             "entities": self.entities,
             "reply_markup": self.reply_markup,
             "document": document,
+            "photo": self.photo,
             "from_bot": self.from_bot,
             "date": int(self.date),
             "edit_count": self.edit_count,

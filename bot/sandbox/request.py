@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from urllib.parse import unquote, urlsplit
 
 from telegram._utils.defaultvalue import DefaultValue
@@ -15,6 +16,9 @@ from bot.sandbox.fake import FakeTelegram
 from bot.sandbox.objects import UploadedFile
 
 __all__ = ["FakeRequest"]
+
+_FILE_PATH = re.compile(r"/file/bot(?P<token>[^/]+)/(?P<path>.+)$")
+_NOT_FOUND = b'{"ok":false,"error_code":404,"description":"Not Found"}'
 
 
 class FakeRequest(BaseRequest):
@@ -53,10 +57,17 @@ class FakeRequest(BaseRequest):
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         """Route ``.../bot<token>/<method>`` to the fake; return (HTTP status, JSON bytes)."""
-        segments = urlsplit(url).path.split("/")
+        path = urlsplit(url).path
+        found = _FILE_PATH.search(path)
+        if found is not None:
+            # A file download (/file/bot<token>/<file_path>), what getFile named.
+            content = self.fake.download(unquote(found["token"]), unquote(found["path"]))
+            if content is None:
+                return 404, _NOT_FOUND
+            return 200, content
+        segments = path.split("/")
         if len(segments) < 3 or not segments[-2].startswith("bot"):
-            # e.g. a file download (/file/bot<token>/...): the fake serves no files.
-            return 404, b'{"ok":false,"error_code":404,"description":"Not Found"}'
+            return 404, _NOT_FOUND
         token = unquote(segments[-2].removeprefix("bot"))
         api_method = segments[-1]
         params: dict[str, object] = dict(request_data.json_parameters) if request_data else {}

@@ -36,6 +36,11 @@ class FakeServer:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/bot"
 
+    @property
+    def base_file_url(self) -> str:
+        """Where the files getFile names are (PTB's ``base_file_url``)."""
+        return f"http://{self.host}:{self.port}/file/bot"
+
     async def close(self) -> None:
         """Stop serving (the fake itself stays usable; call ``fake.aclose()`` too)."""
         await self.runner.cleanup()
@@ -70,6 +75,15 @@ async def _handle(request: web.Request) -> web.Response:
     return web.json_response(payload, status=status, dumps=json.dumps)
 
 
+async def _file(request: web.Request) -> web.Response:
+    """Telegram's file server: what getFile gave a path to."""
+    fake = request.app[_FAKE_KEY]
+    content = fake.download(request.match_info["token"], request.match_info["path"])
+    if content is None:
+        return _error(404, "Not Found")
+    return web.Response(body=content, content_type="application/octet-stream")
+
+
 async def _not_found(request: web.Request) -> web.Response:
     return _error(404, "Not Found")
 
@@ -96,6 +110,7 @@ async def start_server(fake: FakeTelegram, host: str = "127.0.0.1", port: int = 
     )
     app[_FAKE_KEY] = fake
     app.router.add_route("*", "/bot{token}/{method}", _handle)
+    app.router.add_route("GET", "/file/bot{token}/{path:.+}", _file)
     app.router.add_route("*", "/{tail:.*}", _not_found)
     # A long poll may be waiting when we close (every process test closes one): cancel it
     # after a tenth of a second, not aiohttp's default minute (nor a whole second per test).

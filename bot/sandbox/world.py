@@ -107,6 +107,10 @@ class World(Signals):
         self._queries: dict[str, JSONDict] = {}  # callback query id -> query JSON
         self._answered: set[str] = set()
         self._files: dict[str, tuple[JSONDict, UploadedFile | None]] = {}
+        # What getFile can serve: file id -> (file_unique_id, bytes); file_path -> bytes.
+        self._contents: dict[str, tuple[str, bytes]] = {}
+        self._file_paths: dict[str, bytes] = {}
+        self.downloads: list[str] = []  # file paths downloaded from the file server
         self._poll_generation = 0
         self._webhook_task: asyncio.Task[None] | None = None
         self._cancelled_tasks: list[asyncio.Task[None]] = []
@@ -178,6 +182,45 @@ class World(Signals):
 
     def known_file(self, file_id: str) -> tuple[JSONDict, UploadedFile | None] | None:
         return self._files.get(file_id)
+
+    def new_file_ids(self, prefix: str = "AgACAgQAAxkBAAI") -> tuple[str, str]:
+        """A fresh (file_id, file_unique_id)."""
+        n = next(self._file_ids)
+        return f"{prefix}{n:08d}", f"AQAD{n:08d}"
+
+    def keep_content(self, file_id: str, unique_id: str, content: bytes) -> None:
+        """Remember the bytes behind a file id, for getFile and the file server."""
+        self._contents[file_id] = (unique_id, content)
+
+    def content_of(self, file_id: str) -> bytes | None:
+        found = self._contents.get(file_id)
+        return found[1] if found is not None else None
+
+    def get_file(self, file_id: str) -> JSONDict | None:
+        """The Bot API ``File`` for getFile (None: unknown id): its ``file_path`` is valid on
+        the file server (``download``) from now on, like Telegram's (an hour there)."""
+        found = self._contents.get(file_id)
+        if found is None:
+            return None
+        unique_id, content = found
+        path = f"photos/file_{len(self._file_paths)}.jpg"
+        self._file_paths[path] = content
+        return {
+            "file_id": file_id,
+            "file_unique_id": unique_id,
+            "file_size": len(content),
+            "file_path": path,
+        }
+
+    def download(self, token: str, path: str) -> bytes | None:
+        """The file server: ``/file/bot<token>/<file_path>``; None answers 404."""
+        if token != self.token:
+            return None
+        content = self._file_paths.get(path)
+        if content is not None:
+            self.downloads.append(path)
+            self.notify()
+        return content
 
     def callback_query(self, query_id: str) -> JSONDict | None:
         """The query, if it exists and was not answered yet (it is marked answered)."""

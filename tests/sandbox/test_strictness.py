@@ -404,9 +404,9 @@ async def test_unknown_method_fails_loudly(
     fake: FakeTelegram, bot: Bot, caplog: pytest.LogCaptureFixture
 ) -> None:
     with pytest.raises(InvalidToken, match="Not Found"):
-        await bot.send_photo(ALICE, b"\x89PNG")
-    assert fake.unknown_methods == ["sendPhoto"]
-    assert "unknown Bot API method 'sendPhoto'" in caplog.text
+        await bot.send_video(ALICE, b"\x00\x00\x00 ftypmp4")
+    assert fake.unknown_methods == ["sendVideo"]
+    assert "unknown Bot API method 'sendVideo'" in caplog.text
     fake.unknown_methods.clear()  # the fixture asserts it is empty
 
 
