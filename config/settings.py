@@ -35,6 +35,7 @@ EXPECTED: dict[str, str] = {
     "sessions": "the path of an existing TOML file of [[session]] tables (see docs/organisers.md)",
     "quote_max_chars": "a whole number from 100 to 100000",
     "max_pending": "a whole number from 1 to 100",
+    "approvals": "a whole number from 1 to 10 (how many organisers approve each testimonial)",
     "group_messages_per_minute": "a whole number from 1 to 1000",
     "group_rate_period_seconds": "a number of seconds from 0.1 to 3600",
     "messages_per_second": "a whole number from 1 to 1000",
@@ -104,6 +105,9 @@ class Settings(BaseSettings):
     sessions: Path | None = None
     quote_max_chars: int = Field(default=6000, ge=100, le=100_000)
     max_pending: int = Field(default=3, ge=1, le=100)
+    # How many different organisers must approve a testimonial before it is published; one
+    # rejection by any organiser ends it.
+    approvals: int = Field(default=1, ge=1, le=10)
 
     # Telegram's flood limits, as the bot keeps to them.
     group_messages_per_minute: int = Field(default=20, ge=1, le=1000)

@@ -185,6 +185,11 @@ MIGRATIONS: list[list[str]] = [
     [
         "ALTER TABLE inbox ADD COLUMN unreadable TEXT",
     ],
+    # 11: the organisers who approved a pending testimonial so far (LIVREDOR_APPROVALS above
+    # 1), a JSON list of {"id", "name", "at"}: read with the row, shown on its card.
+    [
+        "ALTER TABLE testimonials ADD COLUMN approvals TEXT NOT NULL DEFAULT '[]'",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

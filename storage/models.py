@@ -96,6 +96,16 @@ class Step(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Approval:
+    """One organiser's approval of a pending testimonial (LIVREDOR_APPROVALS above 1: it is
+    published once enough organisers approved it)."""
+
+    user_id: int
+    name: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Testimonial:
     """One testimonial row.
 
@@ -143,6 +153,8 @@ class Testimonial:
     # whose buttons are the live ones (older prompts' buttons are out of date).
     question_delivered: bool = False
     prompt_message_id: int | None = None
+    # The organisers who approved it so far, in order (pending only; cleared by an edit).
+    approvals: tuple[Approval, ...] = field(default_factory=tuple)
 
     @property
     def organisation_lines(self) -> list[str]:
@@ -186,10 +198,16 @@ class SubmitResult(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The outcome of a compare-and-set moderation decision."""
+    """The outcome of a moderation decision: ``won`` when the status moved (this press
+    decided). With several approvals needed, an approval that is not yet the last is
+    ``recorded`` (``again`` when this organiser had approved already: it counts once), with
+    the approvals that count and how many are ``needed`` in all."""
 
     won: bool
     testimonial: Testimonial | None
+    recorded: bool = False
+    again: bool = False
+    needed: int = 1
 
 
 @dataclass(frozen=True, slots=True)

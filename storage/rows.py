@@ -10,7 +10,7 @@ import json
 import sqlite3
 from datetime import datetime
 
-from storage.models import Status, Step, Testimonial, User, join_quote, utcnow
+from storage.models import Approval, Status, Step, Testimonial, User, join_quote, utcnow
 
 #: The ``users`` columns of a join, renamed ``u_*`` (read back by ``user_from_row(row, "u_")``).
 USER_AS_U = (
@@ -76,7 +76,23 @@ def testimonial_from_row(row: sqlite3.Row) -> Testimonial:
         answer_messages=json.loads(row["answer_messages"]),
         question_delivered=row["asked_version"] == row["version"],
         prompt_message_id=row["prompt_message_id"],
+        approvals=approvals_from_json(row["approvals"]),
     )
+
+
+def approvals_from_json(value: str | None) -> tuple[Approval, ...]:
+    """Read the ``approvals`` column: a JSON list of ``{"id", "name", "at"}``."""
+    approvals = []
+    for item in json.loads(value) if value else ():
+        at = from_ts(item["at"])
+        assert at is not None
+        approvals.append(Approval(int(item["id"]), str(item["name"]), at))
+    return tuple(approvals)
+
+
+def approvals_to_json(approvals: tuple[Approval, ...] | list[Approval]) -> str:
+    """Write the ``approvals`` column (read back by ``approvals_from_json``)."""
+    return json.dumps([{"id": a.user_id, "name": a.name, "at": to_ts(a.at)} for a in approvals])
 
 
 def user_from_row(row: sqlite3.Row, prefix: str = "") -> User:

@@ -29,7 +29,7 @@ from telegram.error import BadRequest
 from bot.book.files import FORMATS, write_book_file
 from bot.services.cards import CARD_BUTTONS, REASON_KEYS, format_time
 from bot.services.container import Context, Services
-from bot.services.decisions import already, decide
+from bot.services.decisions import already, answer, decide
 from bot.services.messages import answer_query, profile_name
 from storage import fields
 from storage.models import CARD_ACTIONS, Status, Testimonial, utcnow
@@ -98,7 +98,6 @@ async def _decide(
     reason: str | None,
     reason_key: str | None = None,
 ) -> None:
-    texts, lang = svc.texts, svc.group.lang
     decision = await decide(
         svc,
         testimonial.id,
@@ -108,11 +107,9 @@ async def _decide(
         reason=reason,
         reason_key=reason_key,
     )
-    if not decision.won:
-        await answer_query(query, already(svc, decision.testimonial), show_alert=True)
-        return
-    key = "approved_answer" if target is Status.APPROVED else "rejected_answer"
-    await answer_query(query, texts(lang, f"moderation.{key}"))
+    # Lost to someone else: an alert; decided, or counted among the approvals needed: a toast.
+    lost = not (decision.won or decision.recorded)
+    await answer_query(query, answer(svc, decision, target), show_alert=lost)
 
 
 async def _approve(
@@ -548,5 +545,8 @@ async def member_changed(update: Update, context: Context) -> None:
     was = change.old_chat_member.status
     svc.desk.forget_admin(user_id)
     await svc.repo.drop_prompts_of(svc.group.chat_id, user_id)
+    # Their approvals of testimonials still waiting no longer count (several approvals).
+    for testimonial in await svc.repo.drop_approvals(user_id):
+        svc.desk.refresh_later(testimonial.id)
     if was in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
         log.info("user %d is no longer an admin of the organisers' group", user_id)

@@ -24,7 +24,7 @@ from telegram.error import BadRequest
 from bot.services import menus
 from bot.services.cards import REASON_KEYS
 from bot.services.container import Context, Services
-from bot.services.decisions import already, decide
+from bot.services.decisions import already, answer, decide
 from bot.services.messages import answer_query, profile_name, reply
 from bot.services.people import load_person
 from bot.services.questions import ask
@@ -134,13 +134,9 @@ async def pressed(update: Update, context: Context) -> None:
             reason=reason,
             reason_key=key,
         )
-        if decision.won:
-            done = "approved_answer" if target is Status.APPROVED else "rejected_answer"
-            await answer_query(query, texts(lang, f"moderation.{done}"))
-        else:
-            # Decided elsewhere (a card, another organiser) or a double tap: say so, move on.
-            lost = already(svc, decision.testimonial, lang=lang)
-            await answer_query(query, lost)
+        # Decided, counted among the approvals needed, or decided elsewhere (a card, another
+        # organiser) or a double tap: say which, move on.
+        await answer_query(query, answer(svc, decision, target, lang=lang))
     shown, text, markup = await _next(svc, tg_user.id, lang)
     await _move(query, svc, text, markup, shown, lang)
 
@@ -157,7 +153,7 @@ async def _next(
     if testimonial is None:
         return None, texts(lang, "review.all_caught_up"), None
     header = texts(lang, "review.header", count=waiting)
-    parts = svc.desk.card_parts(testimonial, lang=lang)
+    parts = svc.desk.card_parts(testimonial, svc.desk.waiting_line(testimonial, lang), lang=lang)
     if len(parts) == 1:
         return (
             testimonial.id,
@@ -191,7 +187,7 @@ async def _read_all(
 ) -> None:
     """Show a long testimonial whole: the pressed message keeps the first part, the others
     follow as new messages, the buttons on the last (which names the testimonial)."""
-    parts = svc.desk.card_parts(testimonial, lang=lang)
+    parts = svc.desk.card_parts(testimonial, svc.desk.waiting_line(testimonial, lang), lang=lang)
     # The same edit twice is "not modified": a second tap on Read all sends nothing again.
     if not await _show(query, parts[0], None):
         return

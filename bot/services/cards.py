@@ -412,12 +412,28 @@ class CardDesk:
             ]
         )
 
+    def waiting_line(self, testimonial: Testimonial, lang: str | None = None) -> str | None:
+        """Return what a pending testimonial's card (or /review, in ``lang``) says it waits
+        for: the organisers who approved it so far, out of LIVREDOR_APPROVALS (None: nothing
+        to say)."""
+        lang = lang or self.group.lang
+        if not testimonial.approvals:
+            return None
+        names = ", ".join(a.name for a in testimonial.approvals)
+        return self.texts(
+            lang,
+            "card.approvals_so_far",
+            who=names,
+            count=len(testimonial.approvals),
+            needed=max(self.settings.approvals, len(testimonial.approvals)),
+        )
+
     def outcome(self, testimonial: Testimonial) -> tuple[str | None, InlineKeyboardMarkup | None]:
         """Return the outcome line and buttons a card shows for the testimonial's status."""
         texts, lang = self.texts, self.group.lang
         who, when = testimonial.decided_by_name or "?", format_time(testimonial.decided_at)
         if testimonial.status is Status.PENDING:
-            return None, self.pending_keyboard(testimonial.id)
+            return self.waiting_line(testimonial), self.pending_keyboard(testimonial.id)
         if testimonial.status is Status.REJECTED:
             return texts(
                 lang,
@@ -594,16 +610,21 @@ class CardDesk:
     # -- who may press ---------------------------------------------------------------------------
 
     async def is_organiser(self, user: TgUser | None, *, fresh: bool = False) -> bool:
-        """Return whether a user is an admin of the group or in LIVREDOR_ADMIN_IDS.
+        """Return whether a user is an admin of the group or in LIVREDOR_ADMIN_IDS (see
+        ``is_organiser_id``)."""
+        return user is not None and await self.is_organiser_id(user.id, fresh=fresh)
+
+    async def is_organiser_id(self, user_id: int, *, fresh: bool = False) -> bool:
+        """Return whether the user ``user_id`` organises: an admin of the group, or in
+        LIVREDOR_ADMIN_IDS. The one home of that rule (buttons, commands, /review, and the
+        approvals already given when a testimonial needs several).
 
         The admin list is cached, and ``chat_member`` updates (``forget_admin``) drop a
         demoted admin at once. With ``fresh`` (a decision, an export), an admin not seen for
         ``RECHECK_SECONDS`` is asked about again (one ``getChatMember``): the update can be
         missed (the bot was not an admin then, or was stopped).
         """
-        if user is None:
-            return False
-        if user.id in self.settings.admin_ids:
+        if user_id in self.settings.admin_ids:
             return True
         now = self.clock()
         if self._admins is None or now - self._admins[0] > ADMIN_CACHE_SECONDS:
@@ -615,18 +636,18 @@ class CardDesk:
                 ids = frozenset()
             self._admins = (now, ids)
             self._seen = dict.fromkeys(ids, now)
-        cached = user.id in self._admins[1]
-        if cached and (not fresh or now - self._seen.get(user.id, 0.0) <= RECHECK_SECONDS):
+        cached = user_id in self._admins[1]
+        if cached and (not fresh or now - self._seen.get(user_id, 0.0) <= RECHECK_SECONDS):
             return True
         # Not known as an admin (maybe new), or not seen for a while: ask about this person.
         try:
-            member = await self.bot.get_chat_member(self.group.chat_id, user.id)
+            member = await self.bot.get_chat_member(self.group.chat_id, user_id)
         except TelegramError:
             return False
         if member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
-            self.learn_admin(user.id)
+            self.learn_admin(user_id)
             return True
-        self.forget_admin(user.id)
+        self.forget_admin(user_id)
         return False
 
     def learn_admin(self, user_id: int) -> None:

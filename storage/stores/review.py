@@ -19,16 +19,29 @@ class ReviewStore(Store):
         """Claim for ``user_id`` the next testimonial waiting for review, in one statement
         (two organisers never get the same one): the one they already hold if its claim is
         still live, else the oldest that nobody holds (or whose claim lapsed), those they
-        skipped last, in the order they skipped them. None when nothing is left."""
+        skipped last, in the order they skipped them; never one they approved already (it waits
+        for other organisers). None when nothing is left."""
         rows = await self.db.write_returning(
             "UPDATE testimonials SET claimed_by = ?, claimed_until = ?"
             " WHERE id = (SELECT id FROM testimonials WHERE status = 'pending'"
             "  AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
+            "  AND NOT EXISTS (SELECT 1 FROM json_each(approvals) j"
+            "   WHERE json_extract(j.value, '$.id') = ?)"
             "  ORDER BY (claimed_by IS ? AND claimed_until > ?) DESC,"
             "   skipped_by IS ?, CASE WHEN skipped_by IS ? THEN skipped_at END, id"
             "  LIMIT 1)"
             " RETURNING *",
-            (user_id, to_ts(until), to_ts(now), user_id, user_id, to_ts(now), user_id, user_id),
+            (
+                user_id,
+                to_ts(until),
+                to_ts(now),
+                user_id,
+                user_id,
+                user_id,
+                to_ts(now),
+                user_id,
+                user_id,
+            ),
         )
         return testimonial_from_row(rows[0]) if rows else None
 

@@ -102,6 +102,11 @@ async def test_old_database_migrates_with_every_testimonial_intact(
         assert pending is not None and pending.status is Status.PENDING
         assert pending.quote == quote and pending.quote_parts == ()
         assert pending.answer_messages == {}
+        # Migration 11: no approval yet, and one can be counted (once per organiser).
+        assert pending.approvals == ()
+        counted, added = await repo.add_approval(2, 500, "Olga")
+        assert added and counted is not None and [a.name for a in counted.approvals] == ["Olga"]
+        assert (await repo.add_approval(2, 500, "Olga"))[1] is False
         published = await repo.get(3)
         assert published is not None and published.quote == "Mot."
         assert published.organisation == "A\nB" and published.channel_message_ids == (41,)
