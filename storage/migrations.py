@@ -190,6 +190,14 @@ MIGRATIONS: list[list[str]] = [
     [
         "ALTER TABLE testimonials ADD COLUMN approvals TEXT NOT NULL DEFAULT '[]'",
     ],
+    # 12: one clear screen for the attendee. ``prompt_kind`` says what the live prompt shows
+    # (bot/services/questions.py: its buttons are removed, a preview's text folded, when a
+    # newer prompt supersedes it); ``pending_addition`` keeps text typed at the preview until
+    # the attendee says whether it joins the testimonial (never dropped silently).
+    [
+        "ALTER TABLE testimonials ADD COLUMN prompt_kind TEXT",
+        "ALTER TABLE testimonials ADD COLUMN pending_addition TEXT",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

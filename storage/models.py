@@ -155,6 +155,11 @@ class Testimonial:
     prompt_message_id: int | None = None
     # The organisers who approved it so far, in order (pending only; cleared by an edit).
     approvals: tuple[Approval, ...] = field(default_factory=tuple)
+    # What the live prompt shows (``PromptKind``: what to do with it once a newer prompt
+    # supersedes it), and text typed at the preview that waits for the attendee to say
+    # whether it joins the testimonial.
+    prompt_kind: str | None = None
+    pending_addition: str | None = None
 
     @property
     def organisation_lines(self) -> list[str]:

@@ -77,6 +77,8 @@ def testimonial_from_row(row: sqlite3.Row) -> Testimonial:
         question_delivered=row["asked_version"] == row["version"],
         prompt_message_id=row["prompt_message_id"],
         approvals=approvals_from_json(row["approvals"]),
+        prompt_kind=row["prompt_kind"],
+        pending_addition=row["pending_addition"],
     )
 
 

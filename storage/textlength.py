@@ -15,6 +15,8 @@ from __future__ import annotations
 import regex
 
 _GRAPHEME = regex.compile(r"\X")
+# White space that may break a line: every kind but the no-break spaces (French typography).
+_BREAKING_SPACE = regex.compile(r"[^\S\u00a0\u202f\u2007]+")
 ELLIPSIS = "…"
 
 
@@ -39,13 +41,18 @@ def telegram_length(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
+def _one_line(text: str) -> str:
+    """``text`` on one line: each run of white space one space (no-break spaces kept)."""
+    return _BREAKING_SPACE.sub(" ", text).strip(" ")
+
+
 def shorten(text: str, width: int) -> str:
     """Return ``text`` on one line, cut to at most ``width`` perceived characters.
 
     A cut text ends with an ellipsis (counted in ``width``), at a word boundary unless that
     would keep less than half of the width; never inside a grapheme cluster.
     """
-    flat = " ".join(text.split())
+    flat = _one_line(text)
     chars = graphemes(flat)
     if len(chars) <= width:
         return flat
@@ -55,3 +62,19 @@ def shorten(text: str, width: int) -> str:
         if space >= width // 2:  # if that still leaves at least half the width
             keep = keep[:space]
     return "".join(keep).rstrip(" ,;:.-–—") + ELLIPSIS
+
+
+def shorten_start(text: str, width: int) -> str:
+    """Return the end of ``text`` on one line, at most ``width`` perceived characters: the
+    mirror of ``shorten`` (a cut text starts with an ellipsis, at a word boundary unless that
+    would keep less than half of the width)."""
+    flat = _one_line(text)
+    chars = graphemes(flat)
+    if len(chars) <= width:
+        return flat
+    keep = chars[len(chars) - max(width - 1, 0) :]
+    if chars[len(chars) - len(keep) - 1] != " ":  # cut inside a word: go to the next space
+        space = next((i for i, ch in enumerate(keep) if ch == " "), len(keep))
+        if len(keep) - space - 1 >= width // 2:
+            keep = keep[space + 1 :]
+    return ELLIPSIS + "".join(keep).lstrip(" ,;:.!?»)-–—\u00a0\u202f")

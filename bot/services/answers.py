@@ -9,6 +9,7 @@ that an edited message can replace its own answer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -18,11 +19,14 @@ from bot.services.container import Services
 from bot.services.messages import button, reply
 from bot.services.questions import ANSWER_SAVED, ask, keyboard, prompt
 from storage import fields
-from storage.models import Answered, Step, Testimonial, join_quote, utcnow
+from storage.models import Answered, Step, Testimonial, join_quote
 from storage.textlength import perceived_length, telegram_length
 
-#: A message repeating the last paragraph within this time is a retry, not a new paragraph.
-REPEAT_WINDOW = timedelta(minutes=5)
+#: A message whose text is already in the testimonial is not kept again, however late it
+#: comes: when it is a whole paragraph, or a piece of the quote at least this long (perceived
+#: characters; a part of a paste sent again, or the whole of it), or the end of a paragraph
+#: long enough to have been a cut paste (its last, short, part).
+REPEATED_PIECE = 80
 #: Telegram cuts a paste over 4,096 UTF-16 units into several messages, at a space or a line
 #: break near the limit, sent within a second or two: a message at least this long followed
 #: by one within ``PASTE_WINDOW`` is taken for one paste.
@@ -87,6 +91,9 @@ async def take_answer(
         )
     elif step in (Step.QUOTE, Step.EDIT_QUOTE):
         await add_quote(update, svc, lang, draft, text, message)
+        return
+    elif step is Step.PREVIEW:
+        await offer_addition(update, svc, lang, draft, text)
         return
     else:
         # At consent or preview the live buttons are on screen: one line, not the preview.
@@ -153,9 +160,9 @@ async def add_quote(
     date = int(message.date.timestamp())
     replacing = draft.step is Step.EDIT_QUOTE
     parts = list(draft.quote_parts)
-    recent = utcnow() - draft.updated_at <= REPEAT_WINDOW
-    if not replacing and parts and part == parts[-1] and recent:
-        # The same paragraph again, soon after: a retry (say after a slow reply), not new.
+    if not replacing and already_kept(parts, part):
+        # Sent again (a retry after a slow reply, a paste sent again after a question was
+        # asked again): kept once, and said so.
         done = keyboard(svc, lang, draft, tg_user)
         length = perceived_length(draft.quote)
         retry = texts(lang, "intake.repeated_paragraph", length=length, count=length)
@@ -194,6 +201,67 @@ async def add_quote(
     done = InlineKeyboardMarkup([[button(texts(lang, "intake.done"), f"in:done:{saved.id}")]])
     length = perceived_length(saved.quote)
     await prompt(update, svc, saved, texts(lang, note, length=length, count=length), done)
+
+
+def _flat(text: str) -> str:
+    """``text`` with every run of white space as one space (a join may differ in those)."""
+    return " ".join(text.split())
+
+
+def already_kept(parts: Sequence[str], part: str) -> bool:
+    """Whether ``part`` (a message's text, cleaned) is already in the quote made of
+    ``parts``: a whole paragraph, a long piece of it (``REPEATED_PIECE``), or the end of a
+    paragraph that was a cut paste."""
+    text = _flat(part)
+    if not text:
+        return False
+    paragraphs = [_flat(p) for p in parts]
+    if text in paragraphs:
+        return True
+    if perceived_length(text) >= REPEATED_PIECE and text in " ".join(paragraphs):
+        return True
+    return any(
+        telegram_length(p) >= PASTE_CUT and p.endswith(text) and len(p) > len(text)
+        for p in paragraphs
+    )
+
+
+async def offer_addition(
+    update: Update, svc: Services, lang: str, draft: Testimonial, text: str
+) -> None:
+    """Text typed at the preview: kept aside (``pending_addition``) and the attendee asked
+    whether it joins the testimonial as a new paragraph; never dropped silently."""
+    texts = svc.texts
+    part = fields.quote_part(text)
+    if not part:
+        await reply(update, texts(lang, "intake.use_buttons"))
+        return
+    if already_kept(draft.quote_parts, part):
+        await reply(update, texts(lang, "intake.already_in_preview"))
+        return
+    pending = draft.pending_addition
+    if pending is None or not already_kept([pending], part):
+        pending = f"{pending}\n\n{part}" if pending else part
+    problem = quote_too_long(svc, lang, join_quote([*draft.quote_parts, pending]))
+    if problem:
+        await reply(update, problem)
+        return
+    saved = await svc.repo.update_draft(draft, pending_addition=pending)
+    if saved is None:
+        return
+    ANSWER_SAVED.set(True)
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                button(texts(lang, "intake.add_yes"), f"in:addyes:{saved.id}"),
+                button(texts(lang, "intake.add_no"), f"in:addno:{saved.id}"),
+            ]
+        ]
+    )
+    length = perceived_length(pending)
+    await prompt(
+        update, svc, saved, texts(lang, "intake.ask_add_typed", length=length, count=length), markup
+    )
 
 
 def quote_too_long(svc: Services, lang: str, quote: str) -> str | None:

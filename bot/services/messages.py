@@ -54,6 +54,13 @@ async def edit_text(
     await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
 
 
+async def edit_buttons(
+    bot: Bot, chat_id: int, message_id: int, markup: InlineKeyboardMarkup | None
+) -> None:
+    """Replace a message's buttons (none: they go), its text unchanged."""
+    await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=markup)
+
+
 async def reply(
     update: Update, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> Message | None:

@@ -17,15 +17,22 @@ from datetime import timedelta
 from markupsafe import escape
 from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram import User as TgUser
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.services.container import Services
 from bot.services.inbox import InboxUpdateProcessor
-from bot.services.messages import button, profile_name, reply_text, send_text
+from bot.services.messages import (
+    button,
+    edit_buttons,
+    edit_text,
+    profile_name,
+    reply_text,
+    send_text,
+)
 from bot.services.render import DEFAULT_LIMIT, render_post_parts
 from storage import fields
 from storage.models import Step, Testimonial, utcnow
-from storage.textlength import shorten, telegram_length
+from storage.textlength import perceived_length, shorten, shorten_start, telegram_length
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +55,73 @@ QUESTION = {
     Step.CONSENT: "intake.ask_consent",
     Step.PREVIEW: "intake.preview_actions",
 }
+
+
+#: What a live prompt shows (the draft's ``prompt_kind``), for when a newer one supersedes it:
+#: RETIRE: buttons that would stay on screen looking live (Done, a correction's, the
+#: preview's confirmations) are removed; PREVIEW: the preview is folded to one line, so that
+#: no bubble shows an out-of-date testimonial. None: left as it is (the first questions'
+#: buttons answer "out of date" if pressed later: no call spent on them).
+RETIRE = "retire"
+PREVIEW = "preview"
+RETIRED_AT = frozenset({Step.QUOTE, Step.PREVIEW, Step.EDIT_NAME})
+RETIRED_AT |= {Step.EDIT_ORGANISATION, Step.EDIT_QUOTE}
+
+#: What a question asked again at the testimonial step quotes of what is kept: the whole
+#: quote up to WHOLE_UP_TO perceived characters, else its start and end, EXCERPT each.
+WHOLE_UP_TO = 100
+EXCERPT = 40
+
+
+def prompt_kind(step: Step | None, markup: InlineKeyboardMarkup | None) -> str | None:
+    """Return what a prompt with ``markup`` sent at ``step`` shows (``RETIRE``, None)."""
+    return RETIRE if markup is not None and step in RETIRED_AT else None
+
+
+async def retire(
+    bot: Bot, chat_id: int, svc: Services, lang: str, draft: Testimonial, handled: int | None
+) -> None:
+    """A newer prompt supersedes the draft's live one: remove its buttons, fold it if it is a
+    preview (``handled``: a message already answered in this update, left alone)."""
+    message_id, kind = draft.prompt_message_id, draft.prompt_kind
+    if message_id is None or message_id == handled or kind is None:
+        return
+    try:
+        if kind == PREVIEW:
+            await edit_text(
+                bot, chat_id, message_id, svc.texts(lang, "intake.preview_replaced"), None
+            )
+        else:
+            await edit_buttons(bot, chat_id, message_id, None)
+    except BadRequest as exc:  # deleted by the attendee, or already without buttons
+        log.info("could not retire an earlier prompt: %s", exc.message)
+
+
+def pressed_message(update: Update) -> int | None:
+    """Return the message whose button this update pressed (answered in place), if any."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    return message.message_id if message is not None else None
+
+
+def quote_ends(quote: str) -> tuple[int, str, str | None]:
+    """Return how a quote is shown when it is quoted back: its perceived length, then the
+    whole of it on one line (and None) up to ``WHOLE_UP_TO`` characters, else its start and
+    its end (``EXCERPT`` characters each, cut at a word, with an ellipsis)."""
+    length = perceived_length(quote)
+    if length <= WHOLE_UP_TO:
+        return length, shorten(quote, WHOLE_UP_TO), None
+    return length, shorten(quote, EXCERPT), shorten_start(quote, EXCERPT)
+
+
+def quote_kept(svc: Services, lang: str, quote: str) -> str:
+    """Say what the testimonial step already holds (how long, how it starts and ends)."""
+    length, start, end = quote_ends(quote)
+    if end is None:
+        return svc.texts(lang, "intake.kept_quote_whole", length=length, count=length, whole=start)
+    return svc.texts(
+        lang, "intake.kept_quote_ends", length=length, count=length, start=start, end=end
+    )
 
 
 def usable_profile_name(tg_user: TgUser) -> str | None:
@@ -103,9 +177,10 @@ def keyboard(
                     button(texts(lang, "intake.edit_organisation"), f"in:edit_org:{d}"),
                 ],
                 [
+                    button(texts(lang, "intake.add_paragraph"), f"in:add:{d}"),
                     button(texts(lang, "intake.edit_quote"), f"in:edit_quote:{d}"),
-                    button(texts(lang, "intake.cancel"), f"in:cancel:{d}"),
                 ],
+                [button(texts(lang, "intake.cancel"), f"in:cancel:{d}")],
             ]
         )
     return None
@@ -118,17 +193,22 @@ async def ask(
     tg_user = update.effective_user
     chat = update.effective_chat
     assert tg_user is not None and chat is not None
-    await send_question(update.get_bot(), chat.id, tg_user, svc, lang, draft, prefix)
+    bot = update.get_bot()
+    await send_question(
+        bot, chat.id, tg_user, svc, lang, draft, prefix, handled=pressed_message(update)
+    )
 
 
 @dataclass(frozen=True)
 class Question:
     """The open step's question as messages: ``lead`` before the one carrying the buttons
-    (only a preview too long for one message has any), then ``text`` with ``markup``."""
+    (only a preview too long for one message has any), then ``text`` with ``markup``, which
+    shows ``kind`` (``prompt_kind``)."""
 
     lead: tuple[str, ...]
     text: str
     markup: InlineKeyboardMarkup | None
+    kind: str | None = None
 
 
 def compose_question(
@@ -137,9 +217,15 @@ def compose_question(
     """Return the open step's question (with ``prefix`` before it)."""
     assert draft.step is not None
     markup = keyboard(svc, lang, draft, tg_user)
+    kind = prompt_kind(draft.step, markup)
     if draft.step is not Step.PREVIEW:
-        question = svc.texts(lang, QUESTION[draft.step])
-        return Question((), f"{prefix}\n\n{question}" if prefix else question, markup)
+        if draft.step is Step.QUOTE and draft.quote:
+            # Asked again (a restart, Continue, /language...) or to add a paragraph: say what
+            # is kept, so that nobody pastes it all again.
+            question = quote_kept(svc, lang, draft.quote)
+        else:
+            question = svc.texts(lang, QUESTION[draft.step])
+        return Question((), f"{prefix}\n\n{question}" if prefix else question, markup, kind)
     intro = svc.texts(lang, "intake.preview_intro")
     intro = f"{prefix}\n\n{intro}" if prefix else intro
     parts = render_post_parts(
@@ -154,8 +240,8 @@ def compose_question(
     if len(parts) > 1 or telegram_length(text) > DEFAULT_LIMIT:
         # A long testimonial: the preview as the channel will show it, message by message.
         # Otherwise one message (the line, the preview, its buttons): 2 calls fewer.
-        return Question((intro, *parts), actions, markup)
-    return Question((), text, markup)
+        return Question((intro, *parts), actions, markup, RETIRE)
+    return Question((), text, markup, PREVIEW)
 
 
 async def send_question(
@@ -168,14 +254,17 @@ async def send_question(
     prefix: str = "",
     *,
     composed: Question | None = None,
+    handled: int | None = None,
 ) -> None:
-    """Send the open step's question to ``chat_id``; once Telegram has accepted it, record
-    that this version of the draft was asked and which message holds the live buttons."""
+    """Send the open step's question to ``chat_id``; once Telegram has accepted it, retire
+    the prompt it supersedes (``retire``) and record that this version of the draft was
+    asked and which message holds the live buttons."""
     question = composed or compose_question(svc, lang, draft, tg_user, prefix)
     for text in question.lead:
         await send_text(bot, chat_id, text)
     sent = await send_text(bot, chat_id, question.text, question.markup)
-    await svc.repo.mark_asked(draft, sent)
+    await retire(bot, chat_id, svc, lang, draft, handled)
+    await svc.repo.mark_asked(draft, sent, kind=question.kind)
 
 
 async def offer_resume(update: Update, svc: Services, lang: str, draft: Testimonial) -> None:
@@ -200,11 +289,17 @@ async def prompt(
     *,
     asked: bool = True,
 ) -> None:
-    """Send a message with the draft's live buttons; older prompts' buttons go out of date.
-    ``asked``: it also asks the open step's question (False: a confirmation, an offer)."""
+    """Send a message with the draft's live buttons; the prompt it supersedes is retired
+    (``retire``), older ones' buttons go out of date. ``asked``: it also asks the open
+    step's question (False: a confirmation, an offer)."""
     sent = await reply_text(update, text, markup)
     if sent is not None and markup is not None:
-        await svc.repo.mark_asked(draft, sent, asked=asked)
+        chat = update.effective_chat
+        assert chat is not None
+        lang = draft.language
+        await retire(update.get_bot(), chat.id, svc, lang, draft, pressed_message(update))
+        kind = RETIRE if draft.step in RETIRED_AT else None
+        await svc.repo.mark_asked(draft, sent, asked=asked, kind=kind)
 
 
 async def confirm_cancel(update: Update, svc: Services, lang: str, draft: Testimonial) -> None:

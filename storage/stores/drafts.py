@@ -21,6 +21,8 @@ DRAFT_COLUMNS = {
     "consent_text": "consent_text",
     # The session the attendee picked when their link named none (bot/services/sessions.py).
     "start_payload": "start_payload",
+    # Text typed at the preview, until the attendee says whether to add it (None: nothing).
+    "pending_addition": "pending_addition",
 }
 
 
@@ -70,7 +72,7 @@ class DraftStore(Store):
         replayed update, another worker), nothing is written and None is returned.
         Allowed keys: name, organisation, quote_parts (the quote is their join),
         answer_messages, step, consent_text (which also stamps consent_at; None clears both),
-        start_payload.
+        start_payload, pending_addition.
         """
         sets: list[str] = []
         params: list[Any] = []
@@ -94,17 +96,23 @@ class DraftStore(Store):
         return testimonial_from_row(rows[0]) if rows else None
 
     async def mark_asked(
-        self, draft: Testimonial, prompt_message_id: int | None, *, asked: bool = True
+        self,
+        draft: Testimonial,
+        prompt_message_id: int | None,
+        *,
+        asked: bool = True,
+        kind: str | None = None,
     ) -> None:
         """Record that Telegram accepted the message asking ``draft``'s question (``asked``)
-        and which message carries the live buttons. Not a new version of the draft: only if
-        the draft is still at that version. While an update is handled, this is written
-        with the update's "done" mark (``InboxUpdateProcessor``: one round trip less)."""
+        and which message carries the live buttons, showing what (``kind``). Not a new
+        version of the draft: only if the draft is still at that version. While an update
+        is handled, this is written with the update's "done" mark (``InboxUpdateProcessor``:
+        one round trip less)."""
         await self.db.execute_later(
-            "UPDATE testimonials SET prompt_message_id = ?,"
+            "UPDATE testimonials SET prompt_message_id = ?, prompt_kind = ?,"
             " asked_version = CASE WHEN ? THEN version ELSE asked_version END"
             " WHERE id = ? AND status = 'draft' AND version = ?",
-            (prompt_message_id, int(asked), draft.id, draft.version),
+            (prompt_message_id, kind, int(asked), draft.id, draft.version),
         )
 
     async def drafts_not_asked(self, since: datetime) -> list[tuple[Testimonial, User]]:
@@ -162,7 +170,8 @@ class DraftStore(Store):
                 Status.PENDING,
                 expected=(Status.DRAFT,),
                 sets=", step = NULL, submitted_at = ?, author_name = ?, author_username = ?,"
-                " quote = ?, quote_parts = '[]', answer_messages = '{}'",
+                " quote = ?, quote_parts = '[]', answer_messages = '{}', pending_addition = NULL,"
+                " prompt_kind = NULL",
                 params=(to_ts(), author_name, author_username, draft.quote),
             )
         return SubmitResult.SUBMITTED, pending

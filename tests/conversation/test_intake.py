@@ -72,6 +72,7 @@ async def test_whole_conversation_to_pending(harness: Harness) -> None:
         "Send",
         "Edit name",
         "Edit organisation",
+        "Add a paragraph",
         "Edit testimonial",
         "Cancel",
     ]

@@ -148,3 +148,29 @@ async def test_a_draft_stores_its_parts_and_the_submission_its_quote(tmp_path: P
         assert stored is not None and tuple(stored) == ("One.\n\nTwo.", "[]", "{}")
     finally:
         await db.close()
+
+
+async def test_a_draft_keeps_its_prompt_and_typed_addition_until_submission(
+    tmp_path: Path,
+) -> None:
+    db = await Database.open(tmp_path / "new.db")
+    try:
+        repo = Repository(db)
+        await repo.upsert_user(1, "Ada", None, None)
+        started = await repo.start_draft(1, "en")
+        draft = await repo.update_draft(
+            started, name="Ada", quote_parts=["One."], consent_text="yes", step=Step.PREVIEW
+        )
+        assert draft is not None
+        await repo.mark_asked(draft, 7, kind="preview")
+        waiting = await repo.update_draft(draft, pending_addition="Two.")
+        assert waiting is not None and waiting.pending_addition == "Two."
+        assert (waiting.prompt_message_id, waiting.prompt_kind) == (7, "preview")
+        assert waiting.quote == "One."  # not in the testimonial until the attendee says so
+        _, pending = await repo.submit(
+            waiting.id, max_pending=3, author_name="A", author_username=None
+        )
+        assert pending is not None and pending.quote == "One."
+        assert pending.pending_addition is None and pending.prompt_kind is None
+    finally:
+        await db.close()

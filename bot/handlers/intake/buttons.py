@@ -12,6 +12,7 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram import User as TgUser
 from telegram.error import BadRequest
 
+from bot.services.answers import quote_too_long
 from bot.services.container import Context, Services
 from bot.services.messages import answer_query, drop_buttons, edit_text, profile_name, reply
 from bot.services.people import load_person
@@ -28,13 +29,13 @@ from bot.services.questions import (
 )
 from bot.services.render import DEFAULT_LIMIT
 from bot.services.telegram_errors import Refusal, classify
-from storage.models import Status, Step, SubmitResult, Testimonial
+from storage.models import Status, Step, SubmitResult, Testimonial, join_quote
 from storage.textlength import telegram_length
 
 log = logging.getLogger(__name__)
 
 INTAKE_PATTERN = (
-    r"^in:(profile|skip|done|agree|decline|send|edit_name|edit_org|edit_quote|cancel"
+    r"^in:(profile|skip|done|agree|decline|send|edit_name|edit_org|edit_quote|add|addyes|addno|cancel"
     r"|cancel_yes|cancel_no|continue|restart|session\.\d{1,4}|nosession):(\d{1,18})$"
 )
 
@@ -125,13 +126,25 @@ class Press:
     said: str | None  # the choice, as the pressed message will show it (the button's label)
 
 
+#: Steps whose message is folded when a button of it is pressed: the preview (and the
+#: corrections it opens) would otherwise pile up in one bubble, out of date (issue 21).
+FOLD_AT = frozenset({Step.PREVIEW, Step.EDIT_NAME, Step.EDIT_ORGANISATION, Step.EDIT_QUOTE})
+
+
 async def _moved(press: Press, saved: Testimonial | None, said: str | None = None) -> None:
     """The draft moved on (``saved``; None: a replay found it moved already): answer the
     press in place with the choice (``said``, by default the button's label) and the next
     question."""
     if saved is not None:
         ANSWER_SAVED.set(True)
-        await answer_in_place(press.update, press.svc, press.lang, said or press.said, then=saved)
+        await answer_in_place(
+            press.update,
+            press.svc,
+            press.lang,
+            said or press.said,
+            then=saved,
+            fold=press.draft.step in FOLD_AT,
+        )
 
 
 async def _ask_again(press: Press) -> None:
@@ -161,16 +174,21 @@ async def _profile(press: Press) -> None:
     if name is None:
         await _ask_again(press)
         return
-    next_step = Step.ORGANISATION if press.draft.step is Step.NAME else Step.PREVIEW
+    texts, lang = press.svc.texts, press.lang
+    if press.draft.step is Step.NAME:
+        next_step, said = Step.ORGANISATION, texts(lang, "intake.chosen", choice=name)
+    else:  # a correction: the folded message says which field it was
+        next_step, said = Step.PREVIEW, texts(lang, "intake.chosen_name", name=name)
     saved = await press.svc.repo.update_draft(press.draft, name=name, step=next_step)
-    await _moved(press, saved, press.svc.texts(press.lang, "intake.chosen", choice=name))
+    await _moved(press, saved, said)
 
 
 async def _skip(press: Press) -> None:
-    next_step = Step.QUOTE if press.draft.step is Step.ORGANISATION else Step.PREVIEW
-    await _moved(
-        press, await press.svc.repo.update_draft(press.draft, organisation="", step=next_step)
-    )
+    first = press.draft.step is Step.ORGANISATION
+    next_step = Step.QUOTE if first else Step.PREVIEW
+    said = None if first else press.svc.texts(press.lang, "intake.chosen_no_organisation")
+    saved = await press.svc.repo.update_draft(press.draft, organisation="", step=next_step)
+    await _moved(press, saved, said)
 
 
 async def _done(press: Press) -> None:
@@ -210,8 +228,37 @@ async def _edit_field(press: Press) -> None:
     await _moved(press, await press.svc.repo.update_draft(press.draft, step=step))
 
 
+async def _add_paragraph(press: Press) -> None:
+    # Back to the testimonial step, whose question says what is kept: what is sent now
+    # joins the end (Done, with consent given, comes back to the preview).
+    await _moved(press, await press.svc.repo.update_draft(press.draft, step=Step.QUOTE))
+
+
+async def _add_typed(press: Press) -> None:
+    """Add the text typed at the preview (``pending_addition``) as a new paragraph."""
+    svc, lang, draft = press.svc, press.lang, press.draft
+    pending = draft.pending_addition
+    if not pending:  # a replay after the addition was made: show the preview
+        await answer_in_place(press.update, svc, lang, press.said, then=draft, fold=True)
+        return
+    parts = [*draft.quote_parts, pending]
+    problem = quote_too_long(svc, lang, join_quote(parts))
+    if problem:
+        saved = await svc.repo.update_draft(draft, pending_addition=None)
+        await _moved(press, saved, f"{svc.texts(lang, 'intake.not_added')} {problem}")
+        return
+    saved = await svc.repo.update_draft(draft, quote_parts=parts, pending_addition=None)
+    await _moved(press, saved, svc.texts(lang, "intake.added"))
+
+
+async def _drop_typed(press: Press) -> None:
+    saved = await press.svc.repo.update_draft(press.draft, pending_addition=None)
+    await _moved(press, saved, press.svc.texts(press.lang, "intake.not_added"))
+
+
 async def _cancel(press: Press) -> None:
-    await answer_in_place(press.update, press.svc, press.lang, press.said)
+    fold = press.draft.step in FOLD_AT
+    await answer_in_place(press.update, press.svc, press.lang, press.said, fold=fold)
     await confirm_cancel(press.update, press.svc, press.lang, press.draft)
 
 
@@ -295,6 +342,9 @@ BUTTONS: dict[str, Button] = {
     "edit_name": Button(_edit_field, frozenset({Step.PREVIEW})),
     "edit_org": Button(_edit_field, frozenset({Step.PREVIEW})),
     "edit_quote": Button(_edit_field, frozenset({Step.PREVIEW})),
+    "add": Button(_add_paragraph, frozenset({Step.PREVIEW})),
+    "addyes": Button(_add_typed, frozenset({Step.PREVIEW})),
+    "addno": Button(_drop_typed, frozenset({Step.PREVIEW})),
     "cancel": Button(_cancel),
     "cancel_yes": Button(_cancel_yes),
     "cancel_no": Button(_keep_going),
@@ -328,11 +378,13 @@ async def answer_in_place(
     *,
     then: Testimonial | None = None,
     tail: str | None = None,
+    fold: bool = False,
 ) -> None:
-    """Answer a press on the message that carries the buttons: its text stays, ``said``
-    (the choice) takes the buttons' place, and the question of ``then``'s open step with
-    its buttons, or ``tail``, follows in the same edit when it fits in the message; else
-    they come in new messages. The question counts as asked once Telegram accepted it."""
+    """Answer a press on the message that carries the buttons: its text stays (``fold``:
+    it goes, a preview or a correction that is now done), ``said`` (the choice) takes the
+    buttons' place, and the question of ``then``'s open step with its buttons, or ``tail``,
+    follows in the same edit when it fits in the message; else they come in new messages.
+    The question counts as asked once Telegram accepted it."""
     query = update.callback_query
     tg_user = update.effective_user
     chat = update.effective_chat
@@ -341,18 +393,28 @@ async def answer_in_place(
     message = query.message if isinstance(query.message, Message) else None
     placed = False
     if message is not None and message.text:
-        shown = f"{message.text_html}\n\n{said}" if said else message.text_html
+        kept, kept_plain = ("", "") if fold else (message.text_html, message.text)
+        shown = "\n\n".join(part for part in (kept, said or "") if part)
         follow = tail if question is None else None if question.lead else question.text
-        if follow is not None and _fits(message.text, said or "", follow):
+        if follow is not None and _fits(kept_plain, said or "", follow):
             markup = question.markup if question is not None else None
-            if await _edit(message, f"{shown}\n\n{follow}", markup):
-                if then is not None:
-                    await svc.repo.mark_asked(then, message.message_id)
+            if await _edit(message, f"{shown}\n\n{follow}" if shown else follow, markup):
+                if then is not None and question is not None:
+                    await svc.repo.mark_asked(then, message.message_id, kind=question.kind)
                 return
-        placed = await _edit(message, shown, None)
+        placed = bool(shown) and await _edit(message, shown, None)
     if not placed:
         await drop_buttons(query)
     if then is not None and question is not None:
-        await send_question(update.get_bot(), chat.id, tg_user, svc, lang, then, composed=question)
+        await send_question(
+            update.get_bot(),
+            chat.id,
+            tg_user,
+            svc,
+            lang,
+            then,
+            composed=question,
+            handled=message.message_id if message is not None else None,
+        )
     elif tail is not None:
         await reply(update, tail)
