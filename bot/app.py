@@ -28,6 +28,8 @@ from bot.handlers import account, flood, moderation, review
 from bot.handlers.intake import buttons, commands, edits, received
 from bot.services import menus
 from bot.services.backlog import Backlog
+from bot.services.bulk import commit_due
+from bot.services.bulk_worker import BulkDesk
 from bot.services.cards import CardDesk
 from bot.services.container import CONTEXT_TYPES, App, Context, Services
 from bot.services.group import OrganisersGroup
@@ -130,6 +132,7 @@ def build_application(
         desk=desk,
         publisher=Publisher(app.bot, repo, texts, settings, group, desk),
         backlog=backlog,
+        bulk=BulkDesk(settings),
         update_queue=update_queue,
         processor=processor,
     )
@@ -251,6 +254,7 @@ async def start_workers(app: App) -> None:
     await svc.desk.start()
     await svc.publisher.start()
     await svc.backlog.start()
+    await svc.bulk.start(functools.partial(commit_due, svc, app.bot))
     log.info("started as @%s", username)
 
 
@@ -261,6 +265,7 @@ async def stop_workers(app: App) -> None:
         svc.reasking.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await svc.reasking
+    await svc.bulk.stop()
     await svc.backlog.stop()
     await svc.publisher.stop()
     await svc.desk.stop()

@@ -41,6 +41,7 @@ EXPECTED: dict[str, str] = {
     "messages_per_second": "a whole number from 1 to 1000",
     "review_backlog": "a whole number from 0 (always a card) to 10000",
     "review_remind_minutes": "a whole number of minutes from 0 (no reminder) to 1440",
+    "review_undo_seconds": "a whole number of seconds from 1 to 600",
     "global_rate_period_seconds": "a number of seconds from 0.01 to 60",
     "private_messages_per_second": "a whole number from 1 to 1000",
     "private_rate_period_seconds": "a number of seconds from 0.01 to 60",
@@ -126,6 +127,9 @@ class Settings(BaseSettings):
     # in the group when the oldest has waited this long (0 = never).
     review_backlog: int = Field(default=10, ge=0, le=10_000)
     review_remind_minutes: int = Field(default=10, ge=0, le=1440)
+    # /review's "Approve all": how long Undo is offered; nothing is decided (nor posted)
+    # before that window closes.
+    review_undo_seconds: int = Field(default=10, ge=1, le=600)
 
     # Webhook mode (polling when webhook_url is empty).
     webhook_url: str | None = None

@@ -25,6 +25,8 @@ ORGANISATION_LINE_MAX = 150
 # The highest quote limit the settings accept; the real limit is the setting.
 QUOTE_MAX_CEILING = 100_000
 REASON_MAX = 500
+# An organiser's message to an author ("Reply to the author"), relayed by the bot.
+NOTE_MAX = 1000
 
 # Invisible characters that make a blank-looking name or line (ZWSP, ZWNJ, ZWJ, WJ, BOM...).
 INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
@@ -136,4 +138,14 @@ def reason(text: str) -> str:
     if not value:
         raise FieldError("reason_empty")
     check_length("reason_too_long", value, REASON_MAX)
+    return value
+
+
+def note(text: str) -> str:
+    """Return a cleaned message from the organisers to an author, or raise if empty or over
+    ``NOTE_MAX``."""
+    value = quote_part(text)
+    if not value:
+        raise FieldError("note_empty")
+    check_length("note_too_long", value, NOTE_MAX)
     return value

@@ -198,6 +198,61 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE testimonials ADD COLUMN prompt_kind TEXT",
         "ALTER TABLE testimonials ADD COLUMN pending_addition TEXT",
     ],
+    # 13: bulk approval in /review (a list of short testimonials, "Approve all", Undo) and
+    # the organisers' messages to an author and the author's answers (relayed by the bot).
+    # ``bulk_lists``: one list shown in an organiser's private chat; its ``state`` moves
+    # shown -> waiting (pressed: the undo window runs from ``pressed_at``) -> committing ->
+    # done, or waiting -> undone, or shown -> closed (the message moved on, or was erased).
+    # ``bulk_items``: what the list showed, in order, with a digest of the words read (a
+    # testimonial whose words changed since is left out). No foreign key to testimonials:
+    # /forget deletes the testimonial first, then finds the lists that showed it.
+    # ``author_messages``: every message the bot wrote for that exchange (in the author's
+    # chat, and the author's answers in the group), so that the author's /forget erases them;
+    # ``source_message_id``: the author's message an answer relays (relayed once).
+    [
+        """
+        CREATE TABLE bulk_lists (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            chat_id    INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            user_id    INTEGER NOT NULL,
+            user_name  TEXT NOT NULL,
+            lang       TEXT NOT NULL,
+            state      TEXT NOT NULL CHECK (state IN ('shown', 'waiting', 'committing', 'done',
+                         'undone', 'closed')),
+            created_at TEXT NOT NULL,
+            pressed_at TEXT
+        )
+        """,
+        "CREATE INDEX bulk_lists_open ON bulk_lists(state)"
+        " WHERE state IN ('waiting', 'committing')",
+        "CREATE INDEX bulk_lists_message ON bulk_lists(chat_id, message_id)",
+        """
+        CREATE TABLE bulk_items (
+            list_id        INTEGER NOT NULL REFERENCES bulk_lists(id) ON DELETE CASCADE,
+            position       INTEGER NOT NULL,
+            testimonial_id INTEGER NOT NULL,
+            digest         TEXT NOT NULL,
+            left_out       INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (list_id, position)
+        )
+        """,
+        "CREATE INDEX bulk_items_testimonial ON bulk_items(testimonial_id)",
+        """
+        CREATE TABLE author_messages (
+            chat_id           INTEGER NOT NULL,
+            message_id        INTEGER NOT NULL,
+            author_id         INTEGER NOT NULL,
+            testimonial_id    INTEGER,
+            kind              TEXT NOT NULL CHECK (kind IN ('to_author', 'from_author')),
+            source_message_id INTEGER,
+            PRIMARY KEY (chat_id, message_id)
+        )
+        """,
+        "CREATE INDEX author_messages_author ON author_messages(author_id)",
+        "CREATE UNIQUE INDEX author_messages_source ON author_messages(author_id,"
+        " source_message_id) WHERE source_message_id IS NOT NULL",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -49,7 +49,9 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 #: testimonial). "back" only redraws the card's buttons for its status.
 CARD_ACTIONS: dict[Status, frozenset[str]] = {
     Status.DRAFT: frozenset({"back"}),
-    Status.PENDING: frozenset({"approve", "reject", "reason", "other", "edit", "field", "back"}),
+    Status.PENDING: frozenset(
+        {"approve", "reject", "reason", "other", "edit", "field", "write", "back"}
+    ),
     # Approved but not posted: the channel refused it (bot not admin); Retry queues it again.
     Status.APPROVED: frozenset({"retry", "back"}),
     # The process died between sending and recording: publish again, or it is there.
@@ -236,6 +238,44 @@ class ReviewMessage:
     testimonial_id: int
     live: bool
     lang: str
+
+
+@dataclass(frozen=True, slots=True)
+class BulkItem:
+    """One testimonial of a /review list, as it was shown (``digest``: of its words)."""
+
+    position: int
+    testimonial_id: int
+    digest: str
+    left_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BulkList:
+    """A list of short testimonials shown to an organiser in /review for "Approve all"
+    (``state``: shown, waiting for its undo window, committing, done, undone or closed)."""
+
+    id: int
+    chat_id: int
+    message_id: int
+    user_id: int
+    user_name: str
+    lang: str
+    state: str
+    pressed_at: datetime | None
+    items: tuple[BulkItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorMessage:
+    """A message the bot wrote for an exchange between the organisers and an author: their
+    message in the author's chat (``to_author``) or the author's answer in the group."""
+
+    chat_id: int
+    message_id: int
+    author_id: int
+    testimonial_id: int | None
+    kind: str
 
 
 #: The kinds of ``Answered`` that are paragraphs of the quote.

@@ -11,12 +11,14 @@ part of it: it belongs to the update pipeline (``storage.inbox``).
 from __future__ import annotations
 
 from storage.stores.book import BookStore
+from storage.stores.bulk import BulkStore
 from storage.stores.drafts import DraftStore
 from storage.stores.moderation import ModerationStore
 from storage.stores.outbox import OutboxStore
 from storage.stores.people import PeopleStore
 from storage.stores.prompts import PromptStore
 from storage.stores.reads import ReadStore
+from storage.stores.relay import RelayStore
 from storage.stores.review import ReviewStore
 from storage.stores.state import StateStore
 from storage.stores.wall import WallStore
@@ -29,6 +31,8 @@ class Repository(
     ModerationStore,
     PromptStore,
     ReviewStore,
+    BulkStore,
+    RelayStore,
     OutboxStore,
     BookStore,
     StateStore,

@@ -289,6 +289,8 @@ class Harness:
             busy.append("the publisher is working")
         if svc.backlog is not None and not svc.backlog.idle():
             busy.append("the review summary is being written")
+        if not svc.bulk.idle():
+            busy.append("bulk approvals are being committed")
         return busy
 
     async def _idle(self) -> bool:

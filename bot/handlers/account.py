@@ -7,7 +7,7 @@ import logging
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.services import menus
+from bot.services import menus, relay
 from bot.services.cards import reason_text
 from bot.services.container import Context
 from bot.services.messages import answer_query, button, drop_buttons, reply
@@ -175,16 +175,19 @@ async def forget_pressed(update: Update, context: Context) -> None:
     deleted, edited = await svc.desk.erase_cards(held)
     # And where /review showed them, in organisers' private chats.
     reviews = await erase_shown(svc, context.bot, [h.id for h in held])
+    # And the messages between them and the organisers ("Reply to the author"), both ways.
+    exchanges = await relay.erase(svc, context.bot, user_id)
     # An organiser's own chat menu is remembered by their id: that goes too.
     await menus.drop_organiser_menu(context.bot, svc.repo, user_id)
     log.info(
         "user %d forgotten: %d testimonial(s), %d card message(s) deleted, %d blanked,"
-        " %d /review message(s) erased, %d post(s) to remove",
+        " %d /review message(s) and %d exchange message(s) erased, %d post(s) to remove",
         user_id,
         len(held),
         deleted,
         edited,
         reviews,
+        exchanges,
         len(posted),
     )
     texts = svc.texts
@@ -200,6 +203,8 @@ async def forget_pressed(update: Update, context: Context) -> None:
         lines.append(texts(lang, "forget.done_cards_edited", count=edited))
     if reviews:
         lines.append(texts(lang, "forget.done_reviews", count=reviews))
+    if exchanges:
+        lines.append(texts(lang, "forget.done_exchanges", count=exchanges))
     if posted:
         lines.append(texts(lang, "forget.done_posts", count=len(posted)))
     await reply(update, "\n".join(lines))

@@ -27,6 +27,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest
 
 from bot.book.files import FORMATS, write_book_file
+from bot.services import relay
 from bot.services.cards import CARD_BUTTONS, REASON_KEYS, format_time
 from bot.services.container import Context, Services
 from bot.services.decisions import already, answer, decide
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 PROMPT_LIFETIME = timedelta(minutes=5)
 
 MOD_PATTERN = (
-    r"^mod:(approve|reject|reason|other|edit|field|back|unpublish|unpublish_yes|republish"
+    r"^mod:(approve|reject|reason|other|edit|field|write|back|unpublish|unpublish_yes|republish"
     r"|markpub|retry):(\d{1,18})(?::(\w{1,20}))?$"
 )
 
@@ -175,6 +176,13 @@ async def _field(
     )
 
 
+async def _write(
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
+) -> None:
+    await answer_query(query, svc.texts(svc.group.lang, "moderation.type_note"))
+    await _ask(svc, query.from_user, testimonial, "write", "moderation.prompt_note")
+
+
 async def _ask(
     svc: Services,
     asker: TgUser,
@@ -303,6 +311,7 @@ ACTIONS = {
     "other": _other,
     "edit": _edit,
     "field": _field,
+    "write": _write,
     "back": _back,
     "unpublish": _unpublish,
     "unpublish_yes": _unpublish_yes,
@@ -359,6 +368,9 @@ async def group_text(update: Update, context: Context) -> None:
     if not await svc.repo.drop_prompt(svc.group.chat_id, asked.message_id):
         return  # answered meanwhile (a replayed update)
     testimonial = await svc.repo.get(prompt.testimonial_id)
+    if prompt.action == "write":
+        await _write_to_author(svc, context, message, testimonial, prompt.testimonial_id)
+        return
     if testimonial is None or testimonial.status is not Status.PENDING:
         await message.reply_text(texts(lang, "moderation.not_pending"))
         return
@@ -389,6 +401,26 @@ async def group_text(update: Update, context: Context) -> None:
     svc.desk.refresh_later(edited.id, words_changed=True)
 
 
+async def _write_to_author(
+    svc: Services,
+    context: Context,
+    message: Message,
+    testimonial: Testimonial | None,
+    testimonial_id: int,
+) -> None:
+    """The organiser's message to an author (whatever the testimonial's status: a question
+    can follow a decision): sent signed "the organisers"; the group is told how it went."""
+    lang = svc.group.lang
+    assert message.text is not None
+    try:
+        note = fields.note(message.text)
+    except fields.FieldError as exc:
+        await message.reply_text(_refused(svc, lang, exc, key="moderation.note_refused"))
+        return
+    outcome = await relay.to_author(svc, context.bot, testimonial, note)
+    await message.reply_text(svc.texts(lang, outcome, id=testimonial_id))
+
+
 def _sender_name(message: Message, tg_user: TgUser) -> str:
     """The name to record for a decision: the person, or the group for an anonymous admin."""
     if message.sender_chat is not None:
@@ -405,10 +437,12 @@ def _clean_correction(field: str, text: str, quote_max: int) -> str:
     return fields.quote(text, quote_max)
 
 
-def _refused(svc: Services, lang: str, exc: fields.FieldError) -> str:
-    """Say why a typed reason or correction was refused, in the organisers' language."""
+def _refused(
+    svc: Services, lang: str, exc: fields.FieldError, *, key: str = "moderation.correction_refused"
+) -> str:
+    """Say why a typed reason, correction or message was refused, in the organisers' language."""
     problem = Markup(svc.texts(lang, f"fields.{exc.problem}", **exc.values))
-    return svc.texts(lang, "moderation.correction_refused", problem=problem)
+    return svc.texts(lang, key, problem=problem)
 
 
 async def _organiser_only(update: Update, context: Context) -> Services | None:

@@ -19,9 +19,10 @@ import logging
 from datetime import timedelta
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import User as TgUser
 from telegram.error import BadRequest
 
-from bot.services import menus
+from bot.services import bulk, menus
 from bot.services.cards import REASON_KEYS
 from bot.services.container import Context, Services
 from bot.services.decisions import already, answer, decide
@@ -36,7 +37,12 @@ from storage.textlength import perceived_length
 
 log = logging.getLogger(__name__)
 
-REVIEW_PATTERN = r"^rev:(approve|reason|skip|stop|more):(\d{1,18})(?::(\d{1,2}))?$"
+REVIEW_PATTERN = (
+    r"^rev:(approve|reason|skip|stop|more|list|bulk|undo|single|next):(\d{1,18})(?::(\d{1,2}))?$"
+)
+#: The buttons about a list of short testimonials ("Approve all"): their id is the list's
+#: (``next``: none), not a testimonial's.
+LIST_ACTIONS = frozenset({"bulk", "undo", "single", "next"})
 #: A testimonial shown to one organiser is theirs this long (unless they decide, skip or
 #: stop): long enough to read a long one, short enough that walking away locks nothing.
 CLAIM_LIFETIME = timedelta(minutes=5)
@@ -90,9 +96,19 @@ async def pressed(update: Update, context: Context) -> None:
     action, tid, arg = match.group(1), int(match.group(2)), match.group(3)
     # Checked at the moment of deciding, as for a card button (a demoted organiser is out).
     if not await svc.desk.is_organiser(tg_user, fresh=True):
-        await svc.repo.release_claim(tid, tg_user.id)
+        if action not in LIST_ACTIONS:
+            await svc.repo.release_claim(tid, tg_user.id)
         await answer_query(query, texts(lang, "moderation.only_organisers"), show_alert=True)
         await menus.drop_organiser_menu(query.get_bot(), svc.repo, tg_user.id)
+        return
+    if action in LIST_ACTIONS:
+        await _list_pressed(query, svc, tg_user, action, tid, lang)
+        return
+    if action == "list":
+        # The testimonial shown here may be one of the short ones: the list takes it.
+        await svc.repo.release_claim(tid, tg_user.id)
+        await answer_query(query)
+        await _show_list(query, svc, tg_user, lang)
         return
     testimonial = await svc.repo.get(tid)
     if testimonial is None or testimonial.status is Status.WITHDRAWN:
@@ -154,17 +170,20 @@ async def _next(
         return None, texts(lang, "review.all_caught_up"), None
     header = texts(lang, "review.header", count=waiting)
     parts = svc.desk.card_parts(testimonial, svc.desk.waiting_line(testimonial, lang), lang=lang)
+    # Two short ones or more (this one counted): offer them as a list, "Approve all".
+    short = await svc.repo.count_short(user_id, now=now, max_chars=bulk.SHORT_CHARS) >= 2
     if len(parts) == 1:
         return (
             testimonial.id,
             header + "\n\n" + parts[0],
-            _keyboard(svc.texts, testimonial.id, lang),
+            _keyboard(svc.texts, testimonial.id, lang, short=short),
         )
     # Too long for one message: the first part, said to be shortened, and "Read all" (the
     # organiser reads everything before deciding).
     cut = texts(lang, "review.shortened", n=len(parts), length=perceived_length(testimonial.quote))
     text = header + "\n\n" + parts[0] + "\n\n" + cut
-    return testimonial.id, text, _keyboard(svc.texts, testimonial.id, lang, read_all=True)
+    markup = _keyboard(svc.texts, testimonial.id, lang, read_all=True, short=short)
+    return testimonial.id, text, markup
 
 
 async def _move(
@@ -207,8 +226,11 @@ async def _read_all(
             return
 
 
-def _keyboard(texts: Texts, tid: int, lang: str, *, read_all: bool = False) -> InlineKeyboardMarkup:
-    """Approve; the ready-made reasons, two a row; (Read all;) Skip and Stop."""
+def _keyboard(
+    texts: Texts, tid: int, lang: str, *, read_all: bool = False, short: bool = False
+) -> InlineKeyboardMarkup:
+    """Approve; the ready-made reasons, two a row; (Read all;) (the short ones as a list;)
+    Skip and Stop."""
     rows = [[InlineKeyboardButton(texts(lang, "card.approve"), callback_data=f"rev:approve:{tid}")]]
     reasons = [
         InlineKeyboardButton(
@@ -225,6 +247,14 @@ def _keyboard(texts: Texts, tid: int, lang: str, *, read_all: bool = False) -> I
         rows.append(
             [InlineKeyboardButton(texts(lang, "review.read_all"), callback_data=f"rev:more:{tid}")]
         )
+    if short:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    texts(lang, "review.list_button"), callback_data=f"rev:list:{tid}"
+                )
+            ]
+        )
     rows.append(
         [
             InlineKeyboardButton(texts(lang, "review.skip"), callback_data=f"rev:skip:{tid}"),
@@ -232,6 +262,78 @@ def _keyboard(texts: Texts, tid: int, lang: str, *, read_all: bool = False) -> I
         ]
     )
     return InlineKeyboardMarkup(rows)
+
+
+async def _list_pressed(
+    query: CallbackQuery, svc: Services, tg_user: TgUser, action: str, list_id: int, lang: str
+) -> None:
+    """A button of a list of short testimonials: Approve all, Undo, One at a time; or
+    carry on reviewing once a list is done."""
+    texts = svc.texts
+    if action == "next":
+        await answer_query(query)
+        shown, text, markup = await _next(svc, tg_user.id, lang)
+        await _move(query, svc, text, markup, shown, lang)
+        return
+    pressed_list = await svc.repo.get_bulk_list(list_id)
+    message = query.message
+    if pressed_list is None or pressed_list.user_id != tg_user.id or message is None:
+        await answer_query(query, texts(lang, "moderation.unknown_button"), show_alert=True)
+        return
+    if action == "single":
+        await svc.repo.close_bulk_lists(message.chat.id, message.message_id)
+        ids = [i.testimonial_id for i in pressed_list.items]
+        if pressed_list.state == "shown":
+            await svc.repo.release_claims(ids, tg_user.id)
+        await answer_query(query)
+        shown, text, markup = await _next(svc, tg_user.id, lang)
+        await _move(query, svc, text, markup, shown, lang)
+        return
+    if action == "bulk":
+        waiting = await bulk.press(svc, pressed_list)
+        if waiting is None:  # a double press, or a list no longer shown: counted once
+            await answer_query(query, texts(lang, "review.bulk_already"))
+            return
+        seconds = svc.settings.review_undo_seconds
+        await answer_query(query, texts(lang, "review.bulk_pressed", seconds=seconds))
+        await _show(
+            query, bulk.waiting_text(svc, waiting, lang), bulk.undo_keyboard(svc, waiting.id, lang)
+        )
+        return
+    # Undo
+    if not await bulk.undo(svc, pressed_list):
+        await answer_query(query, texts(lang, "review.undo_too_late"), show_alert=True)
+        return
+    await answer_query(query, texts(lang, "review.undone"))
+    await _show_list(query, svc, tg_user, lang)
+
+
+async def _show_list(query: CallbackQuery, svc: Services, tg_user: TgUser, lang: str) -> None:
+    """Show the short testimonials waiting (each whole) on the pressed message, with
+    "Approve all"; if fewer than two are short, the next one to review instead."""
+    message = query.message
+    if message is None:
+        return
+    shown = await bulk.build_list(svc, tg_user.id, lang)
+    if shown is None:
+        tid, text, markup = await _next(svc, tg_user.id, lang)
+        await _move(query, svc, text, markup, tid, lang)
+        return
+    chat_id, bot = message.chat.id, query.get_bot()
+    list_id = await svc.repo.open_bulk_list(
+        chat_id,
+        message.message_id,
+        user_id=tg_user.id,
+        user_name=profile_name(tg_user),
+        lang=lang,
+        items=[(t.id, bulk.digest(t)) for t in shown.testimonials],
+    )
+    # The message shows a list now, no longer one testimonial (bulk_lists records it).
+    await record(svc, bot, chat_id, message.message_id, None, lang)
+    keyboard = bulk.list_keyboard(svc, list_id, len(shown.testimonials), lang)
+    await _show(query, shown.text, keyboard)
+    # Withdrawn or forgotten while it was being shown: its erasure has run, erase it now.
+    await bulk.erase_if_gone(svc, bot, list_id)
 
 
 async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> bool:

@@ -60,7 +60,18 @@ class CardJob:
 #: The buttons that live on the card itself (Retry, Post again and Mark as posted are on
 #: separate alerts): a press on any message but the testimonial's recorded card is refused.
 CARD_BUTTONS = frozenset(
-    {"approve", "reject", "reason", "other", "edit", "field", "back", "unpublish", "unpublish_yes"}
+    {
+        "approve",
+        "reject",
+        "reason",
+        "other",
+        "edit",
+        "field",
+        "write",
+        "back",
+        "unpublish",
+        "unpublish_yes",
+    }
 )
 
 # Cards are split shorter than posts so that an outcome line always fits on the last part.
@@ -363,11 +374,11 @@ class CardDesk:
         )
 
     def pending_keyboard(self, tid: int) -> InlineKeyboardMarkup:
-        """Approve / Reject / Edit."""
+        """Approve / Reject; Edit / Reply to the author."""
         return self.keyboard(
             [
                 [("card.approve", f"mod:approve:{tid}"), ("card.reject", f"mod:reject:{tid}")],
-                [("card.edit", f"mod:edit:{tid}")],
+                [("card.edit", f"mod:edit:{tid}"), ("card.write", f"mod:write:{tid}")],
             ]
         )
 

@@ -10,6 +10,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.services.backlog import Backlog
+from bot.services.bulk_worker import BulkDesk
 from bot.services.cards import CardDesk
 from bot.services.floodguard import FloodGuard
 from bot.services.group import OrganisersGroup
@@ -34,6 +35,7 @@ class Services:
     desk: CardDesk
     publisher: Publisher
     backlog: Backlog  # the group's summary and reminders at event scale
+    bulk: BulkDesk  # /review's "Approve all": the lists waiting for their undo window
     update_queue: DurableUpdateQueue
     processor: InboxUpdateProcessor
     flood: FloodGuard = field(default_factory=FloodGuard)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Bot, ForceReply, InlineKeyboardMarkup, InputFile, Message
+from telegram import Bot, ForceReply, InlineKeyboardMarkup, InputFile, Message, ReplyParameters
 
 from config.settings import Settings
 
@@ -25,10 +25,22 @@ class OrganisersGroup:
         self.lang = settings.default_language
 
     async def send(
-        self, text: str, markup: InlineKeyboardMarkup | ForceReply | None = None
+        self,
+        text: str,
+        markup: InlineKeyboardMarkup | ForceReply | None = None,
+        *,
+        reply_to: int | None = None,
     ) -> Message:
-        """Send a message to the group."""
-        return await self.bot.send_message(self.chat_id, text, reply_markup=markup)
+        """Send a message to the group (``reply_to``: as a reply to that message, or on its
+        own if it is gone)."""
+        replying = (
+            ReplyParameters(reply_to, allow_sending_without_reply=True)
+            if reply_to is not None
+            else None
+        )
+        return await self.bot.send_message(
+            self.chat_id, text, reply_markup=markup, reply_parameters=replying
+        )
 
     async def edit(
         self, message_id: int, text: str, markup: InlineKeyboardMarkup | None = None

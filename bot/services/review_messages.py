@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden
 
+from bot.services.bulk import erase_lists
 from bot.services.container import Services
 from bot.services.telegram_errors import Refusal, classify
 from storage.models import ReviewMessage
@@ -49,7 +50,8 @@ async def erase_shown(svc: Services, bot: Bot, testimonial_ids: Sequence[int]) -
     erased = 0
     for shown in await svc.repo.take_review_messages(testimonial_ids):
         erased += await erase(svc, bot, shown)
-    return erased
+    # And a list of short ones ("Approve all") that shows one of them.
+    return erased + await erase_lists(svc, bot, list(testimonial_ids))
 
 
 async def erase(svc: Services, bot: Bot, shown: ReviewMessage) -> bool:

@@ -57,6 +57,11 @@ TOAST_KEYS = frozenset(
         "moderation.already_other",
         "review.skipped",
         "review.withdrawn_answer",
+        "review.bulk_already",
+        "review.bulk_pressed",
+        "review.undo_too_late",
+        "review.undone",
+        "moderation.type_note",
     }
 )
 
@@ -71,11 +76,13 @@ LONGEST = {
     "event": 200,
     "event_part": 300,
     "link": 100,
+    "ids": 10 * 20,  # a list's testimonials, "#12, #13, ..." (bot/services/bulk.py)
+    "note": fields.NOTE_MAX,  # the organisers' message to an author
 }
 OTHER = 40
 #: Placeholders that carry an attendee's words or a whole other text: unbounded here, the bot
 #: splits what it sends around them.
-UNBOUNDED = frozenset({"excerpt", "question", "draft", "choice", "current"})
+UNBOUNDED = frozenset({"excerpt", "question", "draft", "choice", "current", "answer"})
 
 
 def placeholders(template: str) -> set[str]:

@@ -60,6 +60,57 @@ class ReviewStore(Store):
         )
         return count > 0
 
+    async def claim_short(
+        self, user_id: int, *, now: datetime, until: datetime, max_chars: int, limit: int
+    ) -> list[Testimonial]:
+        """Claim for ``user_id`` up to ``limit`` testimonials waiting for review whose quote
+        has at most ``max_chars`` characters, oldest first, in one statement: those nobody
+        else holds (theirs included)."""
+        rows = await self.db.write_returning(
+            "UPDATE testimonials SET claimed_by = ?, claimed_until = ?"
+            " WHERE id IN (SELECT id FROM testimonials WHERE status = 'pending'"
+            "  AND length(quote) <= ?"
+            "  AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
+            "  ORDER BY id LIMIT ?)"
+            " RETURNING *",
+            (user_id, to_ts(until), max_chars, to_ts(now), user_id, limit),
+        )
+        return sorted((testimonial_from_row(r) for r in rows), key=lambda t: t.id)
+
+    async def count_short(self, user_id: int, *, now: datetime, max_chars: int) -> int:
+        """Count the testimonials ``claim_short`` could give ``user_id`` now."""
+        row = await self.db.fetchone(
+            "SELECT count(*) FROM testimonials WHERE status = 'pending' AND length(quote) <= ?"
+            " AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)",
+            (max_chars, to_ts(now), user_id),
+        )
+        return int(row[0]) if row else 0
+
+    async def claim_until(
+        self, testimonial_ids: Sequence[int], user_id: int, until: datetime
+    ) -> None:
+        """Extend ``user_id``'s claims on these testimonials (still pending) to ``until``."""
+        if not testimonial_ids:
+            return
+        marks = ", ".join("?" * len(testimonial_ids))
+        await self.db.execute(
+            f"UPDATE testimonials SET claimed_by = ?, claimed_until = ? WHERE id IN ({marks})"
+            " AND status = 'pending' AND (claimed_by = ? OR claimed_by IS NULL"
+            " OR claimed_until <= ?)",
+            (user_id, to_ts(until), *testimonial_ids, user_id, to_ts()),
+        )
+
+    async def release_claims(self, testimonial_ids: Sequence[int], user_id: int) -> None:
+        """Give back ``user_id``'s claims on these testimonials."""
+        if not testimonial_ids:
+            return
+        marks = ", ".join("?" * len(testimonial_ids))
+        await self.db.execute(
+            "UPDATE testimonials SET claimed_by = NULL, claimed_until = NULL"
+            f" WHERE id IN ({marks}) AND claimed_by = ?",
+            (*testimonial_ids, user_id),
+        )
+
     async def show_review(
         self, chat_id: int, message_id: int, testimonial_id: int, *, live: bool, lang: str
     ) -> bool:

@@ -76,6 +76,7 @@ async def test_card_shows_testimonial_author_and_buttons(harness: Harness) -> No
         "✅ Approve",
         "❌ Reject",
         "✏️ Edit",
+        "✉️ Reply to the author",
     ]
 
 

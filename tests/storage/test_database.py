@@ -23,6 +23,9 @@ TABLES = {
     "inbox",
     "bot_state",
     "review_messages",
+    "bulk_lists",
+    "bulk_items",
+    "author_messages",
 }
 INDEXES = {
     "testimonials_one_draft",

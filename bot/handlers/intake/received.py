@@ -8,6 +8,7 @@ import logging
 from markupsafe import Markup
 from telegram import Update
 
+from bot.services import relay
 from bot.services.answers import add_quote, take_answer
 from bot.services.container import Context
 from bot.services.messages import reply
@@ -23,6 +24,9 @@ async def received_text(update: Update, context: Context) -> None:
     svc, lang, draft, _ = await load_person(update, context)
     message = update.effective_message
     assert message is not None and message.text is not None
+    # A reply to the organisers' message goes to them: never an answer, nor a testimonial.
+    if await relay.from_author(update, svc, context.bot, lang):
+        return
     if draft is None or draft.step is None:
         await reply(update, svc.texts(lang, "intake.no_draft"))
         return

@@ -1,0 +1,101 @@
+"""The organisers write to an author through the bot, and the answer comes back under the card
+(issue 26 item 4)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from storage.models import Status, Step
+from tests.moderation.test_moderation import answer_prompt, card_of, make_admin, press, submit
+from tests.support import GROUP_ID, ORGANISER_ID, Harness
+
+JSON = dict[str, Any]
+QUESTION = "Which session was it? We would like to tag it."
+ANSWER = "The one on Tuesday morning, about <graphs> & maps."
+
+
+def reply_target(message: JSON) -> int | None:
+    replied = message["json"].get("reply_to_message")
+    return int(replied["message_id"]) if replied else None
+
+
+async def test_a_reply_to_the_author_and_back(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # what `livredor run` logs (bot/cli/logs.py)
+    h = harness
+    make_admin(h, "Bruno", 501)
+    ada = h.person("Ada", language_code="en")
+    tid = await submit(h, ada, quote="A day of maps and graphs.")
+    card = await card_of(h, tid)
+    last_part = card.card_message_ids[-1]
+    answer = await press(h, ORGANISER_ID, last_part, f"mod:write:{tid}")
+    assert answer["text"].startswith("Reply to my message in the group")
+    prompt = h.fake.last_message(GROUP_ID)
+    assert prompt["reply_markup"]["force_reply"] is True
+    assert f"#{tid}" in prompt["text"] and "the organisers" in prompt["text"]
+
+    # Another organiser typing in reply to Olga's prompt is not taken: it stays hers.
+    before = len(h.fake.messages(ada.id))
+    h.fake.user_sends(501, "Not my prompt", chat_id=GROUP_ID, reply_to=prompt["message_id"])
+    await h.settle()
+    assert len(h.fake.messages(ada.id)) == before
+    await answer_prompt(h, QUESTION)
+    told = h.fake.messages(ada.id)[before:]
+    assert len(told) == 1
+    note = told[0]
+    assert QUESTION in note["text"] and "from the organisers" in note["text"]
+    assert "Olga" not in note["text"] and "Bruno" not in note["text"]  # signed by the team
+    assert note["reply_markup"]["force_reply"] is True
+    sent = h.fake.last_message(GROUP_ID)
+    assert sent["text"].startswith(f"✉️ Sent to the author of #{tid}")
+
+    # Ada has started another testimonial meanwhile: her answer (a reply to the organisers'
+    # message) is not taken as her name, nor as a new testimonial.
+    await ada.send("/start")
+    draft = await h.repo.get_draft(ada.id)
+    assert draft is not None and draft.step is Step.NAME
+    h.fake.user_sends(ada.id, ANSWER, reply_to=note["message_id"])
+    await h.settle()
+    assert h.fake.last_message(ada.id)["text"] == "✉️ Sent to the organisers."
+    after = await h.repo.get_draft(ada.id)
+    assert after is not None and after.step is Step.NAME and after.name == ""
+    back = h.fake.last_message(GROUP_ID)
+    assert reply_target(back) == last_part  # under the card
+    assert f"The author of #{tid} answers" in back["text"]
+    assert "<graphs> & maps" in back["text"]  # as typed, escaped on the way
+    submitted = await h.repo.get(tid)
+    assert submitted is not None and submitted.status is Status.PENDING
+    assert submitted.quote == "A day of maps and graphs."  # no field got the answer
+
+    # Nobody's words in the logs.
+    for words in (QUESTION, ANSWER, "maps"):
+        assert words not in caplog.text
+
+    # /forget erases the exchange wherever the bot wrote it: her chat and the group.
+    await ada.send("/forget")
+    await ada.press("Yes, erase everything")
+    done = h.fake.last_message(ada.id)
+    assert "2 messages between you and the organisers erased" in done["text"]
+    gone = {
+        m["message_id"] for m in h.fake.messages(GROUP_ID, include_deleted=True) if m["deleted"]
+    }
+    assert back["message_id"] in gone
+    assert h.fake.message(ada.id, note["message_id"])["deleted"]
+    assert ANSWER not in str(h.group_messages())
+
+
+async def test_a_blocked_author_is_said_and_an_empty_message_refused(harness: Harness) -> None:
+    h = harness
+    ada = h.person("Ada")
+    tid = await submit(h, ada)
+    card = await card_of(h, tid)
+    await press(h, ORGANISER_ID, card.card_message_ids[-1], f"mod:write:{tid}")
+    h.fake.block_bot(ada.id)
+    await answer_prompt(h, "Anything to add?")
+    assert h.fake.last_message(GROUP_ID)["text"] == (
+        f"Not delivered: the author of #{tid} has blocked the bot."
+    )
