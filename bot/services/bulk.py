@@ -197,6 +197,7 @@ async def commit_due(svc: Services, bot: Bot, now: datetime) -> datetime | None:
 
 async def _commit(svc: Services, bot: Bot, bulk: BulkList) -> None:
     approved: list[int] = []
+    counted: list[int] = []  # one approval of several needed (LIVREDOR_APPROVALS)
     not_taken: list[int] = []
     for item in bulk.items:
         if item.left_out:
@@ -220,16 +221,24 @@ async def _commit(svc: Services, bot: Bot, bulk: BulkList) -> None:
         decision = await decide(
             svc, testimonial.id, Status.APPROVED, by=bulk.user_id, who=bulk.user_name
         )
-        (approved if decision.won else not_taken).append(testimonial.id)
+        if decision.won:
+            approved.append(testimonial.id)
+        else:
+            (counted if decision.recorded else not_taken).append(testimonial.id)
     await svc.repo.finish_bulk(bulk.id)
     await svc.repo.release_claims([i.testimonial_id for i in bulk.items], bulk.user_id)
     log.info("bulk list %d committed: %d approved", bulk.id, len(approved))
     texts, lang = svc.texts, bulk.lang
-    text = texts(lang, "review.bulk_done", count=len(approved), ids=_ids(approved))
+    lines = []
+    if approved:
+        lines.append(texts(lang, "review.bulk_done", count=len(approved), ids=_ids(approved)))
+    if counted:
+        lines.append(texts(lang, "review.bulk_counted", count=len(counted), ids=_ids(counted)))
     if not_taken:
-        text += "\n" + texts(
-            lang, "review.bulk_not_taken", count=len(not_taken), ids=_ids(not_taken)
+        lines.append(
+            texts(lang, "review.bulk_not_taken", count=len(not_taken), ids=_ids(not_taken))
         )
+    text = "\n".join(lines) or texts(lang, "review.bulk_none")
     markup = InlineKeyboardMarkup(
         [[InlineKeyboardButton(texts(lang, "review.carry_on"), callback_data="rev:next:0")]]
     )

@@ -9,6 +9,11 @@ from storage.models import ReviewMessage, Testimonial
 from storage.rows import testimonial_from_row, to_ts
 from storage.stores.base import Store
 
+#: A condition on a testimonial: the organiser (``?``) has not approved it already.
+_NOT_APPROVED_BY = (
+    "NOT EXISTS (SELECT 1 FROM json_each(approvals) j WHERE json_extract(j.value, '$.id') = ?)"
+)
+
 
 class ReviewStore(Store):
     """Claims on pending testimonials (``claimed_by``) and the ``review_messages`` table."""
@@ -65,15 +70,15 @@ class ReviewStore(Store):
     ) -> list[Testimonial]:
         """Claim for ``user_id`` up to ``limit`` testimonials waiting for review whose quote
         has at most ``max_chars`` characters, oldest first, in one statement: those nobody
-        else holds (theirs included)."""
+        else holds (theirs included), never one they approved already."""
         rows = await self.db.write_returning(
             "UPDATE testimonials SET claimed_by = ?, claimed_until = ?"
             " WHERE id IN (SELECT id FROM testimonials WHERE status = 'pending'"
             "  AND length(quote) <= ?"
             "  AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
-            "  ORDER BY id LIMIT ?)"
+            f"  AND {_NOT_APPROVED_BY} ORDER BY id LIMIT ?)"
             " RETURNING *",
-            (user_id, to_ts(until), max_chars, to_ts(now), user_id, limit),
+            (user_id, to_ts(until), max_chars, to_ts(now), user_id, user_id, limit),
         )
         return sorted((testimonial_from_row(r) for r in rows), key=lambda t: t.id)
 
@@ -81,8 +86,9 @@ class ReviewStore(Store):
         """Count the testimonials ``claim_short`` could give ``user_id`` now."""
         row = await self.db.fetchone(
             "SELECT count(*) FROM testimonials WHERE status = 'pending' AND length(quote) <= ?"
-            " AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)",
-            (max_chars, to_ts(now), user_id),
+            " AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
+            f" AND {_NOT_APPROVED_BY}",
+            (max_chars, to_ts(now), user_id, user_id),
         )
         return int(row[0]) if row else 0
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from storage.models import Status, utcnow
 from tests.moderation.test_moderation import card_of, make_admin, press, submit
-from tests.support import GROUP_ID, ORGANISER_ID, Harness, Person
+from tests.support import GROUP_ID, ORGANISER_ID, Harness, Person, running_bot
 
 JSON = dict[str, Any]
 
@@ -217,3 +218,30 @@ async def test_undo_still_works_after_a_restart_in_the_window(harness: Harness) 
     await clock.forward(60)
     assert h.channel_messages() == []
     assert [(await h.repo.get(t)).status for t in ids] == [Status.PENDING] * 2  # type: ignore[union-attr]
+
+
+async def test_with_two_approvals_needed_a_bulk_press_is_one_approval_each(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path, approvals=2) as h:
+        make_admin(h, "Bruno", 501)
+        ids = await submit_short(h, 2)
+        clock = Clock(h)
+        olga = await open_list(h)
+        await tap(h, olga["message_id"], data_of(h, olga["message_id"], "rev:bulk:"))
+        await clock.forward(10)
+        counted = h.fake.message(ORGANISER_ID, olga["message_id"])["text"]
+        assert counted.startswith("Your approvals counted, other organisers' are still needed")
+        rows = [await h.repo.get(t) for t in ids]
+        assert [len(r.approvals) for r in rows if r is not None] == [1, 1]
+        assert all(r is not None and r.status is Status.PENDING for r in rows)
+        assert h.channel_messages() == []
+        # Olga's /review no longer offers them; Bruno's second approval publishes them.
+        [nothing] = await Person(h, ORGANISER_ID).send("/review")
+        assert nothing["text"].startswith("✅ All caught up")
+        bruno = await open_list(h, 501)
+        assert listed(bruno) == ids
+        await tap(h, bruno["message_id"], data_of(h, bruno["message_id"], "rev:bulk:", 501), 501)
+        await clock.forward(10)
+        posts = h.channel_messages()
+        assert [int(re.search(r"number (\d+)", p["text"]).group(1)) for p in posts] == [0, 1]  # type: ignore[union-attr]
