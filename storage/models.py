@@ -288,12 +288,15 @@ class Answered:
     ``answer_messages`` (keyed by the message id), stored as a string, read and written only
     by ``parse`` and ``format``.
 
-    ``kind`` is ``name``, ``organisation``, ``quote`` (a paragraph of the quote) or ``paste``
-    (the continuation of a paste Telegram cut, joined to paragraph ``part``). A quote's
-    message also keeps its Telegram ``date`` (Unix seconds), its ``length`` in UTF-16 units
-    and whether it ended with a line break (``newline``: the cut fell between paragraphs);
-    rows written before those were kept have ``None``. Stored: ``name``, ``quote:3``,
-    ``paste:3:1700000000:3800:nl``.
+    ``kind`` is ``name``, ``organisation``, ``quote`` (a paragraph of the quote), ``paste``
+    (the continuation of a paste a client cut, in paragraph ``part``: joined to the paragraph
+    before, or a paragraph of its own when the cut fell at a paragraph break) or ``refused``
+    (a quote message that did not fit: nothing kept, but the rest of its paste is refused
+    too). A quote's message also keeps its Telegram ``date`` (Unix seconds) and its
+    ``length`` in UTF-16 units (as kept, after cleaning); rows written before those were kept
+    have ``None``. ``newline`` (the message ended with a line break) is read from older rows
+    and no longer written: the clients trim every part they send. Stored: ``name``,
+    ``quote:3``, ``paste:3:1700000000:3800``, ``refused::1700000000:4096``.
     """
 
     kind: str
@@ -307,7 +310,9 @@ class Answered:
         """Read a stored value."""
         kind, *rest = stored.split(":")
         newline = rest[-1:] == ["nl"]
-        numbers: list[int | None] = [int(value) for value in (rest[:-1] if newline else rest)]
+        numbers: list[int | None] = [
+            int(value) if value else None for value in (rest[:-1] if newline else rest)
+        ]
         numbers += [None] * (3 - len(numbers))
         return cls(kind, numbers[0], numbers[1], numbers[2], newline)
 
@@ -316,7 +321,8 @@ class Answered:
         values = [self.kind, self.part, self.date, self.length]
         while values[-1] is None:
             values.pop()
-        return ":".join(str(value) for value in values) + (":nl" if self.newline else "")
+        written = ("" if value is None else str(value) for value in values)
+        return ":".join(written) + (":nl" if self.newline else "")
 
     @property
     def is_quote(self) -> bool:

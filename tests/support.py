@@ -196,6 +196,12 @@ class Harness:
         """Return the bot's services."""
         return self.app.bot_data.services
 
+    def pause(self, seconds: float = 60.0) -> None:
+        """Move the fake Telegram's clock (message dates) ``seconds`` on: what is sent next
+        comes after a pause, as a message typed apart rather than a part of a cut paste."""
+        clock = self.fake.clock
+        self.fake.clock = lambda: clock() + seconds
+
     async def start(self) -> None:
         """Open the database and start the bot, polling the fake."""
         self.db = await Database.open(self.settings.database)

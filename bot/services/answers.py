@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import MessageLimit
 
+from bot.services import pastes
 from bot.services.container import Services
 from bot.services.messages import button, reply
-from bot.services.questions import ANSWER_SAVED, ask, keyboard, prompt
+from bot.services.questions import ANSWER_SAVED, ask, keyboard, prompt, quote_ends
 from storage import fields
 from storage.models import Answered, Step, Testimonial, join_quote
 from storage.textlength import perceived_length, telegram_length
@@ -25,13 +25,13 @@ from storage.textlength import perceived_length, telegram_length
 #: A message whose text is already in the testimonial is not kept again, however late it
 #: comes: when it is a whole paragraph, or a piece of the quote at least this long (perceived
 #: characters; a part of a paste sent again, or the whole of it), or the end of a paragraph
-#: long enough to have been a cut paste (its last, short, part).
+#: long enough to have been a cut paste (its last, short, part: ``PASTE_CUT``).
 REPEATED_PIECE = 80
-#: Telegram cuts a paste over 4,096 UTF-16 units into several messages, at a space or a line
-#: break near the limit, sent within a second or two: a message at least this long followed
-#: by one within ``PASTE_WINDOW`` is taken for one paste.
 PASTE_CUT = 3800
-MESSAGE_MAX = MessageLimit.MAX_TEXT_LENGTH  # no part of a cut paste is longer
+#: The clients cut a paste over 4,096 UTF-16 units into several messages sent at once
+#: (bot/services/pastes.py): a message continues the previous one only if that one is long
+#: enough to be a cut part, came at most this long before, and a client's rule explains the
+#: cut. Parts are sent within a second or two; an attendee typing an afterthought is slower.
 PASTE_WINDOW = timedelta(seconds=10)
 
 
@@ -102,31 +102,78 @@ async def take_answer(
     await saved_then_ask(update, svc, lang, saved)
 
 
-def _last_part(draft: Testimonial) -> Answered | None:
-    """What the latest message added to the quote answered."""
-    quote = [
+def _latest(draft: Testimonial, before: int) -> tuple[int, Answered] | None:
+    """The latest message before message ``before`` given to the quote (kept, or refused as
+    too long), with its id."""
+    given = [
         (int(message_id), answered)
         for message_id, stored in draft.answer_messages.items()
-        if (answered := Answered.parse(stored)).is_quote
+        if int(message_id) < before
+        and ((answered := Answered.parse(stored)).is_quote or answered.kind == "refused")
     ]
-    return max(quote, key=lambda pair: pair[0])[1] if quote else None
+    return max(given, key=lambda pair: pair[0]) if given else None
 
 
-def _joins_paste(draft: Testimonial, raw: str, date: int) -> str | None:
-    """If ``raw`` continues a paste Telegram cut, the separator to join it with (a space, or
-    a paragraph break when the cut fell between paragraphs); None otherwise."""
-    last = _last_part(draft)
-    if last is None or draft.step is not Step.QUOTE or not draft.quote_parts:
+#: ``_follows`` for a part of a paste whose earlier part was refused.
+REFUSED_PASTE = "refused"
+
+
+def _follows(draft: Testimonial, part: str, message: Message) -> str | None:
+    """If ``part`` continues a paste a client cut, the separator the client dropped before
+    it (``pastes.separator``), or ``REFUSED_PASTE`` when the paste's previous part was
+    refused; None when it is a message of its own (a new paragraph)."""
+    latest = _latest(draft, message.message_id)
+    if latest is None or draft.step is not Step.QUOTE:
         return None
+    last, date = latest[1], int(message.date.timestamp())
     if last.date is None or last.length is None:
         return None  # kept before dates and lengths were
     if (
-        not PASTE_CUT <= last.length <= MESSAGE_MAX
-        or date - last.date > PASTE_WINDOW.total_seconds()
+        not pastes.SHORTEST_CUT <= last.length <= pastes.LIMIT
+        or not 0 <= date - last.date <= PASTE_WINDOW.total_seconds()
     ):
         return None
-    # Telegram usually trims the parts; where a line break survived, the cut was there.
-    return "\n\n" if last.newline or raw[:1] == "\n" else " "
+    if last.kind == "refused":
+        # Its text is not kept, so the client's rule cannot be checked: length and time
+        # say it is the same paste, which was refused as a whole.
+        return REFUSED_PASTE
+    if not draft.quote_parts:
+        return None
+    previous = pastes.last_units(draft.quote_parts[-1], last.length)
+    return pastes.separator(previous, part)
+
+
+def _paste_start(draft: Testimonial) -> tuple[int, set[str]]:
+    """The paragraph where the paste being received began, and the ids of its messages:
+    the latest quote messages back to the first that did not continue a cut."""
+    quote = sorted(
+        (
+            (int(message_id), answered)
+            for message_id, stored in draft.answer_messages.items()
+            if (answered := Answered.parse(stored)).is_quote
+        ),
+        key=lambda pair: pair[0],
+        reverse=True,
+    )
+    ids: set[str] = set()
+    start = len(draft.quote_parts)
+    for message_id, answered in quote:
+        ids.add(str(message_id))
+        if answered.part is not None:
+            start = min(start, answered.part)
+        if answered.kind != "paste":
+            break
+    return start, ids
+
+
+def kept_summary(svc: Services, lang: str, quote: str) -> str:
+    """Say what the draft's quote holds after a refusal: how long, how it starts and ends."""
+    if not quote:
+        return svc.texts(lang, "intake.holds_nothing")
+    length, start, end = quote_ends(quote)
+    if end is None:
+        return svc.texts(lang, "intake.holds_whole", whole=start)
+    return svc.texts(lang, "intake.holds_ends", length=length, count=length, start=start, end=end)
 
 
 def refusal(svc: Services, lang: str, exc: fields.FieldError) -> str:
@@ -149,7 +196,9 @@ async def add_quote(
     note: str = "intake.quote_received",
 ) -> None:
     """Append a message to the quote as a paragraph (EDIT_QUOTE: replace the quote first);
-    the continuation of a cut paste joins the paragraph it continues."""
+    the continuation of a paste a client cut is joined as the attendee typed it. A paste is
+    all or nothing: a part that does not fit takes the paste's earlier parts away, and its
+    later parts are refused too."""
     texts = svc.texts
     part = fields.quote_part(text)
     if not part:
@@ -168,28 +217,32 @@ async def add_quote(
         retry = texts(lang, "intake.repeated_paragraph", length=length, count=length)
         await prompt(update, svc, draft, retry, done)
         return
-    joiner = None if replacing else _joins_paste(draft, text, date)
+    joiner = None if replacing else _follows(draft, part, message)
+    if joiner == REFUSED_PASTE:
+        await _refuse(update, svc, lang, draft, message, part, "intake.paste_rest_refused")
+        return
     if replacing:
         parts = [part]
-    elif joiner == "\n\n" or joiner is None:
+    elif joiner is None or joiner == "\n\n":
         parts.append(part)
     else:
         parts[-1] = f"{parts[-1]}{joiner}{part}"
     quote = join_quote(parts)
     problem = quote_too_long(svc, lang, quote)
     if problem:
-        markup = keyboard(svc, lang, draft, tg_user) if draft.quote else None
-        await prompt(update, svc, draft, problem, markup)
+        if joiner is None:
+            await _refuse(update, svc, lang, draft, message, part, problem=problem)
+        else:
+            await _refuse_paste(update, svc, lang, draft, message, part, quote)
         return
     answers = draft.answer_messages
     if replacing:
         answers = {k: v for k, v in answers.items() if not Answered.parse(v).is_quote}
     answered = Answered(
-        "paste" if joiner == " " else "quote",
+        "quote" if joiner is None else "paste",
         part=len(parts) - 1,
         date=date,
-        length=telegram_length(text),
-        newline=text.endswith("\n"),
+        length=telegram_length(part),
     )
     answers = {**answers, str(message.message_id): answered.format()}
     saved = await svc.repo.update_draft(
@@ -278,3 +331,63 @@ def quote_too_long(svc: Services, lang: str, quote: str) -> str | None:
             text += " " + svc.texts(lang, "intake.counted_by_telegram")
         return text
     return None
+
+
+async def _refuse(
+    update: Update,
+    svc: Services,
+    lang: str,
+    draft: Testimonial,
+    message: Message,
+    part: str,
+    key: str | None = None,
+    *,
+    problem: str | None = None,
+    kept: list[str] | None = None,
+    forget: set[str] | None = None,
+) -> None:
+    """Record ``message`` as refused (so that the rest of its paste is refused too, and a
+    second delivery changes nothing), keep ``kept`` as the quote's paragraphs (default: as
+    they are) without the messages in ``forget``, then say why and what is kept."""
+    parts = list(draft.quote_parts) if kept is None else kept
+    answers = {k: v for k, v in draft.answer_messages.items() if k not in (forget or set())}
+    date = int(message.date.timestamp())
+    refused = Answered("refused", date=date, length=telegram_length(part))
+    answers[str(message.message_id)] = refused.format()
+    # Taking a paste away leaves the quote step open; a refused message alone changes no step
+    # (at Edit testimonial, the next message still replaces the quote).
+    step = Step.QUOTE if kept is not None else draft.step
+    saved = await svc.repo.update_draft(
+        draft, quote_parts=parts, step=step, answer_messages=answers
+    )
+    if saved is None:
+        return
+    ANSWER_SAVED.set(True)
+    if problem is not None:
+        text = f"{problem}\n\n{kept_summary(svc, lang, saved.quote)}"
+    else:  # the rest of a paste already refused: what is kept was said with its first part
+        text = svc.texts(lang, key or "intake.paste_rest_refused")
+    tg_user = update.effective_user
+    assert tg_user is not None
+    markup = keyboard(svc, lang, saved, tg_user) if saved.quote else None
+    await prompt(update, svc, saved, text, markup)
+
+
+async def _refuse_paste(
+    update: Update,
+    svc: Services,
+    lang: str,
+    draft: Testimonial,
+    message: Message,
+    part: str,
+    quote: str,
+) -> None:
+    """A part of a paste does not fit: take the paste's earlier parts away (all or nothing:
+    never half a text cut where the client happened to cut it) and say so."""
+    start, ids = _paste_start(draft)
+    limit = svc.settings.quote_max_chars
+    kept = list(draft.quote_parts[:start])
+    room = max(limit - telegram_length(join_quote(kept)) - (2 if kept else 0), 0)
+    total = telegram_length(quote)
+    said = svc.texts(lang, "intake.paste_too_long", total=total, limit=limit, room=room, count=room)
+    await _refuse(update, svc, lang, draft, message, part, problem=said, kept=kept, forget=ids)

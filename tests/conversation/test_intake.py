@@ -213,14 +213,17 @@ async def test_organisation_over_three_lines_is_refused(harness: Harness) -> Non
 async def test_quote_over_maximum_keeps_what_was_sent(harness: Harness) -> None:
     p = harness.person()
     await p.reach_quote()
-    # (Shorter than a cut paste: 4,000 characters followed at once would be joined.)
     await p.send("a" * 3700)
+    harness.pause()  # typed apart: not the rest of a paste (tests/conversation/test_pastes.py)
     replies = await p.send("b" * 2800)
     text = replies[0]["text"]
     assert "6,502 characters long, 502 over the limit of 6,000" in text
     assert "What you sent before is kept" in text and "emoji" not in text
+    a29 = "a" * 29  # 30 characters with the ellipsis
+    assert text.endswith(f"Your testimonial has 3,700 characters, from “{a29}…” to “…{a29}”.")
     draft = await harness.repo.get_draft(p.id)
     assert draft is not None and draft.quote == "a" * 3700
+    harness.pause()
     replies = await p.send("b" * 2298)
     assert "6,000 characters so far" in replies[0]["text"]
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.sandbox import UploadedFile
+from bot.services.pastes import Client, split
 from storage.models import Status, Step
 from tests.support import Harness, Person
 
@@ -271,21 +272,21 @@ async def test_language_mid_conversation_asks_the_open_question_again(harness: H
 async def test_a_paste_cut_by_telegram_is_joined_without_a_paragraph_break(
     harness: Harness,
 ) -> None:
+    # More cases, built from the seed book, in tests/conversation/test_pastes.py.
     h = harness
     p = h.person()
     await p.reach_quote()
-    part_1 = ("word " * 800).strip() + " for our team and we"  # 4,019 characters
-    part_2 = "will come back next year."
+    typed = ("We loved every talk and we will come back next year. " * 80).strip()
+    part_1, part_2 = split(typed, Client.DESKTOP)  # cut after a full stop, the space dropped
     await p.send(part_1)
     replies = await p.send(part_2)
-    joined = f"{part_1} {part_2}"
-    assert f"{len(joined):,} characters so far" in replies[0]["text"]
+    assert f"{len(typed):,} characters so far" in replies[0]["text"]
     draft = await h.repo.get_draft(p.id)
-    assert draft is not None and draft.quote == joined and len(draft.quote_parts) == 1
+    assert draft is not None and draft.quote == typed and len(draft.quote_parts) == 1
     # A later, separate message is a new paragraph.
     await p.send("A second thought.")
     draft = await h.repo.get_draft(p.id)
-    assert draft is not None and draft.quote == f"{joined}\n\nA second thought."
+    assert draft is not None and draft.quote == f"{typed}\n\nA second thought."
     await p.press("Done")
     replies = await p.press("Yes, I agree")
     assert any("we will come back next year." in r["text"] for r in replies)
@@ -342,12 +343,12 @@ async def test_edit_of_a_joined_paste_points_to_edit_testimonial(harness: Harnes
     h = harness
     p = h.person()
     await p.reach_quote()
-    await p.send("x" * 4000)
+    await p.send("x" * 4096)  # a text without a space: cut at the limit, nothing dropped
     await p.send("continued")
     replies = await p.edit(p.last_user_message_id(), "changed")
     assert "put together from a long paste" in replies[0]["text"]
     draft = await h.repo.get_draft(p.id)
-    assert draft is not None and draft.quote == "x" * 4000 + " continued"
+    assert draft is not None and draft.quote == "x" * 4096 + "continued"
 
 
 # -- smaller items -------------------------------------------------------------------------

@@ -135,9 +135,10 @@ async def test_limits_are_telegram_counts_and_say_so_only_when_it_matters(
     await p.press("Skip")
     await p.send("a" * 5000)
     replies = await p.send(FAMILY * 100)  # 1,100 more for Telegram, 100 more to the eye
-    text = replies[0]["text"]
-    assert "6,102 characters long, 102 over the limit of 6,000" in text
-    assert text.endswith("(Like Telegram, I count an emoji as 2 characters or more.)")
+    refusal, kept = replies[0]["text"].split("\n\n")
+    assert "6,102 characters long, 102 over the limit of 6,000" in refusal
+    assert refusal.endswith("(Like Telegram, I count an emoji as 2 characters or more.)")
+    assert kept.startswith("Your testimonial has 5,000 characters")
     draft = await harness.repo.get_draft(p.id)
     assert draft is not None and draft.quote == "a" * 5000
 

@@ -14,9 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.book.parse import parse_book
 from bot.sandbox import FakeServer, FakeTelegram
+from bot.services.pastes import Client, split
+from storage import models
 from storage.database import Database
 from storage.inbox import Inbox
+from storage.testimonials import Repository
 from tests.e2e.cli_process import (
     CliProcess,
     cli_env,
@@ -82,6 +86,17 @@ class Bot:
         return "\n".join(f"--- {p.stderr_path.name}\n{p.stderr}" for p in self.processes)
 
 
+OTHER = USER + 1
+
+
+async def read_draft(database: Path, user_id: int) -> models.Testimonial | None:
+    db = await Database.open(database, migrate=False)
+    try:
+        return await Repository(db).get_draft(user_id)
+    finally:
+        await db.close()
+
+
 async def unfinished(database: Path) -> int:
     db = await Database.open(database, migrate=False)
     try:
@@ -125,13 +140,15 @@ async def to_quote_step(fake: FakeTelegram) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_part_two_of_a_paste_survives_a_kill_while_part_one_is_answered(
-    tmp_path: Path, mode: str
+    tmp_path: Path, mode: str, seed_text: str
 ) -> None:
-    # A paste Telegram cut in two: part 1 near the limit, part 2 right after.
-    part_1 = ("All day long " * 296).strip() + " and we"  # 3,853 characters
-    part_2 = "will come back: part 2, fetched while the reply to part 1 was on its way."
+    # François MOREAU's entry as Telegram Desktop sends it: cut at its last paragraph break
+    # (3,871 + 457 characters), the break itself dropped by the client.
+    [quote] = [e.quote for e in parse_book(seed_text).entries if e.name == "François MOREAU"]
+    part_1, part_2 = split(quote, Client.DESKTOP)
     async with fake_telegram() as (fake, server):
         fake.add_user(USER, "Ada", last_name="Lovelace")
+        fake.add_user(OTHER, "Grace", last_name="Hopper")
         bot = Bot(tmp_path, fake, server, mode)
         try:
             await bot.start()
@@ -160,9 +177,9 @@ async def test_part_two_of_a_paste_survives_a_kill_while_part_one_is_answered(
 
             seen = len(fake.messages(USER))
             await bot.start()
-            both = f"{part_1} {part_2}"  # joined as one paragraph
+            # Joined as typed: the paragraph break the client dropped is back.
             await fake.wait_for(
-                lambda: any(f"{len(both):,} characters so far" in t for t in texts(fake, seen)),
+                lambda: any(f"{len(quote):,} characters so far" in t for t in texts(fake, seen)),
                 TIMEOUT,
                 what="part 2 acknowledged after the restart",
             )
@@ -171,10 +188,31 @@ async def test_part_two_of_a_paste_survives_a_kill_while_part_one_is_answered(
             await fake.wait_for(
                 lambda: PREVIEW_ACTIONS in texts(fake, seen), TIMEOUT, what="the preview"
             )
-            assert any(part_2 in t for t in texts(fake, seen))
             draft, _ = await read_state(bot.database)
-            assert draft is not None and draft.quote == both
+            assert draft is not None and draft.quote == quote
+            assert "gratuitement sur internet.\n\nLe crowdfunding" in draft.quote
+
+            # Same process: the whole seed book pasted by another attendee from Android,
+            # three parts over the limit of 6,000: nothing of it is kept, and they are told.
+            await say(fake, OTHER, "/start")
+            await say(fake, OTHER, NAME)
+            await say(fake, OTHER, ORGANISATION)
+            parts = split(seed_text, Client.ANDROID)
+            assert len(parts) == 3
+            before = len(fake.messages(OTHER))
+            for part in parts:
+                fake.user_sends(OTHER, part)
+            await fake.wait_for(
+                lambda: len(fake.messages(OTHER)) >= before + 3, TIMEOUT, what="3 answers"
+            )
+            got, refused, rest = (m["text"] for m in fake.messages(OTHER)[before:])
+            assert got.startswith("Got it: ")
+            assert "I have kept none of it" in refused
+            assert refused.endswith("Your testimonial is still empty.")
+            assert rest == "The rest of that long text is not kept either."
             await until_all_done(bot.database)
+            other = await read_draft(bot.database, OTHER)
+            assert other is not None and other.quote == "" and other.step is models.Step.QUOTE
         finally:
             fake.release()
             await bot.kill_all()

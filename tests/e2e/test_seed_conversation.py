@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.book.parse import BookEntry, parse_book
+from bot.services.pastes import Client, split
 from bot.services.questions import PREVIEW_MARKER, PROFILE_BUTTON_WIDTH
 from bot.services.render import GUILLEMET_CLOSE, GUILLEMET_OPEN, join_parts_plain
 from storage.models import Status
@@ -47,22 +48,10 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def split_long_paste(quote: str) -> list[str]:
-    """Return the messages a paste of ``quote`` arrives as: one, or two halves cut at the
-    paragraph boundary nearest the middle when it is over Telegram's 4,096 characters."""
-    if telegram_length(quote) <= TELEGRAM_TEXT_MAX:
-        return [quote]
-    paragraphs = quote.split("\n\n")
-    best: tuple[int, list[str]] | None = None
-    for cut in range(1, len(paragraphs)):
-        first, second = "\n\n".join(paragraphs[:cut]), "\n\n".join(paragraphs[cut:])
-        if max(telegram_length(first), telegram_length(second)) > TELEGRAM_TEXT_MAX:
-            continue
-        gap = abs(len(first) - len(second))
-        if best is None or gap < best[0]:
-            best = (gap, [first, second])
-    assert best is not None, "no paragraph boundary splits the quote into two messages"
-    return best[1]
+def split_long_paste(quote: str, user_index: int) -> list[str]:
+    """Return the messages a paste of ``quote`` arrives as, cut as one of the official apps
+    cuts a text over Telegram's 4,096 characters (each attendee has one of the three)."""
+    return split(quote, list(Client)[user_index % len(Client)])
 
 
 @dataclass
@@ -97,7 +86,7 @@ def make_attendees(harness: Harness, seed_text: str) -> list[Attendee]:
             harness.fake.add_user(user_id, entry.name, username=f"seed{i}")
         else:
             harness.fake.add_user(user_id, "Guest", last_name=str(i), username=f"seed{i}")
-        attendees.append(Attendee(user_id, entry, split_long_paste(entry.quote), by_button))
+        attendees.append(Attendee(user_id, entry, split_long_paste(entry.quote, i), by_button))
     return attendees
 
 

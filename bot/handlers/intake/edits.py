@@ -42,6 +42,13 @@ async def received_edit(update: Update, context: Context) -> None:
         )
         return
     stored = draft.answer_messages.get(str(message.message_id))
+    if stored is not None and Answered.parse(stored).kind == "refused":
+        # Refused as too long, nothing of it kept: shortened, it is taken at the quote step.
+        if draft.step in (Step.QUOTE, Step.EDIT_QUOTE):
+            await take_answer(update, svc, lang, draft, message.text, message)
+        else:
+            await reply(update, texts(lang, "intake.edit_too_late"))
+        return
     if stored is None:
         prompted = draft.prompt_message_id
         if prompted is not None and message.message_id > prompted and draft.step in TEXT_STEPS:
