@@ -209,7 +209,9 @@ async def add_quote(
     date = int(message.date.timestamp())
     replacing = draft.step is Step.EDIT_QUOTE
     parts = list(draft.quote_parts)
-    if not replacing and already_kept(parts, part):
+    # The rest of a paste just received is new text, whatever it repeats of earlier ones.
+    joiner = None if replacing else _follows(draft, part, message)
+    if not replacing and joiner is None and already_kept(parts, part):
         # Sent again (a retry after a slow reply, a paste sent again after a question was
         # asked again): kept once, and said so.
         done = keyboard(svc, lang, draft, tg_user)
@@ -217,7 +219,6 @@ async def add_quote(
         retry = texts(lang, "intake.repeated_paragraph", length=length, count=length)
         await prompt(update, svc, draft, retry, done)
         return
-    joiner = None if replacing else _follows(draft, part, message)
     if joiner == REFUSED_PASTE:
         await _refuse(update, svc, lang, draft, message, part, "intake.paste_rest_refused")
         return

@@ -219,8 +219,8 @@ async def test_quote_over_maximum_keeps_what_was_sent(harness: Harness) -> None:
     text = replies[0]["text"]
     assert "6,502 characters long, 502 over the limit of 6,000" in text
     assert "What you sent before is kept" in text and "emoji" not in text
-    a29 = "a" * 29  # 30 characters with the ellipsis
-    assert text.endswith(f"Your testimonial has 3,700 characters, from “{a29}…” to “…{a29}”.")
+    a39 = "a" * 39  # 40 characters with the ellipsis
+    assert text.endswith(f"Your testimonial has 3,700 characters, from “{a39}…” to “…{a39}”.")
     draft = await harness.repo.get_draft(p.id)
     assert draft is not None and draft.quote == "a" * 3700
     harness.pause()
