@@ -58,8 +58,13 @@ async def test_a_reply_to_the_author_and_back(
     await ada.send("/start")
     draft = await h.repo.get_draft(ada.id)
     assert draft is not None and draft.step is Step.NAME
-    h.fake.user_sends(ada.id, ANSWER, reply_to=note["message_id"])
+    answered = h.fake.user_sends(ada.id, ANSWER, reply_to=note["message_id"])
     await h.settle()
+    relayed = len(h.group_messages())
+    # The same message delivered again (Telegram delivers at least once): relayed once.
+    h.fake.queue_update("message", answered)
+    await h.settle()
+    assert len(h.group_messages()) == relayed
     assert h.fake.last_message(ada.id)["text"] == "✉️ Sent to the organisers."
     after = await h.repo.get_draft(ada.id)
     assert after is not None and after.step is Step.NAME and after.name == ""
@@ -99,3 +104,33 @@ async def test_a_blocked_author_is_said_and_an_empty_message_refused(harness: Ha
     assert h.fake.last_message(GROUP_ID)["text"] == (
         f"Not delivered: the author of #{tid} has blocked the bot."
     )
+
+
+async def test_the_author_reads_it_in_their_language(harness: Harness) -> None:
+    h = harness
+    zoe = h.person("Zoé", language_code="fr")
+    tid = await submit_fr(h, zoe)
+    card = await card_of(h, tid)
+    await press(h, ORGANISER_ID, card.card_message_ids[-1], f"mod:write:{tid}")
+    await answer_prompt(h, "Pouvez-vous préciser la session ?")
+    note = h.fake.last_message(zoe.id)
+    assert note["text"].startswith("✉️ Un message des organisateurs")
+    assert "témoignage n°\u00a01\u00a0:" in note["text"]  # her own numbering, French spacing
+    h.fake.user_sends(zoe.id, "Celle de mardi.", reply_to=note["message_id"])
+    await h.settle()
+    assert h.fake.last_message(zoe.id)["text"] == "✉️ Envoyé aux organisateurs."
+    # The group reads the organisers' language (English here).
+    assert h.fake.last_message(GROUP_ID)["text"].startswith(f"💬 The author of #{tid} answers")
+
+
+async def submit_fr(h: Harness, p: Any) -> int:
+    await p.send("/start")
+    await p.send("Zoé")
+    await p.send("Atelier")
+    await p.send("Une belle journée.")
+    await p.press("Terminé")
+    await p.press("Oui")
+    await p.press("Envoyer")
+    [mine] = await h.repo.list_for_user(p.id)
+    assert mine.status is Status.PENDING
+    return mine.id
