@@ -148,13 +148,22 @@ class BulkStore(Store):
 
     async def take_bulk_shown(self, testimonial_ids: Sequence[int]) -> list[BulkList]:
         """Close and return the lists still shown that show one of these testimonials (its
-        author withdrew it or asked to be forgotten: the message is erased)."""
+        author withdrew it or asked to be forgotten: the message is erased). Their words'
+        digests go too: nothing derived from the words stays (none of them is approved now)."""
         if not testimonial_ids:
             return []
         marks = ", ".join("?" * len(testimonial_ids))
-        rows = await self.db.write_returning(
-            "UPDATE bulk_lists SET state = 'closed' WHERE state = 'shown' AND id IN"
-            f" (SELECT list_id FROM bulk_items WHERE testimonial_id IN ({marks})) RETURNING *",
-            tuple(testimonial_ids),
-        )
+        async with self.db.transaction() as conn:
+            rows = list(
+                await conn.execute_fetchall(
+                    "UPDATE bulk_lists SET state = 'closed' WHERE state = 'shown' AND id IN"
+                    f" (SELECT list_id FROM bulk_items WHERE testimonial_id IN ({marks}))"
+                    " RETURNING *",
+                    tuple(testimonial_ids),
+                )
+            )
+            await conn.execute(
+                f"UPDATE bulk_items SET digest = '' WHERE testimonial_id IN ({marks})",
+                tuple(testimonial_ids),
+            )
         return [_list_from_rows(r, ()) for r in rows]

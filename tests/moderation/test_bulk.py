@@ -197,11 +197,16 @@ async def test_a_withdrawn_testimonial_erases_the_list_that_shows_it(harness: Ha
     shown = await open_list(h)
     author = await h.repo.get(ids[1])
     assert author is not None and author.user_id is not None
+    list_id = int(data_of(h, shown["message_id"], "rev:bulk:").rsplit(":", 1)[1])
     await Person(h, author.user_id).send("/forget")
     await Person(h, author.user_id).press("Yes, erase everything")
     erased = h.fake.message(ORGANISER_ID, shown["message_id"])
     assert "Short and sweet" not in erased["text"] and "withdrawn by its author" in erased["text"]
     assert h.fake.buttons(ORGANISER_ID, shown["message_id"]) == []
+    # Nothing derived from the forgotten words stays in the database either.
+    kept = await h.repo.get_bulk_list(list_id)
+    assert kept is not None and kept.state == "closed"
+    assert [bool(i.digest) for i in kept.items] == [True, False]
 
 
 async def test_undo_still_works_after_a_restart_in_the_window(harness: Harness) -> None:
