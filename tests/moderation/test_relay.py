@@ -76,6 +76,14 @@ async def test_a_reply_to_the_author_and_back(
     assert submitted is not None and submitted.status is Status.PENDING
     assert submitted.quote == "A day of maps and graphs."  # no field got the answer
 
+    # Organisers talking about it under the answer: among themselves, never to the author.
+    seen = len(h.fake.messages(ada.id))
+    h.fake.user_sends(
+        501, "Tuesday, so the maps talk", chat_id=GROUP_ID, reply_to=back["message_id"]
+    )
+    await h.settle()
+    assert len(h.fake.messages(ada.id)) == seen
+
     # Nobody's words in the logs.
     for words in (QUESTION, ANSWER, "maps"):
         assert words not in caplog.text
