@@ -52,6 +52,11 @@ class BookSnapshot:
         )
         return [(row[0], row[1]) for row in cursor]
 
+    def state(self, key: str) -> str | None:
+        """Return a value the bot keeps across restarts (``bot_state``), None if unset."""
+        row = self._conn.execute("SELECT value FROM bot_state WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
     def testimonials(self, ids: Sequence[int]) -> Iterator[Testimonial]:
         """Yield the testimonials of ``ids`` in that order, reading ``BATCH`` rows at a time."""
         for start in range(0, len(ids), BATCH):

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import html
 import io
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cmarkgfm
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 
 from bot.book.formats import CSV_COLUMNS, telegram_links, to_csv, to_html, to_json, to_markdown
 from bot.book.imports import entries_from_csv, entries_from_json, read_entries, sniff_format
@@ -100,13 +104,65 @@ def test_markdown_round_trip_of_the_seed() -> None:
     assert read_entries(markdown) == entries
 
 
+#: What GFM's autolinking takes by itself, typed around brackets, parentheses, underscores.
+LINKS = (
+    "(voir <http://www.youtube.com/watch?v=hBs1VGhNHuM>) et <https://a.org/x_y_z>\n"
+    "http://x.org/a_b_c/_d_ puis www.foo_bar.org/x_y_, écrire à jean_dupont@x.org.\n"
+    "https://fr.wikipedia.org/wiki/Foo_(bar) (http://x.org/p_(q)) ?a=1&b=2&amp;c *gras*\n\n"
+    "ftp://x_y.org/a_b\\c et \\https://b.org/ et [lien](http://c.org/d_e)"
+)
+LINK_TARGETS = {
+    "http://www.youtube.com/watch?v=hBs1VGhNHuM",
+    "https://a.org/x_y_z",
+    "http://x.org/a_b_c/_d",
+    "http://www.foo_bar.org/x_y",
+    "mailto:jean_dupont@x.org",
+    "https://fr.wikipedia.org/wiki/Foo_(bar)",
+    "http://x.org/p_(q)",
+    "ftp://x_y.org/a_b%5Cc",
+    "https://b.org/",
+    "http://c.org/d_e",
+}
+
+
+def _rendered(markup: str) -> tuple[str, set[str]]:
+    """The text a reader sees in rendered HTML, and the links' targets."""
+    targets = {html.unescape(t) for t in re.findall(r'href="([^"]*)"', markup)}
+    return html.unescape(re.sub(r"<[^>]+>", "", markup)), targets
+
+
+def test_markdown_renders_as_typed_under_gfm() -> None:
+    """Issue 21, item 17: rendered by GitHub's cmark-gfm and by markdown-it with linkify,
+    the book shows every line as typed (the brackets of "(voir <http://...>)" were lost,
+    URLs with "_" were cut or showed backslashes), each URL links to itself, and the file
+    still reads back exactly."""
+    entries = [*seed_entries(), make_entry("Zoé_Z http://z.org/a_b", ["www.o_k.org"], LINKS, 0)]
+    book = [make_testimonial(e, n) for n, e in enumerate(entries, start=1)]
+    markdown = to_markdown(book, EVENT)
+    assert parse_book(markdown).entries == entries
+    renderers = {
+        "cmark-gfm": cmarkgfm.github_flavored_markdown_to_html,
+        "markdown-it": MarkdownIt("gfm-like", {"linkify": True}).render,
+    }
+    for renderer, render in renderers.items():
+        text, targets = _rendered(render(markdown))
+        for entry in entries:
+            lines = [entry.name, *entry.organisation_lines, *entry.quote.split("\n")]
+            missing = [line for line in lines if line.strip() and line not in text]
+            assert not missing, (renderer, missing)
+        assert LINK_TARGETS | {"http://z.org/a_b", "http://www.o_k.org"} <= targets, renderer
+        assert not [t for t in targets if "\\" in t or t.endswith(("_", ">"))], renderer
+
+
 def test_markdown_reads_like_the_seed() -> None:
     markdown = to_markdown(seed_testimonials(), EVENT)
     assert markdown.startswith(f"# Livre d’or\n\n## {EVENT}\n\n**François MOREAU**\\\n*Coord")
     assert "\n*Conseil Régional Nord-Pas de Calais*\n\n«\u00a0Je suis allé " in markdown
     assert "**Jacques DUGHERA**\\\n*Chargé de mission ESS - Lille Métropole*\n\n«\u00a0" in markdown
     assert "\\*développement durable\\*" in markdown  # the user's asterisks, shown as typed
-    assert "<http://www.youtube.com/watch?v=hBs1VGhNHuM>" in markdown  # autolink kept
+    # The brackets typed around the link stay brackets; the link is an explicit one.
+    youtube = "http://www.youtube.com/watch?v=hBs1VGhNHuM"
+    assert f"(voir \\<[{youtube}](<{youtube}>)>)" in markdown
     assert "organisation !\\\nMerci Julie" not in markdown
     assert "bel événement, chouette brochette d'intervenants et lieu superbe.\\\n" in markdown
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from telegram.constants import FileSizeLimit
 
 from bot.book import formats
+from bot.services.links import USERNAME_KEY
 from bot.services.sessions import Sessions
 from bot.services.texts import Texts
 from config.settings import Settings
@@ -32,14 +33,18 @@ def render_book(
     settings: Settings,
     *,
     with_identity: bool = False,
+    channel_username: str | None = None,
 ) -> str:
     """Return the book in one of ``FORMATS``. With sessions (``LIVREDOR_SESSIONS``), the
     book is grouped by session in the file's order, the rest last (each group keeps the
-    requested order), and CSV/JSON have the session's title in a ``session`` column."""
+    requested order), and CSV/JSON have the session's title in a ``session`` column.
+    ``channel_username``: the channel's public username (the posts' public links)."""
     sessions = Sessions.load(settings.sessions)
     ordered = sorted(testimonials, key=lambda testimonial: sessions.rank(testimonial.start_payload))
     grouped = any(sessions.match(testimonial.start_payload) for testimonial in ordered)
-    chunks = _chunks(ordered, len(ordered), grouped, fmt, settings, sessions, with_identity)
+    chunks = _chunks(
+        ordered, len(ordered), grouped, fmt, settings, sessions, with_identity, channel_username
+    )
     return "".join(chunks)
 
 
@@ -51,11 +56,14 @@ def _chunks(
     settings: Settings,
     sessions: Sessions,
     with_identity: bool = False,
+    channel_username: str | None = None,
 ) -> Iterator[str]:
     """The book's text a piece at a time; ``grouped``: some testimonial has a session;
     ``with_identity``: the JSON keeps the authors' Telegram accounts."""
     event = settings.event_name
-    links = formats.telegram_links(settings.channel_id) if settings.channel_id else None
+    links = None
+    if settings.channel_id is not None:
+        links = formats.telegram_links(settings.channel_id, channel_username)
     lang = settings.default_language
 
     def title(testimonial: Testimonial) -> str | None:
@@ -111,10 +119,13 @@ def write_book_file(settings: Settings, fmt: str, directory: Path, order: str = 
         index.sort(key=lambda row: sessions.rank(row[1]))  # stable: each group keeps the order
         grouped = any(sessions.match(payload) for _, payload in index)
         testimonials = snapshot.testimonials([testimonial_id for testimonial_id, _ in index])
+        username = snapshot.state(USERNAME_KEY)
         # Private from the first byte (names and words); newline="" keeps the CSV's \r\n.
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with open(descriptor, "w", encoding="utf-8", newline="") as out:
-            out.writelines(_chunks(testimonials, len(index), grouped, fmt, settings, sessions))
+            out.writelines(
+                _chunks(testimonials, len(index), grouped, fmt, settings, sessions, False, username)
+            )
     if path.stat().st_size <= UPLOAD_LIMIT:
         return BookFile(path, len(index), fits=True)
     zipped = path.with_name(path.name + ".zip")

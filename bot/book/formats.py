@@ -30,6 +30,7 @@ from bot.book.parse import (
     normalize_organisation,
     split_paragraphs,
 )
+from bot.services.links import post_link
 from bot.services.typography import QUOTE_CLOSE, QUOTE_OPEN, unframed
 from storage.models import Testimonial
 
@@ -67,7 +68,14 @@ JSON_FORMAT_VERSION = 1
 #: book needs the name they gave, not their account.
 IDENTITY_FIELDS = ("user_id", "author_name", "author_username")
 
-_AUTOLINK = re.compile(r"<(?:https?|mailto):[^\s<>]*>", re.IGNORECASE)
+# What a GFM renderer links by itself (its autolink extension: a scheme, www., an e-mail
+# address): written as explicit links, so that no backslash escape lands inside one.
+_MD_LINK = re.compile(
+    r"(?P<url>(?:https?|ftp)://[^\s<>«»\"]*[^\s<>«»\".,;:!?)\]'*_~])"
+    r"|(?P<www>(?<![\w.@/-])www\.[^\s<>«»\"]*[^\s<>«»\".,;:!?)\]'*_~])"
+    r"|(?P<mail>(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[\w-]*[^\W_])",
+    re.IGNORECASE,
+)
 _MD_INLINE = re.compile(r"[\\`*_\[\]<~|]")
 _MD_ENTITY = re.compile(r"&(?=#\d{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")
 _MD_LINE_START = re.compile(r"^(?:([#>+=-])|(\d{1,9})([.)]))")
@@ -90,14 +98,28 @@ def _layout(t: Testimonial) -> tuple[str, list[str], list[list[str]]]:
 
 
 def _md_inline(text: str) -> str:
+    """Escape user text for a Markdown line: every character shows as typed, in CommonMark
+    and under GFM's autolinking. A URL or an address is an explicit link whose text is the
+    one typed (``[a\\_b.org](<http://a_b.org>)``); brackets typed around it stay brackets."""
     out: list[str] = []
     last = 0
-    for link in _AUTOLINK.finditer(text):
-        out.append(_md_plain(text[last : link.start()]))
-        out.append(link.group())
-        last = link.end()
+    for link in _MD_LINK.finditer(text):
+        end = _link_end(text, link.start(), link.end())
+        typed = text[link.start() : end]
+        target = f"http://{typed}" if link["www"] else f"mailto:{typed}" if link["mail"] else typed
+        target = target.replace("\\", "\\\\").replace("&", "\\&")
+        out += [_md_plain(text[last : link.start()]), f"[{_md_plain(typed)}](<{target}>)"]
+        last = end
     out.append(_md_plain(text[last:]))
     return "".join(out)
+
+
+def _link_end(text: str, start: int, end: int) -> int:
+    """Extend a link over the ``)`` that close a ``(`` inside it (``wiki/Foo_(bar)``), as
+    GFM does; a ``)`` after a link that opened none stays text: ``(voir http://x.org)``."""
+    while text[end : end + 1] == ")" and text.count("(", start, end) > text.count(")", start, end):
+        end += 1
+    return end
 
 
 def _md_plain(text: str) -> str:
@@ -202,8 +224,9 @@ def _segments(line: str) -> list[tuple[str, str]]:
     parts: list[tuple[str, str]] = []
     last = 0
     for url in _URL.finditer(line):
-        parts += [("text", line[last : url.start()]), ("link", url.group())]
-        last = url.end()
+        end = _link_end(line, url.start(), url.end())
+        parts += [("text", line[last : url.start()]), ("link", line[url.start() : end])]
+        last = end
     parts.append(("text", line[last:]))
     return [p for p in parts if p[1]]
 
@@ -252,15 +275,16 @@ def iter_html(
 # --- CSV and JSON ---------------------------------------------------------------------------
 
 
-def telegram_links(channel: str | int) -> ChannelLinks:
-    """Return a ``channel_links`` function for ``@name``/``name`` or a ``-100...`` chat id."""
-    text = str(channel).strip().removeprefix("https://t.me/").removeprefix("@")
-    if text.lstrip("-").isdigit():
-        # Private channels: https://t.me/c/<id without the -100 prefix>/<message id>.
-        base = "https://t.me/c/" + text.lstrip("-").removeprefix("100")
-    else:
-        base = "https://t.me/" + text
-    return lambda t: [f"{base}/{message_id}" for message_id in t.channel_message_ids]
+def telegram_links(channel: str | int, username: str | None = None) -> ChannelLinks:
+    """Return a ``channel_links`` function for ``LIVREDOR_CHANNEL_ID`` (``@name``, ``name``
+    or a ``-100...`` id) and the channel's public username if known: the links the author
+    and the organisers were given (``bot.services.links``)."""
+
+    def links(t: Testimonial) -> list[str]:
+        found = (post_link(channel, message_id, username) for message_id in t.channel_message_ids)
+        return [link for link in found if link]
+
+    return links
 
 
 def _cell(value: object) -> str:

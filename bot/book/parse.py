@@ -60,7 +60,12 @@ _TITLE = re.compile(r"(livre d['’]or|guest ?book|golden book)\b", re.IGNORECAS
 # with no closing »; real ones are under 100 characters, quote paragraphs are longer.
 _HEAD_MAX_CHARS = 150
 _MD_HEADING_END = re.compile(r"(?:^|\s+)#+$")
-_MD_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+# An escaped character, or a link (the writer escapes every [ of user text, so an unescaped
+# one opens a link), scanned from the left so that ``\\[`` is a backslash, then a link.
+_MD_TOKEN = re.compile(
+    r"\\(?P<char>[!-/:-@\[-`{-~])"
+    r"|\[(?P<text>(?:[^\\\[\]]|\\.)+)\]\(<(?:[^\\<>\n]|\\.)*>\)"
+)
 
 
 class BookFormatError(ValueError):
@@ -303,7 +308,9 @@ def _is_head(lines: list[str], p: int) -> bool:
 
 
 def _md_unescape(line: str) -> str:
-    return _MD_ESCAPED.sub(r"\1", line)
+    """Return the text of a Markdown line as typed: escapes undone, and an explicit link
+    (what the writer makes of a URL, ``[text](<target>)``) read as its text."""
+    return _MD_TOKEN.sub(lambda m: _md_unescape(m["text"]) if m["text"] else m["char"], line)
 
 
 def _md_line(line: str) -> str:

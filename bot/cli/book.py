@@ -9,6 +9,7 @@ from bot.book.files import render_book
 from bot.book.imports import read_entries
 from bot.book.parse import BookFormatError
 from bot.cli.outputs import OutputError, check_target, replacing
+from bot.services.links import USERNAME_KEY
 from config.settings import Settings
 from storage.database import Database
 from storage.testimonials import Repository
@@ -52,10 +53,14 @@ async def export_book(
             check_target(output, settings.database)
         db = await Database.open(settings.database)
         try:
-            testimonials = await Repository(db).list_for_book(order)
+            repo = Repository(db)
+            testimonials = await repo.list_for_book(order)
+            username = await repo.get_state(USERNAME_KEY)  # kept by `livredor run`
         finally:
             await db.close()
-        text = render_book(testimonials, fmt, settings, with_identity=with_identity)
+        text = render_book(
+            testimonials, fmt, settings, with_identity=with_identity, channel_username=username
+        )
         if output is None:
             sys.stdout.write(text)
             sys.stdout.flush()

@@ -28,6 +28,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from bot.services.backlog import Backlog
 from bot.services.group import OrganisersGroup
 from bot.services.limiter import retry_seconds
+from bot.services.links import USERNAME_KEY, post_link
 from bot.services.render import (
     DEFAULT_LIMIT,
     plain_length,
@@ -86,27 +87,6 @@ ADMIN_CACHE_SECONDS = 120.0
 REASON_KEYS = ("off_topic", "offensive", "duplicate", "personal")
 # An admin who has not acted for this long is checked again before a decision or an export.
 RECHECK_SECONDS = 30.0
-
-
-def channel_link(settings: Settings, message_id: int, username: str | None = None) -> str | None:
-    """Return the t.me link of a channel message (None if the channel id has no link form).
-
-    ``username``, the channel's public name as getChat tells it, gives the link that opens
-    for everyone; without one, a numeric id gives ``t.me/c/``, which opens for members only.
-    """
-    channel = settings.channel_id
-    if username:
-        return f"https://t.me/{username}/{message_id}"
-    if isinstance(channel, str):
-        return f"https://t.me/{channel.lstrip('@')}/{message_id}"
-    if isinstance(channel, int) and str(channel).startswith("-100"):
-        return f"https://t.me/c/{str(channel)[4:]}/{message_id}"
-    return None
-
-
-def is_private_link(link: str) -> bool:
-    """Return whether a channel link opens for the channel's members only."""
-    return link.startswith("https://t.me/c/")
 
 
 def reason_text(texts: Texts, lang: str, testimonial: Testimonial) -> str | None:
@@ -169,18 +149,29 @@ class CardDesk:
         self._task = asyncio.create_task(self._send_cards(), name="livredor-cards")
 
     async def learn_channel(self) -> None:
-        """Ask Telegram the channel's public username (links that open for everyone); a
-        private channel has none."""
+        """Ask Telegram the channel's public username (links that open for everyone; a
+        private channel has none) and keep it in the database, where ``livredor export``
+        finds it; if Telegram cannot tell, the one kept from the last start is used."""
         if self.settings.channel_id is None:
             return
         try:
             chat = await self.bot.get_chat(self.settings.channel_id)
         except TelegramError as exc:
             log.warning("could not read the channel's public name: %s", exc)
+            self.channel_username = await self.repo.get_state(USERNAME_KEY)
             return
         self.channel_username = chat.username
+        await self.repo.set_state(USERNAME_KEY, chat.username)
         if chat.username is None:
             log.info("the channel is private: post links open for its members only")
+
+    def post_link(self, testimonial: Testimonial) -> str | None:
+        """Return the link of the testimonial's channel post (None: not posted, or no link
+        form): the public one when the channel has a public username."""
+        if not testimonial.channel_message_ids:
+            return None
+        message_id = testimonial.channel_message_ids[0]
+        return post_link(self.settings.channel_id, message_id, self.channel_username)
 
     async def stop(self) -> None:
         """Stop sending cards (unsent ones are found again at the next start)."""
@@ -454,13 +445,7 @@ class CardDesk:
                 reason=reason_text(texts, lang, testimonial) or "-",
             ), None
         if testimonial.status is Status.PUBLISHED:
-            link = (
-                channel_link(
-                    self.settings, testimonial.channel_message_ids[0], self.channel_username
-                )
-                if testimonial.channel_message_ids
-                else None
-            )
+            link = self.post_link(testimonial)
             line = (
                 texts(lang, "card.approved_posted", who=who, time=when, link=link)
                 if link

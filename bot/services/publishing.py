@@ -23,9 +23,10 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.services.cards import CardDesk, channel_link, is_private_link
+from bot.services.cards import CardDesk
 from bot.services.group import OrganisersGroup
 from bot.services.limiter import retry_seconds
+from bot.services.links import is_private_link
 from bot.services.render import render_post_parts
 from bot.services.telegram_errors import Refusal, classify
 from bot.services.texts import Texts
@@ -256,13 +257,7 @@ class Publisher:
             log.error("could not warn the organisers about #%d: %s", testimonial.id, exc)
 
     async def _after_publish(self, testimonial: Testimonial) -> None:
-        link = (
-            channel_link(
-                self.settings, testimonial.channel_message_ids[0], self.desk.channel_username
-            )
-            if testimonial.channel_message_ids
-            else None
-        )
+        link = self.desk.post_link(testimonial)
         if link and is_private_link(link):
             await self.desk.notify_author(testimonial, "author.published_private", link=link)
         elif link:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.cli.book import export_book
 from bot.services.render import join_parts_plain
 from storage.models import Status
 from storage.models import Testimonial as Row
@@ -507,10 +511,42 @@ async def test_export_command_sends_the_book(harness: Harness) -> None:
     await harness.settle()
     doc = harness.group_messages()[-1]["document"]
     assert doc["filename"] == "livre-dor.csv"
-    assert "https://t.me/c/1000000002/" in doc["content"].decode("utf-8-sig")
+    assert f"https://t.me/{CHANNEL_USERNAME}/" in doc["content"].decode("utf-8-sig")
     harness.fake.user_sends(ORGANISER_ID, "/export pdf", chat_id=GROUP_ID)
     await harness.settle()
     assert "Usage: /export" in harness.group_messages()[-1]["text"]
+
+
+async def test_one_post_link_everywhere(harness: Harness, tmp_path: Path) -> None:
+    """Issue 21, item 17: the channel is set by its numeric id and has a public username.
+    The author, the card, /export csv and json, and `livredor export` all give the public
+    link (CSV and JSON gave t.me/c/...); after a restart where Telegram cannot say the
+    username, the one kept from the last start is used."""
+    h = harness
+    p = h.person()
+    tid = await submit(h, p)
+    t = await card_of(h, tid)
+    await press(h, ORGANISER_ID, t.card_message_ids[0], f"mod:approve:{tid}")
+    done = await wait_status(h, tid, Status.PUBLISHED)
+    link = f"https://t.me/{CHANNEL_USERNAME}/{done.channel_message_ids[0]}"
+    assert any(link in text for text in p.texts())
+    card = h.fake.message(GROUP_ID, done.card_message_ids[-1])
+    assert link in [e.get("url") for e in card.get("entities", ())]
+
+    async def exported(fmt: str) -> str:
+        h.fake.user_sends(ORGANISER_ID, f"/export {fmt}", chat_id=GROUP_ID)
+        await h.settle()
+        return str(h.group_messages()[-1]["document"]["content"].decode("utf-8-sig"))
+
+    rows = list(csv.DictReader(io.StringIO(await exported("csv"))))
+    assert rows[0]["channel_links"] == link
+    assert json.loads(await exported("json"))["testimonials"][0]["channel_links"] == [link]
+    h.fake.fail("getChat", CHANNEL_ID, times=5)
+    await h.restart()
+    assert h.services.desk.post_link(done) == link
+    out = tmp_path / "book.csv"
+    assert await export_book(h.settings, "csv", "date", out) == 0
+    assert "t.me/c/" not in out.read_text("utf-8-sig") and link in out.read_text("utf-8-sig")
 
 
 async def test_export_above_the_upload_limit_is_zipped_or_refused(
