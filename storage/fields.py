@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from storage.models import Signature
 from storage.textlength import perceived_length, telegram_length
 
 NAME_MAX = 100
@@ -149,3 +150,81 @@ def note(text: str) -> str:
         raise FieldError("note_empty")
     check_length("note_too_long", value, NOTE_MAX)
     return value
+
+
+# -- the signature: how a name is shown in public ------------------------------------------
+
+# Between the people of a name signed together ("Sabine BLANC - Hélène GIRARD"): kept as
+# typed. A comma separates people only when each side has two words or more: "DUPONT, Jean"
+# is one person, family name first.
+_PEOPLE = re.compile(r"(\s+[-–—&/+]\s+|\s+(?:et|and)\s+)", re.IGNORECASE)
+_COMMA = re.compile(r"(\s*,\s*)")
+# Particles before a family name: the initial is the family name's ("Ludwig van B.").
+_PARTICLES = frozenset(
+    {"d", "da", "das", "de", "del", "della", "den", "der", "des", "di", "do", "dos", "du"}
+    | {"la", "le", "les", "ten", "ter", "van", "vom", "von", "zu"}
+)
+# An elided particle stuck to the family name: "d'Arc", "l’Hermite".
+_ELIDED = re.compile(r"^[dl]['’](?=\w)", re.IGNORECASE)
+
+
+def initial_form(name: str) -> str:
+    """Return a name as first name and initial: "François MOREAU" gives "François M.".
+
+    Each person of a name signed together gets their own ("Sabine B. - Hélène G."), the
+    separators kept as typed; a one-word name stays whole ("Florence"). The family name is
+    the words in capitals when some are and some are not ("DUPONT Jean" gives "Jean D.",
+    "Hugues DE DOMINGO" gives "Hugues D."), else every word after the first ("Jeanne d'Arc"
+    gives "Jeanne A.", "Ludwig van Beethoven" gives "Ludwig B."); its initial is its first
+    letter, past particles, as a capital. Nothing of the family name but that letter shows.
+    """
+    pieces = _PEOPLE.split(name)
+    if len(pieces) == 1:
+        commas = _COMMA.split(name)
+        if all(len(piece.split()) > 1 for piece in commas[::2]):
+            pieces = commas
+    group = len(pieces) > 1
+    return "".join(piece if i % 2 else _one_initial(piece, group) for i, piece in enumerate(pieces))
+
+
+def _capitals(word: str) -> bool:
+    """Whether a word is written in capitals (two letters at least: "A." is an initial)."""
+    return word.isupper() and sum(ch.isalpha() for ch in word) > 1
+
+
+def _one_initial(person: str, group: bool) -> str:
+    words = person.split()
+    if len(words) == 1 and group and _capitals(words[0]):
+        # "Marie DUPONT - MARTIN": a lone word in capitals is a family name, not a person.
+        return next((f"{ch.upper()}." for ch in words[0] if ch.isalpha()), person)
+    if len(words) < 2:
+        return person
+    capitals = [w for w in words if _capitals(w)]
+    if capitals and len(capitals) < len(words):
+        given, family = [w for w in words if not _capitals(w)], capitals
+    else:
+        given, family = words[:1], words[1:]
+    letters = [
+        next((ch for ch in _ELIDED.sub("", word) if ch.isalpha()), "")
+        for word in family
+        if word.strip(".").lower() not in _PARTICLES
+    ]
+    letter = next((ch for ch in letters if ch), "") or next(
+        (ch for word in family for ch in word if ch.isalpha()), ""
+    )
+    if not letter:
+        return " ".join(given)  # no letter in the family name (digits, signs): none shown
+    return f"{' '.join(given)} {letter.upper()}."
+
+
+def signed(name: str, organisation: str, signature: Signature, anonymous: str) -> tuple[str, str]:
+    """Return the name and the organisation a testimonial shows in public: the one rule
+    for the channel, the preview, the wall and the book. ``anonymous``: "a participant" in
+    the testimonial's language (the caller's texts)."""
+    if signature is Signature.INITIAL:
+        return initial_form(name), organisation
+    if signature is Signature.ANONYMOUS:
+        return anonymous, ""
+    if signature is Signature.ANONYMOUS_ORG:
+        return anonymous, organisation
+    return name, organisation

@@ -253,6 +253,13 @@ MIGRATIONS: list[list[str]] = [
         "CREATE UNIQUE INDEX author_messages_source ON author_messages(author_id,"
         " source_message_id) WHERE source_message_id IS NOT NULL",
     ],
+    # 14: how the attendee chose to sign in public (``Signature``): the channel, the wall and
+    # the book show the name as given, first name and initial, or "a participant"; the
+    # organisers always see the name given. Every existing row keeps its full name.
+    [
+        "ALTER TABLE testimonials ADD COLUMN signature TEXT NOT NULL DEFAULT 'full'"
+        " CHECK (signature IN ('full', 'initial', 'anonymous', 'anonymous_org'))",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -83,6 +83,16 @@ def join_quote(parts: Iterable[str]) -> str:
     return "\n\n".join(parts)
 
 
+class Signature(StrEnum):
+    """How a testimonial is signed in public (the channel, the wall, the book); organisers
+    always see the name given (``storage.fields.signed`` is the rule)."""
+
+    FULL = "full"  # the name as given: "François MOREAU", "Florence"
+    INITIAL = "initial"  # first name and initial: "François M."
+    ANONYMOUS = "anonymous"  # "a participant", no organisation
+    ANONYMOUS_ORG = "anonymous_org"  # "a participant", with the organisation given
+
+
 class Step(StrEnum):
     """The question that is open on a draft: the conversation state lives in this column."""
 
@@ -95,6 +105,7 @@ class Step(StrEnum):
     EDIT_NAME = "edit_name"
     EDIT_ORGANISATION = "edit_organisation"
     EDIT_QUOTE = "edit_quote"
+    SIGNATURE = "signature"  # at the preview: choosing how it is signed
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +173,7 @@ class Testimonial:
     # whether it joins the testimonial.
     prompt_kind: str | None = None
     pending_addition: str | None = None
+    signature: Signature = Signature.FULL  # how it is signed in public (the name: as given)
 
     @property
     def organisation_lines(self) -> list[str]:
@@ -337,7 +349,9 @@ class WallEntry:
 
     id: int
     version: int  # the row's write count: part of the wall's fingerprint
-    name: str
-    organisation: str
+    name: str  # as signed: empty when anonymous (the wall writes "a participant")
+    organisation: str  # as shown: empty when anonymous without it
     quote: str
     start_payload: str | None
+    language: str = "en"  # the testimonial's: the language of "a participant"
+    anonymous: bool = False

@@ -10,7 +10,16 @@ import json
 import sqlite3
 from datetime import datetime
 
-from storage.models import Approval, Status, Step, Testimonial, User, join_quote, utcnow
+from storage.models import (
+    Approval,
+    Signature,
+    Status,
+    Step,
+    Testimonial,
+    User,
+    join_quote,
+    utcnow,
+)
 
 #: The ``users`` columns of a join, renamed ``u_*`` (read back by ``user_from_row(row, "u_")``).
 USER_AS_U = (
@@ -79,6 +88,7 @@ def testimonial_from_row(row: sqlite3.Row) -> Testimonial:
         approvals=approvals_from_json(row["approvals"]),
         prompt_kind=row["prompt_kind"],
         pending_addition=row["pending_addition"],
+        signature=Signature(row["signature"]),
     )
 
 

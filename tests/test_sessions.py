@@ -18,6 +18,7 @@ from storage.models import Status, Step
 from tests.e2e.cli_process import cli_env, run_cli
 from tests.moderation.test_moderation import card_of, press, wait_status
 from tests.support import (
+    CHANNEL_USERNAME,
     GROUP_ID,
     ORGANISER_ID,
     Harness,
@@ -108,7 +109,7 @@ async def test_deep_link_tags_card_post_book_and_stats(h: Harness, tmp_path: Pat
         written = write_book_file(h.settings, fmt, tmp_path, order="name")
         assert (written.count, written.fits) == (2, True)
         text = written.path.read_bytes().decode("utf-8")
-        expected = render_book(book, fmt, h.settings)
+        expected = render_book(book, fmt, h.settings, channel_username=CHANNEL_USERNAME)
         if fmt == "json":  # exported_at differs
             assert json.loads(text)["testimonials"] == json.loads(expected)["testimonials"]
         else:

@@ -72,16 +72,22 @@ def _chunks(
     def heading(testimonial: Testimonial) -> str | None:
         return title(testimonial) or other
 
+    # The organisers' texts: a session heading, and "a participant" for an anonymous entry.
+    texts = Texts.load(settings.texts, lang)
     headings = None
     if grouped:
-        other = Texts.load(settings.texts, lang).raw(lang, "book.other_sessions")
+        other = texts.raw(lang, "book.other_sessions")
         headings = heading
     if fmt == "md":
-        return formats.iter_markdown(testimonials, event, session_of=headings)
+        return formats.iter_markdown(testimonials, event, session_of=headings, texts=texts)
     if fmt == "html":
-        return formats.iter_html(testimonials, event, lang=lang, session_of=headings)
+        return formats.iter_html(testimonials, event, lang=lang, session_of=headings, texts=texts)
     if fmt == "csv":
-        return _bom(formats.iter_csv(testimonials, event, channel_links=links, session_of=title))
+        return _bom(
+            formats.iter_csv(
+                testimonials, event, channel_links=links, session_of=title, texts=texts
+            )
+        )
     if fmt == "json":
         return formats.iter_json(
             testimonials,
@@ -90,6 +96,7 @@ def _chunks(
             channel_links=links,
             session_of=title,
             with_identity=with_identity,
+            texts=texts,
         )
     raise ValueError(f"unknown format {fmt!r}")
 

@@ -31,6 +31,8 @@ from bot.book.parse import (
     split_paragraphs,
 )
 from bot.services.links import post_link
+from bot.services.signature import byline
+from bot.services.texts import Texts
 from bot.services.typography import QUOTE_CLOSE, QUOTE_OPEN, unframed
 from storage.models import Testimonial
 
@@ -49,6 +51,9 @@ CSV_COLUMNS = (
     "name",
     "organisation",
     "quote",
+    "signature",
+    "signed_name",
+    "signed_organisation",
     "language",
     "created_at",
     "consent_at",
@@ -84,14 +89,16 @@ _URL = re.compile(r"https?://[^\s<>«»\"]*[^\s<>«»\".,;:!?)\]]", re.IGNORECAS
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
-def _layout(t: Testimonial) -> tuple[str, list[str], list[list[str]]]:
-    """Return the name, at most three organisation lines and the quote's paragraphs (without
-    the quotation marks an attendee put around all of it: the book adds its own)."""
-    orgs = normalize_organisation(t.organisation)
+def _layout(t: Testimonial, texts: Texts | None) -> tuple[str, list[str], list[list[str]]]:
+    """Return the name and at most three organisation lines, as the author chose to sign
+    (``texts``: "a participant" in their language), and the quote's paragraphs (without the
+    quotation marks an attendee put around all of it: the book adds its own)."""
+    name, organisation = byline(t, texts)
+    orgs = normalize_organisation(organisation)
     if len(orgs) > MAX_ORGANISATION_LINES:
         # The book holds three lines; merge the rest rather than fail the export.
         orgs = [*orgs[: MAX_ORGANISATION_LINES - 1], " - ".join(orgs[MAX_ORGANISATION_LINES - 1 :])]
-    return normalize_name(t.name), orgs, split_paragraphs(unframed(t.quote))
+    return normalize_name(name), orgs, split_paragraphs(unframed(t.quote))
 
 
 # --- Markdown -------------------------------------------------------------------------------
@@ -167,11 +174,15 @@ def to_markdown(
     *,
     title: str = DEFAULT_TITLE,
     session_of: SessionOf | None = None,
+    texts: Texts | None = None,
 ) -> str:
     """Return the book in Markdown, laid out like the seed and readable by ``parse_book``
-    (session headings are ``###`` lines, which ``parse_book`` skips)."""
+    (session headings are ``###`` lines, which ``parse_book`` skips). Each testimonial is
+    signed as its author chose (``texts``: the organisers', else the built-in ones)."""
     grouped = _grouping(testimonials, session_of)
-    return "".join(iter_markdown(testimonials, event_name, title=title, session_of=grouped))
+    return "".join(
+        iter_markdown(testimonials, event_name, title=title, session_of=grouped, texts=texts)
+    )
 
 
 def iter_markdown(
@@ -180,6 +191,7 @@ def iter_markdown(
     *,
     title: str = DEFAULT_TITLE,
     session_of: SessionOf | None = None,
+    texts: Texts | None = None,
 ) -> Iterator[str]:
     """Yield :func:`to_markdown`'s text a piece at a time (``session_of``: None when no
     testimonial has a session)."""
@@ -191,7 +203,7 @@ def iter_markdown(
         out = []
         if heading:
             out += [f"### {_md_heading(heading)}", ""]
-        name, orgs, paragraphs = _layout(t)
+        name, orgs, paragraphs = _layout(t, texts)
         head = [f"**{_md_inline(name)}**", *(f"*{_md_inline(o)}*" for o in orgs)]
         out += [line + "\\" for line in head[:-1]] + [head[-1], ""]
         body = [[_md_line(line) for line in p] for p in paragraphs] or [[""]]
@@ -238,14 +250,18 @@ def to_html(
     title: str = DEFAULT_TITLE,
     lang: str = "fr",
     session_of: SessionOf | None = None,
+    texts: Texts | None = None,
 ) -> str:
-    """Return the book as one self-contained HTML page that prints on A4."""
+    """Return the book as one self-contained HTML page that prints on A4, each testimonial
+    signed as its author chose."""
     grouped = _grouping(testimonials, session_of)
-    return "".join(iter_html(testimonials, event_name, title=title, lang=lang, session_of=grouped))
+    return "".join(
+        iter_html(testimonials, event_name, title=title, lang=lang, session_of=grouped, texts=texts)
+    )
 
 
-def _html_entry(t: Testimonial, heading: str | None) -> dict[str, Any]:
-    name, orgs, paragraphs = _layout(t)
+def _html_entry(t: Testimonial, heading: str | None, texts: Texts | None) -> dict[str, Any]:
+    name, orgs, paragraphs = _layout(t, texts)
     return {
         "session": heading,
         "name": name,
@@ -261,10 +277,11 @@ def iter_html(
     title: str = DEFAULT_TITLE,
     lang: str = "fr",
     session_of: SessionOf | None = None,
+    texts: Texts | None = None,
 ) -> Iterator[str]:
     """Yield :func:`to_html`'s page a piece at a time (Jinja's ``generate``)."""
     entries = (
-        _html_entry(t, heading) for t, heading in _session_headings(testimonials, session_of)
+        _html_entry(t, heading, texts) for t, heading in _session_headings(testimonials, session_of)
     )
     template = _environment().get_template("book.html.j2")
     yield from template.generate(
@@ -305,16 +322,21 @@ def to_csv(
     channel_links: ChannelLinks | None = None,
     bom: bool = True,
     session_of: SessionOf | None = None,
+    texts: Texts | None = None,
 ) -> str:
     """Return one CSV row per testimonial under a header row (columns: ``CSV_COLUMNS``).
 
     Multi-line cells keep their ``\\n``; rows end with ``\\r\\n`` (write with ``newline=""``).
     A cell starting with ``= + - @ '`` or a tab gets a leading ``'`` so that spreadsheets do
     not run it; the import (``bot.book.imports``) removes it. ``bom`` lets Excel see UTF-8.
+    ``name`` and ``organisation`` are as given; ``signed_name`` and ``signed_organisation``
+    as the public sees them (``signature``: how the author chose to sign).
     The event name is not a column (every row would repeat it); it is accepted for a uniform
     signature.
     """
-    chunks = iter_csv(testimonials, event_name, channel_links=channel_links, session_of=session_of)
+    chunks = iter_csv(
+        testimonials, event_name, channel_links=channel_links, session_of=session_of, texts=texts
+    )
     return ("\ufeff" if bom else "") + "".join(chunks)
 
 
@@ -324,6 +346,7 @@ def iter_csv(
     *,
     channel_links: ChannelLinks | None = None,
     session_of: SessionOf | None = None,
+    texts: Texts | None = None,
 ) -> Iterator[str]:
     """Yield :func:`to_csv`'s rows (without the byte order mark) a few at a time."""
     del event_name
@@ -334,6 +357,7 @@ def iter_csv(
         row: dict[str, object] = {c: getattr(t, c, None) for c in CSV_COLUMNS}
         row["channel_links"] = "\n".join(channel_links(t)) if channel_links else None
         row["session"] = session_of(t) if session_of else None
+        row["signed_name"], row["signed_organisation"] = byline(t, texts)
         writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
         if i % 500 == 0:
             yield buffer.getvalue()
@@ -359,8 +383,10 @@ def to_json(
     channel_links: ChannelLinks | None = None,
     exported_at: datetime | None = None,
     session_of: SessionOf | None = None,
+    texts: Texts | None = None,
 ) -> str:
-    """Return every field of every testimonial, with ``event`` and ``exported_at`` on top."""
+    """Return every field of every testimonial, with ``event`` and ``exported_at`` on top,
+    and the name and organisation as signed (``signed_name``, ``signed_organisation``)."""
     return "".join(
         iter_json(
             testimonials,
@@ -369,6 +395,7 @@ def to_json(
             channel_links=channel_links,
             exported_at=exported_at,
             session_of=session_of,
+            texts=texts,
         )
     )
 
@@ -382,6 +409,7 @@ def iter_json(
     exported_at: datetime | None = None,
     session_of: SessionOf | None = None,
     with_identity: bool = False,
+    texts: Texts | None = None,
 ) -> Iterator[str]:
     """Yield :func:`to_json`'s document a testimonial at a time, byte for byte what
     ``json.dumps(document, indent=2)`` writes (``count``: how many ``testimonials`` yields).
@@ -408,6 +436,7 @@ def iter_json(
         if channel_links:
             item["channel_links"] = list(channel_links(t))
         item["session"] = session_of(t) if session_of else None
+        item["signed_name"], item["signed_organisation"] = byline(t, texts)
         dumped = json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n    ")
         yield ("\n    " if i == 0 else ",\n    ") + dumped
     yield "\n  ]\n}\n"

@@ -11,8 +11,20 @@ from pathlib import Path
 from typing import Literal
 
 from bot.book.parse import BookEntry, BookFormatError, make_entry, parse_book
+from storage.models import Signature
 
 Format = Literal["auto", "md", "txt", "csv", "json"]
+
+
+def _signature(value: object, line: int) -> Signature:
+    """Read how an entry is signed (``signature`` in our CSV and JSON; none: the name)."""
+    if value in (None, ""):
+        return Signature.FULL
+    try:
+        return Signature(str(value).strip().lower())
+    except ValueError:
+        choices = ", ".join(s.value for s in Signature)
+        raise BookFormatError(line, f"unknown signature {value!r} (one of {choices})") from None
 
 
 def _uncell(text: str) -> str:
@@ -43,6 +55,7 @@ def entries_from_csv(text: str) -> list[BookEntry]:
                 _uncell(row.get("organisation") or ""),
                 _uncell(row.get("quote") or ""),
                 start,
+                _signature(row.get("signature"), start),
             )
         )
         start = reader.line_num + 1
@@ -76,7 +89,8 @@ def entries_from_json(text: str) -> list[BookEntry]:
             raise BookFormatError(number, "a testimonial needs a 'quote' string")
         if isinstance(organisation, list):
             organisation = [str(line) for line in organisation]
-        entries.append(make_entry(item["name"], organisation, quote, number))
+        signature = _signature(item.get("signature"), number)
+        entries.append(make_entry(item["name"], organisation, quote, number, signature))
     return entries
 
 

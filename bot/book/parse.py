@@ -51,6 +51,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from storage import fields
+from storage.models import Signature
 
 MAX_ORGANISATION_LINES = fields.ORGANISATION_LINES_MAX
 _CLOSING_PUNCT = ".,;:!?…"
@@ -85,6 +86,9 @@ class BookEntry:
     organisation_lines: list[str]
     quote: str
     line: int = field(default=0, compare=False)  # 1-based line (or record) it starts at
+    # How it is signed in public: read from our CSV and JSON (a book shows only the
+    # signature, so an entry read from one is signed with what it shows).
+    signature: Signature = Signature.FULL
 
     @property
     def organisation(self) -> str:
@@ -145,7 +149,13 @@ def split_paragraphs(text: str) -> list[list[str]]:
     return [p for p in paragraphs if p]
 
 
-def make_entry(name: str, organisation: str | list[str], quote: str, line: int) -> BookEntry:
+def make_entry(
+    name: str,
+    organisation: str | list[str],
+    quote: str,
+    line: int,
+    signature: Signature = Signature.FULL,
+) -> BookEntry:
     """Build a normalised entry, or raise :class:`BookFormatError` if it cannot be one.
 
     The field rules are :mod:`storage.fields`'s, the same as the bot's (the quote is checked
@@ -159,7 +169,7 @@ def make_entry(name: str, organisation: str | list[str], quote: str, line: int) 
         clean_quote = normalize_quote(fields.quote(quote, fields.QUOTE_MAX_CEILING))
     except fields.FieldError as exc:
         raise BookFormatError(line, _PROBLEMS.get(exc.problem, str(exc))) from None
-    return BookEntry(clean_name, orgs, clean_quote, line)
+    return BookEntry(clean_name, orgs, clean_quote, line, signature)
 
 
 _PROBLEMS = {

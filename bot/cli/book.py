@@ -110,7 +110,7 @@ async def import_book(
     db = await Database.open(settings.database)
     try:
         added, skipped = await Repository(db).import_entries(
-            [(e.import_key, e.name, e.organisation, e.quote) for e in entries],
+            [(e.import_key, e.name, e.organisation, e.quote, e.signature) for e in entries],
             language=language or settings.default_language,
             publish=publish,
         )

@@ -374,7 +374,7 @@ async def _publish_book(database: Path, book: Path, bot: asyncio.Task[None]) -> 
     try:
         repo = Repository(db)
         added, _ = await repo.import_entries(
-            [(e.import_key, e.name, e.organisation, e.quote) for e in entries],
+            [(e.import_key, e.name, e.organisation, e.quote, e.signature) for e in entries],
             language="fr",
             publish=True,
         )

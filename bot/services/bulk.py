@@ -30,6 +30,7 @@ from telegram.error import BadRequest, Forbidden
 from bot.services.container import Services
 from bot.services.decisions import decide
 from bot.services.render import DEFAULT_LIMIT, plain_length, post_header_html, quote_paragraphs_html
+from bot.services.signature import signed_line
 from bot.services.telegram_errors import Refusal, classify
 from storage.models import BulkList, Status, Testimonial, utcnow
 
@@ -79,6 +80,7 @@ async def build_list(svc: Services, user_id: int, lang: str) -> Shown | None:
             + " "
             + post_header_html(testimonial.name, testimonial.organisation).replace("\n", " · ")
             + "\n"
+            + signed_line(texts, lang, testimonial)
             + "\n".join(paragraphs)
         )
         cost = plain_length(block) + 2

@@ -37,6 +37,7 @@ from bot.services.render import (
     split_html_paragraphs,
 )
 from bot.services.sessions import Sessions
+from bot.services.signature import byline, signed_line
 from bot.services.telegram_errors import Refusal, classify
 from bot.services.texts import Texts
 from bot.services.workers import stop_task
@@ -336,7 +337,11 @@ class CardDesk:
         session = self.sessions.title(testimonial.start_payload, lang)
         if session:
             header += "\n" + self.texts(lang, "card.session", title=session)
-        header += "\n\n" + post_header_html(testimonial.name, testimonial.organisation)
+        # The post as it will be published, signed as the author chose; the name they gave
+        # is on the line above it when the two differ.
+        name, organisation = byline(testimonial, self.texts)
+        signed = signed_line(self.texts, lang, testimonial)  # "" or a line and its break
+        header += "\n" + signed + "\n" + post_header_html(name, organisation)
         hashtags = self.sessions.hashtags(self.settings.event_hashtag, testimonial.start_payload)
         paragraphs = quote_paragraphs_html(testimonial.quote, hashtag=hashtags)
         # The buttons sit on the last part: it must say whose testimonial a tap decides.

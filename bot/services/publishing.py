@@ -28,6 +28,7 @@ from bot.services.group import OrganisersGroup
 from bot.services.limiter import retry_seconds
 from bot.services.links import is_private_link
 from bot.services.render import render_post_parts
+from bot.services.signature import byline
 from bot.services.telegram_errors import Refusal, classify
 from bot.services.texts import Texts
 from bot.services.workers import stop_task
@@ -169,9 +170,10 @@ class Publisher:
         claimed = await self.repo.claim_for_publishing(item.id, testimonial.id)
         if claimed is None:
             return  # withdrawn or already handled: the row was closed
+        name, organisation = byline(claimed, self.texts)  # as the author chose to sign
         parts = render_post_parts(
-            claimed.name,
-            claimed.organisation,
+            name,
+            organisation,
             claimed.quote,
             hashtag=self.desk.sessions.hashtags(self.settings.event_hashtag, claimed.start_payload),
             marker=POST_MARKER,

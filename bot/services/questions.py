@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
-from markupsafe import escape
+from markupsafe import Markup, escape
 from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram import User as TgUser
 from telegram.error import BadRequest, Forbidden, TelegramError
@@ -30,8 +30,10 @@ from bot.services.messages import (
     send_text,
 )
 from bot.services.render import DEFAULT_LIMIT, render_post_parts
+from bot.services.signature import anonymous_name, byline
 from storage import fields
-from storage.models import Step, Testimonial, utcnow
+from storage.fields import initial_form
+from storage.models import Signature, Step, Testimonial, utcnow
 from storage.textlength import perceived_length, shorten, shorten_start, telegram_length
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,10 @@ QUESTION = {
     Step.EDIT_QUOTE: "intake.edit_quote_prompt",
     Step.CONSENT: "intake.ask_consent",
     Step.PREVIEW: "intake.preview_actions",
+    Step.SIGNATURE: "intake.ask_signature",
 }
+# Perceived characters of a signature on its button (a name can be 100).
+SIGNATURE_BUTTON_WIDTH = 40
 
 
 #: What a live prompt shows (the draft's ``prompt_kind``), for when a newer one supersedes it:
@@ -65,7 +70,7 @@ QUESTION = {
 RETIRE = "retire"
 PREVIEW = "preview"
 RETIRED_AT = frozenset({Step.QUOTE, Step.PREVIEW, Step.EDIT_NAME})
-RETIRED_AT |= {Step.EDIT_ORGANISATION, Step.EDIT_QUOTE}
+RETIRED_AT |= {Step.EDIT_ORGANISATION, Step.EDIT_QUOTE, Step.SIGNATURE}
 
 #: What a question asked again at the testimonial step quotes of what is kept: the whole
 #: quote up to WHOLE_UP_TO perceived characters, else its start and end, EXCERPT each.
@@ -168,10 +173,18 @@ def keyboard(
                 ]
             ]
         )
+    if step is Step.SIGNATURE:
+        return InlineKeyboardMarkup(
+            [
+                [button(label, f"in:sign.{signature.value}:{d}")]
+                for signature, label in signature_choices(svc, lang, draft)
+            ]
+        )
     if step is Step.PREVIEW:
         return InlineKeyboardMarkup(
             [
                 [button(texts(lang, "intake.send"), f"in:send:{d}")],
+                [button(texts(lang, "intake.sign_differently"), f"in:signature:{d}")],
                 [
                     button(texts(lang, "intake.edit_name"), f"in:edit_name:{d}"),
                     button(texts(lang, "intake.edit_organisation"), f"in:edit_org:{d}"),
@@ -184,6 +197,32 @@ def keyboard(
             ]
         )
     return None
+
+
+def signature_choices(svc: Services, lang: str, draft: Testimonial) -> list[tuple[Signature, str]]:
+    """Return the ways the draft can be signed, each with its button's label (HTML): the
+    name as given, first name and initial (unless the same), "a participant" with the
+    organisation (if there is one), without; the current one is ticked."""
+    texts = svc.texts
+    anonymous = anonymous_name(texts, draft.language)
+    shown = {
+        Signature.FULL: escape(shorten(draft.name, SIGNATURE_BUTTON_WIDTH)),
+        Signature.INITIAL: escape(shorten(initial_form(draft.name), SIGNATURE_BUTTON_WIDTH)),
+        Signature.ANONYMOUS_ORG: texts(lang, "intake.sign_anonymous_org", anonymous=anonymous),
+        Signature.ANONYMOUS: texts(lang, "intake.sign_anonymous", anonymous=anonymous)
+        if draft.organisation
+        else escape(anonymous),
+    }
+    if initial_form(draft.name) == draft.name:
+        del shown[Signature.INITIAL]  # "Florence": the same as the name
+    if not draft.organisation:
+        del shown[Signature.ANONYMOUS_ORG]
+    return [
+        (signature, texts(lang, "intake.sign_current", label=Markup(label)))
+        if signature is draft.signature
+        else (signature, label)
+        for signature, label in shown.items()
+    ]
 
 
 async def ask(
@@ -228,9 +267,10 @@ def compose_question(
         return Question((), f"{prefix}\n\n{question}" if prefix else question, markup, kind)
     intro = svc.texts(lang, "intake.preview_intro")
     intro = f"{prefix}\n\n{intro}" if prefix else intro
+    name, organisation = byline(draft, svc.texts)
     parts = render_post_parts(
-        draft.name,
-        draft.organisation,
+        name,
+        organisation,
         draft.quote,
         hashtag=svc.sessions.hashtags(svc.settings.event_hashtag, draft.start_payload),
         marker=PREVIEW_MARKER,

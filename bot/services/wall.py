@@ -42,6 +42,7 @@ from markupsafe import Markup
 from bot.services.poster import deep_link
 from bot.services.render import post_header_html, quote_paragraphs_html
 from bot.services.sessions import Session, Sessions
+from bot.services.signature import anonymous_name
 from bot.services.texts import LANGUAGES, Texts
 from storage.database import Database
 from storage.models import WallEntry
@@ -138,7 +139,8 @@ def entry_json(entry: WallEntry, site: WallSite, language: str) -> dict[str, obj
     """One testimonial for the page: its channel post's plain text, in the post's parts."""
     hashtags = site.sessions.hashtags(site.event_hashtag, entry.start_payload)
     # The channel post's own HTML, taken apart: the same text, signature and typography.
-    header = post_header_html(entry.name, entry.organisation).split("\n")
+    name = anonymous_name(site.texts, entry.language) if entry.anonymous else entry.name
+    header = post_header_html(name, entry.organisation).split("\n")
     bold = [html.unescape(line[3:-4]) for line in header if line.startswith("<b>")]
     italic = [html.unescape(line[3:-4]) for line in header if line.startswith("<i>")]
     words = len(quote_paragraphs_html(entry.quote))

@@ -6,9 +6,9 @@ Reading and writing the book as a file is ``bot/book``'s job; this is only its S
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from storage.models import Testimonial
+from storage.models import Signature, Testimonial
 from storage.rows import testimonial_from_row, to_ts
 from storage.stores.base import Store
 
@@ -35,25 +35,28 @@ class BookStore(Store):
 
     async def import_entries(
         self,
-        entries: Iterable[tuple[str, str, str, str]],
+        entries: Iterable[Sequence[str]],
         *,
         language: str,
         publish: bool,
     ) -> tuple[int, int]:
-        """Store ``(import_key, name, organisation, quote)`` entries as approved, in one
-        transaction; skip keys already present. Returns (added, skipped)."""
+        """Store ``(import_key, name, organisation, quote[, signature])`` entries as
+        approved, in one transaction; skip keys already present. Returns (added, skipped)."""
         now = to_ts()
         added = skipped = 0
         async with self.db.transaction() as conn:
-            for key, name, organisation, quote in entries:
+            for key, name, organisation, quote, *signature in entries:
                 rows = list(
                     await conn.execute_fetchall(
                         "INSERT INTO testimonials (status, language, name, organisation, quote,"
-                        " created_at, updated_at, decided_at, source, import_key, approved_seq)"
-                        " VALUES ('approved', ?, ?, ?, ?, ?, ?, ?, 'import', ?,"
-                        " (SELECT coalesce(max(approved_seq), 0) + 1 FROM testimonials))"
+                        " created_at, updated_at, decided_at, source, import_key, approved_seq,"
+                        " signature) VALUES ('approved', ?, ?, ?, ?, ?, ?, ?, 'import', ?,"
+                        " (SELECT coalesce(max(approved_seq), 0) + 1 FROM testimonials), ?)"
                         " ON CONFLICT (import_key) DO NOTHING RETURNING id",
-                        (language, name, organisation, quote, now, now, now, key),
+                        (
+                            *(language, name, organisation, quote, now, now, now, key),
+                            Signature(signature[0] if signature else Signature.FULL).value,
+                        ),
                     )
                 )
                 if not rows:

@@ -23,6 +23,8 @@ DRAFT_COLUMNS = {
     "start_payload": "start_payload",
     # Text typed at the preview, until the attendee says whether to add it (None: nothing).
     "pending_addition": "pending_addition",
+    # How the attendee chose to sign in public, at the preview (Signature).
+    "signature": "signature",
 }
 
 
@@ -72,7 +74,7 @@ class DraftStore(Store):
         replayed update, another worker), nothing is written and None is returned.
         Allowed keys: name, organisation, quote_parts (the quote is their join),
         answer_messages, step, consent_text (which also stamps consent_at; None clears both),
-        start_payload, pending_addition.
+        start_payload, pending_addition, signature.
         """
         sets: list[str] = []
         params: list[Any] = []
@@ -81,7 +83,7 @@ class DraftStore(Store):
                 raise ValueError(f"not a draft column: {key}")
             if key in ("quote_parts", "answer_messages"):
                 value = json.dumps(list(value) if key == "quote_parts" else value)
-            elif key == "step":
+            elif key in ("step", "signature"):
                 value = value.value if value is not None else None
             elif key == "consent_text":
                 sets.append("consent_at = ?")

@@ -1,12 +1,14 @@
 """What the venue's wall may read: published testimonials, and nothing about the people.
 
-Only the columns a channel post is made of (name, organisation, quote, and the session's
-payload for its hashtag and title); no Telegram id, no draft, nothing pending or withdrawn.
+Only the columns a channel post is made of (the name and organisation as signed, the quote,
+and the session's payload for its hashtag and title); no Telegram id, no draft, nothing
+pending or withdrawn, and no name an author chose not to show.
 """
 
 from __future__ import annotations
 
-from storage.models import WallEntry
+from storage.fields import signed
+from storage.models import Signature, WallEntry
 from storage.stores.base import Store
 
 #: Newest first: the order they reached the channel in, reversed.
@@ -24,19 +26,26 @@ class WallStore(Store):
         return tuple((int(r[0]), int(r[1])) for r in rows)
 
     async def wall_entries(self) -> list[WallEntry]:
-        """Return every published testimonial, newest first, as the wall may show it."""
+        """Return every published testimonial, newest first, as the wall may show it: signed
+        as its author chose (``fields.signed``), the name given never leaves this method."""
         rows = await self.db.fetchall(
-            "SELECT id, version, name, organisation, quote, start_payload FROM testimonials"
-            f" WHERE status = 'published' {_ORDER}"
+            "SELECT id, version, name, organisation, quote, start_payload, language, signature"
+            f" FROM testimonials WHERE status = 'published' {_ORDER}"
         )
-        return [
-            WallEntry(
-                id=int(r["id"]),
-                version=int(r["version"]),
-                name=r["name"],
-                organisation=r["organisation"],
-                quote=r["quote"],
-                start_payload=r["start_payload"],
+        entries = []
+        for r in rows:
+            signature = Signature(r["signature"])
+            name, organisation = signed(r["name"], r["organisation"], signature, "")
+            entries.append(
+                WallEntry(
+                    id=int(r["id"]),
+                    version=int(r["version"]),
+                    name=name,
+                    organisation=organisation,
+                    quote=r["quote"],
+                    start_payload=r["start_payload"],
+                    language=r["language"],
+                    anonymous=signature in (Signature.ANONYMOUS, Signature.ANONYMOUS_ORG),
+                )
             )
-            for r in rows
-        ]
+        return entries

@@ -70,6 +70,7 @@ async def test_whole_conversation_to_pending(harness: Harness) -> None:
     )
     assert [b for b, _ in harness.fake.buttons(p.id)] == [
         "Send",
+        "✍️ Sign differently",
         "Edit name",
         "Edit organisation",
         "Add a paragraph",

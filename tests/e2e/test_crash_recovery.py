@@ -24,7 +24,7 @@ import pytest
 from bot.sandbox import FakeServer, FakeTelegram, UploadedFile
 from storage import models
 from storage.database import Database
-from storage.models import Status, Step
+from storage.models import Signature, Status, Step
 from storage.testimonials import Repository
 from tests.e2e.cli_process import CliProcess, cli_env, fake_telegram, wait_until
 
@@ -48,6 +48,8 @@ SUBMITTED = "Thank you!"
 HELP = "/forget: erase everything"
 ERROR = "something went wrong"
 PREVIEW = f"{NAME}\n{ORGANISATION}\n\n«\u00a0{BOTH_PARTS}\u00a0»"
+ASKS_SIGNATURE = "How should your testimonial be signed"
+SIGNED_PREVIEW = f"Ada L.\n{ORGANISATION}\n\n«\u00a0{BOTH_PARTS}\u00a0»"
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class Move:
     quote: str = ""
     consent: bool = False
     shows: tuple[str, ...] = field(default=())  # whole texts the answer must contain
+    signature: Signature = Signature.FULL
 
 
 CONVERSATION = [
@@ -116,6 +119,28 @@ CONVERSATION = [
         shows=(PREVIEW,),
     ),
     Move(
+        "Sign differently",
+        button="signature",
+        reply=ASKS_SIGNATURE,
+        step=Step.SIGNATURE,
+        name=NAME,
+        organisation=ORGANISATION,
+        quote=BOTH_PARTS,
+        consent=True,
+    ),
+    Move(
+        "first name and initial",
+        button="sign.initial",
+        reply=PREVIEW_ACTIONS,
+        step=Step.PREVIEW,
+        name=NAME,
+        organisation=ORGANISATION,
+        quote=BOTH_PARTS,
+        consent=True,
+        shows=(SIGNED_PREVIEW,),
+        signature=Signature.INITIAL,
+    ),
+    Move(
         "Send",
         button="send",
         reply=SUBMITTED,
@@ -124,6 +149,7 @@ CONVERSATION = [
         organisation=ORGANISATION,
         quote=BOTH_PARTS,
         consent=True,
+        signature=Signature.INITIAL,
     ),
 ]
 MOVES = {m.label: i for i, m in enumerate(CONVERSATION)}
@@ -241,14 +267,15 @@ async def check_database(database: Path, move: Move) -> None:
         assert draft is not None, f"after {move.label}: no draft"
         assert draft.step is move.step, f"after {move.label}: at {draft.step}"
         row = draft
-    got = (row.name, row.organisation, row.quote, row.consent_at is not None)
-    want = (move.name, move.organisation, move.quote, move.consent)
+    got = (row.name, row.organisation, row.quote, row.consent_at is not None, row.signature)
+    want = (move.name, move.organisation, move.quote, move.consent, move.signature)
     assert got == want, f"after {move.label}"
 
 
 # -- kill -9 between two steps -------------------------------------------------------------
 
 KILL_AFTER = ["/start", "name", "organisation", "first quote message", "Done", "consent"]
+KILL_AFTER += ["first name and initial"]  # the signature chosen at the preview
 
 
 async def test_kill_9_after_each_step_loses_nothing(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ database written before it keeps every testimonial intact, and works on afterwar
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 import storage.database as database_module
 from storage.database import Database
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION
-from storage.models import Status, Step, SubmitResult
+from storage.models import Signature, Status, Step, SubmitResult
 from storage.testimonials import Repository
 
 #: The index of the step that adds ``version`` (found by content, so that a migration
@@ -172,5 +173,40 @@ async def test_a_draft_keeps_its_prompt_and_typed_addition_until_submission(
         )
         assert pending is not None and pending.quote == "One."
         assert pending.pending_addition is None and pending.prompt_kind is None
+    finally:
+        await db.close()
+
+
+#: The step that adds how a testimonial is signed (found by content, like VERSION_STEP).
+SIGNATURE_STEP = next(
+    i for i, step in enumerate(MIGRATIONS) if any("ADD COLUMN signature" in s for s in step)
+)
+
+
+async def test_testimonials_written_before_the_signature_keep_their_full_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 24, item 2: a row written before the signature is signed with the name as given
+    (as it was published), and only the known signatures can be stored."""
+    path = tmp_path / "before-signature.db"
+    with monkeypatch.context() as patch:
+        patch.setattr(database_module, "MIGRATIONS", MIGRATIONS[:SIGNATURE_STEP])
+        patch.setattr(database_module, "SCHEMA_VERSION", SIGNATURE_STEP)
+        db = await Database.open(path)
+        await db.execute(
+            "INSERT INTO testimonials (id, status, language, name, organisation, quote,"
+            " created_at, updated_at, approved_seq, source, import_key)"
+            " VALUES (1, 'approved', 'fr', 'Florence', 'UnderConstruction', 'Extra !',"
+            " ?, ?, 1, 'import', 'k')",
+            (WHEN, WHEN),
+        )
+        await db.close()
+    db = await Database.open(path)
+    try:
+        assert await db.schema_version() == SCHEMA_VERSION
+        [book] = await Repository(db).list_for_book()
+        assert (book.name, book.signature) == ("Florence", Signature.FULL)
+        with pytest.raises(sqlite3.IntegrityError):
+            await db.execute("UPDATE testimonials SET signature = 'nickname' WHERE id = 1")
     finally:
         await db.close()

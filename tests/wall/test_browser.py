@@ -129,6 +129,41 @@ async def test_the_seed_word_for_word_and_the_longest_without_overflow(
         assert sum(not cut for cut in seen.values()) >= 25  # most are shown in full
 
 
+async def test_a_signature_shows_as_chosen_and_an_anonymous_name_nowhere(h: Harness) -> None:
+    """Issue 24, item 2: the screen shows each testimonial signed as its author chose, as
+    the channel does; the name behind "Anonyme" is nowhere in the page, whatever it shows."""
+    entries = [
+        ("k1", "Marguerite YOURCENAR", "Académie française", "Anonyme et fière.", "anonymous"),
+        ("k2", "Florence DELORME", "UnderConstruction", "Merci pour tout.", "initial"),
+        ("k3", "Florence", "UnderConstruction", "Trop bien !", "full"),
+    ]
+    await h.repo.import_entries(entries, language="fr", publish=True)
+    h.services.publisher.wake()  # type: ignore[union-attr]
+    await h.wait(lambda: len(h.fake.messages(CHANNEL_ID)) >= 3, timeout=30)
+    await h.settle()
+    published = await h.repo.list_by_status(Status.PUBLISHED)
+    channel = {str(t.id): await channel_text(h, t.id) for t in published}
+    assert sorted(text.split("\n")[0] for text in channel.values()) == [
+        "Anonyme",
+        "Florence",
+        "Florence D.",
+    ]
+    async with running_wall(h) as base, chromium() as browser:
+        page = await open_wall(browser, base + "/?lang=en", clock=True)
+        seen: dict[str, str] = {}
+        for _ in range(200):
+            now = await shown(page)
+            if now is not None and not now["leaving"]:
+                seen[now["key"]] = now["text"]
+                body = await page.inner_text("body")
+                assert not [s for s in ("Marguerite", "YOURCENAR", "DELORME") if s in body]
+                assert "Académie" not in body  # anonymous without the organisation
+            if len(seen) == 3:
+                break
+            await page.clock.run_for(1000)
+        assert seen == channel
+
+
 def _pictured(published: list[Row]) -> str:
     """The entry the README's screenshot shows: the first of a pleasant length."""
     return str(next(t.id for t in published if 300 < len(t.quote) < 700))

@@ -25,18 +25,21 @@ from bot.services.questions import (
     offer_resume,
     prompt,
     send_question,
+    signature_choices,
     usable_profile_name,
 )
 from bot.services.render import DEFAULT_LIMIT
+from bot.services.signature import byline
 from bot.services.telegram_errors import Refusal, classify
-from storage.models import Status, Step, SubmitResult, Testimonial, join_quote
+from storage.models import Signature, Status, Step, SubmitResult, Testimonial, join_quote
 from storage.textlength import telegram_length
 
 log = logging.getLogger(__name__)
 
 INTAKE_PATTERN = (
-    r"^in:(profile|skip|done|agree|decline|send|edit_name|edit_org|edit_quote|add|addyes|addno|cancel"
-    r"|cancel_yes|cancel_no|continue|restart|session\.\d{1,4}|nosession):(\d{1,18})$"
+    r"^in:(profile|skip|done|agree|decline|send|edit_name|edit_org|edit_quote|add|addyes"
+    r"|addno|cancel|cancel_yes|cancel_no|continue|restart|session\.\d{1,4}|nosession|signature"
+    r"|sign\.(?:full|initial|anonymous|anonymous_org)):(\d{1,18})$"
 )
 
 
@@ -256,6 +259,23 @@ async def _drop_typed(press: Press) -> None:
     await _moved(press, saved, press.svc.texts(press.lang, "intake.not_added"))
 
 
+async def _signature(press: Press) -> None:
+    await _moved(press, await press.svc.repo.update_draft(press.draft, step=Step.SIGNATURE))
+
+
+async def _sign(press: Press) -> None:
+    """Sign as chosen, then the preview again, signed so."""
+    svc, lang, draft = press.svc, press.lang, press.draft
+    signature = Signature(press.action.removeprefix("sign."))
+    if signature not in dict(signature_choices(svc, lang, draft)):
+        await _ask_again(press)  # a choice the draft no longer offers (organisation gone)
+        return
+    saved = await svc.repo.update_draft(draft, signature=signature, step=Step.PREVIEW)
+    if saved is not None:
+        name, _ = byline(saved, svc.texts)
+        await _moved(press, saved, svc.texts(lang, "intake.signed_as", signature=name))
+
+
 async def _cancel(press: Press) -> None:
     fold = press.draft.step in FOLD_AT
     await answer_in_place(press.update, press.svc, press.lang, press.said, fold=fold)
@@ -345,6 +365,8 @@ BUTTONS: dict[str, Button] = {
     "add": Button(_add_paragraph, frozenset({Step.PREVIEW})),
     "addyes": Button(_add_typed, frozenset({Step.PREVIEW})),
     "addno": Button(_drop_typed, frozenset({Step.PREVIEW})),
+    "signature": Button(_signature, frozenset({Step.PREVIEW})),
+    "sign": Button(_sign, frozenset({Step.SIGNATURE})),
     "cancel": Button(_cancel),
     "cancel_yes": Button(_cancel_yes),
     "cancel_no": Button(_keep_going),
