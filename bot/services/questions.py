@@ -65,8 +65,10 @@ SIGNATURE_BUTTON_WIDTH = 40
 #: What a live prompt shows (the draft's ``prompt_kind``), for when a newer one supersedes it:
 #: RETIRE: buttons that would stay on screen looking live (Done, a correction's, the
 #: preview's confirmations) are removed; PREVIEW: the preview is folded to one line, so that
-#: no bubble shows an out-of-date testimonial. None: left as it is (the first questions'
-#: buttons answer "out of date" if pressed later: no call spent on them).
+#: no bubble shows an out-of-date testimonial (a preview too long for one message is stored
+#: as ``preview:<id>,<id>``: the messages before the one with the buttons, deleted then).
+#: None: left as it is (the first questions' buttons answer "out of date" if pressed later:
+#: no call spent on them).
 RETIRE = "retire"
 PREVIEW = "preview"
 RETIRED_AT = frozenset({Step.QUOTE, Step.PREVIEW, Step.EDIT_NAME})
@@ -88,9 +90,10 @@ async def retire(
 ) -> None:
     """A newer prompt supersedes the draft's live one: remove its buttons, fold it if it is a
     preview (``handled``: a message already answered in this update, left alone)."""
-    message_id, kind = draft.prompt_message_id, draft.prompt_kind
-    if message_id is None or message_id == handled or kind is None:
+    message_id, stored = draft.prompt_message_id, draft.prompt_kind
+    if message_id is None or message_id == handled or stored is None:
         return
+    kind = stored.partition(":")[0]
     try:
         if kind == PREVIEW:
             await edit_text(
@@ -100,6 +103,18 @@ async def retire(
             await edit_buttons(bot, chat_id, message_id, None)
     except BadRequest as exc:  # deleted by the attendee, or already without buttons
         log.info("could not retire an earlier prompt: %s", exc.message)
+    await delete_lead(bot, chat_id, draft)
+
+
+async def delete_lead(bot: Bot, chat_id: int, draft: Testimonial) -> None:
+    """Delete the messages before the live prompt of a preview too long for one message
+    (its parts, out of date once the prompt is retired or folded)."""
+    _, _, lead = (draft.prompt_kind or "").partition(":")
+    for part in filter(None, lead.split(",")):
+        try:
+            await bot.delete_message(chat_id, int(part))
+        except BadRequest as exc:  # deleted already, or too old to delete
+            log.info("could not delete an earlier preview: %s", exc.message)
 
 
 def pressed_message(update: Update) -> int | None:
@@ -280,7 +295,7 @@ def compose_question(
     if len(parts) > 1 or telegram_length(text) > DEFAULT_LIMIT:
         # A long testimonial: the preview as the channel will show it, message by message.
         # Otherwise one message (the line, the preview, its buttons): 2 calls fewer.
-        return Question((intro, *parts), actions, markup, RETIRE)
+        return Question((intro, *parts), actions, markup, PREVIEW)
     return Question((), text, markup, PREVIEW)
 
 
@@ -300,11 +315,13 @@ async def send_question(
     the prompt it supersedes (``retire``) and record that this version of the draft was
     asked and which message holds the live buttons."""
     question = composed or compose_question(svc, lang, draft, tg_user, prefix)
-    for text in question.lead:
-        await send_text(bot, chat_id, text)
+    lead = [await send_text(bot, chat_id, text) for text in question.lead]
     sent = await send_text(bot, chat_id, question.text, question.markup)
     await retire(bot, chat_id, svc, lang, draft, handled)
-    await svc.repo.mark_asked(draft, sent, kind=question.kind)
+    kind = question.kind
+    if kind is not None and lead:
+        kind = f"{kind}:{','.join(map(str, lead))}"
+    await svc.repo.mark_asked(draft, sent, kind=kind)
 
 
 async def offer_resume(update: Update, svc: Services, lang: str, draft: Testimonial) -> None:

@@ -267,3 +267,37 @@ async def test_a_paste_sent_again_is_recognised_part_by_part(harness: Harness) -
     await p.send("for our team")
     draft = await h.repo.get_draft(p.id)
     assert draft is not None and draft.quote_parts[-1] == "for our team"
+
+
+async def test_a_long_preview_is_replaced_whole_when_a_paragraph_is_added(
+    harness: Harness,
+) -> None:
+    # 5,000 characters: the preview comes as several messages (the line, the parts, the
+    # buttons). Adding a sentence leaves one preview on screen, the current one.
+    h = harness
+    p = h.person()
+    first, second = "Day one. " * 278, "Day two. " * 278
+    await p.reach_quote()
+    await p.send(first.strip())
+    await p.send(second.strip())
+    await p.press("Done")
+    await p.press("Yes, I agree")
+    parts_before = [m["message_id"] for m in screen(p) if "(1/2)" in m["text"]]
+    assert len(parts_before) == 1
+    [asked] = await p.press("Add a paragraph")
+    assert asked["text"].startswith("✅ Add a paragraph\n\nI already have 5,004 characters")
+    assert not any("(1/2)" in m["text"] or "(2/2)" in m["text"] for m in screen(p))
+    await p.send("One more sentence.")
+    await p.press("Done")
+    shown = screen(p)
+    assert sum("(1/2)" in m["text"] for m in shown) == 1
+    assert sum("(2/2)" in m["text"] for m in shown) == 1
+    assert "One more sentence." in next(m for m in shown if "(2/2)" in m["text"])["text"]
+    assert shown[-1]["buttons"][0] == "Send"
+    # Superseded in turn (a typed addition asked about): the parts go, the buttons' message
+    # is folded to one line.
+    await p.send("And thanks.")
+    shown = screen(p)
+    assert not any("(1/2)" in m["text"] for m in shown)
+    assert shown[-2]["text"] == "(An earlier preview: the current one is further down.)"
+    assert shown[-1]["buttons"] == ["Yes, add it", "No"]

@@ -21,6 +21,7 @@ from bot.services.questions import (
     ask,
     compose_question,
     confirm_cancel,
+    delete_lead,
     keyboard,
     offer_resume,
     prompt,
@@ -148,6 +149,8 @@ async def _moved(press: Press, saved: Testimonial | None, said: str | None = Non
             then=saved,
             fold=press.draft.step in FOLD_AT,
         )
+        if press.draft.step in FOLD_AT:
+            await delete_lead(press.update.get_bot(), press.tg_user.id, press.draft)
 
 
 async def _ask_again(press: Press) -> None:
@@ -279,6 +282,8 @@ async def _sign(press: Press) -> None:
 async def _cancel(press: Press) -> None:
     fold = press.draft.step in FOLD_AT
     await answer_in_place(press.update, press.svc, press.lang, press.said, fold=fold)
+    if fold:
+        await delete_lead(press.update.get_bot(), press.tg_user.id, press.draft)
     await confirm_cancel(press.update, press.svc, press.lang, press.draft)
 
 
