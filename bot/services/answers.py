@@ -313,9 +313,8 @@ async def offer_addition(
         ]
     )
     length = perceived_length(pending)
-    await prompt(
-        update, svc, saved, texts(lang, "intake.ask_add_typed", length=length, count=length), markup
-    )
+    asked = texts(lang, "intake.ask_add_typed", length=length, count=length)
+    await prompt(update, svc, saved, asked, markup, lang=lang)
 
 
 def quote_too_long(svc: Services, lang: str, quote: str) -> str | None:

@@ -334,7 +334,8 @@ async def offer_resume(update: Update, svc: Services, lang: str, draft: Testimon
             ]
         ]
     )
-    await prompt(update, svc, draft, svc.texts(lang, "intake.resume"), markup, asked=False)
+    resume = svc.texts(lang, "intake.resume")
+    await prompt(update, svc, draft, resume, markup, asked=False, lang=lang)
 
 
 async def prompt(
@@ -345,15 +346,16 @@ async def prompt(
     markup: InlineKeyboardMarkup | None,
     *,
     asked: bool = True,
+    lang: str | None = None,
 ) -> None:
     """Send a message with the draft's live buttons; the prompt it supersedes is retired
-    (``retire``), older ones' buttons go out of date. ``asked``: it also asks the open
-    step's question (False: a confirmation, an offer)."""
+    (``retire``, in ``lang``, by default the draft's), older ones' buttons go out of date.
+    ``asked``: it also asks the open step's question (False: a confirmation, an offer)."""
     sent = await reply_text(update, text, markup)
     if sent is not None and markup is not None:
         chat = update.effective_chat
         assert chat is not None
-        lang = draft.language
+        lang = lang or draft.language
         await retire(update.get_bot(), chat.id, svc, lang, draft, pressed_message(update))
         kind = RETIRE if draft.step in RETIRED_AT else None
         await svc.repo.mark_asked(draft, sent, asked=asked, kind=kind)
@@ -370,7 +372,8 @@ async def confirm_cancel(update: Update, svc: Services, lang: str, draft: Testim
             ]
         ]
     )
-    await prompt(update, svc, draft, texts(lang, "intake.cancel_confirm"), markup, asked=False)
+    confirm = texts(lang, "intake.cancel_confirm")
+    await prompt(update, svc, draft, confirm, markup, asked=False, lang=lang)
 
 
 #: Set once the handler of the current update has committed its answer: if replying then

@@ -348,6 +348,7 @@ async def _send(press: Press) -> None:
             draft,
             texts(lang, "intake.too_many_pending", count=svc.settings.max_pending),
             keyboard(svc, lang, draft, tg_user),
+            lang=lang,
         )
     elif testimonial is not None and testimonial.step is not None:
         await ask(update, svc, lang, testimonial)
