@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.services.pastes import Client, split
 from storage.models import Step
 from tests.support import Harness, Person
 
@@ -248,12 +249,12 @@ async def test_a_paste_sent_again_is_recognised_part_by_part(harness: Harness) -
     h = harness
     p = h.person()
     await p.reach_quote()
-    part_1 = ("word " * 800).strip() + " for our team and we"  # 4,019 characters
-    part_2 = "will come back next year."
+    typed = "word " * 850 + "for our team and we will come back next year."
+    part_1, part_2 = split(typed, Client.DESKTOP)  # as Telegram Desktop sends it
     await p.send(part_1)
     await p.send(part_2)
     draft = await h.repo.get_draft(p.id)
-    assert draft is not None
+    assert draft is not None and draft.quote == typed
     quote = draft.quote
     await p.send("A short afterthought.")
     # Much later, after a question asked again, the same paste comes again.

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.services.pastes import Client, split
 from storage.database import Database
 from storage.testimonials import Repository
 from tests.e2e.cli_process import fake_telegram, press, say
 from tests.e2e.test_crash_recovery import ORGANISATION, USER, Bot
 
 NAME = "Ada LOVELACE"
-# A paste Telegram cut in two: 4,027 characters, then its end.
-PART_1 = ("mot " * 1000).strip() + " pour toute l’équipe et nous"
-PART_2 = "reviendrons l’an prochain."
-SAYS_KEPT = "J’ai déjà 4\u202f054 caractères de votre témoignage, qui commence par «\u00a0mot mot"
+# A paste Telegram Desktop cut in two (4,319 characters).
+TYPED = ("Nous avons adoré chaque intervention et nous reviendrons l’an prochain. " * 60).strip()
+PART_1, PART_2 = split(TYPED, Client.DESKTOP)
+SAYS_KEPT = (
+    "J’ai déjà 4\u202f319 caractères de votre témoignage, qui commence par"
+    " «\u00a0Nous avons adoré chaque intervention et…\u00a0»"
+)
 ENDS = "et finit par «\u00a0…et nous reviendrons l’an prochain.\u00a0»."
 ALREADY = "Ce texte est déjà dans votre témoignage"
 
@@ -49,7 +53,7 @@ async def test_after_a_crash_the_testimonial_step_says_what_is_kept(tmp_path: Pa
             await bot.kill9()
             fake.release()
             quote = await stored_quote(bot.database)
-            assert quote.endswith(PART_2) and len(quote) == 4_054
+            assert quote == TYPED and len(quote) == 4_319
             seen = len(fake.messages(USER))
             await bot.start()  # returns once the open questions were asked again
             [asked] = fake.messages(USER)[seen:]
