@@ -75,6 +75,8 @@ _ENGLISH = {
     "quote_too_long": "the quote is {length} characters long, the limit is {limit}",
     "reason_empty": "the reason is empty",
     "reason_too_long": "the reason is {length} characters long, the limit is {limit}",
+    "note_empty": "the message is empty",
+    "note_too_long": "the message is {length} characters long, the limit is {limit}",
 }
 
 

@@ -101,11 +101,18 @@ async def test_a_reply_to_the_author_and_back(
     assert ANSWER not in str(h.group_messages())
 
 
-async def test_a_blocked_author_is_said_and_an_empty_message_refused(harness: Harness) -> None:
+async def test_a_message_too_long_is_refused_and_a_blocked_author_said(harness: Harness) -> None:
     h = harness
     ada = h.person("Ada")
     tid = await submit(h, ada)
     card = await card_of(h, tid)
+    await press(h, ORGANISER_ID, card.card_message_ids[-1], f"mod:write:{tid}")
+    seen = len(h.fake.messages(ada.id))
+    await answer_prompt(h, "x" * 1001)
+    assert h.fake.last_message(GROUP_ID)["text"] == (
+        "Nothing was sent: the message is 1,001 characters long, the limit is 1,000."
+    )
+    assert len(h.fake.messages(ada.id)) == seen
     await press(h, ORGANISER_ID, card.card_message_ids[-1], f"mod:write:{tid}")
     h.fake.block_bot(ada.id)
     await answer_prompt(h, "Anything to add?")
