@@ -7,9 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import forkserver
 from tests.support import Harness, running_bot
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "000_6078c713f019cbe3.txt"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The CLI's child processes are forked from a server that has imported livredor
+    (tests/e2e/forkserver.py; ``LIVREDOR_TESTS_EXEC=1`` starts each one afresh)."""
+    forkserver.enable()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    forkserver.close_all()
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 import unicodedata
 from pathlib import Path
 
 from bot.book.parse import parse_book
 from storage.database import Database
 from storage.testimonials import Repository
+from tests.e2e import forkserver
 
 
 def livredor(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -20,15 +20,7 @@ def livredor(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVREDOR_")}
     env["LIVREDOR_DATABASE"] = str(tmp_path / "book.db")
     env["LIVREDOR_EVENT_NAME"] = "ROUMICS 2012"
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return forkserver.run_sync(list(args), env=env, cwd=tmp_path)
 
 
 def nfc(text: str) -> str:

@@ -12,6 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from config.settings import ENV_PREFIX, EXPECTED, Settings, SettingsError, load_settings
+from tests.e2e import forkserver
 
 REPO = Path(__file__).resolve().parents[1]
 GOOD_TOKEN = "123456789:AAE_fake-token-FOR-tests_only"
@@ -411,15 +412,7 @@ def clean_environment(**extra: str) -> dict[str, str]:
 
 
 def run_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env=clean_environment(**env),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return forkserver.run_sync(list(args), env=clean_environment(**env), cwd=cwd)
 
 
 def test_cli_run_without_configuration(tmp_path: Path) -> None:

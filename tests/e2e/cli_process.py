@@ -26,6 +26,7 @@ from bot.sandbox import FakeServer, FakeTelegram, start_server
 from storage.database import Database
 from storage.models import Status
 from storage.testimonials import Repository
+from tests.e2e import forkserver
 from tests.support import CHANNEL_ID, FAST, GROUP_ID, TOKEN, make_fake, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,14 +122,19 @@ def cli_env(server: FakeServer | None, database: Path, **settings: str) -> dict[
 
 
 class CliProcess:
-    """``python -m bot <args>`` as a child process; always ``await kill()`` in ``finally``."""
+    """``python -m bot <args>`` as a child process; always ``await kill()`` in ``finally``.
 
-    def __init__(self, workdir: Path, name: str = "cli") -> None:
+    Under pytest the child is forked from a server that has already imported livredor
+    (``tests/e2e/forkserver.py``: the same program without 0.7 s of imports per start);
+    ``fresh=True`` (or ``LIVREDOR_TESTS_EXEC=1``) starts a new interpreter instead."""
+
+    def __init__(self, workdir: Path, name: str = "cli", *, fresh: bool = False) -> None:
         self.workdir = workdir
         self.stdout_path = workdir / f"{name}.stdout"
         self.stderr_path = workdir / f"{name}.stderr"
-        self.proc: asyncio.subprocess.Process | None = None
+        self.proc: asyncio.subprocess.Process | forkserver.Forked | None = None
         self.started = 0.0
+        self.fresh = fresh
 
     async def start(
         self, *args: str, env: dict[str, str], prefix: Sequence[str] = (), module: str = "bot"
@@ -137,6 +143,20 @@ class CliProcess:
         command to run it through (like ``setpriv ...``); ``module`` another program to run
         the same way (a benchmark's baseline bot)."""
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
+            if not (self.fresh or prefix or module != "bot") and forkserver.enabled():
+                # Started on first use (a second of imports): off the event loop, which
+                # may be serving the fake to another bot meanwhile.
+                server = await asyncio.to_thread(forkserver.server_for, env)
+                stdin = os.open(os.devnull, os.O_RDONLY)
+                try:
+                    fds = [stdin, out.fileno(), err.fileno()]
+                    forked = server.spawn(list(args), env, self.workdir, fds)
+                finally:
+                    os.close(stdin)
+                forked.watch()
+                self.proc = forked
+                self.started = time.monotonic()
+                return self
             self.proc = await asyncio.create_subprocess_exec(
                 *prefix,
                 sys.executable,

@@ -1,0 +1,402 @@
+"""The CLI started by fork from an interpreter that has already imported it: the tests' real
+processes without the import cost.
+
+Every end-to-end test runs the real ``python -m bot ...`` in a process of its own; most of that
+start is Python importing PTB, httpx, Babel, Jinja2, Pillow and livredor (0.6-0.8 s of CPU on
+2 cores, 100-odd times a run). A fork server imports all of it once, then forks a child per
+start: the child is a separate process with its own pid, process group, working directory,
+environment, umask and standard streams (the test's files), and runs ``bot/__main__.py`` as
+``python -m bot`` would (``runpy``), exits with its code and can be killed with ``kill -9``
+like any other. multiprocessing's "forkserver" start method works the same way.
+
+What differs from a fresh interpreter, and so stays on the ``exec`` path (``CliProcess`` falls
+back by itself): a command run through a ``prefix`` (``setpriv``, ``prlimit``), another module
+than ``bot``, an environment whose interpreter-start variables (locale, ``PYTHON*``) differ
+from the server's (one server per such set), and what happens at import time (warnings
+printed while importing are printed once, by the server): a test about those sets
+``fresh=True``. ``LIVREDOR_TESTS_EXEC=1`` turns the server off for a whole run.
+
+Protocol, over a Unix socket: the client sends one JSON request with three file descriptors
+(stdin, stdout, stderr; ``socket.send_fds``), the server answers ``{"pid": N}`` at once and
+``{"exit": code}`` when the child ends (the code as ``Popen.returncode`` gives it: negative
+for a signal). The server dies with the test process, and each child with the server (Linux's
+parent-death signal); a client that hangs up kills its child's process group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import importlib
+import json
+import os
+import pkgutil
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+#: The environment variables read when an interpreter starts: a child needs the same as its
+#: server's (set when the server started), or a server of its own.
+STARTUP_VARIABLES = (
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "PYTHONIOENCODING",
+    "PYTHONUTF8",
+    "PYTHONWARNINGS",
+    "PYTHONHASHSEED",
+    "PYTHONDEVMODE",
+    "PYTHONOPTIMIZE",
+    "PYTHONUNBUFFERED",
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONSAFEPATH",
+)
+#: The packages a child may need, imported by the server once.
+PACKAGES = ("bot", "storage", "config")
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with_parent() -> None:
+    """Get SIGKILL when the process that started this one exits."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it exited before the signal was armed
+        os._exit(1)
+
+
+def startup_key(env: dict[str, str]) -> tuple[tuple[str, str | None], ...]:
+    """What in ``env`` shapes an interpreter at start: one server per distinct value."""
+    return tuple((name, env.get(name)) for name in STARTUP_VARIABLES)
+
+
+# --- the server (``python -m tests.e2e.forkserver SOCKET``) ---------------------------------
+
+
+def _import_everything() -> None:
+    """Import every module of livredor's packages (what any command could import)."""
+    for package_name in PACKAGES:
+        package = importlib.import_module(package_name)
+        for module in pkgutil.walk_packages(package.__path__, f"{package_name}."):
+            if not module.name.endswith("__main__"):
+                importlib.import_module(module.name)
+
+
+@dataclass
+class _Request:
+    args: list[str]
+    env: dict[str, str]
+    cwd: str
+    umask: int
+
+
+@dataclass
+class _Child:
+    pid: int
+    pidfd: int
+    connection: socket.socket
+    hung_up: bool = False
+
+
+def _serve(path: str) -> None:
+    """Accept requests until the client goes; return only in a forked child, once it has
+    taken its request's streams, directory and environment (it then runs the CLI)."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    print("ready", flush=True)  # the client waits for this line
+    poller = select.poll()
+    poller.register(listener, select.POLLIN)
+    # The lifeline: the client holds the other end of our stdin; it closes when the test
+    # process exits, however it dies. (The parent-death signal follows the starting
+    # *thread*, and a client may start us from a worker thread that ends before it.)
+    poller.register(sys.stdin.fileno(), select.POLLIN)
+    by_pidfd: dict[int, _Child] = {}  # readable: the child ended
+    by_connection: dict[int, _Child] = {}  # readable: the client hung up
+    while True:
+        for fd, _ in poller.poll():
+            if fd == sys.stdin.fileno():
+                for child in by_pidfd.values():
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(child.pid, signal.SIGKILL)
+                os._exit(0)
+            if fd == listener.fileno():
+                connection, _ = listener.accept()
+                message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 3)
+                request = _Request(**json.loads(message))
+                pid = os.fork()
+                if pid == 0:
+                    listener.close()
+                    for other in by_pidfd.values():
+                        other.connection.close()
+                    connection.close()
+                    _become_child(request, fds)
+                    return
+                for received in fds:
+                    os.close(received)
+                child = _Child(pid, os.pidfd_open(pid), connection)
+                by_pidfd[child.pidfd] = child
+                by_connection[connection.fileno()] = child
+                poller.register(child.pidfd, select.POLLIN)
+                poller.register(connection, select.POLLIN)
+                connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+            elif fd in by_pidfd:
+                child = by_pidfd.pop(fd)
+                _, status = os.waitpid(child.pid, 0)
+                poller.unregister(fd)
+                os.close(fd)
+                if not child.hung_up:
+                    poller.unregister(child.connection)
+                del by_connection[child.connection.fileno()]
+                code = os.waitstatus_to_exitcode(status)
+                with contextlib.suppress(OSError):
+                    child.connection.sendall(json.dumps({"exit": code}).encode() + b"\n")
+                child.connection.close()
+            elif fd in by_connection:
+                # The client hung up before its child ended: the child's group goes too
+                # (reaped above once its pidfd says so).
+                child = by_connection[fd]
+                child.hung_up = True
+                poller.unregister(fd)
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(child.pid, signal.SIGKILL)
+
+
+def _become_child(request: _Request, fds: list[int]) -> None:
+    """In the forked child: take the request's streams, directory, environment and umask,
+    and a session of its own, as ``CliProcess`` gives an ``exec``'d child."""
+    os.setsid()
+    _die_with_parent()
+    # fd 0 was the server's lifeline; dup2 closes it (sys.stdin now reads the new fd 0).
+    for target, received in enumerate(fds):
+        os.dup2(received, target)
+        os.close(received)
+    os.chdir(request.cwd)
+    os.umask(request.umask)
+    os.environ.clear()
+    os.environ.update(request.env)
+    time.tzset()
+    for signum in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.argv = ["-m", *request.args]
+    sys.path[0] = request.cwd  # as ``python -m`` puts the working directory first
+
+
+def main() -> None:
+    """Import livredor, serve, and in each forked child run ``bot/__main__.py``."""
+    import runpy
+
+    _import_everything()
+    _serve(sys.argv[1])  # returns in a forked child only
+    runpy.run_module("bot", run_name="__main__", alter_sys=True)
+
+
+# --- the client ------------------------------------------------------------------------------
+
+
+class ForkServer:
+    """One server process (per set of interpreter-start variables) for this test process."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.directory = tempfile.mkdtemp(prefix="livredor-forkserver-")
+        self.path = os.path.join(self.directory, "socket")
+        server_env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(REPO),
+            "HOME": self.directory,
+        }
+        server_env.update({k: v for k, v in startup_key(env) if v is not None})
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.e2e.forkserver", self.path],
+            cwd=self.directory,
+            env=server_env,
+            stdin=subprocess.PIPE,  # the lifeline, see _serve
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+        )
+        assert self.process.stdout is not None
+        ready = self.process.stdout.readline()
+        if ready.strip() != b"ready":
+            raise RuntimeError(f"the fork server did not start (exit {self.process.wait()})")
+
+    def spawn(self, args: list[str], env: dict[str, str], cwd: Path, fds: list[int]) -> Forked:
+        """Start ``python -m bot <args>`` with the streams ``fds`` (stdin, stdout, stderr)."""
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.connect(self.path)
+        request = {"args": args, "env": env, "cwd": str(cwd), "umask": _current_umask()}
+        socket.send_fds(connection, [json.dumps(request).encode()], fds)
+        buffer = b""
+        while b"\n" not in buffer:
+            chunk = connection.recv(4096)
+            if not chunk:
+                raise RuntimeError("the fork server hung up")
+            buffer += chunk
+        line, _, rest = buffer.partition(b"\n")
+        return Forked(int(json.loads(line)["pid"]), connection, rest)
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+            os.rmdir(self.directory)
+
+
+def _current_umask() -> int:
+    """This process's umask, read without changing it (``os.umask`` sets it, for every
+    thread, while it reads it)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("Umask:"):
+            return int(line.split()[1], 8)
+    return 0o022
+
+
+class Forked:
+    """A child of the fork server, as much of ``asyncio.subprocess.Process`` as the tests
+    use: ``pid``, ``returncode`` (set as soon as the server says the child ended, once
+    ``watch`` was called in an event loop), ``wait``, ``send_signal``."""
+
+    def __init__(self, pid: int, connection: socket.socket, buffer: bytes) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._connection = connection
+        self._buffer = buffer
+        self._watching: asyncio.Task[int] | None = None
+
+    def _absorb(self, chunk: bytes) -> bool:
+        """Take what the server sent; return whether the exit is known."""
+        self._buffer += chunk
+        if b"\n" in self._buffer:
+            self.returncode = int(json.loads(self._buffer.partition(b"\n")[0])["exit"])
+        elif not chunk:  # the server is gone (killed with the test): so is the child
+            self.returncode = -signal.SIGKILL
+        if self.returncode is not None:
+            self._connection.close()
+        return self.returncode is not None
+
+    def watch(self) -> None:
+        """Follow the exit in the running event loop (``returncode`` updates by itself)."""
+
+        async def follow() -> int:
+            loop = asyncio.get_running_loop()
+            self._connection.setblocking(False)
+            while not self._absorb(await loop.sock_recv(self._connection, 4096)):
+                pass
+            assert self.returncode is not None
+            return self.returncode
+
+        if b"\n" in self._buffer and self._absorb(b""):
+            return
+        if self._watching is None:
+            self._watching = asyncio.get_running_loop().create_task(follow())
+
+    async def wait(self) -> int:
+        """Wait for the exit (a cancelled wait leaves the following running)."""
+        if self.returncode is not None:
+            return self.returncode
+        self.watch()
+        assert self._watching is not None
+        return await asyncio.shield(self._watching)
+
+    def wait_blocking(self, timeout: float | None = None) -> int:
+        """Wait for the exit in this thread (``subprocess.TimeoutExpired`` after ``timeout``)."""
+        self._connection.settimeout(timeout)
+        try:
+            if b"\n" in self._buffer:
+                self._absorb(b"")
+            while self.returncode is None:
+                self._absorb(self._connection.recv(4096))
+        except TimeoutError:
+            raise subprocess.TimeoutExpired(["python", "-m", "bot"], timeout or 0) from None
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signum)
+
+
+_servers: dict[tuple[tuple[str, str | None], ...], ForkServer] = {}
+_servers_lock = threading.Lock()
+
+
+def enabled() -> bool:
+    """Whether CLI starts go through a fork server (on under pytest, see conftest)."""
+    return _enabled and os.environ.get("LIVREDOR_TESTS_EXEC") != "1"
+
+
+_enabled = False
+
+
+def enable() -> None:
+    """Let ``CliProcess`` and ``run_sync`` use fork servers (tests/conftest.py does)."""
+    global _enabled
+    _enabled = True
+
+
+def server_for(env: dict[str, str]) -> ForkServer:
+    """The server for ``env``'s interpreter-start variables (started on first use)."""
+    key = startup_key(env)
+    with _servers_lock:
+        if key not in _servers:
+            _servers[key] = ForkServer(env)
+        return _servers[key]
+
+
+def close_all() -> None:
+    """Stop every server (at the end of the test session)."""
+    with _servers_lock:
+        for server in _servers.values():
+            server.close()
+        _servers.clear()
+
+
+def run_sync(
+    args: list[str], *, env: dict[str, str], cwd: Path, timeout: float = 60, input_: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run([python, -m, bot, *args], capture_output=True, text=True)``, through
+    a fork server when enabled."""
+    if not enabled():
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            env=env,
+            cwd=cwd,
+            input=input_,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    with (
+        tempfile.TemporaryFile() as stdin,
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+    ):
+        stdin.write(input_.encode())
+        stdin.seek(0)
+        child = server_for(env).spawn(args, env, cwd, [stdin.fileno(), out.fileno(), err.fileno()])
+        try:
+            code = child.wait_blocking(timeout)
+        finally:
+            if child.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGKILL)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", errors="replace")
+        stderr = err.read().decode("utf-8", errors="replace")
+    return subprocess.CompletedProcess([sys.executable, "-m", "bot", *args], code, stdout, stderr)
+
+
+if __name__ == "__main__":
+    main()
