@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import errno
 import fcntl
+import math
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
@@ -56,6 +57,43 @@ class _Later(list[Statement]):
 
     open = True
     checkpoint = False  # ``checkpoint_later`` was called in the block
+
+
+def _literal(value: Any) -> str | None:
+    """``value`` as an SQLite literal, or None when it is not a kind ``_inline`` writes."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool | int):
+        return str(int(value))
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    if isinstance(value, str) and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    return None
+
+
+def _inline(sql: str, params: Sequence[Any]) -> str | None:
+    """``sql`` with each ``?`` outside quotes replaced by its parameter as a literal; None
+    when a parameter has no literal here or the counts differ."""
+    out: list[str] = []
+    values = iter(params)
+    missing = object()
+    quote = ""
+    for index, char in enumerate(sql):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "?":
+            literal = _literal(next(values, missing))
+            if literal is None or sql[index + 1 : index + 2].isdigit():  # not ``?NNN``
+                return None
+            out.append(literal)
+            continue
+        out.append(char)
+    if next(values, missing) is not missing or quote:
+        return None
+    return "".join(out)
 
 
 class DatabaseFileError(Exception):
@@ -384,7 +422,7 @@ class Database:
         if len(batch) == 1:
             await self.execute(*batch[0])
         elif batch:
-            await self.execute_together(batch)
+            await self.execute_in_one_trip(batch)
         if isinstance(later, _Later) and later.checkpoint:
             await self.checkpoint()
 
@@ -395,6 +433,31 @@ class Database:
             return [await self.execute(*statements[0])]
         async with self.transaction() as conn:
             return [(await conn.execute(sql, params)).rowcount for sql, params in statements]
+
+    async def execute_in_one_trip(self, statements: Sequence[Statement]) -> None:
+        """Run write statements in one transaction and one round trip to aiosqlite's thread.
+
+        ``execute_together`` costs a trip per statement plus BEGIN and COMMIT (an update's
+        done mark with its "asked" mark: 4 trips, ~0.14 ms); aiosqlite's public API has one
+        call that runs several statements, ``executescript``, which takes no parameters. So
+        the parameters are written into the script as SQL literals, for the values our
+        statements carry (integers, finite floats, texts without NUL, NULL: quoted as SQLite
+        reads them, never a way into the SQL); anything else goes the slower way."""
+        script = [_inline(sql, params) for sql, params in statements]
+        if any(part is None for part in script):
+            await self.execute_together(statements)
+            return
+        async with self._lock:
+            try:
+                await self._conn.executescript(
+                    "BEGIN IMMEDIATE;\n" + "".join(f"{part};\n" for part in script) + "COMMIT;"
+                )
+            except BaseException:
+                # A statement failed (a full disk) with the transaction open; or it was all
+                # committed (cancelled while it ran), and there is nothing to roll back.
+                with contextlib.suppress(sqlite3.Error):
+                    await self._conn.execute("ROLLBACK")
+                raise
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Run a read and return all its rows."""

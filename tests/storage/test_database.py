@@ -556,3 +556,32 @@ async def test_statements_report_their_rows_and_leave_nothing_open(db: Database)
     finally:
         other.close()
     assert await _count(db) == 3
+
+
+async def test_writes_in_one_trip_keep_every_value_and_roll_back_together(db: Database) -> None:
+    # execute_in_one_trip writes the parameters into one script (aiosqlite's only call that
+    # runs several statements takes none): every value must come back as given, a quote or a
+    # "?" inside a text included, and a failing statement must take the others back.
+    insert = "INSERT INTO bot_state (key, value) VALUES (?, ?)"
+    tricky = ["it's a '?' -- not; COMMIT; DROP TABLE users;", "", "é « » \u202f", "x" * 5000]
+    statements = [(insert, (f"k{i}", value)) for i, value in enumerate(tricky)]
+    statements.append(("UPDATE bot_state SET value = value || ? || ? WHERE key = 'k1'", (12, 0.5)))
+    await db.execute_in_one_trip(statements)
+    rows = await db.fetchall("SELECT key, value FROM bot_state ORDER BY key")
+    assert [tuple(r) for r in rows] == [
+        ("k0", tricky[0]),
+        ("k1", "120.5"),
+        ("k2", tricky[2]),
+        ("k3", tricky[3]),
+    ]
+    assert await db.fetchone("SELECT count(*) FROM users") is not None  # still there
+    # A duplicate key in the last statement: nothing of the batch stays, the connection works.
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.execute_in_one_trip([(insert, ("k9", None)), (insert, ("k0", "again"))])
+    assert await _count(db) == 4
+    # Values it does not write as literals (bytes, NUL) go the slower way, with the same result.
+    await db.execute_in_one_trip([(insert, ("b", b"\x00\x01")), (insert, ("n", "a\x00b"))])
+    row = await db.fetchone("SELECT value FROM bot_state WHERE key = 'n'")
+    assert row is not None and row[0] == "a\x00b"
+    assert await _count(db) == 6
+    await db.execute("INSERT INTO bot_state (key, value) VALUES ('after', '1')")
