@@ -70,11 +70,14 @@ def build_application(
     texts: Texts | None = None,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
+    concurrent_updates: int = 1024,
 ) -> App:
     """Assemble the bot: PTB application, services in ``bot_data``, handlers, workers.
 
     ``request``/``updates_request`` replace PTB's HTTP client (the in-process fake Telegram
     in tests); in production the Bot API is reached at ``settings.api_base_url``.
+    ``concurrent_updates``: how many updates may be handled at once (PTB's
+    ``concurrent_updates``; a test of what happens beyond it uses fewer).
     """
     texts = texts or Texts.load(settings.texts, settings.default_language)
     inbox = Inbox(repo.db)
@@ -83,7 +86,7 @@ def build_application(
     raw_updates = RawUpdates()
     update_queue = DurableUpdateQueue(inbox, raw_updates)
     # What the disk could not take is handled again, from the queue, once it can.
-    processor = InboxUpdateProcessor(inbox, requeue=update_queue.put_nowait)
+    processor = InboxUpdateProcessor(inbox, concurrent_updates, requeue=update_queue.put_nowait)
     builder = (
         ApplicationBuilder()
         .context_types(CONTEXT_TYPES)

@@ -178,9 +178,17 @@ class Person:
 class Harness:
     """The running bot and its fake Telegram."""
 
-    def __init__(self, fake: FakeTelegram, settings: Settings, read_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        fake: FakeTelegram,
+        settings: Settings,
+        read_timeout: float = 5.0,
+        concurrent_updates: int = 1024,
+    ) -> None:
         self.fake = fake
         self.settings = settings
+        #: How many updates the bot handles at once (``build_application``).
+        self.concurrent_updates = concurrent_updates
         #: How long the bot waits for the fake's answer to a call (PTB's read timeout, 5 s
         #: as over HTTP) before it takes the call as lost.
         self.read_timeout = read_timeout
@@ -208,7 +216,11 @@ class Harness:
         self.repo = Repository(self.db)
         request = FakeRequest(self.fake, read_timeout=self.read_timeout)
         self.app = build_application(
-            self.settings, self.repo, request=request, updates_request=FakeRequest(self.fake)
+            self.settings,
+            self.repo,
+            request=request,
+            updates_request=FakeRequest(self.fake),
+            concurrent_updates=self.concurrent_updates,
         )
         await self.app.initialize()
         await start_workers(self.app)
@@ -342,13 +354,16 @@ async def running_bot(
     fake: FakeTelegram | None = None,
     *,
     read_timeout: float = 5.0,
+    concurrent_updates: int = 1024,
     **settings: Any,
 ) -> AsyncIterator[Harness]:
     """The bot started on a fresh database in ``tmp_path`` against ``fake`` (``make_fake()``
     unless given), with ``make_settings`` plus ``settings``; stopped on the way out, which
     then checks that it called no method the fake lacks."""
     fake = fake or make_fake()
-    h = Harness(fake, make_settings(tmp_path / "livredor.db", **settings), read_timeout)
+    h = Harness(
+        fake, make_settings(tmp_path / "livredor.db", **settings), read_timeout, concurrent_updates
+    )
     await h.start()
     try:
         yield h

@@ -564,7 +564,9 @@ async def test_writes_in_one_trip_keep_every_value_and_roll_back_together(db: Da
     # "?" inside a text included, and a failing statement must take the others back.
     insert = "INSERT INTO bot_state (key, value) VALUES (?, ?)"
     tricky = ["it's a '?' -- not; COMMIT; DROP TABLE users;", "", "é « » \u202f", "x" * 5000]
-    statements = [(insert, (f"k{i}", value)) for i, value in enumerate(tricky)]
+    statements: list[tuple[str, tuple[object, ...]]] = [
+        (insert, (f"k{i}", value)) for i, value in enumerate(tricky)
+    ]
     statements.append(("UPDATE bot_state SET value = value || ? || ? WHERE key = 'k1'", (12, 0.5)))
     await db.execute_in_one_trip(statements)
     rows = await db.fetchall("SELECT key, value FROM bot_state ORDER BY key")
