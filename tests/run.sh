@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh clone: creates .venv, installs livredor with its test
 # extras, installs Chromium and poppler (for the PDF test) where apt-get can, then runs
 # ruff, ruff format --check, mypy and pytest. Exits non-zero on the first failure.
-# Usage: bash tests/run.sh [extra pytest arguments]
+# Usage: bash tests/run.sh [extra pytest arguments] (with arguments, the benchmarks' smoke
+# runs are left out: the arguments choose tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,5 +35,10 @@ echo "== mypy"
 echo "== pytest"
 # One worker per core (pytest-xdist); `bash tests/run.sh -n 0 ...` runs in one process.
 .venv/bin/pytest -q -n auto "$@"
-echo "== pytest -m bench (each benchmark at a tiny size, its figures checked)"
-.venv/bin/pytest -q -n auto -m bench tests/test_benchmarks_run.py
+if [ "$#" -eq 0 ]; then
+    echo "== pytest -m bench (each benchmark at a tiny size, its figures checked)"
+    .venv/bin/pytest -q -n auto -m bench tests/test_benchmarks_run.py
+else
+    # Arguments choose tests (-k, a path): the benchmarks' smoke runs are not among them.
+    echo "== pytest -m bench: skipped (arguments given; run bash tests/run.sh alone for all)"
+fi

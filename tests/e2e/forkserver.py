@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import fcntl
 import importlib
 import json
 import os
@@ -38,6 +39,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 from dataclasses import dataclass
@@ -97,6 +99,7 @@ class _Request:
     env: dict[str, str]
     cwd: str
     umask: int
+    terminal: bool = False  # fd 0 is a pseudo-terminal: make it the controlling one
 
 
 @dataclass
@@ -180,6 +183,8 @@ def _become_child(request: _Request, fds: list[int]) -> None:
     for target, received in enumerate(fds):
         os.dup2(received, target)
         os.close(received)
+    if request.terminal:  # as a login shell's: Ctrl-C, getpass's /dev/tty
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     os.chdir(request.cwd)
     os.umask(request.umask)
     os.environ.clear()
@@ -229,11 +234,26 @@ class ForkServer:
         if ready.strip() != b"ready":
             raise RuntimeError(f"the fork server did not start (exit {self.process.wait()})")
 
-    def spawn(self, args: list[str], env: dict[str, str], cwd: Path, fds: list[int]) -> Forked:
-        """Start ``python -m bot <args>`` with the streams ``fds`` (stdin, stdout, stderr)."""
+    def spawn(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        fds: list[int],
+        *,
+        terminal: bool = False,
+    ) -> Forked:
+        """Start ``python -m bot <args>`` with the streams ``fds`` (stdin, stdout, stderr;
+        ``terminal``: they are a pseudo-terminal's, which becomes the child's own)."""
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         connection.connect(self.path)
-        request = {"args": args, "env": env, "cwd": str(cwd), "umask": _current_umask()}
+        request = {
+            "args": args,
+            "env": env,
+            "cwd": str(cwd),
+            "umask": _current_umask(),
+            "terminal": terminal,
+        }
         socket.send_fds(connection, [json.dumps(request).encode()], fds)
         buffer = b""
         while b"\n" not in buffer:

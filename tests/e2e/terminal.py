@@ -3,28 +3,56 @@ event loop keeps serving the fake Telegram."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
+import os
+import signal
+import struct
+import sys
+import termios
 from pathlib import Path
 
 import pexpect
+from pexpect.fdpexpect import fdspawn
+
+from tests.e2e import forkserver
+
+ROWS, COLUMNS = 40, 250
 
 
 class Terminal:
-    """A command in a pseudo-terminal; ``output`` is everything it printed."""
+    """``python -m bot <args>`` in a pseudo-terminal; ``output`` is everything it printed.
+
+    Under pytest the command is forked from the fork server (``tests/e2e/forkserver.py``)
+    with the terminal as its controlling one; otherwise pexpect starts it afresh."""
 
     def __init__(
-        self, argv: list[str], workdir: Path, env: dict[str, str], timeout: float = 20
+        self, args: list[str], workdir: Path, env: dict[str, str], timeout: float = 20
     ) -> None:
         self.log = io.StringIO()
-        self.child = pexpect.spawn(
-            argv[0],
-            argv[1:],
-            cwd=str(workdir),
-            env={"TERM": "dumb", **env},
-            encoding="utf-8",
-            timeout=timeout,
-            dimensions=(40, 250),
-        )
+        env = {"TERM": "dumb", **env}
+        self.forked: forkserver.Forked | None = None
+        self.child: pexpect.spawn[str] | fdspawn[str]
+        if forkserver.enabled():
+            leader, follower = os.openpty()
+            fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+            try:
+                server = forkserver.server_for(env)
+                self.forked = server.spawn(args, env, workdir, [follower] * 3, terminal=True)
+            finally:
+                os.close(follower)  # the child holds it now: its exit is our end of file
+            self.child = fdspawn(leader, encoding="utf-8", timeout=timeout)
+        else:
+            self.child = pexpect.spawn(
+                sys.executable,
+                ["-m", "bot", *args],
+                cwd=str(workdir),
+                env=env,
+                encoding="utf-8",
+                timeout=timeout,
+                dimensions=(ROWS, COLUMNS),
+            )
         self.child.logfile_read = self.log
 
     @property
@@ -47,7 +75,7 @@ class Terminal:
         person would: a Ctrl-C that lands after a prompt is printed but before Python's
         input() starts to read only shows at the next key (CPython's race, not setup's)."""
         for _ in range(5):
-            self.child.sendintr()
+            self.child.send("\x03")  # the terminal's interrupt key: SIGINT to the command
             try:
                 await self.child.expect_exact(answer, timeout=2, async_=True)
                 return
@@ -58,7 +86,12 @@ class Terminal:
     async def end(self) -> int:
         """Wait for the command to exit; its exit code."""
         await self.expect_eof()
+        if self.forked is not None:
+            code = await self.forked.wait()
+            self.child.close()
+            return code
         self.child.close()
+        assert isinstance(self.child, pexpect.spawn)
         assert self.child.exitstatus is not None, self.output
         return int(self.child.exitstatus)
 
@@ -69,5 +102,11 @@ class Terminal:
             raise AssertionError(f"setup did not exit; the screen:\n{self.output}") from None
 
     def kill(self) -> None:
-        if self.child.isalive():
+        if self.forked is not None:
+            if self.forked.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.forked.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                self.child.close()
+        elif isinstance(self.child, pexpect.spawn) and self.child.isalive():
             self.child.terminate(force=True)
