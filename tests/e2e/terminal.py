@@ -22,19 +22,21 @@ ROWS, COLUMNS = 40, 250
 
 
 class Terminal:
-    """``python -m bot <args>`` in a pseudo-terminal; ``output`` is everything it printed.
+    """A command in a pseudo-terminal; ``output`` is everything it printed.
 
-    Under pytest the command is forked from the fork server (``tests/e2e/forkserver.py``)
-    with the terminal as its controlling one; otherwise pexpect starts it afresh."""
+    ``python -m bot ...`` under pytest is forked from the fork server
+    (``tests/e2e/forkserver.py``) with the terminal as its controlling one; any other command,
+    or outside pytest, pexpect starts afresh."""
 
     def __init__(
-        self, args: list[str], workdir: Path, env: dict[str, str], timeout: float = 20
+        self, argv: list[str], workdir: Path, env: dict[str, str], timeout: float = 20
     ) -> None:
         self.log = io.StringIO()
         env = {"TERM": "dumb", **env}
         self.forked: forkserver.Forked | None = None
         self.child: pexpect.spawn[str] | fdspawn[str]
-        if forkserver.enabled():
+        if argv[:3] == [sys.executable, "-m", "bot"] and forkserver.enabled():
+            args = argv[3:]
             leader, follower = os.openpty()
             fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
             try:
@@ -45,8 +47,8 @@ class Terminal:
             self.child = fdspawn(leader, encoding="utf-8", timeout=timeout)
         else:
             self.child = pexpect.spawn(
-                sys.executable,
-                ["-m", "bot", *args],
+                argv[0],
+                argv[1:],
                 cwd=str(workdir),
                 env=env,
                 encoding="utf-8",

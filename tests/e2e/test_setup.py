@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def setup_terminal(workdir: Path, base_url: str) -> Terminal:
         "LIVREDOR_API_BASE_URL": base_url,
         "LIVREDOR_DATABASE": str(workdir / "livredor.db"),
     }
-    return Terminal(["setup"], workdir, env)
+    return Terminal([sys.executable, "-m", "bot", "setup"], workdir, env)
 
 
 def mode(path: Path) -> int:
