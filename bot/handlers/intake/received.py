@@ -1,5 +1,6 @@
 """A message from the attendee: a text answers the open step; anything else (a sticker, a
-photo, a voice note) is told what is expected, except a photo's caption at the quote."""
+photo, a voice note, a file) is told what is expected, except a photo's caption at the quote
+(a file's caption is not: it is about the file, which the bot does not read)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,15 @@ async def received_other(update: Update, context: Context) -> None:
         await reply(update, svc.texts(lang, "intake.no_draft"))
         return
     message = update.effective_message
+    document = message is not None and message.document and not message.animation
+    if document and draft.step in (Step.QUOTE, Step.EDIT_QUOTE):
+        # A file (a .docx, a PDF...): its caption ("it's in the file") is not the testimonial,
+        # and the file is not read. Say to paste the text.
+        tg_user = update.effective_user
+        assert tg_user is not None
+        refused = svc.texts(lang, "intake.document_refused")
+        await prompt(update, svc, draft, refused, keyboard(svc, lang, draft, tg_user))
+        return
     caption = message.caption if message is not None else None
     if message is not None and caption and draft.step in (Step.QUOTE, Step.EDIT_QUOTE):
         # A photo with words at the testimonial step: the words are kept, and it says so.
