@@ -16,6 +16,7 @@ from bot.book.imports import read_entries
 from bot.book.parse import parse_book
 from storage.fields import initial_form
 from storage.models import Signature, Status, Step
+from tests.moderation.test_bulk import open_list
 from tests.moderation.test_moderation import card_of, press, wait_status
 from tests.support import CHANNEL_ID, GROUP_ID, ORGANISER_ID, Harness, Person
 from tests.wall.support import running_wall
@@ -214,3 +215,19 @@ def test_no_family_name_of_the_seed_survives_the_initial_form(seed_text: str) ->
         family = [w for w in entry.name.replace(" - ", " ").split() if w.isupper() and len(w) > 1]
         assert not [w for w in family if w in shown.split()], (entry.name, shown)
         assert shown == entry.name or shown.endswith("."), (entry.name, shown)
+
+
+async def test_a_bulk_list_says_how_each_is_signed(harness: Harness) -> None:
+    """/review's "Approve all" list shows the name given, as every organiser's view does,
+    and the signature the public will see when it is another: approving all of them is
+    approving what will be published."""
+    h = harness
+    for i, choice in enumerate(("Marguerite Y.", None)):
+        p = h.person(f"P{i}", user_id=47_000 + i)
+        await at_preview(h, p)
+        if choice:
+            await sign(p, choice)
+        await p.press("Send")
+    shown = await open_list(h)
+    assert shown["text"].count(NAME) == 3  # two entries, one "name given"
+    assert shown["text"].count("✍️ Signed in public: Marguerite Y. · name given:") == 1
