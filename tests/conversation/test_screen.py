@@ -302,3 +302,15 @@ async def test_a_long_preview_is_replaced_whole_when_a_paragraph_is_added(
     assert not any("(1/2)" in m["text"] for m in shown)
     assert shown[-2]["text"] == "(An earlier preview: the current one is further down.)"
     assert shown[-1]["buttons"] == ["Yes, add it", "No"]
+
+
+async def test_signing_differently_folds_like_a_correction(harness: Harness) -> None:
+    h = harness
+    p = h.person()
+    await p.reach_preview()
+    [asked] = await p.press("Sign differently")
+    assert asked["text"].startswith("✅ ✍️ Sign differently\n\nHow should your testimonial")
+    [signed] = await p.press("A participant, without organisation")
+    assert signed["message_id"] == asked["message_id"]
+    assert signed["text"].startswith("✅ Signed: ") and signed["text"].count(PREVIEW_EN) == 1
+    assert [m["message_id"] for m in screen(p) if PREVIEW_EN in m["text"]] == [signed["message_id"]]

@@ -132,7 +132,9 @@ class Press:
 
 #: Steps whose message is folded when a button of it is pressed: the preview (and the
 #: corrections it opens) would otherwise pile up in one bubble, out of date (issue 21).
-FOLD_AT = frozenset({Step.PREVIEW, Step.EDIT_NAME, Step.EDIT_ORGANISATION, Step.EDIT_QUOTE})
+FOLD_AT = frozenset(
+    {Step.PREVIEW, Step.EDIT_NAME, Step.EDIT_ORGANISATION, Step.EDIT_QUOTE, Step.SIGNATURE}
+)
 
 
 async def _moved(press: Press, saved: Testimonial | None, said: str | None = None) -> None:
