@@ -26,7 +26,7 @@ from telegram.request import BaseRequest
 
 from bot.handlers import account, flood, moderation, review
 from bot.handlers.intake import buttons, commands, edits, received
-from bot.services import menus
+from bot.services import author_edits, menus
 from bot.services.backlog import Backlog
 from bot.services.bulk import commit_due
 from bot.services.bulk_worker import BulkDesk
@@ -174,6 +174,10 @@ def add_handlers(app: App, settings: Settings) -> None:
             CallbackQueryHandler(
                 private_only(account.forget_pressed), pattern=account.FORGET_PATTERN
             ),
+            # The author's answer to an organiser's edit of their testimonial.
+            CallbackQueryHandler(
+                private_only(account.edit_answered), pattern=account.AUTHOR_EDIT_PATTERN
+            ),
             # /review: organisers decide in their private chat (before the attendee's
             # catch-all for commands; the check that the sender organises is in it).
             CommandHandler("review", review.review_command, filters=command),
@@ -255,6 +259,8 @@ async def start_workers(app: App) -> None:
     await menus.sync(app.bot, svc.texts, svc.settings)
     await svc.desk.learn_channel()
     await svc.desk.start()
+    # Edits recorded for their authors but never shown to them (the bot stopped first).
+    await author_edits.send_unsent(svc)
     await svc.publisher.start()
     await svc.backlog.start()
     await svc.bulk.start(functools.partial(commit_due, svc, app.bot))

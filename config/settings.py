@@ -36,6 +36,7 @@ EXPECTED: dict[str, str] = {
     "quote_max_chars": "a whole number from 100 to 100000",
     "max_pending": "a whole number from 1 to 100",
     "approvals": "a whole number from 1 to 10 (how many organisers approve each testimonial)",
+    "edits_need_author": "true or false",
     "group_messages_per_minute": "a whole number from 1 to 1000",
     "group_rate_period_seconds": "a number of seconds from 0.1 to 3600",
     "messages_per_second": "a whole number from 1 to 1000",
@@ -109,6 +110,9 @@ class Settings(BaseSettings):
     # How many different organisers must approve a testimonial before it is published; one
     # rejection by any organiser ends it.
     approvals: int = Field(default=1, ge=1, le=10)
+    # An organiser's correction waits for the author's approval (their consent covers the
+    # words they wrote); false: it applies at once, as it did before.
+    edits_need_author: bool = True
 
     # Telegram's flood limits, as the bot keeps to them.
     group_messages_per_minute: int = Field(default=20, ge=1, le=1000)

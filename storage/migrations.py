@@ -260,6 +260,18 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE testimonials ADD COLUMN signature TEXT NOT NULL DEFAULT 'full'"
         " CHECK (signature IN ('full', 'initial', 'anonymous', 'anonymous_org'))",
     ],
+    # 15: an organiser's edit waits for its author's answer (LIVREDOR_EDITS_NEED_AUTHOR):
+    # ``proposal`` holds the edited fields (JSON), ``proposal_message_id`` the author's
+    # message that shows it (NULL: still to send, also after a restart). The words carry a
+    # version, and the version the author agreed to is recorded beside their consent.
+    [
+        "ALTER TABLE testimonials ADD COLUMN proposal TEXT",
+        "ALTER TABLE testimonials ADD COLUMN proposal_message_id INTEGER",
+        "ALTER TABLE testimonials ADD COLUMN words_version INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE testimonials ADD COLUMN agreed_words_version INTEGER NOT NULL DEFAULT 1",
+        "CREATE INDEX testimonials_proposals_to_send ON testimonials(id)"
+        " WHERE status = 'pending' AND proposal IS NOT NULL AND proposal_message_id IS NULL",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -119,6 +119,19 @@ class Approval:
 
 
 @dataclass(frozen=True, slots=True)
+class Proposal:
+    """An organiser's edit of a pending testimonial, waiting for its author's answer
+    (LIVREDOR_EDITS_NEED_AUTHOR): the fields changed and their new values. ``rev`` counts
+    the edits, so that the author's buttons under an older before/after no longer act."""
+
+    fields: dict[str, str]
+    by: int
+    by_name: str
+    at: datetime
+    rev: int
+
+
+@dataclass(frozen=True, slots=True)
 class Testimonial:
     """One testimonial row.
 
@@ -174,6 +187,14 @@ class Testimonial:
     prompt_kind: str | None = None
     pending_addition: str | None = None
     signature: Signature = Signature.FULL  # how it is signed in public (the name: as given)
+    # An organiser's edit waiting for the author (the row keeps the words the author agreed
+    # to until they approve it), and the author's message that shows it (None: not sent).
+    proposal: Proposal | None = None
+    proposal_message_id: int | None = None
+    # The words' version (1 as sent; +1 at each change after that) and the version the
+    # author agreed to (their consent, then their approval of an organiser's edit).
+    words_version: int = 1
+    agreed_words_version: int = 1
 
     @property
     def organisation_lines(self) -> list[str]:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from storage.models import (
     Approval,
+    Proposal,
     Signature,
     Status,
     Step,
@@ -89,6 +90,10 @@ def testimonial_from_row(row: sqlite3.Row) -> Testimonial:
         prompt_kind=row["prompt_kind"],
         pending_addition=row["pending_addition"],
         signature=Signature(row["signature"]),
+        proposal=proposal_from_json(row["proposal"]),
+        proposal_message_id=row["proposal_message_id"],
+        words_version=row["words_version"],
+        agreed_words_version=row["agreed_words_version"],
     )
 
 
@@ -100,6 +105,30 @@ def approvals_from_json(value: str | None) -> tuple[Approval, ...]:
         assert at is not None
         approvals.append(Approval(int(item["id"]), str(item["name"]), at))
     return tuple(approvals)
+
+
+def proposal_from_json(value: str | None) -> Proposal | None:
+    """Read the ``proposal`` column (None: no edit waits for the author)."""
+    if not value:
+        return None
+    item = json.loads(value)
+    at = from_ts(item["at"])
+    assert at is not None
+    fields = {str(k): str(v) for k, v in item["fields"].items()}
+    return Proposal(fields, int(item["by"]), str(item["by_name"]), at, int(item["rev"]))
+
+
+def proposal_to_json(proposal: Proposal) -> str:
+    """Write the ``proposal`` column (read back by ``proposal_from_json``)."""
+    return json.dumps(
+        {
+            "fields": proposal.fields,
+            "by": proposal.by,
+            "by_name": proposal.by_name,
+            "at": to_ts(proposal.at),
+            "rev": proposal.rev,
+        }
+    )
 
 
 def approvals_to_json(approvals: tuple[Approval, ...] | list[Approval]) -> str:

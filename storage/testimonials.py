@@ -21,6 +21,7 @@ from storage.stores.reads import ReadStore
 from storage.stores.relay import RelayStore
 from storage.stores.review import ReviewStore
 from storage.stores.state import StateStore
+from storage.stores.waiting import WaitingStore
 from storage.stores.wall import WallStore
 
 
@@ -29,6 +30,7 @@ class Repository(
     DraftStore,
     ReadStore,
     ModerationStore,
+    WaitingStore,
     PromptStore,
     ReviewStore,
     BulkStore,
@@ -38,6 +40,6 @@ class Repository(
     StateStore,
     WallStore,
 ):
-    """Testimonials, people, the publication outbox, organisers' prompts and reviews, the
-    book, the bot's own state and what the wall shows, on one ``Database``
+    """Testimonials, people, the publication outbox, organisers' prompts, approvals and
+    reviews, the book, the bot's own state and what the wall shows, on one ``Database``
     (``Repository(db)``)."""

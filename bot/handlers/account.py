@@ -1,5 +1,5 @@
 """A person's own business with the bot, in private: language, /mine (and withdrawing),
-/forget (erasing everything the bot holds about them)."""
+/forget (erasing everything the bot holds about them), their answer to an organiser's edit."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import logging
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.services import menus, relay
+from bot.services import author_edits, menus, relay
 from bot.services.cards import reason_text
-from bot.services.container import Context
+from bot.services.container import Context, Services
 from bot.services.messages import answer_query, button, drop_buttons, reply
 from bot.services.people import load_person
 from bot.services.questions import ask
 from bot.services.review_messages import erase_shown
 from bot.services.typography import unframed
-from storage.models import Status
+from storage.models import Status, Testimonial
 from storage.textlength import shorten
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 LANGUAGE_PATTERN = r"^lang:(en|fr)$"
 MINE_PATTERN = r"^mine:(ask|yes|no):(\d{1,18})$"
 FORGET_PATTERN = r"^forget:(yes|no)$"
+AUTHOR_EDIT_PATTERN = r"^aut:(ok|keep|withdraw|withdraw_yes|back):(\d{1,18}):(\d{1,9})$"
 
 
 async def language(update: Update, context: Context) -> None:
@@ -133,6 +134,19 @@ async def mine_pressed(update: Update, context: Context) -> None:
     await drop_buttons(query)
     if action == "no":
         return
+    await _withdraw(update, context, svc, lang, testimonial, number)
+
+
+async def _withdraw(
+    update: Update,
+    context: Context,
+    svc: Services,
+    lang: str,
+    testimonial: Testimonial,
+    number: int,
+) -> None:
+    """Withdraw one of the presser's testimonials (/mine, or their answer to an edit)."""
+    texts = svc.texts
     withdrawn = await svc.repo.withdraw(testimonial.id)
     if withdrawn is None:
         await reply(update, texts(lang, "mine.not_withdrawable", number=number))
@@ -142,6 +156,55 @@ async def mine_pressed(update: Update, context: Context) -> None:
     svc.desk.withdrawn_by_author(withdrawn)
     await erase_shown(svc, context.bot, [withdrawn.id])
     svc.publisher.wake()
+
+
+async def edit_answered(update: Update, context: Context) -> None:
+    """Take the author's answer to an organiser's edit: approve the change, keep their own
+    words, or withdraw the testimonial (after a confirmation)."""
+    query = update.callback_query
+    assert query is not None and context.match is not None and update.effective_user is not None
+    svc, lang, _, _ = await load_person(update, context, allow_banned=True)
+    action, raw_id, raw_rev = context.match.groups()
+    tid, rev = int(raw_id), int(raw_rev)
+    texts = svc.texts
+    testimonial = await svc.repo.get(tid)
+    numbers = await svc.repo.own_numbers(update.effective_user.id)
+    waiting = (
+        testimonial is not None
+        and testimonial.user_id == update.effective_user.id
+        and testimonial.status is Status.PENDING
+        and testimonial.proposal is not None
+        and testimonial.proposal.rev == rev
+    )
+    if testimonial is None or not waiting or tid not in numbers:
+        # Decided meanwhile (published with the author's own words), edited again (a newer
+        # message below), answered already, or not theirs.
+        await answer_query(query, texts(lang, "author.edit_stale"), show_alert=True)
+        await drop_buttons(query)
+        return
+    number = numbers[tid]
+    if action in ("withdraw", "back"):
+        await answer_query(query)
+        markup = author_edits.keyboard(texts, lang, tid, rev, confirm_withdraw=action == "withdraw")
+        await query.edit_message_reply_markup(markup)
+        return
+    if action == "withdraw_yes":
+        await answer_query(query)
+        await drop_buttons(query)
+        await _withdraw(update, context, svc, lang, testimonial, number)
+        return
+    accept = action == "ok"
+    answered = await svc.repo.answer_proposal(tid, rev, accept=accept)
+    if answered is None:  # answered at the same moment from another device
+        await answer_query(query, texts(lang, "author.edit_stale"), show_alert=True)
+        return
+    log.info("testimonial #%d: its author %s the edit", tid, "approved" if accept else "refused")
+    await answer_query(query)
+    await drop_buttons(query)
+    key = "author.edit_approved" if accept else "author.edit_kept"
+    await reply(update, texts(lang, key, number=number))
+    line = texts(svc.group.lang, "card.author_approved" if accept else "card.author_kept")
+    svc.desk.refresh_later(tid, line, words_changed=accept)
 
 
 async def forget(update: Update, context: Context) -> None:

@@ -27,7 +27,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest
 
 from bot.book.files import FORMATS, write_book_file
-from bot.services import relay
+from bot.services import author_edits, relay
 from bot.services.cards import CARD_BUTTONS, REASON_KEYS, format_time
 from bot.services.container import Context, Services
 from bot.services.decisions import already, answer, decide
@@ -162,7 +162,9 @@ async def _field(
     if arg not in ("name", "organisation", "quote"):
         await answer_query(query, texts(lang, "moderation.unknown_button"), show_alert=True)
         return
-    current = getattr(testimonial, arg).replace("\n", " / ")
+    # An edit still waiting for the author is what the organiser corrects further.
+    waiting = testimonial.proposal.fields if testimonial.proposal is not None else {}
+    current = waiting.get(arg, getattr(testimonial, arg)).replace("\n", " / ")
     current = current if len(current) <= 120 else current[:119] + "…"
     await answer_query(query, texts(lang, "moderation.type_correction"))
     await _ask(
@@ -392,6 +394,14 @@ async def group_text(update: Update, context: Context) -> None:
         value = _clean_correction(field, message.text, svc.settings.quote_max_chars)
     except fields.FieldError as exc:
         await message.reply_text(_refused(svc, lang, exc))
+        return
+    if svc.settings.edits_need_author and testimonial.user_id is not None:
+        # The author's consent covers their own words: the edit waits for their answer.
+        proposed = await author_edits.propose(
+            svc, testimonial.id, field, value, by=tg_user.id, who=who
+        )
+        if proposed is None:
+            await message.reply_text(texts(lang, "moderation.not_pending"))
         return
     edited = await svc.repo.edit_pending(testimonial.id, field, value)
     if edited is None:

@@ -421,19 +421,32 @@ class CardDesk:
 
     def waiting_line(self, testimonial: Testimonial, lang: str | None = None) -> str | None:
         """Return what a pending testimonial's card (or /review, in ``lang``) says it waits
-        for: the organisers who approved it so far, out of LIVREDOR_APPROVALS (None: nothing
-        to say)."""
+        for: the organisers who approved it so far, out of LIVREDOR_APPROVALS, and an edit
+        waiting for its author's answer (None: nothing to say)."""
         lang = lang or self.group.lang
-        if not testimonial.approvals:
-            return None
-        names = ", ".join(a.name for a in testimonial.approvals)
-        return self.texts(
-            lang,
-            "card.approvals_so_far",
-            who=names,
-            count=len(testimonial.approvals),
-            needed=max(self.settings.approvals, len(testimonial.approvals)),
-        )
+        lines = []
+        if testimonial.approvals:
+            lines.append(
+                self.texts(
+                    lang,
+                    "card.approvals_so_far",
+                    who=", ".join(a.name for a in testimonial.approvals),
+                    count=len(testimonial.approvals),
+                    needed=max(self.settings.approvals, len(testimonial.approvals)),
+                )
+            )
+        proposal = testimonial.proposal
+        if proposal is not None:
+            # The card shows the author's own words: Approve publishes those.
+            fields = ", ".join(
+                self.texts.raw(lang, f"moderation.field_{f}")
+                for f in ("name", "organisation", "quote")
+                if f in proposal.fields
+            )
+            lines.append(
+                self.texts(lang, "card.waiting_author", who=proposal.by_name, fields=fields)
+            )
+        return "\n".join(lines) or None
 
     def outcome(self, testimonial: Testimonial) -> tuple[str | None, InlineKeyboardMarkup | None]:
         """Return the outcome line and buttons a card shows for the testimonial's status."""
@@ -558,7 +571,7 @@ class CardDesk:
             if classify(exc) is not Refusal.NOT_MODIFIED:
                 raise
 
-    async def _author_language(self, testimonial: Testimonial) -> str | None:
+    async def author_language(self, testimonial: Testimonial) -> str | None:
         """Return the language to tell the author in, None if they cannot be told."""
         if testimonial.user_id is None:
             return None
@@ -570,7 +583,7 @@ class CardDesk:
     async def notify_rejected(self, testimonial: Testimonial) -> None:
         """Tell the author their testimonial was rejected, with the reason in their language
         (a ready-made one) or as the organiser typed it."""
-        lang = await self._author_language(testimonial)
+        lang = await self.author_language(testimonial)
         if lang is None:
             return
         reason = reason_text(self.texts, lang, testimonial)
@@ -584,7 +597,7 @@ class CardDesk:
 
         The text gets ``number``: the author's own numbering of it (1, 2, 3, as in /mine),
         not the global id organisers see."""
-        lang = await self._author_language(testimonial)
+        lang = await self.author_language(testimonial)
         if lang is None or testimonial.user_id is None:
             return
         number = (await self.repo.own_numbers(testimonial.user_id)).get(

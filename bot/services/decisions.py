@@ -95,14 +95,7 @@ def answer(svc: Services, decision: Decision, target: Status, *, lang: str | Non
     if decision.recorded and decision.testimonial is not None:
         count = len(decision.testimonial.approvals)
         key = "approval_again" if decision.again else "approval_counted"
-        # The plural follows how many approvals are still missing.
-        return texts(
-            lang,
-            f"moderation.{key}",
-            approved=count,
-            needed=decision.needed,
-            count=decision.needed - count,
-        )
+        return texts(lang, f"moderation.{key}", approved=count, needed=decision.needed)
     return already(svc, decision.testimonial, lang=lang)
 
 

@@ -7,10 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from storage.models import Approval, Decision, IllegalTransition, Status, Testimonial, utcnow
-from storage.rows import approvals_to_json, from_ts, testimonial_from_row, to_ts
+from storage.models import Decision, IllegalTransition, Status, Testimonial
+from storage.rows import from_ts, testimonial_from_row, to_ts
 from storage.stores.base import Store, move
 
 # Columns an organiser may edit, mapped to themselves: a whitelist, because the column name
@@ -37,7 +35,8 @@ class ModerationStore(Store):
         if target not in (Status.APPROVED, Status.REJECTED):
             raise IllegalTransition(Status.PENDING, target)
         now = to_ts()
-        sets = ", decided_at = ?, decided_by = ?, decided_by_name = ?"
+        # An edit still waiting for the author is dropped: the words decided on are theirs.
+        sets = ", decided_at = ?, decided_by = ?, decided_by_name = ?, proposal = NULL"
         if target is Status.APPROVED:
             sets += ", approved_seq = (SELECT coalesce(max(approved_seq), 0) + 1 FROM testimonials)"
             params: tuple[Any, ...] = (now, by, by_name)
@@ -62,66 +61,14 @@ class ModerationStore(Store):
             row = await cursor.fetchone()
         return Decision(False, testimonial_from_row(row) if row else None)
 
-    async def add_approval(
-        self, testimonial_id: int, by: int, by_name: str
-    ) -> tuple[Testimonial | None, bool]:
-        """Record that organiser ``by`` approves a pending testimonial (once: a second press
-        adds nothing) and give back their /review claim on it, so that another organiser
-        gets it. Return the testimonial as it is now and whether the approval was new."""
-        async with self.db.transaction() as conn:
-            testimonial = await _read(conn, testimonial_id)
-            if testimonial is None or testimonial.status is not Status.PENDING:
-                return testimonial, False
-            if any(a.user_id == by for a in testimonial.approvals):
-                return testimonial, False
-            approvals = [*testimonial.approvals, Approval(by, by_name, utcnow())]
-            rows = list(
-                await conn.execute_fetchall(
-                    "UPDATE testimonials SET approvals = ?, version = version + 1,"
-                    " claimed_by = CASE WHEN claimed_by = ? THEN NULL ELSE claimed_by END,"
-                    " claimed_until = CASE WHEN claimed_by = ? THEN NULL ELSE claimed_until END"
-                    " WHERE id = ? RETURNING *",
-                    (approvals_to_json(approvals), by, by, testimonial_id),
-                )
-            )
-        return testimonial_from_row(rows[0]), True
-
-    async def drop_approvals(
-        self, user_id: int, testimonial_ids: Sequence[int] | None = None
-    ) -> list[Testimonial]:
-        """Take back ``user_id``'s approvals of pending testimonials (they no longer
-        organise): of those in ``testimonial_ids``, or of all. Return the testimonials
-        changed, as they are now."""
-        changed = []
-        async with self.db.transaction() as conn:
-            rows = await conn.execute_fetchall(
-                "SELECT t.* FROM testimonials t WHERE t.status = 'pending'"
-                " AND EXISTS (SELECT 1 FROM json_each(t.approvals) j"
-                " WHERE json_extract(j.value, '$.id') = ?)",
-                (user_id,),
-            )
-            for row in rows:
-                testimonial = testimonial_from_row(row)
-                if testimonial_ids is not None and testimonial.id not in testimonial_ids:
-                    continue
-                kept = [a for a in testimonial.approvals if a.user_id != user_id]
-                written = list(
-                    await conn.execute_fetchall(
-                        "UPDATE testimonials SET approvals = ?, version = version + 1"
-                        " WHERE id = ? RETURNING *",
-                        (approvals_to_json(kept), testimonial.id),
-                    )
-                )
-                changed.append(testimonial_from_row(written[0]))
-        return changed
-
     async def edit_pending(self, testimonial_id: int, field: str, value: str) -> Testimonial | None:
         """Correct one field of a pending testimonial (organisers' Edit). The approvals given
         so far are cleared: they were given to other words."""
         column = EDITABLE[field]
         rows = await self.db.write_returning(
             f"UPDATE testimonials SET {column} = ?, approvals = '[]', version = version + 1,"
-            " updated_at = ? WHERE id = ? AND status = 'pending' RETURNING *",
+            " words_version = words_version + 1, updated_at = ?"
+            " WHERE id = ? AND status = 'pending' RETURNING *",
             (value, to_ts(), testimonial_id),
         )
         return testimonial_from_row(rows[0]) if rows else None
@@ -171,11 +118,3 @@ class ModerationStore(Store):
         if row is None:
             return 0, None
         return int(row[0]), from_ts(row[1])
-
-
-async def _read(conn: aiosqlite.Connection, testimonial_id: int) -> Testimonial | None:
-    """Read one testimonial inside the caller's transaction."""
-    rows = list(
-        await conn.execute_fetchall("SELECT * FROM testimonials WHERE id = ?", (testimonial_id,))
-    )
-    return testimonial_from_row(rows[0]) if rows else None

@@ -35,7 +35,7 @@ async def test_one_approval_waits_two_publish_and_the_card_says_who(two: Harness
     card_id = (await card_of(two, tid)).card_message_ids[0]
     answer = await press(two, ORGANISER_ID, card_id, f"mod:approve:{tid}")
     assert answer["text"] == (
-        "Your approval is counted (1 of 2): it is published once 1 more organiser approves it."
+        "Your approval is counted (1 of 2 needed): it is published once the others approve it."
     )
     assert not answer.get("show_alert")
     waiting = await wait_status(two, tid, Status.PENDING)
@@ -46,7 +46,7 @@ async def test_one_approval_waits_two_publish_and_the_card_says_who(two: Harness
     assert not two.channel_messages()
     # The same organiser again: it counts once.
     again = await press(two, ORGANISER_ID, card_id, f"mod:approve:{tid}")
-    assert again["text"].startswith("You approved it already, and it counts once (1 of 2)")
+    assert again["text"].startswith("You approved it already, and it counts once (1 of 2 needed)")
     still = await wait_status(two, tid, Status.PENDING)
     assert len(still.approvals) == 1 and not two.channel_messages()
     # A second organiser: published, in both names.
@@ -82,13 +82,13 @@ async def test_a_demoted_organisers_approval_no_longer_counts(two: Harness) -> N
     assert t1.approvals == ()
     assert "Approved so far" not in card_text(two, card1)
     answer = await press(two, BRUNO, card1, f"mod:approve:{first}")
-    assert answer["text"].startswith("Your approval is counted (1 of 2)")
+    assert answer["text"].startswith("Your approval is counted (1 of 2 needed)")
     await wait_status(two, first, Status.PENDING)
 
     two.fake.set_member(GROUP_ID, CHLOE, "member", tell_bot=False)
     now[0] += 31  # past the fresh check's window: Chloé is asked about again
     answer = await press(two, BRUNO, card2, f"mod:approve:{second}")
-    assert answer["text"].startswith("Your approval is counted (1 of 2)")
+    assert answer["text"].startswith("Your approval is counted (1 of 2 needed)")
     t2 = await wait_status(two, second, Status.PENDING)
     assert [a.user_id for a in t2.approvals] == [BRUNO]
     assert "Approved so far by Bruno: 1 of 2" in card_text(two, card2)
@@ -117,7 +117,7 @@ async def test_review_counts_an_approval_and_shows_it_to_the_next_organiser(two:
     await olga.send("/review")
     [message] = two.fake.messages(ORGANISER_ID)
     answer = await tap(two, ORGANISER_ID, message["message_id"], f"rev:approve:{tid}")
-    assert answer["text"].startswith("Your approval is counted (1 of 2)")
+    assert answer["text"].startswith("Your approval is counted (1 of 2 needed)")
     # Olga is not shown it again: it waits for someone else, and her claim is given back.
     assert shown(two, ORGANISER_ID) is None
     assert "All caught up" in two.fake.messages(ORGANISER_ID)[-1]["text"]

@@ -197,7 +197,10 @@ async def test_reject_with_typed_reason(harness: Harness) -> None:
     await harness.wait(lambda: any("name colleagues & clients" in m for m in p.texts()))
 
 
-async def test_edit_then_approve(harness: Harness) -> None:
+async def test_edit_then_approve_without_the_authors_answer(harness: Harness) -> None:
+    """With LIVREDOR_EDITS_NEED_AUTHOR=false a correction applies at once (the behaviour
+    before issue 26; the default, where the author answers first, is test_author_edits.py)."""
+    harness.settings.edits_need_author = False
     p = harness.person()
     tid = await submit(harness, p, name="ada lovelace")
     t = await card_of(harness, tid)

@@ -108,6 +108,15 @@ async def test_old_database_migrates_with_every_testimonial_intact(
         counted, added = await repo.add_approval(2, 500, "Olga")
         assert added and counted is not None and [a.name for a in counted.approvals] == ["Olga"]
         assert (await repo.add_approval(2, 500, "Olga"))[1] is False
+        # Migration 12: the words as sent are version 1, the one the author agreed to; an
+        # organiser's edit waits beside them until the author answers.
+        assert (pending.words_version, pending.agreed_words_version) == (1, 1)
+        proposed = await repo.propose_edit(2, "name", "Bobby", by=500, by_name="Olga")
+        assert proposed is not None and proposed.name == "Bob" and proposed.proposal is not None
+        assert proposed.approvals == ()  # given to other words
+        assert await repo.proposals_to_send() == [2]
+        agreed = await repo.answer_proposal(2, proposed.proposal.rev, accept=True)
+        assert agreed is not None and agreed.name == "Bobby" and agreed.agreed_words_version == 2
         published = await repo.get(3)
         assert published is not None and published.quote == "Mot."
         assert published.organisation == "A\nB" and published.channel_message_ids == (41,)
