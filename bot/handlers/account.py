@@ -186,7 +186,7 @@ async def edit_answered(update: Update, context: Context) -> None:
     if action in ("withdraw", "back"):
         await answer_query(query)
         markup = author_edits.keyboard(texts, lang, tid, rev, confirm_withdraw=action == "withdraw")
-        await query.edit_message_reply_markup(markup)
+        await svc.desk.set_keyboard(query, markup)  # a double tap is "not modified"
         return
     if action == "withdraw_yes":
         await answer_query(query)
