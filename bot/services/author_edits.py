@@ -33,9 +33,12 @@ async def propose(
 ) -> Testimonial | None:
     """Record an organiser's correction as an edit waiting for the author, update the card
     and show the author the before/after. None if the testimonial is no longer pending."""
+    before = await svc.repo.get(testimonial_id)
     proposed = await svc.repo.propose_edit(testimonial_id, field, value, by=by, by_name=who)
     if proposed is None:
         return None
+    if before is not None:
+        await close(svc, before)  # the message of the edit this one replaces
     log.info("testimonial #%d: %s edit by %s waits for its author", proposed.id, field, who)
     svc.desk.refresh_later(proposed.id)
     await send(svc, proposed)
@@ -62,6 +65,19 @@ async def send(svc: Services, testimonial: Testimonial) -> None:
         await svc.repo.set_blocked_bot(testimonial.user_id, True)
         return
     await svc.repo.set_proposal_message(testimonial.id, proposal.rev, sent.message_id)
+
+
+async def close(svc: Services, testimonial: Testimonial) -> None:
+    """Take the buttons off the author's message of an edit that no longer waits (decided,
+    or replaced by a newer edit): a press would only be told so."""
+    if testimonial.user_id is None or testimonial.proposal_message_id is None:
+        return
+    try:
+        await svc.desk.bot.edit_message_reply_markup(
+            testimonial.user_id, testimonial.proposal_message_id, reply_markup=None
+        )
+    except TelegramError as exc:  # gone, blocked, already without buttons: nothing to undo
+        log.info("could not close the edit message of #%d: %s", testimonial.id, exc)
 
 
 async def send_unsent(svc: Services) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.services import author_edits
 from bot.services.container import Services
 from storage.models import Decision, Status, Testimonial
 
@@ -42,6 +43,8 @@ async def decide(
         return decision
     decided = decision.testimonial
     log.info("testimonial #%d %s by %s (%d)", decided.id, target.value, who, by)
+    # An edit that still waited for the author is dropped with the decision: its buttons go.
+    await author_edits.close(svc, decided)
     svc.backlog.poke()
     if target is Status.APPROVED:
         # The card is edited once the post is out (the publisher does it): one edit.

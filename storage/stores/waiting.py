@@ -136,7 +136,8 @@ class WaitingStore(Store):
                 )
             rows = list(
                 await conn.execute_fetchall(
-                    f"UPDATE testimonials SET proposal = NULL, version = version + 1,"
+                    f"UPDATE testimonials SET proposal = NULL, proposal_message_id = NULL,"
+                    f" version = version + 1,"
                     f" updated_at = ?{sets} WHERE id = ? RETURNING *",
                     (to_ts(), *params, testimonial_id),
                 )

@@ -59,7 +59,8 @@ async def test_the_author_approves_the_change(harness: Harness) -> None:
     await edit(harness, tid, "name", "Ada L.")
     both = last_html(harness, p)
     assert "Ada <b>L.</b>" in both and "<b>day</b>" in both
-    stale = await p.press_data(first_message, f"aut:ok:{tid}:1")
+    assert not harness.fake.buttons(p.id, first_message)  # replaced: its buttons are gone
+    stale = await p.press_data(first_message, f"aut:ok:{tid}:1", forge=True)
     assert not stale[1:] and p.last_answer is not None and p.last_answer["show_alert"]
     assert "no longer applies" in str(p.last_answer["text"])
 
@@ -93,7 +94,8 @@ async def test_the_author_keeps_their_words(harness: Harness) -> None:
     assert kept.words_version == kept.agreed_words_version == 1
     await harness.settle()
     assert "The author kept their own words" in card_text(harness, card_id)
-    assert not harness.fake.buttons(p.id, replies[0]["message_id"] if replies else None)
+    answered = next(m for m in harness.fake.messages(p.id) if "suggest a change" in str(m["text"]))
+    assert not harness.fake.buttons(p.id, answered["message_id"])  # answered: buttons gone
     await press(harness, ORGANISER_ID, card_id, f"mod:approve:{tid}")
     await wait_status(harness, tid, Status.PUBLISHED)
     assert harness.channel_messages()[0]["text"].startswith("ada\n")
@@ -112,8 +114,13 @@ async def test_the_author_never_answers_and_the_organisers_publish_their_own_wor
     published = await wait_status(harness, tid, Status.PUBLISHED)
     assert published.quote == "Merci pour tout." and published.proposal is None
     assert "Merci pour tout.\u00a0»" in harness.channel_messages()[0]["text"]
-    # The author's buttons, pressed afterwards, change nothing and say why.
-    await p.press("Approve the change")
+    # The author's message no longer offers to answer; a press from an old copy of its
+    # buttons changes nothing and says why.
+    edit_message = next(
+        m for m in harness.fake.messages(p.id) if "suggest a change" in str(m["text"])
+    )
+    assert not harness.fake.buttons(p.id, edit_message["message_id"])
+    await p.press_data(edit_message["message_id"], f"aut:ok:{tid}:1", forge=True)
     assert p.last_answer is not None and "no longer applies" in str(p.last_answer["text"])
     after = await harness.repo.get(tid)
     assert after is not None and after.quote == "Merci pour tout."
