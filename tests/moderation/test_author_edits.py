@@ -5,7 +5,7 @@ words, withdraws, or never answers (issue 26 item 2)."""
 from __future__ import annotations
 
 from bot.services.render import TELEGRAM_LIMIT, plain_length
-from storage.models import Status
+from storage.models import Status, utcnow
 from tests.moderation.test_moderation import answer_prompt, card_of, press, submit, wait_status
 from tests.support import GROUP_ID, ORGANISER_ID, Harness, Person
 
@@ -109,6 +109,8 @@ async def test_the_author_never_answers_and_the_organisers_publish_their_own_wor
     card_id = (await card_of(harness, tid)).card_message_ids[0]
     await edit(harness, tid, "quote", "Merci pour tout !")
     assert "Approve now publishes the author's own words" in card_text(harness, card_id)
+    # Decided alone, never in a bulk list of /review.
+    assert await harness.repo.count_short(ORGANISER_ID, now=utcnow(), max_chars=280) == 0
     answer = await press(harness, ORGANISER_ID, card_id, f"mod:approve:{tid}")
     assert answer["text"].startswith("Approved")
     published = await wait_status(harness, tid, Status.PUBLISHED)
