@@ -108,7 +108,7 @@ async def test_old_database_migrates_with_every_testimonial_intact(
         counted, added = await repo.add_approval(2, 500, "Olga")
         assert added and counted is not None and [a.name for a in counted.approvals] == ["Olga"]
         assert (await repo.add_approval(2, 500, "Olga"))[1] is False
-        # Migration 14: the words as sent are version 1, the one the author agreed to; an
+        # Migration 15: the words as sent are version 1, the one the author agreed to; an
         # organiser's edit waits beside them until the author answers.
         assert (pending.words_version, pending.agreed_words_version) == (1, 1)
         proposed = await repo.propose_edit(2, "name", "Bobby", by=500, by_name="Olga")
