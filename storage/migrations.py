@@ -272,6 +272,18 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX testimonials_proposals_to_send ON testimonials(id)"
         " WHERE status = 'pending' AND proposal IS NOT NULL AND proposal_message_id IS NULL",
     ],
+    # 16: what a replay after a crash must recognise. ``created_by_update``: the update that
+    # opened a draft (/start, Start again), so that this update handled again answers as the
+    # first time instead of finding "a testimonial in progress". ``submission_confirmed``:
+    # whether Telegram accepted the "Sent, thank you" (0 from Send until then), so that a
+    # submission whose thanks never arrived is confirmed after a restart. Rows of before
+    # were confirmed as far as anyone knows.
+    [
+        "ALTER TABLE testimonials ADD COLUMN created_by_update INTEGER",
+        "ALTER TABLE testimonials ADD COLUMN submission_confirmed INTEGER NOT NULL DEFAULT 1",
+        "CREATE INDEX testimonials_unconfirmed ON testimonials(submitted_at)"
+        " WHERE submission_confirmed = 0",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

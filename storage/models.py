@@ -195,6 +195,11 @@ class Testimonial:
     # author agreed to (their consent, then their approval of an organiser's edit).
     words_version: int = 1
     agreed_words_version: int = 1
+    # The update that opened the draft (a replay of it answers as the first time), and
+    # whether Telegram accepted the "Sent, thank you" of a submission (False: the bot
+    # committed Send but cannot be sure the attendee was told; confirmed after a restart).
+    created_by_update: int | None = None
+    submission_confirmed: bool = True
 
     @property
     def organisation_lines(self) -> list[str]:

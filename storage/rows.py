@@ -94,6 +94,8 @@ def testimonial_from_row(row: sqlite3.Row) -> Testimonial:
         proposal_message_id=row["proposal_message_id"],
         words_version=row["words_version"],
         agreed_words_version=row["agreed_words_version"],
+        created_by_update=row["created_by_update"],
+        submission_confirmed=bool(row["submission_confirmed"]),
     )
 
 

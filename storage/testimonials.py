@@ -21,6 +21,7 @@ from storage.stores.reads import ReadStore
 from storage.stores.relay import RelayStore
 from storage.stores.review import ReviewStore
 from storage.stores.state import StateStore
+from storage.stores.submissions import SubmissionStore
 from storage.stores.waiting import WaitingStore
 from storage.stores.wall import WallStore
 
@@ -28,6 +29,7 @@ from storage.stores.wall import WallStore
 class Repository(
     PeopleStore,
     DraftStore,
+    SubmissionStore,
     ReadStore,
     ModerationStore,
     WaitingStore,

@@ -156,6 +156,25 @@ async def test_slug_alone_and_unknown_payload(h: Harness) -> None:
     assert "Session" not in text and "poster-b" not in text
 
 
+async def test_another_one_keeps_the_session_its_link_named(h: Harness) -> None:
+    # While one waits for review, /start offers another one: the new link's session goes
+    # with the offer (no link: the session step, as for anyone).
+    ada = h.person("Ada")
+    await _write(ada, "Ada", start="/start session-atelier-3")
+    for start, step, payload in (
+        ("/start keynote", Step.NAME, "session-keynote"),
+        ("/start", Step.SESSION, None),
+    ):
+        [offer] = await ada.send(start)
+        assert "Would you like to write another one?" in offer["text"]
+        [answered] = await ada.press("Write another one")
+        assert ("Which session" if payload is None else "What name") in answered["text"]
+        draft = await h.repo.get_draft(ada.id)
+        assert draft is not None and (draft.step, draft.start_payload) == (step, payload)
+        await ada.send("/cancel")
+        await ada.press("Yes, discard it")
+
+
 def test_sessions_file_is_checked(tmp_path: Path) -> None:
     bad = tmp_path / "s.toml"
     for body, problem in (

@@ -26,6 +26,7 @@ from bot.services.messages import (
     edit_buttons,
     edit_text,
     profile_name,
+    reply,
     reply_text,
     send_text,
 )
@@ -33,7 +34,7 @@ from bot.services.render import DEFAULT_LIMIT, render_post_parts
 from bot.services.signature import anonymous_name, byline
 from storage import fields
 from storage.fields import initial_form
-from storage.models import Signature, Step, Testimonial, utcnow
+from storage.models import Signature, Status, Step, Testimonial, User, utcnow
 from storage.textlength import perceived_length, shorten, shorten_start, telegram_length
 
 log = logging.getLogger(__name__)
@@ -324,6 +325,78 @@ async def send_question(
     await svc.repo.mark_asked(draft, sent, kind=kind)
 
 
+def opened_by(draft: Testimonial | None, update: Update) -> bool:
+    """Whether ``update`` opened ``draft`` and is handled again (the process stopped before
+    its answer was confirmed): it then answers as it did the first time. (The question it
+    asked was never confirmed: that is why the update was not done either.)"""
+    return (
+        draft is not None
+        and draft.created_by_update == update.update_id
+        and not draft.question_delivered
+    )
+
+
+async def open_draft(update: Update, svc: Services, lang: str, payload: str | None) -> Testimonial:
+    """Open a new testimonial for the sender, recording that this update opened it; one
+    that came without a link naming a session is first offered the sessions (if any)."""
+    tg_user = update.effective_user
+    assert tg_user is not None
+    # Offered once, skippable. (A payload we do not know is kept as it is, not replaced.)
+    step = Step.SESSION if svc.sessions and payload is None else Step.NAME
+    return await svc.repo.start_draft(
+        tg_user.id, lang, payload, step=step, update_id=update.update_id
+    )
+
+
+async def greet(update: Update, svc: Services, lang: str, draft: Testimonial) -> None:
+    """Greet the author of a new testimonial and ask its first question."""
+    event = svc.settings.event_name
+    hello = (
+        svc.texts(lang, "intake.greeting_event", event=event)
+        if event
+        else svc.texts(lang, "intake.greeting")
+    )
+    await ask(update, svc, lang, draft, f"{hello}\n{svc.texts(lang, 'intake.how_it_works')}")
+
+
+async def waiting_for_review(svc: Services, user_id: int) -> list[Testimonial]:
+    """The person's testimonials waiting for the organisers' review, newest first."""
+    return [t for t in await svc.repo.list_for_user(user_id) if t.status is Status.PENDING]
+
+
+async def say_no_draft(update: Update, svc: Services, lang: str) -> None:
+    """Answer someone with no testimonial open: if theirs waits for review, say so (and
+    where to see it) before offering a new one."""
+    tg_user = update.effective_user
+    waiting = await waiting_for_review(svc, tg_user.id) if tg_user is not None else []
+    if waiting:
+        await reply(update, svc.texts(lang, "intake.waiting_review", count=len(waiting)))
+    else:
+        await reply(update, svc.texts(lang, "intake.no_draft"))
+
+
+async def offer_another(
+    update: Update, svc: Services, lang: str, waiting: list[Testimonial], payload: str | None
+) -> None:
+    """/start while testimonials wait for review: say so, and offer to write another one
+    (a button, so that nobody opens a second testimonial thinking they reopen the first).
+    A session named by the link goes with the button (its index: callback data is short)."""
+    session = svc.sessions.match(payload)
+    action = f"another.{svc.sessions.items.index(session)}" if session else "another"
+    markup = InlineKeyboardMarkup(
+        [[button(svc.texts(lang, "intake.write_another"), f"in:{action}:{waiting[0].id}")]]
+    )
+    text = svc.texts(lang, "intake.start_waiting_review", count=len(waiting))
+    await reply_text(update, text, markup)
+
+
+def thanks(svc: Services, lang: str) -> str:
+    """What follows "Sent" once a testimonial is submitted: with the organisers, or (the
+    group refuses the bot) saved and on its way to them, truthfully."""
+    away = svc.desk.unreachable is not None
+    return svc.texts(lang, "intake.submitted_group_away" if away else "intake.submitted")
+
+
 async def offer_resume(update: Update, svc: Services, lang: str, draft: Testimonial) -> None:
     """Offer to continue the open draft or start again (its buttons become the live ones)."""
     markup = InlineKeyboardMarkup(
@@ -389,10 +462,12 @@ REPLAY_WAIT = 60.0
 
 
 async def reask_open_questions(bot: Bot, svc: Services, processor: InboxUpdateProcessor) -> int:
-    """Once the replayed updates are handled, send again each open question Telegram never
-    confirmed (drafts changed in the last ``REASK_WITHIN``); return how many were sent."""
+    """Once the replayed updates are handled, confirm each submission whose "Sent, thank
+    you" Telegram never confirmed, then send again each open question Telegram never
+    confirmed (in the last ``REASK_WITHIN``); return how many questions were sent."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(processor.replayed.wait(), REPLAY_WAIT)
+    await confirm_submissions(bot, svc, processor)
     sent = 0
     for draft, user in await svc.repo.drafts_not_asked(utcnow() - REASK_WITHIN):
         if user.banned or user.blocked_bot:
@@ -417,3 +492,40 @@ async def reask_open_questions(bot: Bot, svc: Services, processor: InboxUpdatePr
             sent += 1
     log.info("asked %d open question(s) again after the restart", sent)
     return sent
+
+
+async def confirm_submissions(bot: Bot, svc: Services, processor: InboxUpdateProcessor) -> int:
+    """Tell each author whose Send was committed but whose "Sent, thank you" Telegram never
+    confirmed (the process stopped in between, and no replay of the press told them) that
+    it is sent; return how many were told."""
+    told = 0
+    for testimonial, user in await svc.repo.submissions_not_confirmed(utcnow() - REASK_WITHIN):
+        if user.banned or user.blocked_bot:
+            continue
+        async with processor.person(user.user_id):
+            fresh = await svc.repo.get(testimonial.id)
+            if fresh is None or fresh.status is not Status.PENDING or fresh.submission_confirmed:
+                continue
+            if await _tell(bot, svc, user, _sent_again(svc, user.language or fresh.language)):
+                await svc.repo.confirm_submission(fresh.id)
+                told += 1
+    log.info("confirmed %d submission(s) again after the restart", told)
+    return told
+
+
+def _sent_again(svc: Services, lang: str) -> str:
+    texts = svc.texts
+    return "\n\n".join((texts(lang, "intake.reask"), texts(lang, "intake.sent"), thanks(svc, lang)))
+
+
+async def _tell(bot: Bot, svc: Services, user: User, text: str) -> bool:
+    """Send ``text`` to a person out of any update; False if Telegram refused it."""
+    try:
+        await send_text(bot, user.user_id, text)
+    except Forbidden:
+        await svc.repo.set_blocked_bot(user.user_id, True)
+        return False
+    except TelegramError as exc:
+        log.warning("could not tell user %d again: %s", user.user_id, exc)
+        return False
+    return True

@@ -52,9 +52,17 @@ class DraftStore(Store):
         return user_from_row(row, "u_"), draft
 
     async def start_draft(
-        self, user_id: int, language: str, start_payload: str | None = None
+        self,
+        user_id: int,
+        language: str,
+        start_payload: str | None = None,
+        *,
+        step: Step = Step.NAME,
+        update_id: int | None = None,
     ) -> Testimonial:
-        """Open a new draft at the name step, discarding any open one (start again)."""
+        """Open a new draft at ``step``, discarding any open one (start again). ``update_id``:
+        the update that opens it, recorded in the same transaction, so that this update
+        handled again after a crash is recognised (it answers as the first time)."""
         now = to_ts()
         async with self.db.transaction() as conn:
             await conn.execute(
@@ -62,8 +70,9 @@ class DraftStore(Store):
             )
             rows = await conn.execute_fetchall(
                 "INSERT INTO testimonials (user_id, status, step, language, start_payload,"
-                " created_at, updated_at) VALUES (?, 'draft', ?, ?, ?, ?, ?) RETURNING *",
-                (user_id, Step.NAME.value, language, start_payload, now, now),
+                " created_by_update, created_at, updated_at)"
+                " VALUES (?, 'draft', ?, ?, ?, ?, ?, ?) RETURNING *",
+                (user_id, step.value, language, start_payload, update_id, now, now),
             )
         return testimonial_from_row(next(iter(rows)))
 
@@ -173,7 +182,7 @@ class DraftStore(Store):
                 expected=(Status.DRAFT,),
                 sets=", step = NULL, submitted_at = ?, author_name = ?, author_username = ?,"
                 " quote = ?, quote_parts = '[]', answer_messages = '{}', pending_addition = NULL,"
-                " prompt_kind = NULL",
+                " prompt_kind = NULL, created_by_update = NULL, submission_confirmed = 0",
                 params=(to_ts(), author_name, author_username, draft.quote),
             )
         return SubmitResult.SUBMITTED, pending

@@ -14,7 +14,7 @@ NNBSP = "\u202f"
 async def submit_fr(h: Harness, p: Person, quote: str) -> int:
     """Take a French attendee through the conversation; return the testimonial's id."""
     use_name, skip, done, agree, send = FR
-    await p.send("/start")
+    await p.start()
     await p.press(use_name)
     await p.press(skip)
     await p.send(quote)
@@ -179,8 +179,12 @@ async def test_a_double_tap_on_the_newest_message_is_answered_for_what_it_is(
     [t] = await h.repo.list_for_user(p.id)
     assert t.status is Status.PENDING
 
-    # Yes, discard it, twice: the second finds it discarded.
+    # Write another one (offered while the first waits for review), twice: the first
+    # opened the new draft on this very message.
     await p.send("/start")
+    _, second = await double_tap(h, p, "En écrire un autre")
+    assert second == "C’est déjà fait."
+    # Yes, discard it, twice: the second finds it discarded.
     await p.press(use_name)
     await p.send("/cancel")
     _, second = await double_tap(h, p, "Oui, l’effacer")
@@ -188,7 +192,7 @@ async def test_a_double_tap_on_the_newest_message_is_answered_for_what_it_is(
     assert await h.repo.get_draft(p.id) is None
 
     # Start again, twice: the first started a new draft on this very message.
-    await p.send("/start")
+    await p.start()
     await p.press(use_name)
     await p.send("/start")
     first_draft = await h.repo.get_draft(p.id)

@@ -11,7 +11,7 @@ FR = ("Utiliser «", "Passer", "Terminé", "Oui, j’accepte", "Envoyer")
 
 async def _submit(p: Person, quote: str, labels: tuple[str, ...] = EN) -> None:
     use_name, skip, done, agree, send = labels
-    await p.send("/start")
+    await p.start()
     await p.press(use_name)
     await p.press(skip)
     await p.send(quote)

@@ -55,7 +55,7 @@ async def test_a_reply_to_the_author_and_back(
 
     # Ada has started another testimonial meanwhile: her answer (a reply to the organisers'
     # message) is not taken as her name, nor as a new testimonial.
-    await ada.send("/start")
+    await ada.start()  # one waits for review: "Write another one"
     draft = await h.repo.get_draft(ada.id)
     assert draft is not None and draft.step is Step.NAME
     answered = h.fake.user_sends(ada.id, ANSWER, reply_to=note["message_id"])

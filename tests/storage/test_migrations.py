@@ -103,6 +103,9 @@ async def test_old_database_migrates_with_every_testimonial_intact(
         assert pending is not None and pending.status is Status.PENDING
         assert pending.quote == quote and pending.quote_parts == ()
         assert pending.answer_messages == {}
+        # Migration 16: sent before the thanks was recorded, so confirmed as far as anyone
+        # knows (a restart does not thank its author again).
+        assert pending.submission_confirmed and pending.created_by_update is None
         # Migration 11: no approval yet, and one can be counted (once per organiser).
         assert pending.approvals == ()
         counted, added = await repo.add_approval(2, 500, "Olga")

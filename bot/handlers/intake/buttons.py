@@ -24,9 +24,12 @@ from bot.services.questions import (
     delete_lead,
     keyboard,
     offer_resume,
+    open_draft,
+    opened_by,
     prompt,
     send_question,
     signature_choices,
+    thanks,
     usable_profile_name,
 )
 from bot.services.render import DEFAULT_LIMIT
@@ -40,7 +43,7 @@ log = logging.getLogger(__name__)
 INTAKE_PATTERN = (
     r"^in:(profile|skip|done|agree|decline|send|edit_name|edit_org|edit_quote|add|addyes"
     r"|addno|cancel|cancel_yes|cancel_no|continue|restart|session\.\d{1,4}|nosession|signature"
-    r"|sign\.(?:full|initial|anonymous|anonymous_org)):(\d{1,18})$"
+    r"|sign\.(?:full|initial|anonymous|anonymous_org)|another(?:\.\d{1,4})?):(\d{1,18})$"
 )
 
 
@@ -53,8 +56,27 @@ async def pressed(update: Update, context: Context) -> None:
     assert match is not None
     action, draft_id = match.group(1), int(match.group(2))
     pressed_on = query.message.message_id if query.message is not None else None
+    if opened_by(draft, update):
+        # This press opened the open draft (Start again, Write another one) and comes again
+        # after a crash that kept its answer from Telegram: answer as the first time.
+        assert draft is not None
+        await answer_query(query)
+        await _opened(update, svc, lang, draft, action)
+        return
+    if action.startswith("another"):
+        # Offered at /start while a testimonial waits for review: there is no draft yet.
+        await _another(update, svc, lang, draft, action, pressed_on)
+        return
     if draft is None or draft.id != draft_id:
-        key = await _not_the_draft(svc, update, draft, draft_id, pressed_on)
+        testimonial = await svc.repo.get(draft_id)
+        if action == "send" and _sent_unconfirmed(update, testimonial):
+            # Sent, but the bot stopped before Telegram confirmed the thanks: this press (the
+            # same one handled again, or the attendee trying again) answers as the first time.
+            assert testimonial is not None
+            await answer_query(query)
+            await confirm_sent(update, svc, lang, testimonial)
+            return
+        key = _not_the_draft(update, draft, testimonial, pressed_on)
         await answer_query(query, svc.texts(lang, key))
         return
     if draft.prompt_message_id is not None and pressed_on != draft.prompt_message_id:
@@ -86,13 +108,29 @@ async def pressed(update: Update, context: Context) -> None:
     await button.act(Press(update, query, svc, lang, draft, tg_user, action, said))
 
 
-async def _not_the_draft(
-    svc: Services, update: Update, draft: Testimonial | None, draft_id: int, pressed_on: int | None
+def _sent_unconfirmed(update: Update, testimonial: Testimonial | None) -> bool:
+    """Whether ``testimonial`` is the sender's, sent for review, and its "Sent, thank you"
+    never confirmed by Telegram."""
+    tg_user = update.effective_user
+    return (
+        testimonial is not None
+        and tg_user is not None
+        and testimonial.user_id == tg_user.id
+        and testimonial.status is Status.PENDING
+        and not testimonial.submission_confirmed
+    )
+
+
+def _not_the_draft(
+    update: Update,
+    draft: Testimonial | None,
+    pressed: Testimonial | None,
+    pressed_on: int | None,
 ) -> str:
-    """Say why a button of another testimonial than the open draft does nothing: most often
-    the second tap of a double tap on the newest message, whose first tap sent the draft
-    (Send), erased it (Yes, discard it) or started a new one (Start again)."""
-    pressed = await svc.repo.get(draft_id)
+    """Say why a button of another testimonial (``pressed``: None if erased) than the open
+    draft does nothing: most often the second tap of a double tap on the newest message,
+    whose first tap sent the draft (Send), erased it (Yes, discard it) or started a new one
+    (Start again)."""
     tg_user = update.effective_user
     if pressed is not None and tg_user is not None and pressed.user_id == tg_user.id:
         if pressed.status is not Status.DRAFT:
@@ -306,9 +344,12 @@ async def _keep_going(press: Press) -> None:
 
 
 async def _restart(press: Press) -> None:
-    # A new draft: the old one's buttons all go stale.
+    # A new draft: the old one's buttons all go stale. It records this press, so that the
+    # press handled again after a crash answers as the first time (``_opened``).
     draft = press.draft
-    saved = await press.svc.repo.start_draft(press.tg_user.id, press.lang, draft.start_payload)
+    saved = await press.svc.repo.start_draft(
+        press.tg_user.id, press.lang, draft.start_payload, update_id=press.update.update_id
+    )
     await _moved(press, saved)
 
 
@@ -334,13 +375,7 @@ async def _send(press: Press) -> None:
     texts = svc.texts
     if result is SubmitResult.SUBMITTED and testimonial is not None:
         log.info("submission received: testimonial #%d from user %d", testimonial.id, tg_user.id)
-        ANSWER_SAVED.set(True)
-        # The group refuses the bot (removed from it): the card waits; say so, truthfully.
-        thanks = "intake.submitted_group_away" if svc.desk.unreachable else "intake.submitted"
-        await answer_in_place(
-            update, svc, lang, texts(lang, "intake.sent"), tail=texts(lang, thanks)
-        )
-        svc.desk.submitted(testimonial.id)
+        await confirm_sent(update, svc, lang, testimonial)
         return
     await drop_buttons(press.query)
     if result is SubmitResult.TOO_MANY_PENDING:
@@ -354,6 +389,63 @@ async def _send(press: Press) -> None:
         )
     elif testimonial is not None and testimonial.step is not None:
         await ask(update, svc, lang, testimonial)
+
+
+async def confirm_sent(update: Update, svc: Services, lang: str, testimonial: Testimonial) -> None:
+    """Tell the author their testimonial is sent, on the pressed message, and record that
+    Telegram accepted it (until then, a restart tells them again)."""
+    ANSWER_SAVED.set(True)
+    try:
+        # The group refuses the bot (removed from it): the card waits; ``thanks`` says so.
+        await answer_in_place(
+            update, svc, lang, svc.texts(lang, "intake.sent"), tail=thanks(svc, lang)
+        )
+    finally:
+        # After the thanks (the attendee first), but even if it failed: the card must not
+        # wait for the next start. (The card goes in the background, at the group's pace.)
+        svc.desk.submitted(testimonial.id)
+    await svc.repo.confirm_submission(testimonial.id)
+
+
+async def _another(
+    update: Update,
+    svc: Services,
+    lang: str,
+    draft: Testimonial | None,
+    action: str,
+    pressed_on: int | None,
+) -> None:
+    """Write another one (offered at /start while one waits for review): open a new
+    testimonial, with the session the link named, and greet."""
+    query = update.callback_query
+    assert query is not None
+    if draft is not None:
+        # The second tap of a double tap (its first opened the draft), or an older offer.
+        done = pressed_on == draft.prompt_message_id
+        key = "intake.already_done" if done else "intake.out_of_date"
+        await answer_query(query, svc.texts(lang, key))
+        return
+    await answer_query(query)
+    index = action.partition(".")[2]
+    sessions = svc.sessions.items
+    session = sessions[int(index)] if index and int(index) < len(sessions) else None
+    opened = await open_draft(update, svc, lang, session.payload if session else None)
+    ANSWER_SAVED.set(True)
+    await _opened(update, svc, lang, opened, action)
+
+
+async def _opened(
+    update: Update, svc: Services, lang: str, draft: Testimonial, action: str
+) -> None:
+    """Answer the press that opened ``draft`` (Start again, Write another one): the choice
+    and the first question take the buttons' place, on the pressed message (so that a
+    second tap there finds it done). Someone starting again or writing another one has
+    been greeted before: no greeting."""
+    query = update.callback_query
+    assert query is not None
+    label = _label(query)
+    said = svc.texts(lang, "intake.chosen", choice=label) if label else None
+    await answer_in_place(update, svc, lang, said, then=draft)
 
 
 #: Every button of the conversation, by the action in its callback data ("session.2" is
@@ -380,6 +472,7 @@ BUTTONS: dict[str, Button] = {
     "cancel_no": Button(_keep_going),
     "continue": Button(_keep_going),
     "restart": Button(_restart),
+    # "another" (Write another one) is handled before the table: there is no draft yet.
 }
 
 

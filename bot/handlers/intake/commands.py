@@ -9,12 +9,21 @@ from telegram.constants import MessageLimit
 from bot.services.container import Context
 from bot.services.messages import reply
 from bot.services.people import load_person
-from bot.services.questions import ask, confirm_cancel, offer_resume
-from storage.models import Step
+from bot.services.questions import (
+    ask,
+    confirm_cancel,
+    greet,
+    offer_another,
+    offer_resume,
+    open_draft,
+    opened_by,
+    waiting_for_review,
+)
 
 
 async def start(update: Update, context: Context) -> None:
-    """Greet and ask the first question, or offer to continue an open draft."""
+    """Greet and ask the first question, or offer to continue an open draft, or (one of
+    theirs waits for review) say so and offer to write another one."""
     svc, lang, draft, user = await load_person(update, context)
     tg_user = update.effective_user
     assert tg_user is not None
@@ -23,28 +32,32 @@ async def start(update: Update, context: Context) -> None:
             tg_user.id, tg_user.first_name, tg_user.last_name, tg_user.username
         )
     if draft is not None:
-        await offer_resume(update, svc, lang, draft)
+        if opened_by(draft, update):
+            # This very /start opened the draft, and comes again after a crash that kept
+            # its answer from Telegram: answer as the first time (the greeting, once).
+            await greet(update, svc, lang, draft)
+        else:
+            await offer_resume(update, svc, lang, draft)
         return
     payload = context.args[0][: MessageLimit.DEEP_LINK_LENGTH] if context.args else None
-    draft = await svc.repo.start_draft(tg_user.id, lang, payload)
-    if svc.sessions and payload is None:
-        # Came without a link naming a session: offer them, once, skippable. (A payload we do
-        # not know is kept as it is, so it is not replaced by a choice.)
-        draft = await svc.repo.update_draft(draft, step=Step.SESSION) or draft
-    event = svc.settings.event_name
-    hello = (
-        svc.texts(lang, "intake.greeting_event", event=event)
-        if event
-        else svc.texts(lang, "intake.greeting")
-    )
-    await ask(update, svc, lang, draft, f"{hello}\n{svc.texts(lang, 'intake.how_it_works')}")
+    waiting = await waiting_for_review(svc, tg_user.id) if user is not None else []
+    if waiting:
+        await offer_another(update, svc, lang, waiting, payload)
+        return
+    await greet(update, svc, lang, await open_draft(update, svc, lang, payload))
 
 
 async def cancel(update: Update, context: Context) -> None:
     """Ask to confirm discarding the open draft."""
     svc, lang, draft, _ = await load_person(update, context)
     if draft is None:
-        await reply(update, svc.texts(lang, "intake.nothing_to_cancel"))
+        tg_user = update.effective_user
+        waiting = await waiting_for_review(svc, tg_user.id) if tg_user is not None else []
+        if waiting:
+            # What they may mean is the one they sent: say where it is (/mine withdraws it).
+            await reply(update, svc.texts(lang, "intake.waiting_review", count=len(waiting)))
+        else:
+            await reply(update, svc.texts(lang, "intake.nothing_to_cancel"))
         return
     await confirm_cancel(update, svc, lang, draft)
 

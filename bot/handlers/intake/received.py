@@ -14,7 +14,7 @@ from bot.services.answers import add_quote, take_answer
 from bot.services.container import Context
 from bot.services.messages import reply
 from bot.services.people import load_person
-from bot.services.questions import QUESTION, TEXT_STEPS, keyboard, prompt
+from bot.services.questions import QUESTION, TEXT_STEPS, keyboard, prompt, say_no_draft
 from storage.models import Step
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ async def received_text(update: Update, context: Context) -> None:
     if await relay.from_author(update, svc, context.bot, lang):
         return
     if draft is None or draft.step is None:
-        await reply(update, svc.texts(lang, "intake.no_draft"))
+        await say_no_draft(update, svc, lang)
         return
     if str(message.message_id) in draft.answer_messages:
         # Telegram delivers at least once: after a crash the same message can come again.
@@ -44,7 +44,7 @@ async def received_other(update: Update, context: Context) -> None:
     """A sticker, photo, voice note, location...: say what is expected; change nothing."""
     svc, lang, draft, _ = await load_person(update, context)
     if draft is None or draft.step is None:
-        await reply(update, svc.texts(lang, "intake.no_draft"))
+        await say_no_draft(update, svc, lang)
         return
     message = update.effective_message
     document = message is not None and message.document and not message.animation
