@@ -249,6 +249,8 @@ async def start_workers(app: App) -> None:
     svc = app.bot_data.services
     username = app.bot.username
     svc.bot_username = username
+    # Portrait files a crash left that no row names (written, its row never committed).
+    await svc.repo.sweep_portraits()
     # Before any new update: what a previous run received but did not finish.
     replayed = await svc.update_queue.replay(app.bot)
     svc.processor.watch(replayed)

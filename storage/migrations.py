@@ -284,6 +284,16 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX testimonials_unconfirmed ON testimonials(submitted_at)"
         " WHERE submission_confirmed = 0",
     ],
+    # 17: the portrait (issue 24): the name of its file beside the database
+    # (storage/portraits.py), a second photo waiting for the attendee to choose
+    # (``portrait_offer``), the album already answered at the portrait step, and the
+    # organisers' group message that shows the photo above the card.
+    [
+        "ALTER TABLE testimonials ADD COLUMN portrait TEXT",
+        "ALTER TABLE testimonials ADD COLUMN portrait_offer TEXT",
+        "ALTER TABLE testimonials ADD COLUMN album_answered TEXT",
+        "ALTER TABLE testimonials ADD COLUMN card_photo_message_id INTEGER",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

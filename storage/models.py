@@ -50,10 +50,11 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 CARD_ACTIONS: dict[Status, frozenset[str]] = {
     Status.DRAFT: frozenset({"back"}),
     Status.PENDING: frozenset(
-        {"approve", "reject", "reason", "other", "edit", "field", "write", "back"}
+        {"approve", "reject", "reason", "other", "edit", "field", "write", "back", "nophoto"}
     ),
     # Approved but not posted: the channel refused it (bot not admin); Retry queues it again.
-    Status.APPROVED: frozenset({"retry", "back"}),
+    # Its photo can still be taken off (the button is on the photo above the card).
+    Status.APPROVED: frozenset({"retry", "back", "nophoto"}),
     # The process died between sending and recording: publish again, or it is there.
     Status.PUBLISHING: frozenset({"republish", "markpub", "back"}),
     Status.PUBLISHED: frozenset({"unpublish", "unpublish_yes", "back"}),
@@ -100,6 +101,7 @@ class Step(StrEnum):
     NAME = "name"
     ORGANISATION = "organisation"
     QUOTE = "quote"
+    PORTRAIT = "portrait"  # optional, after the words: a photo, or Skip
     CONSENT = "consent"
     PREVIEW = "preview"
     EDIT_NAME = "edit_name"
@@ -187,6 +189,13 @@ class Testimonial:
     prompt_kind: str | None = None
     pending_addition: str | None = None
     signature: Signature = Signature.FULL  # how it is signed in public (the name: as given)
+    # The portrait: its file's name beside the database (None: no photo), a second photo
+    # the attendee has not yet chosen over it, the album answered at the portrait step, and
+    # the organisers' group message that shows it above the card.
+    portrait: str | None = None
+    portrait_offer: str | None = None
+    album_answered: str | None = None
+    card_photo_message_id: int | None = None
     # An organiser's edit waiting for the author (the row keeps the words the author agreed
     # to until they approve it), and the author's message that shows it (None: not sent).
     proposal: Proposal | None = None

@@ -16,6 +16,7 @@ from storage.stores.drafts import DraftStore
 from storage.stores.moderation import ModerationStore
 from storage.stores.outbox import OutboxStore
 from storage.stores.people import PeopleStore
+from storage.stores.portraits import PortraitStore
 from storage.stores.prompts import PromptStore
 from storage.stores.reads import ReadStore
 from storage.stores.relay import RelayStore
@@ -41,6 +42,7 @@ class Repository(
     BookStore,
     StateStore,
     WallStore,
+    PortraitStore,
 ):
     """Testimonials, people, the publication outbox, organisers' prompts, approvals and
     reviews, the book, the bot's own state and what the wall shows, on one ``Database``

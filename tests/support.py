@@ -109,10 +109,18 @@ class Person:
     def _seen(self) -> int:
         return len(self.h.fake.messages(self.id))
 
-    async def send(self, text: str | None = None, *, kind: str = "text") -> list[JSON]:
-        """Send a message and return the bot's new messages once it has handled it."""
+    async def send(
+        self,
+        text: str | None = None,
+        *,
+        kind: str = "text",
+        photo: bytes | None = None,
+        media_group_id: str | None = None,
+    ) -> list[JSON]:
+        """Send a message and return the bot's new messages once it has handled it
+        (``photo``: a photo's image; ``media_group_id``: one item of an album)."""
         before = self._seen()
-        self.h.fake.user_sends(self.id, text, kind=kind)
+        self.h.fake.user_sends(self.id, text, kind=kind, photo=photo, media_group_id=media_group_id)
         await self.h.settle()
         return self.h.fake.messages(self.id)[before:]
 
@@ -179,11 +187,18 @@ class Person:
         await self.send(name)
         await self.send(organisation)
 
-    async def reach_preview(self, quote: str = "Wonderful day.", **answers: str) -> None:
-        """Answer up to the preview: ``reach_quote``, the quote, Done and consent."""
+    async def reach_preview(
+        self, quote: str = "Wonderful day.", *, photo: bytes | None = None, **answers: str
+    ) -> None:
+        """Answer up to the preview: ``reach_quote``, the quote, Done, the photo (or Skip)
+        and consent."""
         await self.reach_quote(**answers)
         await self.send(quote)
         await self.press("Done")
+        if photo is None:
+            await self.press("Skip")
+        else:
+            await self.send(kind="photo", photo=photo)
         await self.press("Yes, I agree")
 
 

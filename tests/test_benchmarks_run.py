@@ -85,14 +85,14 @@ def check_flood(report: str) -> None:
 
 def check_calls(report: str) -> None:
     steps = table(report, "step")
-    assert len(steps) == 8  # 7 updates of the attendee, the organiser's Approve
+    assert len(steps) == 9  # 8 updates of the attendee, the organiser's Approve
     for row in steps:
         between(row["calls"], 1, 8)
     attendee, with_card, whole = figures("attendee side", report)[1:]
-    assert 7 <= attendee < with_card < whole <= 30
+    assert 8 <= attendee < with_card < whole <= 30
     assert sum(int(row["calls"]) for row in steps) == whole
     correcting = table(report, "correcting step")
-    assert len(correcting) == 13 and all(1 <= int(r["calls"]) <= 3 for r in correcting)
+    assert len(correcting) == 14 and all(1 <= int(r["calls"]) <= 3 for r in correcting)
     screen = {row["screen"]: number(row["count"]) for row in table(report, "screen")}
     # One clear screen (issue 21, items 11 and 13): the current preview only, no live Done.
     assert screen["previews on screen"] == 1 and screen["messages showing a Done button"] == 0

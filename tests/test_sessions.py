@@ -53,6 +53,7 @@ async def _write(p: Person, name: str, start: str | None = "/start") -> None:
     await p.press("Skip")
     await p.send(f"Words of {name}.")
     await p.press("Done")
+    await p.press("Skip")  # no photo
     await p.press("Yes, I agree")
     await p.press("Send")
 

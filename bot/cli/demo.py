@@ -309,7 +309,7 @@ async def _play(fake: FakeTelegram, transcript: Transcript, bot: asyncio.Task[No
     await player.say(ORGANISATION)
     for paragraph in QUOTE:
         await player.say(paragraph)
-    for action in ("in:done", "in:agree", "in:send"):
+    for action in ("in:done", "in:noportrait", "in:agree", "in:send"):
         transcript.flush(ATTENDEE_ID)
         await player.press(ATTENDEE_ID, "Ada", ATTENDEE_ID, action)
     transcript.flush(ATTENDEE_ID)

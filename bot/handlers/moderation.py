@@ -42,7 +42,7 @@ PROMPT_LIFETIME = timedelta(minutes=5)
 
 MOD_PATTERN = (
     r"^mod:(approve|reject|reason|other|edit|field|write|back|unpublish|unpublish_yes|republish"
-    r"|markpub|retry):(\d{1,18})(?::(\w{1,20}))?$"
+    r"|markpub|retry|nophoto):(\d{1,18})(?::(\w{1,20}))?$"
 )
 
 # -- handlers ---------------------------------------------------------------------------------
@@ -79,6 +79,11 @@ async def pressed(update: Update, context: Context) -> None:
         await answer_query(query, refusal, show_alert=True)
         return
     pressed_on = query.message.message_id if query.message is not None else None
+    recorded = (testimonial.card_photo_message_id,) if action == "nophoto" else None
+    if recorded is not None and pressed_on not in recorded:
+        # Not the photo the card shows (an old copy): its button is dead.
+        await answer_query(query, texts(lang, "moderation.stale_card"), show_alert=True)
+        return
     if action in CARD_BUTTONS and pressed_on not in testimonial.card_message_ids:
         # Not the recorded card: a copy the bot sent but could not record (it stopped before
         # Telegram's answer came), or an old one. Its buttons are dead; the copy goes.
@@ -263,6 +268,20 @@ async def _unpublish_yes(
     svc.publisher.wake()
 
 
+async def _remove_photo(
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
+) -> None:
+    """Take the photo off a testimonial not yet posted; the words stay for the decision."""
+    removed = await svc.repo.remove_portrait(testimonial.id)
+    if removed is None:
+        text = svc.texts(svc.group.lang, "card.photo_not_removable")
+        await answer_query(query, text, show_alert=True)
+        return
+    log.info("the photo of testimonial #%d removed by %s", testimonial.id, who)
+    await answer_query(query, svc.texts(svc.group.lang, "card.photo_removed"))
+    svc.desk.photo_removed(removed.id)
+
+
 async def _republish(
     query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
 ) -> None:
@@ -320,6 +339,7 @@ ACTIONS = {
     "republish": _republish,
     "markpub": _markpub,
     "retry": _retry,
+    "nophoto": _remove_photo,
 }
 
 

@@ -38,7 +38,7 @@ from storage.textlength import perceived_length
 log = logging.getLogger(__name__)
 
 REVIEW_PATTERN = (
-    r"^rev:(approve|reason|skip|stop|more|list|bulk|undo|single|next):(\d{1,18})(?::(\d{1,2}))?$"
+    r"^rev:(approve|reason|skip|stop|more|list|bulk|undo|single|next|photo):(\d{1,18})(?::(\d{1,2}))?$"
 )
 #: The buttons about a list of short testimonials ("Approve all"): their id is the list's
 #: (``next``: none), not a testimonial's.
@@ -130,6 +130,10 @@ async def pressed(update: Update, context: Context) -> None:
             await _read_all(query, svc, testimonial, lang)
             return
         await answer_query(query, already(svc, testimonial, lang=lang))
+    elif action == "photo":
+        await answer_query(query)
+        await _photo(query, svc, testimonial, lang)
+        return
     else:
         target, reason, key = Status.APPROVED, None, None
         if action == "reason":
@@ -172,17 +176,18 @@ async def _next(
     parts = svc.desk.card_parts(testimonial, svc.desk.waiting_line(testimonial, lang), lang=lang)
     # Two short ones or more (this one counted): offer them as a list, "Approve all".
     short = await svc.repo.count_short(user_id, now=now, max_chars=bulk.SHORT_CHARS) >= 2
+    photo = testimonial.portrait is not None
     if len(parts) == 1:
         return (
             testimonial.id,
             header + "\n\n" + parts[0],
-            _keyboard(svc.texts, testimonial.id, lang, short=short),
+            _keyboard(svc.texts, testimonial.id, lang, short=short, photo=photo),
         )
     # Too long for one message: the first part, said to be shortened, and "Read all" (the
     # organiser reads everything before deciding).
     cut = texts(lang, "review.shortened", n=len(parts), length=perceived_length(testimonial.quote))
     text = header + "\n\n" + parts[0] + "\n\n" + cut
-    markup = _keyboard(svc.texts, testimonial.id, lang, read_all=True, short=short)
+    markup = _keyboard(svc.texts, testimonial.id, lang, read_all=True, short=short, photo=photo)
     return testimonial.id, text, markup
 
 
@@ -219,18 +224,42 @@ async def _read_all(
     for i, part in enumerate(parts[1:], start=2):
         last = i == len(parts)
         sent = await chat.send_message(
-            part, reply_markup=_keyboard(svc.texts, testimonial.id, lang) if last else None
+            part,
+            reply_markup=(
+                _keyboard(svc.texts, testimonial.id, lang, photo=testimonial.portrait is not None)
+                if last
+                else None
+            ),
         )
         # Withdrawn meanwhile: this part is erased at once, the rest is not sent.
         if not await record(svc, bot, chat.id, sent.message_id, testimonial.id, lang, live=last):
             return
 
 
+async def _photo(query: CallbackQuery, svc: Services, testimonial: Testimonial, lang: str) -> None:
+    """Send the testimonial's photo below (recorded: its author's /forget erases it too)."""
+    message = query.message
+    image = await svc.repo.read_portrait(testimonial.portrait) if testimonial.portrait else None
+    if message is None or image is None or testimonial.status is not Status.PENDING:
+        return
+    caption = svc.texts(lang, "card.photo", id=testimonial.id)
+    sent = await message.chat.send_photo(image, caption=caption)
+    await record(
+        svc, query.get_bot(), sent.chat_id, sent.message_id, testimonial.id, lang, live=False
+    )
+
+
 def _keyboard(
-    texts: Texts, tid: int, lang: str, *, read_all: bool = False, short: bool = False
+    texts: Texts,
+    tid: int,
+    lang: str,
+    *,
+    read_all: bool = False,
+    short: bool = False,
+    photo: bool = False,
 ) -> InlineKeyboardMarkup:
     """Approve; the ready-made reasons, two a row; (Read all;) (the short ones as a list;)
-    Skip and Stop."""
+    (the photo;) Skip and Stop."""
     rows = [[InlineKeyboardButton(texts(lang, "card.approve"), callback_data=f"rev:approve:{tid}")]]
     reasons = [
         InlineKeyboardButton(
@@ -255,6 +284,9 @@ def _keyboard(
                 )
             ]
         )
+    if photo:
+        label = texts(lang, "review.see_photo")
+        rows.append([InlineKeyboardButton(label, callback_data=f"rev:photo:{tid}")])
     rows.append(
         [
             InlineKeyboardButton(texts(lang, "review.skip"), callback_data=f"rev:skip:{tid}"),

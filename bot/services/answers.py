@@ -17,6 +17,7 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from bot.services import pastes
 from bot.services.container import Services
 from bot.services.messages import button, reply
+from bot.services.portraits import ask_for_photo
 from bot.services.questions import ANSWER_SAVED, ask, keyboard, prompt, quote_ends
 from storage import fields
 from storage.models import Answered, Step, Testimonial, join_quote
@@ -94,6 +95,9 @@ async def take_answer(
         return
     elif step is Step.PREVIEW:
         await offer_addition(update, svc, lang, draft, text)
+        return
+    elif step is Step.PORTRAIT:
+        await ask_for_photo(update, svc, lang, draft, "intake.portrait_expected")
         return
     else:
         # At consent or preview the live buttons are on screen: one line, not the preview.

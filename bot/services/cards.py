@@ -52,7 +52,8 @@ log = logging.getLogger(__name__)
 class CardJob:
     """One job of the card sender: ``send`` a new card (or finish a half-sent one),
     ``refresh`` an existing one's outcome line and buttons (its last part), ``rewrite`` it
-    (the words changed: every part), ``repost`` it at the bottom of the group."""
+    (the words changed: every part), ``repost`` it at the bottom of the group, ``photo``:
+    delete the photo above it (taken off)."""
 
     testimonial_id: int
     kind: str
@@ -197,6 +198,10 @@ class CardDesk:
         part (outcome and buttons) is edited, every part when ``words_changed``."""
         self._put(CardJob(testimonial_id, "rewrite" if words_changed else "refresh", footer))
 
+    def photo_removed(self, testimonial_id: int) -> None:
+        """Queue deleting the photo shown above a card (the card itself is unchanged)."""
+        self._put(CardJob(testimonial_id, "photo"))
+
     def repost_later(self, testimonial_id: int) -> None:
         """Queue moving a pending testimonial's card to the bottom of the group (/pending)."""
         self._put(CardJob(testimonial_id, "repost"))
@@ -287,10 +292,14 @@ class CardDesk:
         elif job.kind == "repost":
             if testimonial.status is Status.PENDING:
                 # Move the card to the bottom of the chat: one live card per testimonial.
+                await self._drop_photo(testimonial)
                 await self.delete_messages(testimonial.card_message_ids)
                 await self.repo.set_card_messages(testimonial.id, [], done=False)
                 await self.send_card(await self._reread(testimonial))
-        elif testimonial.card_message_ids:
+        elif job.kind == "photo" or not testimonial.card_message_ids:
+            if testimonial.portrait is None:
+                await self._drop_photo(testimonial)
+        else:
             await self.refresh_card(testimonial, job.footer, words_changed=job.kind == "rewrite")
 
     async def _reread(self, testimonial: Testimonial) -> Testimonial:
@@ -477,7 +486,10 @@ class CardDesk:
     # -- sending and editing cards ---------------------------------------------------------------
 
     async def send_card(self, testimonial: Testimonial) -> None:
-        """Send the card of a testimonial and remember its message ids."""
+        """Send the card of a testimonial (its photo first, if it has one) and remember its
+        message ids."""
+        if testimonial.portrait is not None and testimonial.card_photo_message_id is None:
+            await self._send_photo(testimonial)
         footer, markup = self.outcome(testimonial)
         await self._send_parts(
             testimonial, self.card_parts(testimonial, footer), markup, resume=True
@@ -490,6 +502,8 @@ class CardDesk:
         outcome line and buttons), of every part when the words changed, or a new card if
         the number of parts changed or the old card is gone. An edit to the same text is a
         call lost from the group's 20 a minute (and a 400 "not modified")."""
+        if testimonial.portrait is None:
+            await self._drop_photo(testimonial)  # withdrawn, erased, or taken off
         default_footer, markup = self.outcome(testimonial)
         parts = self.card_parts(testimonial, footer or default_footer)
         if len(parts) != len(testimonial.card_message_ids):
@@ -533,6 +547,24 @@ class CardDesk:
             ids.append(message.message_id)
             await self.repo.set_card_messages(testimonial.id, ids, done=len(ids) == len(parts))
 
+    async def _send_photo(self, testimonial: Testimonial) -> None:
+        """Send the photo above the card, with its button to take it off, and record it."""
+        assert testimonial.portrait is not None
+        image = await self.repo.read_portrait(testimonial.portrait)
+        if image is None:
+            return
+        caption = self.texts(self.group.lang, "card.photo", id=testimonial.id)
+        markup = self.keyboard([[("card.remove_photo", f"mod:nophoto:{testimonial.id}")]])
+        sent = await self.group.send_photo(image, caption, markup)
+        await self.repo.set_card_photo(testimonial.id, sent.message_id)
+
+    async def _drop_photo(self, testimonial: Testimonial) -> None:
+        """Delete the photo shown above the card (it is no longer the testimonial's)."""
+        if testimonial.card_photo_message_id is None:
+            return
+        await self.delete_messages((testimonial.card_photo_message_id,))
+        await self.repo.set_card_photo(testimonial.id, None)
+
     async def delete_messages(self, message_ids: tuple[int, ...]) -> None:
         """Delete messages of the group (an old card), ignoring those already gone."""
         for message_id in message_ids:
@@ -546,7 +578,8 @@ class CardDesk:
         deleted = edited = 0
         erased = self.texts(self.group.lang, "card.erased")
         for testimonial in testimonials:
-            for message_id in testimonial.card_message_ids:
+            photo = testimonial.card_photo_message_id
+            for message_id in (*testimonial.card_message_ids, *([photo] if photo else [])):
                 try:
                     await self.group.delete(message_id)
                     deleted += 1

@@ -54,6 +54,12 @@ class OrganisersGroup:
         """Delete a message of the group (Telegram's error if it is gone or too old)."""
         await self.bot.delete_message(self.chat_id, message_id)
 
+    async def send_photo(
+        self, photo: bytes, caption: str, markup: InlineKeyboardMarkup | None = None
+    ) -> Message:
+        """Send a photo (a testimonial's portrait, above its card) to the group."""
+        return await self.bot.send_photo(self.chat_id, photo, caption=caption, reply_markup=markup)
+
     async def send_document(self, document: InputFile, caption: str) -> Message:
         """Send a file to the group."""
         return await self.bot.send_document(self.chat_id, document, caption=caption)

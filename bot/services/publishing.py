@@ -14,6 +14,7 @@ import logging
 
 from markupsafe import Markup
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import MessageLimit
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -27,7 +28,7 @@ from bot.services.cards import CardDesk
 from bot.services.group import OrganisersGroup
 from bot.services.limiter import retry_seconds
 from bot.services.links import is_private_link
-from bot.services.render import render_post_parts
+from bot.services.render import plain_length, render_post_parts
 from bot.services.signature import byline
 from bot.services.telegram_errors import Refusal, classify
 from bot.services.texts import Texts
@@ -39,8 +40,20 @@ from storage.testimonials import Repository
 log = logging.getLogger(__name__)
 
 POST_MARKER = "({i}/{n})"
+CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH
 RETRY_DELAY = 2.0
 IDLE_POLL = 5.0
+
+
+def post_messages(parts: list[str], photo: bool) -> list[tuple[bool, str | None]]:
+    """The channel messages of a post, as (is the photo, HTML text or caption): with a
+    photo, one message when the whole post fits in a caption (1,024 characters), else the
+    photo alone, then the parts as without one. Unpublish deletes them all."""
+    if not photo:
+        return [(False, part) for part in parts]
+    if len(parts) == 1 and plain_length(parts[0]) <= CAPTION_LIMIT:
+        return [(True, parts[0])]
+    return [(True, None), *((False, part) for part in parts)]
 
 
 class ChannelRefused(Exception):
@@ -178,13 +191,15 @@ class Publisher:
             hashtag=self.desk.sessions.hashtags(self.settings.event_hashtag, claimed.start_payload),
             marker=POST_MARKER,
         )
+        image = await self.repo.read_portrait(claimed.portrait) if claimed.portrait else None
+        messages = post_messages(parts, image is not None)
         # Parts Telegram confirmed before (a timeout, or a stop, then "Post again") stay:
         # carry on from the first missing one.
-        ids: list[int] = list(claimed.channel_message_ids)[: len(parts)]
+        ids: list[int] = list(claimed.channel_message_ids)[: len(messages)]
         lang = self.group.lang
         try:
-            for part in parts[len(ids) :]:
-                ids.append(await self._send(part))
+            for photo, part in messages[len(ids) :]:
+                ids.append(await self._send(part, image if photo else None))
                 # Recorded as soon as confirmed: a timeout or a crash on the next part must
                 # not lose the ids of the ones already out (Unpublish deletes them).
                 await self.repo.record_parts(claimed.id, ids)
@@ -220,11 +235,16 @@ class Publisher:
         log.info("testimonial #%d published (%d message(s))", published.id, len(ids))
         await self._after_publish(published)
 
-    async def _send(self, html_text: str) -> int:
-        """Post one part; wait out 429s and connection failures (nothing was sent then)."""
+    async def _send(self, html_text: str | None, photo: bytes | None = None) -> int:
+        """Post one part (``photo``: the portrait, with the part as its caption, if any);
+        wait out 429s and connection failures (nothing was sent then)."""
         while True:
             try:
-                message = await self.bot.send_message(self.channel, html_text)
+                if photo is not None:
+                    message = await self.bot.send_photo(self.channel, photo, caption=html_text)
+                else:
+                    assert html_text is not None
+                    message = await self.bot.send_message(self.channel, html_text)
                 return message.message_id
             except RetryAfter as exc:
                 await asyncio.sleep(retry_seconds(exc) + 0.1)
@@ -285,10 +305,7 @@ class Publisher:
                     if refusal in (Refusal.MESSAGE_GONE, Refusal.CHAT_GONE):
                         break
                     if refusal is Refusal.CANT_DELETE:
-                        with contextlib.suppress(BadRequest):
-                            await self.bot.edit_message_text(
-                                withdrawn_line, chat_id=self.channel, message_id=message_id
-                            )
+                        await self._blank(message_id, withdrawn_line)
                         break
                     key = _channel_problem(exc)
                     if key is None:
@@ -313,6 +330,17 @@ class Publisher:
                     await asyncio.sleep(RETRY_DELAY)
         await self.repo.finish_outbox(item.id)
         log.info("testimonial #%d removed from the channel", testimonial.id)
+
+    async def _blank(self, message_id: int, line: str) -> None:
+        """Edit a post Telegram no longer lets the bot delete to the "withdrawn" line (the
+        caption, for the photo: the image itself cannot be taken back then)."""
+        try:
+            await self.bot.edit_message_text(line, chat_id=self.channel, message_id=message_id)
+        except BadRequest:
+            with contextlib.suppress(BadRequest):
+                await self.bot.edit_message_caption(
+                    chat_id=self.channel, message_id=message_id, caption=line
+                )
 
     async def _report_half_published(self, testimonial: Testimonial) -> None:
         lang = self.group.lang

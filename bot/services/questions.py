@@ -55,6 +55,7 @@ QUESTION = {
     Step.EDIT_ORGANISATION: "intake.ask_organisation_edit",  # its button is "No organisation"
     Step.QUOTE: "intake.ask_quote",
     Step.EDIT_QUOTE: "intake.edit_quote_prompt",
+    Step.PORTRAIT: "intake.ask_portrait",
     Step.CONSENT: "intake.ask_consent",
     Step.PREVIEW: "intake.preview_actions",
     Step.SIGNATURE: "intake.ask_signature",
@@ -73,7 +74,7 @@ SIGNATURE_BUTTON_WIDTH = 40
 RETIRE = "retire"
 PREVIEW = "preview"
 RETIRED_AT = frozenset({Step.QUOTE, Step.PREVIEW, Step.EDIT_NAME})
-RETIRED_AT |= {Step.EDIT_ORGANISATION, Step.EDIT_QUOTE, Step.SIGNATURE}
+RETIRED_AT |= {Step.EDIT_ORGANISATION, Step.EDIT_QUOTE, Step.SIGNATURE, Step.PORTRAIT}
 
 #: What a question asked again at the testimonial step quotes of what is kept: the whole
 #: quote up to WHOLE_UP_TO perceived characters, else its start and end, EXCERPT each.
@@ -180,6 +181,13 @@ def keyboard(
         return InlineKeyboardMarkup([[button(label, f"in:skip:{d}")]])
     if step in (Step.QUOTE, Step.EDIT_QUOTE) and draft.quote:
         return InlineKeyboardMarkup([[button(texts(lang, "intake.done"), f"in:done:{d}")]])
+    if step is Step.PORTRAIT:
+        if draft.portrait:
+            keep = button(texts(lang, "intake.portrait_keep"), f"in:keepportrait:{d}")
+            return InlineKeyboardMarkup(
+                [[keep, button(texts(lang, "intake.portrait_none"), f"in:noportrait:{d}")]]
+            )
+        return InlineKeyboardMarkup([[button(texts(lang, "intake.skip"), f"in:noportrait:{d}")]])
     if step is Step.CONSENT:
         return InlineKeyboardMarkup(
             [
@@ -209,7 +217,10 @@ def keyboard(
                     button(texts(lang, "intake.add_paragraph"), f"in:add:{d}"),
                     button(texts(lang, "intake.edit_quote"), f"in:edit_quote:{d}"),
                 ],
-                [button(texts(lang, "intake.cancel"), f"in:cancel:{d}")],
+                [
+                    button(texts(lang, "intake.portrait_button"), f"in:portrait:{d}"),
+                    button(texts(lang, "intake.cancel"), f"in:cancel:{d}"),
+                ],
             ]
         )
     return None
@@ -256,14 +267,17 @@ async def ask(
 
 @dataclass(frozen=True)
 class Question:
-    """The open step's question as messages: ``lead`` before the one carrying the buttons
-    (only a preview too long for one message has any), then ``text`` with ``markup``, which
-    shows ``kind`` (``prompt_kind``)."""
+    """The open step's question as messages: the draft's ``photo`` first (its file's name,
+    with ``caption``: a preview, or the photo step when there is one), ``lead`` before the
+    one carrying the buttons (only a preview too long for one message has any), then
+    ``text`` with ``markup``, which shows ``kind`` (``prompt_kind``)."""
 
     lead: tuple[str, ...]
     text: str
     markup: InlineKeyboardMarkup | None
     kind: str | None = None
+    photo: str | None = None
+    caption: str | None = None
 
 
 def compose_question(
@@ -273,14 +287,20 @@ def compose_question(
     assert draft.step is not None
     markup = keyboard(svc, lang, draft, tg_user)
     kind = prompt_kind(draft.step, markup)
+    # The photo as it will be published, above the preview (and the photo step's choice).
+    shown = draft.portrait if draft.step in (Step.PREVIEW, Step.PORTRAIT) else None
+    caption = svc.texts(lang, "intake.portrait_shown") if shown else None
     if draft.step is not Step.PREVIEW:
         if draft.step is Step.QUOTE and draft.quote:
             # Asked again (a restart, Continue, /language...) or to add a paragraph: say what
             # is kept, so that nobody pastes it all again.
             question = quote_kept(svc, lang, draft.quote)
+        elif draft.step is Step.PORTRAIT and draft.portrait:
+            question = svc.texts(lang, "intake.ask_portrait_change")
         else:
             question = svc.texts(lang, QUESTION[draft.step])
-        return Question((), f"{prefix}\n\n{question}" if prefix else question, markup, kind)
+        text = f"{prefix}\n\n{question}" if prefix else question
+        return Question((), text, markup, kind, shown, caption)
     intro = svc.texts(lang, "intake.preview_intro")
     intro = f"{prefix}\n\n{intro}" if prefix else intro
     name, organisation = byline(draft, svc.texts)
@@ -296,8 +316,8 @@ def compose_question(
     if len(parts) > 1 or telegram_length(text) > DEFAULT_LIMIT:
         # A long testimonial: the preview as the channel will show it, message by message.
         # Otherwise one message (the line, the preview, its buttons): 2 calls fewer.
-        return Question((intro, *parts), actions, markup, PREVIEW)
-    return Question((), text, markup, PREVIEW)
+        return Question((intro, *parts), actions, markup, PREVIEW, shown, caption)
+    return Question((), text, markup, PREVIEW, shown, caption)
 
 
 async def send_question(
@@ -316,6 +336,10 @@ async def send_question(
     the prompt it supersedes (``retire``) and record that this version of the draft was
     asked and which message holds the live buttons."""
     question = composed or compose_question(svc, lang, draft, tg_user, prefix)
+    if question.photo is not None:
+        image = await svc.repo.read_portrait(question.photo)
+        if image is not None:
+            await bot.send_photo(chat_id, image, caption=question.caption)
     lead = [await send_text(bot, chat_id, text) for text in question.lead]
     sent = await send_text(bot, chat_id, question.text, question.markup)
     await retire(bot, chat_id, svc, lang, draft, handled)

@@ -34,6 +34,8 @@ MESSAGE_MAX = MessageLimit.MAX_TEXT_LENGTH
 #: literal key the code passes to ``answer_query`` is here.
 TOAST_KEYS = frozenset(
     {
+        "card.photo_not_removable",
+        "card.photo_removed",
         "intake.already_done",
         "intake.already_erased",
         "intake.already_sent",

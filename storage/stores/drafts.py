@@ -8,7 +8,8 @@ from typing import Any
 
 from storage.models import Status, Step, SubmitResult, Testimonial, User
 from storage.rows import USER_AS_U, testimonial_from_row, to_ts, user_from_row
-from storage.stores.base import Store, move
+from storage.stores.base import move
+from storage.stores.portraits import PortraitStore, portrait_names
 
 # A draft's quote is not a column of its own: it is its quote_parts joined. The column name
 # is interpolated into SQL (values never are): only these keys are accepted.
@@ -25,10 +26,14 @@ DRAFT_COLUMNS = {
     "pending_addition": "pending_addition",
     # How the attendee chose to sign in public, at the preview (Signature).
     "signature": "signature",
+    # The portrait's file (storage/portraits.py), a second photo offered, an album answered.
+    "portrait": "portrait",
+    "portrait_offer": "portrait_offer",
+    "album_answered": "album_answered",
 }
 
 
-class DraftStore(Store):
+class DraftStore(PortraitStore):
     """Open drafts: the conversation state is the ``step`` column of the draft row."""
 
     async def get_draft(self, user_id: int) -> Testimonial | None:
@@ -65,6 +70,7 @@ class DraftStore(Store):
         handled again after a crash is recognised (it answers as the first time)."""
         now = to_ts()
         async with self.db.transaction() as conn:
+            dropped = await portrait_names(conn, "user_id = ? AND status = 'draft'", (user_id,))
             await conn.execute(
                 "DELETE FROM testimonials WHERE user_id = ? AND status = 'draft'", (user_id,)
             )
@@ -74,6 +80,7 @@ class DraftStore(Store):
                 " VALUES (?, 'draft', ?, ?, ?, ?, ?, ?) RETURNING *",
                 (user_id, step.value, language, start_payload, update_id, now, now),
             )
+        self._drop_files(dropped)
         return testimonial_from_row(next(iter(rows)))
 
     async def update_draft(self, draft: Testimonial, **changes: Any) -> Testimonial | None:
@@ -104,7 +111,13 @@ class DraftStore(Store):
             " WHERE id = ? AND status = 'draft' AND version = ? RETURNING *",
             (*params, to_ts(), draft.id, draft.version),
         )
-        return testimonial_from_row(rows[0]) if rows else None
+        if not rows:
+            return None
+        saved = testimonial_from_row(rows[0])
+        # A photo the row no longer names (replaced, removed, not chosen): its file goes.
+        kept = {saved.portrait, saved.portrait_offer}
+        self._drop_files([n for n in (draft.portrait, draft.portrait_offer) if n and n not in kept])
+        return saved
 
     async def mark_asked(
         self,
@@ -141,9 +154,13 @@ class DraftStore(Store):
 
     async def discard_draft(self, draft_id: int) -> bool:
         """Delete an open draft; return whether there was one."""
-        count = await self.db.execute(
-            "DELETE FROM testimonials WHERE id = ? AND status = 'draft'", (draft_id,)
-        )
+        async with self.db.transaction() as conn:
+            dropped = await portrait_names(conn, "id = ? AND status = 'draft'", (draft_id,))
+            cursor = await conn.execute(
+                "DELETE FROM testimonials WHERE id = ? AND status = 'draft'", (draft_id,)
+            )
+            count = cursor.rowcount
+        self._drop_files(dropped)
         return count == 1
 
     async def submit(
@@ -182,7 +199,10 @@ class DraftStore(Store):
                 expected=(Status.DRAFT,),
                 sets=", step = NULL, submitted_at = ?, author_name = ?, author_username = ?,"
                 " quote = ?, quote_parts = '[]', answer_messages = '{}', pending_addition = NULL,"
-                " prompt_kind = NULL, created_by_update = NULL, submission_confirmed = 0",
+                " prompt_kind = NULL, created_by_update = NULL, submission_confirmed = 0,"
+                " portrait_offer = NULL, album_answered = NULL",
                 params=(to_ts(), author_name, author_username, draft.quote),
             )
+        if draft.portrait_offer:
+            self._drop_files([draft.portrait_offer])  # a second photo never chosen
         return SubmitResult.SUBMITTED, pending

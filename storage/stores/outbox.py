@@ -11,10 +11,11 @@ from collections.abc import Iterable, Sequence
 
 from storage.models import IllegalTransition, OutboxItem, Status, Testimonial
 from storage.rows import from_ts, testimonial_from_row, to_ts
-from storage.stores.base import Store, move
+from storage.stores.base import move
+from storage.stores.portraits import PortraitStore, portrait_names
 
 
-class OutboxStore(Store):
+class OutboxStore(PortraitStore):
     """The ``outbox`` table and the publishing statuses it drives."""
 
     async def transition(
@@ -150,7 +151,15 @@ class OutboxStore(Store):
         now = to_ts()
         async with self.db.transaction() as conn:
             # From every status TRANSITIONS allows (pending, approved, publishing, published).
-            withdrawn = await move(conn, testimonial_id, Status.WITHDRAWN, expected=expected)
+            dropped = await portrait_names(conn, "id = ?", (testimonial_id,))
+            # Withdrawn: its photo goes with it (the file, then the card's and the post's).
+            withdrawn = await move(
+                conn,
+                testimonial_id,
+                Status.WITHDRAWN,
+                expected=expected,
+                sets=", portrait = NULL, portrait_offer = NULL",
+            )
             if withdrawn is None:
                 return None
             # A queued publication has nothing left to do.
@@ -165,6 +174,7 @@ class OutboxStore(Store):
                     " VALUES (?, 'unpublish', ?)",
                     (testimonial_id, now),
                 )
+        self._drop_files(dropped)
         return withdrawn
 
     async def finish_outbox(self, item_id: int) -> None:

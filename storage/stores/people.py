@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from storage.models import Status, Testimonial, User
 from storage.rows import ids_from_json, testimonial_from_row, to_ts, user_from_row
-from storage.stores.base import Store
+from storage.stores.portraits import PortraitStore, portrait_names
 
 
-class PeopleStore(Store):
+class PeopleStore(PortraitStore):
     """Telegram users as the bot knows them."""
 
     async def upsert_user(
@@ -56,6 +56,7 @@ class PeopleStore(Store):
         way). Texts are blanked, the user row is deleted."""
         now = to_ts()
         async with self.db.transaction() as conn:
+            dropped = await portrait_names(conn, "user_id = ?", (user_id,))
             rows = list(
                 await conn.execute_fetchall(
                     "SELECT t.*, EXISTS (SELECT 1 FROM outbox o WHERE o.testimonial_id = t.id"
@@ -94,6 +95,7 @@ class PeopleStore(Store):
                 "UPDATE testimonials SET status = 'withdrawn', name = '', organisation = '',"
                 " quote = '', quote_parts = '[]', answer_messages = '{}', consent_text = NULL,"
                 " author_name = NULL, author_username = NULL, start_payload = NULL,"
+                " portrait = NULL, portrait_offer = NULL,"
                 " user_id = NULL, version = version + 1, updated_at = ? WHERE user_id = ?",
                 (now, user_id),
             )
@@ -105,4 +107,5 @@ class PeopleStore(Store):
         # The erased text must not stay readable in the -wal file while the bot runs (nor
         # in the database file's older pages): after this update's own inbox row is blanked.
         await self.db.checkpoint_later()
+        self._drop_files(dropped)
         return posted

@@ -3,7 +3,7 @@
     .venv/bin/python -m tests.bench.calls
 
 The real bot (``build_application``) against the in-process fake, on a fresh database: one
-attendee goes through the conversation (the 7 updates of the intake benchmark), an organiser
+attendee goes through the conversation (the 8 updates of the intake benchmark), an organiser
 approves the card, the publisher posts it and tells the author. After each step the bot is
 left to become idle, then the Bot API calls it made are counted by method and by chat.
 Counting, not timing: the figures are exact and do not depend on the machine.
@@ -31,6 +31,7 @@ ATTENDEE_STEPS = (
     ("Analytical Engine Society", "send"),
     ("A fine day, thank you all.", "send"),
     ("Done", "press"),
+    ("Skip", "press"),
     ("Yes, I agree", "press"),
     ("Send", "press"),
 )
@@ -45,6 +46,7 @@ CORRECTING_STEPS = (
     ("The workshops were the best part.", "send"),
     ("See you next year.", "send"),
     ("Done", "press"),
+    ("Skip", "press"),
     ("Yes, I agree", "press"),
     ("Edit name", "press"),
     ("Use", "press"),
@@ -128,9 +130,10 @@ def main() -> None:
         rows,
     )
     print(
-        f"\nattendee side (7 updates): {in_chat} calls in the attendee's chat (one answer per "
-        f"update, plus answerCallbackQuery per press: the issue's count), {attendee} with the "
-        f"organisers' card; whole testimonial: {sum(n for _, n, _ in rows)} calls"
+        f"\nattendee side ({len(ATTENDEE_STEPS)} updates): {in_chat} calls in the attendee's "
+        "chat (one answer per update, plus answerCallbackQuery per press: the issue's count), "
+        f"{attendee} with the organisers' card; "
+        f"whole testimonial: {sum(n for _, n, _ in rows)} calls"
     )
     print_table(
         "Three paragraphs and two corrections: calls in the attendee's chat",

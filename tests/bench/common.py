@@ -329,13 +329,15 @@ def attendee_name(user_id: int) -> str:
 
 
 def conversation(user_id: int, rng: random.Random) -> list[Step]:
-    """The 7 updates of one attendee: /start, name, organisation, quote, Done, agree, Send."""
+    """The 8 updates of one attendee: /start, name, organisation, quote, Done, Skip (no
+    photo), agree, Send."""
     return [
         Step(text="/start"),
         Step(text=attendee_name(user_id)),
         Step(text="Research engineer\nUniversité de Lille"),
         Step(text=quote_for(rng)),
         Step(label="Done"),
+        Step(label="Skip"),  # no photo
         Step(label="Yes, I agree"),  # the preview: intro, the post as it will look, buttons
         Step(label="Send"),
     ]

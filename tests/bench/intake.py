@@ -3,13 +3,13 @@
     .venv/bin/python -m tests.bench.intake            # 1,000 attendees, 500 at a time
     .venv/bin/python -m tests.bench.intake --quick    # 200 attendees, 100 at a time
 
-Each attendee sends /start, a name, an organisation, a quote, then presses Done, "Yes, I
-agree" and Send (7 updates), each time waiting for the bot's answer, as a person does. The
-real bot (``build_application``: real PTB, a real SQLite file, every step committed before
-the reply, a card to the organisers per submission) polls the in-process fake Telegram
-through ``FakeRequest``. The baseline, in the same process and run, is a bare PTB bot doing
-one ``reply_text`` per update, with the same fake, transport, ``Defaults`` (HTML) and
-concurrent updates, fed the same 7 updates per attendee.
+Each attendee sends /start, a name, an organisation, a quote, then presses Done, Skip (no
+photo), "Yes, I agree" and Send (8 updates), each time waiting for the bot's answer, as a
+person does. The real bot (``build_application``: real PTB, a real SQLite file, every step
+committed before the reply, a card to the organisers per submission) polls the in-process
+fake Telegram through ``FakeRequest``. The baseline, in the same process and run, is a bare
+PTB bot doing one ``reply_text`` per update, with the same fake, transport, ``Defaults``
+(HTML) and concurrent updates, fed the same 8 updates per attendee.
 
 Phases:
 
@@ -35,7 +35,7 @@ Flood limits: livredor's own limiter is built from the settings; they are set to
 maximum (1,000 messages a second, Telegram's paid-broadcast ceiling) and then lifted further
 (``Settings.model_copy``), so that the benchmark measures the bot, not the limit; the report
 says how many updates a second the 1,000/s maximum would allow. ``--settings-cap`` keeps it.
-The per-person flood guard (5 a second, burst 20) never triggers at 7 updates a person.
+The per-person flood guard (5 a second, burst 20) never triggers at 8 updates a person.
 """
 
 from __future__ import annotations

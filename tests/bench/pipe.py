@@ -221,6 +221,9 @@ async def attend(fake: PipeFake, a: Attendee, think: float, t0: float) -> None:
     received = [await next_with(inbox, "Done", sent_only=True) for _ in chunks]
     await pause()
     await press(received[-1], "Done")
+    photo = await next_with(inbox, "Skip")
+    await pause()
+    await press(photo, "Skip")  # no photo
     consent = await next_with(inbox, "Yes, I agree")
     await pause()
     await press(consent, "Yes, I agree")

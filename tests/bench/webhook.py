@@ -6,7 +6,7 @@
 The real ``livredor run`` runs as a child process against the fake Telegram served on
 loopback HTTP, ``--rounds`` times per mode (modes in turn; medians are printed, with the
 range), each time on a fresh database and fake, with the same
-attendees saying the same things (the 7-update conversation, ``--concurrency`` people at a
+attendees saying the same things (the 8-update conversation, ``--concurrency`` people at a
 time, each waiting for the bot's answer before the next step):
 
 * **polling**: the bot long-polls ``getUpdates`` (its default);
@@ -62,6 +62,9 @@ MODES = ("polling", "webhook, one at a time", "webhook, concurrent", ECHO, ECHO_
 #: Each livredor mode against the echo bot on the same transport.
 SAME_TRANSPORT = {"polling": ECHO, "webhook, one at a time": ECHO_WEBHOOK}
 JSON = dict[str, Any]
+
+#: The updates of one attendee (``conversation``).
+UPDATES_EACH = len(conversation(0, random.Random(0)))
 
 
 class DeliveringFake(BenchFake):
@@ -194,7 +197,7 @@ async def run_mode(
         result.cpu = cpu_seconds(process.pid) - cpu0
         result.harness_cpu = time.process_time() - harness0
         result.polls = fake.count("getUpdates") - polls0
-        result.updates = (attendees - 20) * 7
+        result.updates = (attendees - 20) * UPDATES_EACH
         if mode in ("webhook, one at a time", ECHO_WEBHOOK):
             result.post_answers = []  # the fake's delivery does not time its POSTs
         process.signal(signal.SIGTERM)
@@ -222,7 +225,7 @@ def main() -> None:
         args.attendees, args.concurrency, args.rounds = 100, 50, 1
     print(machine_banner("livredor webhook benchmark"))
     print(
-        f"{args.attendees} attendees ({args.concurrency} at a time, 7 updates each) per run, "
+        f"{args.attendees} attendees ({args.concurrency} at a time, 8 updates each) per run, "
         f"after 20 to warm up; {args.rounds} run(s) of each mode, in turn; the real "
         f"`livredor run` against the loopback fake"
     )

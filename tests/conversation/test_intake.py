@@ -56,8 +56,13 @@ async def test_whole_conversation_to_pending(harness: Harness) -> None:
     assert [r["message_id"] for r in replies] == [got_it]
     assert replies[0]["text"].startswith(
         "Got it: 35 characters so far. Send more if you like (it will start a new "
-        "paragraph), or tap Done.\n\n✅ Done\n\nOne last question. Do you agree"
+        "paragraph), or tap Done.\n\n✅ Done\n\nWould you like to add a photo?"
     )
+    assert [b for b, _ in harness.fake.buttons(p.id, got_it)] == ["Skip"]
+    replies = await p.press("Skip")
+    assert [r["message_id"] for r in replies] == [got_it]
+    assert "or tap Skip.\n\n✅ Skip\n\nOne last question. Do you agree" in replies[0]["text"]
+    assert "and your photo (if you sent one)" in replies[0]["text"]
     assert [b for b, _ in harness.fake.buttons(p.id, got_it)] == ["Yes, I agree", "No"]
     replies = await p.press("Yes, I agree")
     [preview] = [r["text"] for r in replies]
@@ -76,6 +81,7 @@ async def test_whole_conversation_to_pending(harness: Harness) -> None:
         "Edit organisation",
         "Add a paragraph",
         "Edit testimonial",
+        "📷 Photo",
         "Cancel",
     ]
     draft = await harness.repo.get_draft(p.id)
@@ -87,11 +93,11 @@ async def test_whole_conversation_to_pending(harness: Harness) -> None:
         "with the organisers. I'll tell you as soon as it is published."
     )
     assert harness.fake.buttons(p.id, got_it) == []
-    # Three presses: an answer and one edit each (the card goes to the organisers' group).
+    # Four presses: an answer and one edit each (the card goes to the organisers' group).
     methods = [r.method for r in harness.fake.requests[calls:] if r.method != "getUpdates"]
     assert sorted(m for m in methods if m != "sendMessage") == [
-        *["answerCallbackQuery"] * 3,
-        *["editMessageText"] * 3,
+        *["answerCallbackQuery"] * 4,
+        *["editMessageText"] * 4,
     ], methods
     [pending] = await harness.repo.list_by_status(Status.PENDING)
     assert pending.name == "Ada Lovelace"
@@ -139,6 +145,7 @@ async def test_consent_refused_keeps_draft(harness: Harness) -> None:
     await p.reach_quote()
     await p.send("Nice.")
     await p.press("Done")
+    await p.press("Skip")  # no photo
     replies = await p.press("No")
     assert "without your agreement" in replies[-1]["text"]
     draft = await harness.repo.get_draft(p.id)
@@ -239,6 +246,7 @@ async def test_html_and_odd_characters_are_kept_and_shown_literally(harness: Har
     await p.send("<i>Org</i> & Sons")
     await p.send(quote)
     await p.press("Done")
+    await p.press("Skip")  # no photo
     replies = await p.press("Yes, I agree")
     [preview] = [r["text"] for r in replies]
     # Names are stored NFC (storage/fields.py): the e + combining accent comes back as é.
@@ -280,6 +288,7 @@ async def test_edited_answer_replaces_it(harness: Harness) -> None:
     assert draft.step is Step.QUOTE
     # At the preview, the name's message is the matching field: a fresh preview follows.
     await p.press("Done")
+    await p.press("Skip")  # no photo
     await p.press("Yes, I agree")
     replies = await p.edit(name_message, "John")
     texts = [r["text"] for r in replies]
@@ -426,6 +435,7 @@ async def test_a_long_preview_is_shown_as_the_channel_will_split_it(harness: Har
     await p.send("Premier. " + sentence * 50)  # ~2,500 characters each
     await p.send("Second. " + sentence * 50)
     await p.press("Done")
+    await p.press("Skip")  # no photo
     replies = await p.press("Yes, I agree")
     texts = [r["text"] for r in replies]
     # Too long for one message: the choice on the consent question (its buttons gone), then

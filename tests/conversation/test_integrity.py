@@ -58,6 +58,7 @@ async def test_double_tap_on_consent_sends_one_preview(harness: Harness) -> None
     await p.reach_quote()
     await p.send("Wonderful day.")
     await p.press("Done")
+    await p.press("Skip")  # no photo
     message_id, data = button_of(h, p, "Yes, I agree")
     first = h.fake.user_presses(p.id, p.id, message_id, data)
     second = h.fake.user_presses(p.id, p.id, message_id, data, forge=True)
@@ -69,9 +70,11 @@ async def test_double_tap_on_consent_sends_one_preview(harness: Harness) -> None
     assert draft is not None and draft.step is Step.PREVIEW
 
 
-async def test_double_tap_on_done_asks_consent_once_on_the_same_message(harness: Harness) -> None:
-    # Done is answered on its own message (the consent question and its buttons take the
-    # place of Done): the second tap finds that message live, but its step gone.
+async def test_double_tap_on_done_asks_for_the_photo_once_on_the_same_message(
+    harness: Harness,
+) -> None:
+    # Done is answered on its own message (the photo question and its Skip take the place
+    # of Done): the second tap finds that message live, but its step gone.
     h = harness
     p = h.person()
     await p.reach_quote()
@@ -82,12 +85,12 @@ async def test_double_tap_on_done_asks_consent_once_on_the_same_message(harness:
     second = h.fake.user_presses(p.id, p.id, message_id, data, forge=True)
     await h.settle()
     assert len(h.fake.calls("sendMessage")) == sent_before
-    assert sum("Do you agree" in t for t in p.texts()) == 1
+    assert sum("add a photo?" in t for t in p.texts()) == 1
     assert h.fake.callback_answers[first].get("text") is None
     assert OUT_OF_DATE in h.fake.callback_answers[second]["text"]
-    assert [b for b, _ in h.fake.buttons(p.id, message_id)] == ["Yes, I agree", "No"]
+    assert [b for b, _ in h.fake.buttons(p.id, message_id)] == ["Skip"]
     draft = await h.repo.get_draft(p.id)
-    assert draft is not None and draft.step is Step.CONSENT
+    assert draft is not None and draft.step is Step.PORTRAIT
     assert draft.prompt_message_id == message_id and draft.question_delivered
 
 
@@ -101,13 +104,15 @@ async def test_a_press_that_cannot_be_answered_in_place_is_answered_anew(harness
     got_it, _ = button_of(h, p, "Done")
     refused = "Bad Request: message can't be edited"
     h.fake.fail("editMessageText", p.id, code=400, description=refused, times=2)
-    [consent] = await p.press("Done")
-    assert consent["message_id"] != got_it and "Do you agree" in consent["text"]
+    [photo] = await p.press("Done")
+    assert photo["message_id"] != got_it and "add a photo?" in photo["text"]
     draft = await h.repo.get_draft(p.id)
-    assert draft is not None and draft.step is Step.CONSENT
-    assert draft.prompt_message_id == consent["message_id"] and draft.question_delivered
+    assert draft is not None and draft.step is Step.PORTRAIT
+    assert draft.prompt_message_id == photo["message_id"] and draft.question_delivered
     # Done's message keeps its text; its button is removed (editMessageReplyMarkup).
     assert h.fake.buttons(p.id, got_it) == []
+    [consent] = (await p.press("Skip"))[-1:]
+    assert "Do you agree" in consent["text"]
     # Only the edit carrying the next question refused: the choice is shown in place, the
     # preview comes anew.
     h.fake.fail("editMessageText", p.id, code=400, description=refused, times=1)
@@ -129,6 +134,7 @@ async def test_choices_are_shown_in_place_in_french(harness: Harness) -> None:
     assert "✅ Passer\n\nÀ vous maintenant\u00a0: écrivez votre témoignage" in skipped["text"]
     await p.send("Une belle journée.")
     await p.press("Terminé")
+    await p.press("Passer")  # no photo
     [preview] = await p.press("Oui, j’accepte")
     assert "\n\n✅ Vous avez accepté.\n\nVoici votre témoignage" in preview["text"]
     [sent] = await p.press("Envoyer")
@@ -288,6 +294,7 @@ async def test_a_paste_cut_by_telegram_is_joined_without_a_paragraph_break(
     draft = await h.repo.get_draft(p.id)
     assert draft is not None and draft.quote == f"{typed}\n\nA second thought."
     await p.press("Done")
+    await p.press("Skip")  # no photo
     replies = await p.press("Yes, I agree")
     assert any("we will come back next year." in r["text"] for r in replies)
 
@@ -322,6 +329,7 @@ async def test_edits_of_commands_old_messages_and_after_send(harness: Harness) -
     await p.send("Old text.")
     old_paragraph = p.last_user_message_id()
     await p.press("Done")
+    await p.press("Skip")  # no photo
     await p.press("Yes, I agree")
     replies = await p.edit(name_message, "   ")  # was "That name is 0 characters long"
     assert [r["text"] for r in replies] == ["The name can't be empty."]

@@ -61,7 +61,9 @@ async def test_each_paragraph_moves_the_one_done_button(harness: Harness) -> Non
     assert p.last_answer is not None and OUT_OF_DATE in p.last_answer["text"]
     draft = await h.repo.get_draft(p.id)
     assert draft is not None and draft.step is Step.QUOTE
-    [consent] = await p.press("Done")
+    [photo] = await p.press("Done")
+    assert photo["message_id"] == got[-1] and "add a photo?" in photo["text"]
+    [consent] = await p.press("Skip")
     assert consent["message_id"] == got[-1] and "Do you agree" in consent["text"]
 
 
@@ -88,6 +90,7 @@ async def test_two_corrections_leave_one_current_preview_in_french(harness: Harn
     await p.send("Université de Lille")
     await p.send("Une belle journée, merci.")
     await p.press("Terminé")
+    await p.press("Passer")  # pas de photo
     await p.press("Oui, j’accepte")
     # Correct the name with the profile button, then drop the organisation: both answered
     # on the pressed message (no new message), as before the change.
@@ -163,6 +166,7 @@ async def test_text_typed_at_the_preview_is_kept_after_asking(harness: Harness) 
     await p.press("Passer")
     await p.send("Une belle journée.")
     await p.press("Terminé")
+    await p.press("Passer")  # pas de photo
     await p.press("Oui, j’accepte")
     [asked] = await p.send("Et merci pour le café.")
     assert asked["text"] == (

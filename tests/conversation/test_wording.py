@@ -16,6 +16,7 @@ async def _submit(p: Person, quote: str, labels: tuple[str, ...] = EN) -> None:
     await p.press(skip)
     await p.send(quote)
     await p.press(done)
+    await p.press(skip)  # no photo
     await p.press(agree)
     await p.press(send)
 

@@ -310,6 +310,24 @@ async def press(
     await fake.wait_for(lambda: query in fake.callback_answers, timeout, what=f"{label} answered")
 
 
+async def skip_photo(fake: FakeTelegram, user_id: int, timeout: float = 15.0) -> None:
+    """Press Skip at the photo step (not an older question's Skip, like the organisation's:
+    Done is answered before the photo question is on screen)."""
+
+    def find() -> tuple[int, str] | None:
+        for message in reversed(fake.messages(user_id)):
+            for _, data in fake.buttons(user_id, message["message_id"]):
+                if data is not None and data.startswith("in:noportrait:"):
+                    return int(message["message_id"]), data
+        return None
+
+    button = await fake.wait_for(find, timeout, what="the photo step's Skip")
+    assert button is not None  # wait_for returns a truthy value
+    message_id, data = button
+    query = fake.user_presses(user_id, user_id, message_id, data)
+    await fake.wait_for(lambda: query in fake.callback_answers, timeout, what="Skip answered")
+
+
 async def submit(
     fake: FakeTelegram,
     user_id: int,
@@ -324,6 +342,7 @@ async def submit(
     await say(fake, user_id, organisation)
     await say(fake, user_id, quote)
     await press(fake, user_id, "Done")
+    await skip_photo(fake, user_id)
     await press(fake, user_id, "Yes, I agree")
     await press(fake, user_id, "Send")
 

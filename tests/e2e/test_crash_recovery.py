@@ -25,6 +25,8 @@ from bot.sandbox import FakeServer, FakeTelegram, UploadedFile
 from storage import models
 from storage.database import Database
 from storage.models import Signature, Status, Step
+from storage.models import Status, Step
+from storage.portraits import portraits_dir
 from storage.testimonials import Repository
 from tests.e2e.cli_process import CliProcess, cli_env, fake_telegram, wait_until
 
@@ -42,6 +44,8 @@ REPLY_TIMEOUT = 15.0
 ASKS_NAME = "What name should appear"
 ASKS_ORGANISATION = "Your role and organisation"
 ASKS_QUOTE = "Now your testimonial"
+ASKS_PHOTO = "add a photo?"
+GOT_PHOTO = "Got your photo"
 ASKS_CONSENT = "Do you agree"
 PREVIEW_ACTIONS = "Send it, or correct something first."
 SUBMITTED = "Thank you!"
@@ -67,6 +71,8 @@ class Move:
     consent: bool = False
     shows: tuple[str, ...] = field(default=())  # whole texts the answer must contain
     signature: Signature = Signature.FULL
+    photo: bool = False  # the attendee sends a photo (``text`` and ``button`` None)
+    portrait: bool = False  # the draft has one after this move
 
 
 CONVERSATION = [
@@ -101,11 +107,21 @@ CONVERSATION = [
     Move(
         "Done",
         button="done",
-        reply=ASKS_CONSENT,
+        reply=ASKS_PHOTO,
+        step=Step.PORTRAIT,
+        name=NAME,
+        organisation=ORGANISATION,
+        quote=BOTH_PARTS,
+    ),
+    Move(
+        "photo",
+        photo=True,
+        reply=GOT_PHOTO,
         step=Step.CONSENT,
         name=NAME,
         organisation=ORGANISATION,
         quote=BOTH_PARTS,
+        portrait=True,
     ),
     Move(
         "consent",
@@ -117,6 +133,7 @@ CONVERSATION = [
         quote=BOTH_PARTS,
         consent=True,
         shows=(PREVIEW,),
+        portrait=True,
     ),
     Move(
         "Sign differently",
@@ -127,6 +144,7 @@ CONVERSATION = [
         organisation=ORGANISATION,
         quote=BOTH_PARTS,
         consent=True,
+        portrait=True,
     ),
     Move(
         "first name and initial",
@@ -139,6 +157,7 @@ CONVERSATION = [
         consent=True,
         shows=(SIGNED_PREVIEW,),
         signature=Signature.INITIAL,
+        portrait=True,
     ),
     Move(
         "Send",
@@ -150,6 +169,7 @@ CONVERSATION = [
         quote=BOTH_PARTS,
         consent=True,
         signature=Signature.INITIAL,
+        portrait=True,
     ),
 ]
 MOVES = {m.label: i for i, m in enumerate(CONVERSATION)}
@@ -208,6 +228,9 @@ def act(fake: FakeTelegram, move: Move) -> None:
     """Do ``move`` as the attendee (without waiting for the bot)."""
     if move.text is not None:
         fake.user_sends(USER, move.text)
+        return
+    if move.photo:
+        fake.user_sends(USER, kind="photo")
         return
     prefix = f"in:{move.button}:"
     for message in reversed(fake.messages(USER)):
@@ -270,11 +293,14 @@ async def check_database(database: Path, move: Move) -> None:
     got = (row.name, row.organisation, row.quote, row.consent_at is not None, row.signature)
     want = (move.name, move.organisation, move.quote, move.consent, move.signature)
     assert got == want, f"after {move.label}"
+    # The photo: downloaded and kept once, its one file named by the row (no orphan).
+    kept = {p.name for p in portraits_dir(database).glob("*")}
+    assert kept == ({row.portrait} if move.portrait else set()), (move.label, kept, row.portrait)
 
 
 # -- kill -9 between two steps -------------------------------------------------------------
 
-KILL_AFTER = ["/start", "name", "organisation", "first quote message", "Done", "consent"]
+KILL_AFTER = ["/start", "name", "organisation", "first quote message", "Done", "photo", "consent"]
 KILL_AFTER += ["first name and initial"]  # the signature chosen at the preview
 
 
@@ -292,7 +318,16 @@ async def test_kill_9_after_each_step_loses_nothing(tmp_path: Path) -> None:
                     await bot.kill9()
                     # What the dead process committed is all there, at the open step.
                     await check_database(bot.database, move)
+                    if move.photo:
+                        # What a kill between writing a photo and committing its row
+                        # leaves: a file no row names (and one half written). The next
+                        # start removes them; the update itself was replayed (in flight,
+                        # below), so nothing is lost.
+                        folder = portraits_dir(bot.database)
+                        (folder / f"{'o' * 22}.jpg").write_bytes(b"orphan")
+                        (folder / f".{'t' * 22}.jpg.tmp").write_bytes(b"half")
                     await bot.start()
+                    await check_database(bot.database, move)
             assert len(bot.processes) == len(KILL_AFTER) + 1
             texts = [m["text"] for m in fake.messages(USER)]
             assert not any(ERROR in t for t in texts), texts
@@ -359,6 +394,8 @@ def delivered_after(fake: FakeTelegram, calls_before: int, update_id: int) -> bo
         "name",
         # The press was answered before the crash; answering again is not an error.
         "Done",
+        # The photo was downloaded, kept and recorded: the replay downloads nothing again.
+        "photo",
     ],
 )
 async def test_kill_9_with_update_in_flight_applies_it_once(tmp_path: Path, in_flight: str) -> None:
@@ -376,6 +413,7 @@ async def test_kill_9_with_update_in_flight_applies_it_once(tmp_path: Path, in_f
             # but the answer never comes back, nor does the bot's confirmation of the update.
             # (A press is answered in place, by editing the message that carries its button.)
             fake.hold("editMessageText" if move.button else "sendMessage", chat_id=USER)
+            downloads = len(fake.downloads)
             act(fake, move)
             update_id = int(fake.pending_updates[-1]["update_id"])
             gate.close_after(update_id)
@@ -396,8 +434,11 @@ async def test_kill_9_with_update_in_flight_applies_it_once(tmp_path: Path, in_f
             )
             # One person's updates are handled in order: once /help is answered, the
             # redelivered update has been handled too.
-            help_move = replace(move, label="/help", text="/help", button=None, reply=HELP)
+            help_move = replace(
+                move, label="/help", text="/help", button=None, photo=False, reply=HELP
+            )
             await play(bot, help_move)
+            assert len(fake.downloads) == downloads + (1 if move.photo else 0)
             after_restart = [m["text"] for m in fake.messages(USER)[seen:]]
             assert not any(ERROR in t for t in after_restart), after_restart
             for later in CONVERSATION[index + 1 :]:

@@ -29,6 +29,7 @@ from tests.e2e.cli_process import (
     press,
     run_cli,
     say,
+    skip_photo,
     wait_until,
 )
 from tests.e2e.test_crash_recovery import (
@@ -184,6 +185,7 @@ async def test_part_two_of_a_paste_survives_a_kill_while_part_one_is_answered(
                 what="part 2 acknowledged after the restart",
             )
             await press(fake, USER, "Done")
+            await skip_photo(fake, USER)
             await press(fake, USER, "Yes, I agree")
             await fake.wait_for(
                 lambda: PREVIEW_ACTIONS in texts(fake, seen), TIMEOUT, what="the preview"

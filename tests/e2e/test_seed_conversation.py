@@ -35,6 +35,7 @@ ASKS_NAME = "What name should appear"
 ASKS_ORGANISATION = "Your role and organisation"
 ASKS_QUOTE = "Now your testimonial"
 QUOTE_RECEIVED = "characters so far"
+ASKS_PHOTO = "add a photo?"
 ASKS_CONSENT = "Do you agree"
 PREVIEW_INTRO = "Here is your testimonial exactly as it will appear in the channel:"
 AGREED = "✅ You agreed."
@@ -146,7 +147,8 @@ async def play(harness: Harness, a: Attendee) -> None:
     received = await step(send(*a.chunks), QUOTE_RECEIVED, count=len(a.chunks))
     counts = [m["text"] for m in received if QUOTE_RECEIVED in m["text"]]
     assert f"{len(a.entry.quote):,} {QUOTE_RECEIVED}" in counts[-1], counts
-    await step(press("done"), ASKS_CONSENT)
+    await step(press("done"), ASKS_PHOTO)
+    await step(press("noportrait"), ASKS_CONSENT)
     preview = await step(press("agree"), PREVIEW_ACTIONS)
     texts = [m["text"] for m in preview]
     assert PREVIEW_ACTIONS in texts[-1], texts

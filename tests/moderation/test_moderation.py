@@ -296,6 +296,7 @@ async def test_long_testimonial_card_and_post_are_split(harness: Harness) -> Non
     await p.send("\n\n".join(paragraphs[:3]))
     await p.send("\n\n".join(paragraphs[3:]))
     await p.press("Done")
+    await p.press("Skip")  # no photo
     await p.press("Yes, I agree")
     await p.press("Send")
     [mine] = await harness.repo.list_for_user(p.id)

@@ -114,6 +114,7 @@ async def submit(
     await p.send("Analytical Engine Society\nLondon")
     await p.send(quote)
     await p.press("Done")
+    await p.press("Skip")  # no photo
     await p.press("Yes, I agree")
     await p.press("Send")
     mine = await h.repo.list_for_user(p.id)

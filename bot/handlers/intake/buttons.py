@@ -16,6 +16,7 @@ from bot.services.answers import quote_too_long
 from bot.services.container import Context, Services
 from bot.services.messages import answer_query, drop_buttons, edit_text, profile_name, reply
 from bot.services.people import load_person
+from bot.services.portraits import PORTRAIT_STEPS, after_portrait
 from bot.services.questions import (
     ANSWER_SAVED,
     ask,
@@ -43,7 +44,8 @@ log = logging.getLogger(__name__)
 INTAKE_PATTERN = (
     r"^in:(profile|skip|done|agree|decline|send|edit_name|edit_org|edit_quote|add|addyes"
     r"|addno|cancel|cancel_yes|cancel_no|continue|restart|session\.\d{1,4}|nosession|signature"
-    r"|sign\.(?:full|initial|anonymous|anonymous_org)|another(?:\.\d{1,4})?):(\d{1,18})$"
+    r"|sign\.(?:full|initial|anonymous|anonymous_org)|another(?:\.\d{1,4})?"
+    r"|portrait|noportrait|keepportrait|replace|keepfirst):(\d{1,18})$"
 )
 
 
@@ -241,7 +243,9 @@ async def _done(press: Press) -> None:
     if not press.draft.quote:
         await reply(press.update, press.svc.texts(press.lang, "intake.quote_needed"))
         return
-    next_step = Step.PREVIEW if press.draft.consent_at else Step.CONSENT
+    # The words first, then the photo they may go with; once past consent (the words
+    # edited from the preview), straight back to the preview.
+    next_step = Step.PREVIEW if press.draft.consent_at else Step.PORTRAIT
     await _moved(press, await press.svc.repo.update_draft(press.draft, step=next_step))
 
 
@@ -266,7 +270,37 @@ EDIT_STEP = {
     "edit_name": Step.EDIT_NAME,
     "edit_org": Step.EDIT_ORGANISATION,
     "edit_quote": Step.EDIT_QUOTE,
+    "portrait": Step.PORTRAIT,
 }
+
+
+async def _no_portrait(press: Press) -> None:
+    # Skip, or take the photo off (its file goes once the row no longer names it).
+    draft = press.draft
+    saved = await press.svc.repo.update_draft(draft, portrait=None, step=after_portrait(draft))
+    await _moved(press, saved)
+
+
+async def _keep_portrait(press: Press) -> None:
+    draft = press.draft
+    await _moved(press, await press.svc.repo.update_draft(draft, step=after_portrait(draft)))
+
+
+async def _answer_offer(press: Press) -> None:
+    """Replace the photo with the second one, or keep the first; the open question again."""
+    svc, lang, draft = press.svc, press.lang, press.draft
+    if draft.portrait_offer is None:
+        await _ask_again(press)
+        return
+    if press.action == "replace":
+        saved = await svc.repo.update_draft(
+            draft, portrait=draft.portrait_offer, portrait_offer=None
+        )
+        said = svc.texts(lang, "intake.portrait_replaced")
+    else:
+        saved = await svc.repo.update_draft(draft, portrait_offer=None)
+        said = svc.texts(lang, "intake.portrait_kept_first")
+    await _moved(press, saved, said)
 
 
 async def _edit_field(press: Press) -> None:
@@ -467,6 +501,11 @@ BUTTONS: dict[str, Button] = {
     "addno": Button(_drop_typed, frozenset({Step.PREVIEW})),
     "signature": Button(_signature, frozenset({Step.PREVIEW})),
     "sign": Button(_sign, frozenset({Step.SIGNATURE})),
+    "portrait": Button(_edit_field, frozenset({Step.PREVIEW})),
+    "noportrait": Button(_no_portrait, frozenset({Step.PORTRAIT})),
+    "keepportrait": Button(_keep_portrait, frozenset({Step.PORTRAIT})),
+    "replace": Button(_answer_offer, PORTRAIT_STEPS),
+    "keepfirst": Button(_answer_offer, PORTRAIT_STEPS),
     "cancel": Button(_cancel),
     "cancel_yes": Button(_cancel_yes),
     "cancel_no": Button(_keep_going),
@@ -518,7 +557,9 @@ async def answer_in_place(
     if message is not None and message.text:
         kept, kept_plain = ("", "") if fold else (message.text_html, message.text)
         shown = "\n\n".join(part for part in (kept, said or "") if part)
-        follow = tail if question is None else None if question.lead else question.text
+        # A question that comes with messages before it (a long preview, a photo) is sent.
+        alone = question is not None and not question.lead and question.photo is None
+        follow = tail if question is None else question.text if alone else None
         if follow is not None and _fits(kept_plain, said or "", follow):
             markup = question.markup if question is not None else None
             if await _edit(message, f"{shown}\n\n{follow}" if shown else follow, markup):

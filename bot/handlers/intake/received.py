@@ -1,6 +1,7 @@
-"""A message from the attendee: a text answers the open step; anything else (a sticker, a
-photo, a voice note, a file) is told what is expected, except a photo's caption at the quote
-(a file's caption is not: it is about the file, which the bot does not read)."""
+"""A message from the attendee: a text answers the open step; a photo after the words is
+the portrait; anything else (a sticker, a voice note, a file) is told what is expected,
+except a photo's caption at the quote (a file's caption is not: it is about the file,
+which the bot does not read)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.services.answers import add_quote, take_answer
 from bot.services.container import Context
 from bot.services.messages import reply
 from bot.services.people import load_person
+from bot.services.portraits import PORTRAIT_STEPS, ask_for_photo, received_photo
 from bot.services.questions import QUESTION, TEXT_STEPS, keyboard, prompt, say_no_draft
 from storage.models import Step
 
@@ -47,6 +49,17 @@ async def received_other(update: Update, context: Context) -> None:
         await say_no_draft(update, svc, lang)
         return
     message = update.effective_message
+    if message is not None and draft.step in PORTRAIT_STEPS:
+        if str(message.message_id) in draft.answer_messages:
+            return  # delivered again after a crash: the photo was taken already
+        if message.photo:
+            await received_photo(update, svc, lang, draft, message)
+            return
+        if draft.step is Step.PORTRAIT:
+            # A file (even an image sent as a file), a sticker, a voice note...
+            key = "intake.portrait_document" if message.document else "intake.portrait_expected"
+            await ask_for_photo(update, svc, lang, draft, key)
+            return
     document = message is not None and message.document and not message.animation
     if document and draft.step in (Step.QUOTE, Step.EDIT_QUOTE):
         # A file (a .docx, a PDF...): its caption ("it's in the file") is not the testimonial,
