@@ -41,6 +41,8 @@ ChannelLinks = Callable[[Testimonial], Iterable[str]]
 #: time it changes, so the caller orders the testimonials by session first.
 SessionOf = Callable[[Testimonial], str | None]
 
+#: A testimonial's portrait for the HTML book, as a ``data:`` URI (None: no photo).
+PortraitOf = Callable[[Testimonial], str | None]
 DEFAULT_TITLE = "Livre d’or"
 # Our guillemets around a quote: a no-break space inside (the house rule of bot/texts/fr.toml).
 GUILLEMET_OPEN = QUOTE_OPEN
@@ -67,6 +69,7 @@ CSV_COLUMNS = (
     "source",
     "import_key",
     "session",
+    "portrait",
 )
 JSON_FORMAT_VERSION = 1
 #: Who the author is on Telegram: in the JSON only when asked for (``--with-identity``); the
@@ -260,10 +263,13 @@ def to_html(
     )
 
 
-def _html_entry(t: Testimonial, heading: str | None, texts: Texts | None) -> dict[str, Any]:
+def _html_entry(
+    t: Testimonial, heading: str | None, texts: Texts | None, portrait: str | None
+) -> dict[str, Any]:
     name, orgs, paragraphs = _layout(t, texts)
     return {
         "session": heading,
+        "portrait": portrait,
         "name": name,
         "org_lines": orgs,
         "paragraphs": [[_segments(line) for line in p] for p in paragraphs] or [[[]]],
@@ -278,10 +284,13 @@ def iter_html(
     lang: str = "fr",
     session_of: SessionOf | None = None,
     texts: Texts | None = None,
+    portrait_of: PortraitOf | None = None,
 ) -> Iterator[str]:
-    """Yield :func:`to_html`'s page a piece at a time (Jinja's ``generate``)."""
+    """Yield :func:`to_html`'s page a piece at a time (Jinja's ``generate``);
+    ``portrait_of``: a testimonial's photo as a ``data:`` URI (the page stays one file)."""
     entries = (
-        _html_entry(t, heading, texts) for t, heading in _session_headings(testimonials, session_of)
+        _html_entry(t, heading, texts, portrait_of(t) if portrait_of else None)
+        for t, heading in _session_headings(testimonials, session_of)
     )
     template = _environment().get_template("book.html.j2")
     yield from template.generate(
@@ -347,8 +356,10 @@ def iter_csv(
     channel_links: ChannelLinks | None = None,
     session_of: SessionOf | None = None,
     texts: Texts | None = None,
+    portrait_path: PortraitOf | None = None,
 ) -> Iterator[str]:
-    """Yield :func:`to_csv`'s rows (without the byte order mark) a few at a time."""
+    """Yield :func:`to_csv`'s rows (without the byte order mark) a few at a time
+    (``portrait_path``: where a testimonial's photo is, beside the file: the zip format)."""
     del event_name
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -358,6 +369,7 @@ def iter_csv(
         row["channel_links"] = "\n".join(channel_links(t)) if channel_links else None
         row["session"] = session_of(t) if session_of else None
         row["signed_name"], row["signed_organisation"] = byline(t, texts)
+        row["portrait"] = portrait_path(t) if portrait_path else None
         writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
         if i % 500 == 0:
             yield buffer.getvalue()
@@ -410,10 +422,12 @@ def iter_json(
     session_of: SessionOf | None = None,
     with_identity: bool = False,
     texts: Texts | None = None,
+    portrait_path: PortraitOf | None = None,
 ) -> Iterator[str]:
     """Yield :func:`to_json`'s document a testimonial at a time, byte for byte what
     ``json.dumps(document, indent=2)`` writes (``count``: how many ``testimonials`` yields).
-    The author's Telegram account (``IDENTITY_FIELDS``) only ``with_identity``."""
+    The author's Telegram account (``IDENTITY_FIELDS``) only ``with_identity``; the photo as
+    a path beside the file with ``portrait_path`` (the zip format), else its file's name."""
     head = {
         "event": event_name,
         "exported_at": (exported_at or datetime.now(UTC)).isoformat(),
@@ -437,6 +451,8 @@ def iter_json(
             item["channel_links"] = list(channel_links(t))
         item["session"] = session_of(t) if session_of else None
         item["signed_name"], item["signed_organisation"] = byline(t, texts)
+        if portrait_path:
+            item["portrait"] = portrait_path(t)
         dumped = json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n    ")
         yield ("\n    " if i == 0 else ",\n    ") + dumped
     yield "\n  ]\n}\n"

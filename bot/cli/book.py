@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bot.book.files import render_book
+from bot.book.files import render_book, write_zip
 from bot.book.imports import read_entries
 from bot.book.parse import BookFormatError
 from bot.cli.outputs import OutputError, check_target, replacing
@@ -21,7 +21,7 @@ NOT_TEXT = (
 )
 #: The format a file name's extension names (``livredor.html`` is HTML, not Markdown).
 EXTENSIONS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
-EXTENSIONS |= {".csv": "csv", ".json": "json"}
+EXTENSIONS |= {".csv": "csv", ".json": "json", ".zip": "zip"}
 
 
 def export_format(fmt: str | None, output: Path | None) -> str:
@@ -58,6 +58,22 @@ async def export_book(
             username = await repo.get_state(USERNAME_KEY)  # kept by `livredor run`
         finally:
             await db.close()
+        if fmt == "zip":
+            if output is None:
+                print(
+                    "The zip format is a file: name it with -o (like -o book.zip).", file=sys.stderr
+                )
+                return 2
+            with replacing(output, force=force) as temporary:
+                write_zip(
+                    testimonials,
+                    settings,
+                    temporary,
+                    with_identity=with_identity,
+                    channel_username=username,
+                )
+            print(f"Wrote {len(testimonials)} testimonial(s) to {output}.", file=sys.stderr)
+            return 0
         text = render_book(
             testimonials, fmt, settings, with_identity=with_identity, channel_username=username
         )

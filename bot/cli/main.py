@@ -33,8 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write the livre d'or (approved testimonials)")
     export.add_argument(
         "--format",
-        choices=("md", "html", "csv", "json"),
-        help="default: the extension of -o (.md .html .csv .json), else md",
+        choices=("md", "html", "csv", "json", "zip"),
+        help="default: the extension of -o (.md .html .csv .json .zip), else md; zip: the "
+        "JSON and the CSV with the photos",
     )
     export.add_argument("--order", choices=("date", "name", "organisation"), default="date")
     export.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")

@@ -569,7 +569,7 @@ async def ban_command(update: Update, context: Context) -> None:
 
 
 async def export_command(update: Update, context: Context) -> None:
-    """Send the livre d'or as a file: /export [md|html|csv|json] (Markdown by default)."""
+    """Send the livre d'or as a file: /export [md|html|csv|json|zip] (Markdown by default)."""
     svc = await _organiser_only(update, context)
     message = update.effective_message
     if svc is None or message is None:

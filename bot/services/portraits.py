@@ -2,68 +2,32 @@
 show it.
 
 A photo is downloaded once (``getFile``, then the file), made into the one image livredor
-keeps (turned upright, at most ``MAX_SIDE`` pixels, a plain JPEG: no EXIF, no GPS, no
-comment) and stored beside the database (``storage.portraits``) before the draft row names
-it. A second photo is kept aside until the attendee says which one stays.
+keeps (``bot/services/images.py``: upright, at most 1,280 pixels, a plain JPEG without
+EXIF, GPS or comment) and stored beside the database (``storage.portraits``) before the
+draft row names it. A second photo is kept aside until the attendee says which one stays.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 from collections.abc import Sequence
 
-from PIL import Image, ImageOps, UnidentifiedImageError
 from telegram import InlineKeyboardMarkup, Message, PhotoSize, Update
 from telegram.error import TelegramError
 
 from bot.services.container import Services
+from bot.services.images import NotAnImage, normalise
 from bot.services.messages import button, reply
 from bot.services.questions import ANSWER_SAVED, ask, keyboard, prompt
 from storage.models import Answered, Step, Testimonial
 
 log = logging.getLogger(__name__)
 
-#: The longest side of a kept portrait: Telegram's own photos are at most 2,560 pixels; the
-#: channel, the cards and a printed page need far less.
-MAX_SIDE = 1280
-#: The book's size: about 4 cm at 300 dpi, beside the name.
-BOOK_SIDE = 480
-JPEG_QUALITY = 85
 #: Telegram's bots may download files up to 20 MB; a phone photo is far smaller.
 DOWNLOAD_MAX = 20 * 1024 * 1024
 #: Steps at which a photo is the portrait (before them it is not asked for yet).
 PORTRAIT_STEPS = frozenset({Step.PORTRAIT, Step.CONSENT, Step.PREVIEW})
-
-
-class NotAnImage(Exception):
-    """The file is not an image Pillow can read."""
-
-
-def normalise(content: bytes, max_side: int = MAX_SIDE) -> bytes:
-    """Return the image as livredor keeps it: upright (the EXIF orientation applied), RGB,
-    within ``max_side``, saved as a fresh JPEG that carries no metadata at all."""
-    try:
-        with Image.open(io.BytesIO(content)) as opened:
-            opened.load()
-            image = ImageOps.exif_transpose(opened)
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise NotAnImage(str(exc)) from None
-    if image.mode != "RGB":
-        image = image.convert("RGB")
-    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    # A new image object: no info dict, so no EXIF, ICC, XMP or comment is written.
-    clean = Image.new("RGB", image.size)
-    clean.paste(image)
-    clean.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
-    return out.getvalue()
-
-
-def book_image(content: bytes) -> bytes:
-    """The portrait at the book's print size."""
-    return normalise(content, BOOK_SIDE)
 
 
 async def fetch(message: Message) -> bytes:
