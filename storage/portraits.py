@@ -15,6 +15,8 @@ import logging
 import os
 import re
 import secrets
+import shutil
+import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -120,6 +122,29 @@ class PortraitFiles:
             self._sync_folder()
         return removed
 
+    def copy_into(self, names: Iterable[str], folder: Path) -> int:
+        """Put these portraits into ``folder`` (created 0700; a backup's): a hard link where
+        the disk allows it (a portrait is never rewritten, only deleted), else a copy, 0600
+        either way (no folder for none). Return how many were there to copy."""
+        names = [name for name in names if self.is_name(name)]
+        if not names:
+            return 0
+        target = PortraitFiles(folder)
+        target._make_folder()
+        copied = 0
+        for name in names:
+            source = self.folder / name
+            try:
+                os.link(source, folder / name)
+            except FileNotFoundError:
+                continue
+            except OSError:
+                shutil.copyfile(source, folder / name)
+                (folder / name).chmod(FILE_MODE)
+            copied += 1
+        target._sync_folder()
+        return copied
+
     def _make_folder(self) -> None:
         self.folder.mkdir(mode=DIR_MODE, exist_ok=True)
         mode = self.folder.stat().st_mode & 0o777
@@ -133,3 +158,35 @@ class PortraitFiles:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+
+def names_in_copy(database: Path) -> set[str]:
+    """The portraits a database copy (a backup) names, read without changing it."""
+    conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(testimonials)")}
+        if "portrait" not in columns:
+            return set()  # written before portraits were kept
+        rows = conn.execute(
+            "SELECT portrait FROM testimonials WHERE portrait IS NOT NULL"
+            " UNION SELECT portrait_offer FROM testimonials WHERE portrait_offer IS NOT NULL"
+        )
+        return {str(row[0]) for row in rows}
+    finally:
+        conn.close()
+
+
+def install_folder(staging: Path, target: Path) -> None:
+    """Put a backup's portraits folder in place of the one its previous copy had (if any)."""
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    if staging.exists():
+        staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_folder(folder: Path) -> None:
+    """Delete a portraits folder (a backup's, with its copy), whatever it holds."""
+    shutil.rmtree(folder, ignore_errors=True)

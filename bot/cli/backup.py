@@ -20,6 +20,13 @@ from pathlib import Path
 from bot.cli.outputs import OutputError, check_target, problem
 from config.settings import Settings
 from storage.database import Database, inspect_copy
+from storage.portraits import (
+    PortraitFiles,
+    install_folder,
+    names_in_copy,
+    portraits_dir,
+    remove_folder,
+)
 
 # The names target_path() gives dated copies: retention deletes only these.
 _DATED = re.compile(r"livredor-\d{8}-\d{6}\.db")
@@ -37,6 +44,7 @@ class BackupReport:
     schema: int
     testimonials: int
     size: int
+    photos: int = 0  # the portraits it names, copied beside it (``<copy>.portraits``)
 
 
 def target_path(path: Path, now: datetime | None = None) -> Path:
@@ -93,13 +101,15 @@ def _prepare(source: Path, path: Path) -> tuple[Path, Path]:
     return target, temporary
 
 
-def _install(temporary: Path, target: Path, schema: int) -> BackupReport:
-    """Verify the temporary copy, make it durable, then rename it over the target."""
+def _install(temporary: Path, target: Path, schema: int, photos: int) -> BackupReport:
+    """Verify the temporary copy, make it durable, then rename it over the target; its
+    portraits' folder takes the place of the previous copy's."""
     count = verify_copy(temporary, schema)
     _fsync(temporary)
     os.replace(temporary, target)
+    install_folder(portraits_dir(temporary), portraits_dir(target))
     _fsync(target.parent, directory=True)
-    return BackupReport(target, schema, count, target.stat().st_size)
+    return BackupReport(target, schema, count, target.stat().st_size, photos)
 
 
 async def make_backup(source: Path, path: Path) -> BackupReport:
@@ -114,7 +124,11 @@ async def make_backup(source: Path, path: Path) -> BackupReport:
             await db.backup_to(temporary)
         finally:
             await db.close()
-        return _install(temporary, target, schema)
+        # The photos the copy names go with it, and only as long as it (same retention).
+        photos = PortraitFiles(portraits_dir(source)).copy_into(
+            names_in_copy(temporary), portraits_dir(temporary)
+        )
+        return _install(temporary, target, schema, photos)
     except sqlite3.Error as exc:
         raise BackupError(f"SQLite could not copy the database ({exc})") from exc
     except OSError as exc:
@@ -122,15 +136,18 @@ async def make_backup(source: Path, path: Path) -> BackupReport:
     finally:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
+        remove_folder(portraits_dir(temporary))
 
 
 def prune(folder: Path, keep: int) -> list[Path]:
     """Delete all but the ``keep`` newest dated copies (``livredor-YYYYMMDD-HHMMSS.db``) in
-    ``folder``; return the deleted ones. Only our own dated names are ever touched."""
+    ``folder``, each with its photos (``<copy>.portraits``); return the deleted ones. Only our
+    own dated names are ever touched."""
     dated = sorted(p for p in folder.iterdir() if _DATED.fullmatch(p.name) and p.is_file())
     old = dated[:-keep] if keep > 0 else dated
     for path in old:
         path.unlink(missing_ok=True)
+        remove_folder(portraits_dir(path))  # its photos go with it
     return old
 
 
@@ -142,9 +159,11 @@ async def backup(settings: Settings, path: Path, keep: int | None = None) -> int
     except BackupError as exc:
         print(f"Backup failed: {exc}.", file=sys.stderr)
         return 1
+    photos = f", {report.photos} photo(s) beside it" if report.photos else ""
     print(
         f"Backup written to {report.path} ({report.size / 1024:.0f} KiB): "
-        f"{report.testimonials} testimonial(s), schema {report.schema}, integrity check ok."
+        f"{report.testimonials} testimonial(s){photos}, schema {report.schema}, "
+        "integrity check ok."
     )
     if keep is not None and path.is_dir():  # noqa: ASYNC240 - a CLI
         deleted = prune(path, keep)
