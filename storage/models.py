@@ -390,3 +390,4 @@ class WallEntry:
     start_payload: str | None
     language: str = "en"  # the testimonial's: the language of "a participant"
     anonymous: bool = False
+    portrait: str | None = None  # its photo's file (bot/services/wall.py serves it by id)

@@ -6,7 +6,8 @@ An aiohttp server (like the webhook's) with five routes, all GET:
 - ``/wall.json`` what the page shows, with the same query: polled every
   ``POLL_SECONDS`` with ``If-None-Match`` (an unchanged wall costs a 304 and no query);
 - ``/wall.css``, ``/wall.js``, ``/fonts/*.ttf``: everything the page needs, served from here
-  (no CDN: the venue's network may have no internet; a strict CSP forbids anything else).
+  (no CDN: the venue's network may have no internet; a strict CSP forbids anything else);
+- ``/photo/<id>.jpg``: a published testimonial's photo (with the key, like the page).
 
 What is shown is exactly the channel's post: the same functions of ``render`` make both (the
 page gets the post's plain text, line by line, and sets it with ``textContent``). Only
@@ -46,6 +47,7 @@ from bot.services.signature import anonymous_name
 from bot.services.texts import LANGUAGES, Texts
 from storage.database import Database
 from storage.models import WallEntry
+from storage.portraits import PortraitFiles, portraits_dir
 from storage.stores.wall import WallStore
 
 log = logging.getLogger(__name__)
@@ -152,7 +154,17 @@ def entry_json(entry: WallEntry, site: WallSite, language: str) -> dict[str, obj
         "paragraphs": paragraphs[:words],
         "tags": " ".join(paragraphs[words:]),
         "session": site.sessions.title(entry.start_payload, language) or "",
+        "photo": photo_url(entry, site),
     }
+
+
+def photo_url(entry: WallEntry, site: WallSite) -> str:
+    """Where the page gets a testimonial's photo ("" for none): by its id, never its file's
+    name, with its version (a new photo is a new URL) and the wall's key."""
+    if not entry.portrait:
+        return ""
+    query = {"v": str(entry.version), **({"key": site.key} if site.key else {})}
+    return f"/photo/{entry.id}.jpg?" + "&".join(f"{k}={v}" for k, v in _quoted(query).items())
 
 
 class WallServer:
@@ -161,6 +173,7 @@ class WallServer:
     def __init__(self, db: Database, site: WallSite, *, refresh: float = REFRESH_SECONDS) -> None:
         self.site = site
         self.feed = WallFeed(db, refresh)
+        self.portraits = PortraitFiles(portraits_dir(db.path))
         self._static = _static_files()
         env = Environment(autoescape=select_autoescape(default=True), keep_trailing_newline=True)
         self._page = env.from_string(_ASSETS.joinpath("wall.html").read_text("utf-8"))
@@ -170,6 +183,7 @@ class WallServer:
         app.router.add_get("/wall.json", self._json)
         for name in self._static:
             app.router.add_get("/" + name, self._file)
+        app.router.add_get(r"/photo/{id:\d{1,18}}.jpg", self._photo)
         app.on_response_prepare.append(_secure)
         # No access log: 200 screens polling would write 100 lines a second.
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -193,7 +207,8 @@ class WallServer:
         """Refuse an oversized query, and anything but the files without the key."""
         if len(request.query_string) > MAX_QUERY:
             return _plain(HTTPStatus.BAD_REQUEST, "Bad request")
-        if self.site.key is not None and request.path in ("/", "/wall.json"):
+        keyed = request.path in ("/", "/wall.json") or request.path.startswith("/photo/")
+        if self.site.key is not None and keyed:
             given = request.query.get("key", "")
             if not hmac.compare_digest(given.encode(), self.site.key.encode()):
                 return _plain(HTTPStatus.FORBIDDEN, "This wall needs its key")
@@ -273,6 +288,25 @@ class WallServer:
         if etag in request.headers.get("If-None-Match", ""):
             return web.Response(status=HTTPStatus.NOT_MODIFIED, headers=headers)
         return web.Response(body=body, content_type=content_type, headers=headers)
+
+    async def _photo(self, request: web.Request) -> web.StreamResponse:
+        """A published testimonial's photo, found in the current snapshot (nothing else)."""
+        wanted = int(request.match_info["id"])
+        try:
+            snapshot = await self.feed.snapshot()
+        except Exception:
+            log.exception("the wall could not read the database")
+            return _plain(HTTPStatus.SERVICE_UNAVAILABLE, "Try again")
+        entry = next((e for e in snapshot.entries if e.id == wanted), None)
+        name = entry.portrait if entry is not None else None
+        body = await asyncio.to_thread(self.portraits.read, name) if name else None
+        if entry is None or body is None:
+            return _plain(HTTPStatus.NOT_FOUND, "No such photo")
+        etag = f'"{entry.id}-{entry.version}"'
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if etag in request.headers.get("If-None-Match", ""):
+            return web.Response(status=HTTPStatus.NOT_MODIFIED, headers=headers)
+        return web.Response(body=body, content_type="image/jpeg", headers=headers)
 
     def _qr_svg(self, link: str) -> Markup:
         """The link's QR code as inline SVG (error correction H, as on the poster)."""

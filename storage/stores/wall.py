@@ -29,8 +29,8 @@ class WallStore(Store):
         """Return every published testimonial, newest first, as the wall may show it: signed
         as its author chose (``fields.signed``), the name given never leaves this method."""
         rows = await self.db.fetchall(
-            "SELECT id, version, name, organisation, quote, start_payload, language, signature"
-            f" FROM testimonials WHERE status = 'published' {_ORDER}"
+            "SELECT id, version, name, organisation, quote, start_payload, language, signature,"
+            f" portrait FROM testimonials WHERE status = 'published' {_ORDER}"
         )
         entries = []
         for r in rows:
@@ -46,6 +46,7 @@ class WallStore(Store):
                     start_payload=r["start_payload"],
                     language=r["language"],
                     anonymous=signature in (Signature.ANONYMOUS, Signature.ANONYMOUS_ORG),
+                    portrait=r["portrait"],
                 )
             )
         return entries

@@ -78,3 +78,26 @@ def test_a_phone_photo_is_made_clean_and_upright() -> None:
     from bot.services.images import MAX_SIDE, normalise
 
     assert assert_clean(normalise(phone_photo()), MAX_SIDE) == (960, 1280)
+
+
+async def test_the_wall_shows_the_photo_of_what_is_published_only(harness: Harness) -> None:
+    import aiohttp
+
+    from tests.wall.support import running_wall
+
+    h = harness
+    with_photo, without = await publish_two(h)
+    pending = await submit_with_photo(h, h.person("Eve", last_name=None), "Not yet.")
+    async with running_wall(h) as base, aiohttp.ClientSession() as session:
+        async with session.get(f"{base}/wall.json") as r:
+            entries = {int(e["key"]): e for e in (await r.json())["entries"]}
+        assert set(entries) == {with_photo, without} and entries[without]["photo"] == ""
+        url = entries[with_photo]["photo"]
+        assert url.startswith(f"/photo/{with_photo}.jpg?v=")
+        async with session.get(base + url) as r:
+            assert r.status == 200 and r.headers["Content-Type"] == "image/jpeg"
+            assert_clean(await r.read(), 1280)
+        # Not published (pending) or without a photo: nothing to see.
+        for tid in (pending, without, 999):
+            async with session.get(f"{base}/photo/{tid}.jpg") as r:
+                assert r.status == 404

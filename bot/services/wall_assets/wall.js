@@ -40,6 +40,12 @@
 
   function build(entry, paragraphs, cut) {
     const who = element("header", "who");
+    if (entry.photo) {
+      const photo = element("img", "photo");
+      photo.alt = "";
+      photo.src = entry.photo;
+      who.append(photo);
+    }
     if (entry.name) who.append(element("p", "name", entry.name));
     for (const line of entry.organisation) who.append(element("p", "org", line));
     if (entry.session) who.append(element("p", "entry-session", entry.session));
