@@ -38,7 +38,8 @@ from storage.textlength import perceived_length
 log = logging.getLogger(__name__)
 
 REVIEW_PATTERN = (
-    r"^rev:(approve|reason|skip|stop|more|list|bulk|undo|single|next|photo):(\d{1,18})(?::(\d{1,2}))?$"
+    r"^rev:(approve|reason|skip|stop|more|list|bulk|undo|single|next|photo)"
+    r":(\d{1,18})(?::(\d{1,2}))?$"
 )
 #: The buttons about a list of short testimonials ("Approve all"): their id is the list's
 #: (``next``: none), not a testimonial's.
