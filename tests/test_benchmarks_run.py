@@ -134,6 +134,19 @@ def check_publishing(report: str) -> None:
     between(rest["first post, after the first press (ms)"], 0, 10_000)
 
 
+def check_portraits(report: str) -> None:
+    runs = {row["run"]: row for row in table(report, "run")}
+    assert set(runs) == {"baseline: no photo", "with a photo"}
+    for row in runs.values():
+        assert row["posts"] == "3"
+        between(row["publish s"], 0, 60)
+        between(row["peak RSS MB"], 10, 2_000)
+    assert runs["with a photo"]["with a photo"] == "3"
+    assert runs["baseline: no photo"]["with a photo"] == "0"
+    between(runs["with a photo"]["photos KiB"], 10, 10_000)
+    assert runs["baseline: no photo"]["photos KiB"] == "0"
+
+
 def check_growth(report: str) -> None:
     running = table(report, "testimonials")
     assert [r["testimonials"] for r in running] == ["100", "500"]
@@ -227,6 +240,7 @@ RUNS = [
         *("--approvals", "10", "--arrivals", "5", "--window", "0.5"),
         check=check_publishing,
     ),
+    run("portraits", "--testimonials", "3", check=check_portraits),
     run(
         "growth",
         *("--small", "100", "--large", "500", "--pending", "10", "--export", "50"),
