@@ -93,7 +93,11 @@ async def received_photo(
             await svc.repo.discard_portraits([name])
             return
         ANSWER_SAVED.set(True)
-        await ask(update, svc, lang, saved, texts(lang, "intake.portrait_received"))
+        said = texts(lang, "intake.portrait_received")
+        if message.caption:
+            # Words under a photo sent after the words: not silently added to the testimonial.
+            said += " " + texts(lang, "intake.portrait_caption")
+        await ask(update, svc, lang, saved, said)
         return
     saved = await svc.repo.update_draft(draft, portrait_offer=name, answer_messages=answers)
     if saved is None:

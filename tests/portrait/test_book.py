@@ -101,3 +101,24 @@ async def test_the_wall_shows_the_photo_of_what_is_published_only(harness: Harne
         for tid in (pending, without, 999):
             async with session.get(f"{base}/photo/{tid}.jpg") as r:
                 assert r.status == 404
+
+
+async def test_a_keyed_wall_gives_photos_only_with_its_key(harness: Harness) -> None:
+    import aiohttp
+    from pydantic import SecretStr
+
+    from tests.wall.support import running_wall
+
+    h = harness
+    with_photo, _ = await publish_two(h)
+    h.settings = h.settings.model_copy(update={"wall_key": SecretStr("s3cret-wall-key")})
+    async with running_wall(h) as base, aiohttp.ClientSession() as session:
+        async with session.get(f"{base}/wall.json?key=s3cret-wall-key") as r:
+            entries = {int(e["key"]): e for e in (await r.json())["entries"]}
+        url = entries[with_photo]["photo"]
+        assert url.endswith("&key=s3cret-wall-key")
+        async with session.get(base + url) as r:
+            assert r.status == 200
+        for wrong in (f"/photo/{with_photo}.jpg", f"/photo/{with_photo}.jpg?key=wrong"):
+            async with session.get(base + wrong) as r:
+                assert r.status == 403

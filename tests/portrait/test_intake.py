@@ -50,6 +50,15 @@ async def test_a_photo_is_downloaded_once_kept_clean_and_private_and_previewed(
     assert pending.portrait == kept.name and files_in(folder) == [kept]
 
 
+async def test_a_caption_at_the_photo_step_is_not_lost_silently(harness: Harness) -> None:
+    p = harness.person()
+    await at_photo_step(p)
+    [answer] = (await p.send("And thanks to the cooks!", kind="photo"))[-1:]
+    assert "Its caption is not part of your testimonial" in answer["text"]
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None and draft.quote == "Wonderful day." and draft.portrait
+
+
 async def test_skip_goes_on_without_a_photo(harness: Harness) -> None:
     p = harness.person()
     await at_photo_step(p)
