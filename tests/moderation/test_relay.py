@@ -144,6 +144,7 @@ async def submit_fr(h: Harness, p: Any) -> int:
     await p.send("Atelier")
     await p.send("Une belle journée.")
     await p.press("Terminé")
+    await p.press("Passer")  # pas de photo
     await p.press("Oui")
     await p.press("Envoyer")
     [mine] = await h.repo.list_for_user(p.id)
