@@ -11,7 +11,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from bot.book.files import render_book
+from bot.book.files import render_book, write_book_file
 from bot.cli.book import export_book
 from storage.models import Status
 from tests.moderation.test_moderation import card_of, press, submit, wait_status
@@ -72,6 +72,11 @@ async def test_the_zip_export_holds_the_photos_and_the_json_and_csv_point_at_the
     assert_clean(image, 1280)
     # Without -o there is nowhere to write a zip: a sentence, exit 2.
     assert await export_book(h.settings, "zip", "date", None) == 2
+    # /export zip in the group: the same archive, from its own read-only connection.
+    sent = write_book_file(h.settings, "zip", tmp_path)
+    assert (sent.path.name, sent.count, sent.fits) == ("livre-dor.zip", 2, True)
+    with zipfile.ZipFile(sent.path) as archive:
+        assert set(archive.namelist()) == names
 
 
 def test_a_phone_photo_is_made_clean_and_upright() -> None:
