@@ -13,9 +13,9 @@ from pathlib import Path
 from telegram.constants import FileSizeLimit
 
 from bot.book import formats
-from bot.services.links import USERNAME_KEY
 from bot.book.formats import PortraitOf
 from bot.services.images import book_image
+from bot.services.links import USERNAME_KEY
 from bot.services.sessions import Sessions
 from bot.services.texts import Texts
 from config.settings import Settings

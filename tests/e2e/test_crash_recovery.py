@@ -25,7 +25,6 @@ from bot.sandbox import FakeServer, FakeTelegram, UploadedFile
 from storage import models
 from storage.database import Database
 from storage.models import Signature, Status, Step
-from storage.models import Status, Step
 from storage.portraits import portraits_dir
 from storage.testimonials import Repository
 from tests.e2e.cli_process import CliProcess, cli_env, fake_telegram, wait_until
