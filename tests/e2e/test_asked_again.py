@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.services.pastes import Client, split
 from storage.database import Database
 from storage.testimonials import Repository
-from tests.e2e.cli_process import fake_telegram, press, say
+from tests.e2e.cli_process import fake_telegram, press, say, skip_photo
 from tests.e2e.test_crash_recovery import ORGANISATION, USER, Bot
 
 NAME = "Ada LOVELACE"
@@ -77,6 +77,7 @@ async def test_after_a_crash_the_testimonial_step_says_what_is_kept(tmp_path: Pa
             )
             assert ENDS in last[0]["text"]
             await press(fake, USER, "Terminé")
+            await skip_photo(fake, USER)  # pas de photo
             await fake.wait_for(
                 lambda: "Acceptez-vous" in fake.messages(USER)[-1]["text"], 15, what="consent"
             )
