@@ -9,7 +9,7 @@ from typing import Any
 from storage.models import Status, Step, SubmitResult, Testimonial, User
 from storage.rows import USER_AS_U, testimonial_from_row, to_ts, user_from_row
 from storage.stores.base import move
-from storage.stores.portraits import PortraitStore, portrait_names
+from storage.stores.portraits import PortraitStore
 
 # A draft's quote is not a column of its own: it is its quote_parts joined. The column name
 # is interpolated into SQL (values never are): only these keys are accepted.
@@ -26,7 +26,6 @@ DRAFT_COLUMNS = {
     "pending_addition": "pending_addition",
     # How the attendee chose to sign in public, at the preview (Signature).
     "signature": "signature",
-    # The portrait's file (storage/portraits.py), a second photo offered, an album answered.
     "portrait": "portrait",
     "portrait_offer": "portrait_offer",
     "album_answered": "album_answered",
@@ -70,10 +69,8 @@ class DraftStore(PortraitStore):
         handled again after a crash is recognised (it answers as the first time)."""
         now = to_ts()
         async with self.db.transaction() as conn:
-            dropped = await portrait_names(conn, "user_id = ? AND status = 'draft'", (user_id,))
-            await conn.execute(
-                "DELETE FROM testimonials WHERE user_id = ? AND status = 'draft'", (user_id,)
-            )
+            where = "user_id = ? AND status = 'draft'"
+            _, dropped = await self._delete_drafts(conn, where, (user_id,))
             rows = await conn.execute_fetchall(
                 "INSERT INTO testimonials (user_id, status, step, language, start_payload,"
                 " created_by_update, created_at, updated_at)"
@@ -111,12 +108,9 @@ class DraftStore(PortraitStore):
             " WHERE id = ? AND status = 'draft' AND version = ? RETURNING *",
             (*params, to_ts(), draft.id, draft.version),
         )
-        if not rows:
-            return None
-        saved = testimonial_from_row(rows[0])
-        # A photo the row no longer names (replaced, removed, not chosen): its file goes.
-        kept = {saved.portrait, saved.portrait_offer}
-        self._drop_files([n for n in (draft.portrait, draft.portrait_offer) if n and n not in kept])
+        saved = testimonial_from_row(rows[0]) if rows else None
+        if saved is not None:
+            self._drop_unnamed(draft, saved)  # a photo replaced, removed or not chosen
         return saved
 
     async def mark_asked(
@@ -155,11 +149,8 @@ class DraftStore(PortraitStore):
     async def discard_draft(self, draft_id: int) -> bool:
         """Delete an open draft; return whether there was one."""
         async with self.db.transaction() as conn:
-            dropped = await portrait_names(conn, "id = ? AND status = 'draft'", (draft_id,))
-            cursor = await conn.execute(
-                "DELETE FROM testimonials WHERE id = ? AND status = 'draft'", (draft_id,)
-            )
-            count = cursor.rowcount
+            where = "id = ? AND status = 'draft'"
+            count, dropped = await self._delete_drafts(conn, where, (draft_id,))
         self._drop_files(dropped)
         return count == 1
 
@@ -203,6 +194,6 @@ class DraftStore(PortraitStore):
                 " portrait_offer = NULL, album_answered = NULL",
                 params=(to_ts(), author_name, author_username, draft.quote),
             )
-        if draft.portrait_offer:
-            self._drop_files([draft.portrait_offer])  # a second photo never chosen
+        if pending is not None:
+            self._drop_unnamed(draft, pending)  # a second photo never chosen
         return SubmitResult.SUBMITTED, pending

@@ -8,6 +8,7 @@ removes at start whatever a crash left that no row names.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
 import aiosqlite
 
@@ -86,9 +87,23 @@ class PortraitStore(Store):
             (message_id, testimonial_id),
         )
 
-    def _drop_files(self, names: list[str]) -> None:
+    def _drop_files(self, names: Iterable[str | None]) -> None:
         """Delete files whose rows no longer name them (call after the commit)."""
         self._portrait_files.delete(names)
+
+    def _drop_unnamed(self, before: Testimonial, after: Testimonial | None) -> None:
+        """Delete the files ``before`` named that ``after`` (None: gone) no longer names."""
+        kept = {after.portrait, after.portrait_offer} if after is not None else set()
+        self._drop_files(n for n in (before.portrait, before.portrait_offer) if n not in kept)
+
+    async def _delete_drafts(
+        self, conn: aiosqlite.Connection, where: str, params: tuple[object, ...]
+    ) -> tuple[int, list[str]]:
+        """Delete the rows ``where`` selects (inside the caller's transaction); return how
+        many, and the files they named (to delete once committed)."""
+        names = await portrait_names(conn, where, params)
+        cursor = await conn.execute(f"DELETE FROM testimonials WHERE {where}", params)
+        return cursor.rowcount, names
 
 
 async def portrait_names(
