@@ -18,7 +18,7 @@ from storage import models
 from storage.database import Database
 from storage.models import Status
 from storage.testimonials import Repository
-from tests.e2e.cli_process import GROUP_ID, fake_telegram, press, say
+from tests.e2e.cli_process import GROUP_ID, fake_telegram, press, say, skip_photo
 from tests.e2e.test_durable_updates import MODES, TIMEOUT, Bot, until_all_done
 
 SENDER = 2101  # Camille, in French: she presses Send
@@ -66,6 +66,7 @@ async def test_a_send_and_a_first_start_cut_by_a_crash_answer_as_the_first_time(
             await press(fake, SENDER, "Passer")
             await say(fake, SENDER, "Une belle journée.")
             await press(fake, SENDER, "Terminé")
+            await skip_photo(fake, SENDER)  # pas de photo
             await press(fake, SENDER, "Oui, j’accepte")
 
             def send_button() -> tuple[int, str] | None:
