@@ -4,12 +4,15 @@ conversation, organisers' corrections and ``livredor import``."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from bot.book.parse import BookFormatError, make_entry
+from bot.services.texts import Texts
 from storage import fields
+from storage.fields import FieldError
 from storage.models import Status
 from tests.moderation.test_moderation import answer_prompt, card_of, press, submit
 from tests.support import ORGANISER_ID, Harness
@@ -98,3 +101,21 @@ async def test_corrections_follow_the_quote_limit_and_line_rules(harness: Harnes
     kept = await harness.repo.get(tid)
     assert kept is not None and kept.status is Status.PENDING
     assert (kept.name, kept.organisation, kept.quote) == (t.name, t.organisation, t.quote)
+
+
+def test_every_field_problem_has_its_sentence_in_both_languages_and_for_the_log() -> None:
+    """A ``FieldError`` names its problem; the bot says it from texts [fields] and the log
+    from storage.fields' English: a problem raised without one crashed the handler (bulk
+    found "note_too_long" missing). Every problem the code raises has all three."""
+    root = Path(__file__).resolve().parents[1]
+    raised: set[str] = set()
+    pattern = re.compile(r"""(?:FieldError|check_length)\(\s*["']([a-z_]+)["']""")
+    for folder in ("bot", "storage", "config"):
+        for source in (root / folder).rglob("*.py"):
+            raised.update(pattern.findall(source.read_text(encoding="utf-8")))
+    assert {"name_empty", "quote_too_long", "note_too_long"} <= raised  # the search works
+    texts = Texts.load()
+    for problem in sorted(raised):
+        FieldError(problem, {"length": 2, "limit": 1, "count": 2})  # its English exists
+        for language in ("en", "fr"):
+            assert texts(language, f"fields.{problem}", length=2, limit=1, count=2), problem
