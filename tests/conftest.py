@@ -15,7 +15,7 @@ SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "000_607
 
 def pytest_configure(config: pytest.Config) -> None:
     """The CLI's child processes are forked from a server that has imported livredor
-    (tests/e2e/forkserver.py; ``LIVREDOR_TESTS_EXEC=1`` starts each one afresh)."""
+    (tests/e2e/forkserver.py; ``TESTS_NO_FORK=1`` starts each one afresh)."""
     forkserver.enable()
 
 

@@ -126,7 +126,7 @@ class CliProcess:
 
     Under pytest the child is forked from a server that has already imported livredor
     (``tests/e2e/forkserver.py``: the same program without 0.7 s of imports per start);
-    ``fresh=True`` (or ``LIVREDOR_TESTS_EXEC=1``) starts a new interpreter instead."""
+    ``fresh=True`` (or ``TESTS_NO_FORK=1``) starts a new interpreter instead."""
 
     def __init__(self, workdir: Path, name: str = "cli", *, fresh: bool = False) -> None:
         self.workdir = workdir

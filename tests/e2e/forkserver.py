@@ -14,7 +14,7 @@ back by itself): a command run through a ``prefix`` (``setpriv``, ``prlimit``), 
 than ``bot``, an environment whose interpreter-start variables (locale, ``PYTHON*``) differ
 from the server's (one server per such set), and what happens at import time (warnings
 printed while importing are printed once, by the server): a test about those sets
-``fresh=True``. ``LIVREDOR_TESTS_EXEC=1`` turns the server off for a whole run.
+``fresh=True``. ``TESTS_NO_FORK=1`` turns the server off for a whole run.
 
 Protocol, over a Unix socket: the client sends one JSON request with three file descriptors
 (stdin, stdout, stderr; ``socket.send_fds``), the server answers ``{"pid": N}`` at once and
@@ -352,7 +352,7 @@ _servers_lock = threading.Lock()
 
 def enabled() -> bool:
     """Whether CLI starts go through a fork server (on under pytest, see conftest)."""
-    return _enabled and os.environ.get("LIVREDOR_TESTS_EXEC") != "1"
+    return _enabled and os.environ.get("TESTS_NO_FORK") != "1"
 
 
 _enabled = False
