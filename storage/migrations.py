@@ -294,6 +294,23 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE testimonials ADD COLUMN album_answered TEXT",
         "ALTER TABLE testimonials ADD COLUMN card_photo_message_id INTEGER",
     ],
+    # 18: which question each of the bot's messages in an attendee's chat asked (the open
+    # step when it was sent or edited to carry the question), so that a reply to an earlier
+    # question is taken as an answer to that question, never to the one open now; kept
+    # across drafts (a reply may quote a question of a draft started again) and erased by
+    # /forget. ``link_payload``: the deep link an attendee opened on an open draft, until
+    # they choose to continue (the draft moves to it) or to start again (a new draft has it).
+    [
+        """
+        CREATE TABLE asked_messages (
+            user_id    INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            step       TEXT NOT NULL,
+            PRIMARY KEY (user_id, message_id)
+        ) WITHOUT ROWID
+        """,
+        "ALTER TABLE testimonials ADD COLUMN link_payload TEXT",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -155,6 +155,8 @@ class Testimonial:
     updated_at: datetime
     version: int = 0
     start_payload: str | None = None
+    # A draft's: the deep link opened while it was open, until Continue or Start again.
+    link_payload: str | None = None
     consent_at: datetime | None = None
     consent_text: str | None = None
     submitted_at: datetime | None = None

@@ -65,6 +65,7 @@ def testimonial_from_row(row: sqlite3.Row) -> Testimonial:
         updated_at=updated,
         version=row["version"],
         start_payload=row["start_payload"],
+        link_payload=row["link_payload"],
         consent_at=from_ts(row["consent_at"]),
         consent_text=row["consent_text"],
         submitted_at=from_ts(row["submitted_at"]),

@@ -10,6 +10,7 @@ part of it: it belongs to the update pipeline (``storage.inbox``).
 
 from __future__ import annotations
 
+from storage.stores.asked import AskedStore
 from storage.stores.book import BookStore
 from storage.stores.bulk import BulkStore
 from storage.stores.drafts import DraftStore
@@ -43,6 +44,7 @@ class Repository(
     StateStore,
     WallStore,
     PortraitStore,
+    AskedStore,
 ):
     """Testimonials, people, the publication outbox, organisers' prompts, approvals and
     reviews, the book, the bot's own state and what the wall shows, on one ``Database``

@@ -116,11 +116,20 @@ class Person:
         kind: str = "text",
         photo: bytes | None = None,
         media_group_id: str | None = None,
+        reply_to: int | None = None,
     ) -> list[JSON]:
         """Send a message and return the bot's new messages once it has handled it
-        (``photo``: a photo's image; ``media_group_id``: one item of an album)."""
+        (``photo``: a photo's image; ``media_group_id``: one item of an album; ``reply_to``:
+        as a reply to that message of the chat)."""
         before = self._seen()
-        self.h.fake.user_sends(self.id, text, kind=kind, photo=photo, media_group_id=media_group_id)
+        self.h.fake.user_sends(
+            self.id,
+            text,
+            kind=kind,
+            photo=photo,
+            media_group_id=media_group_id,
+            reply_to=reply_to,
+        )
         await self.h.settle()
         return self.h.fake.messages(self.id)[before:]
 

@@ -201,3 +201,71 @@ async def test_run_refuses_a_bad_sessions_file(tmp_path: Path) -> None:
     assert code == 2, err
     assert "LIVREDOR_SESSIONS is not valid:" in err and "slug must be" in err
     assert "Traceback" not in err
+
+
+async def test_a_new_session_link_moves_the_open_draft_on_continue(h: Harness) -> None:
+    cleo = h.person("Cléo", language_code="fr")
+    await cleo.send("/start session-keynote")
+    await cleo.send("Cléo")
+    await cleo.press("Passer")
+    await cleo.send("Bravo.")
+    await cleo.press("Terminé")
+    await cleo.press("Passer")
+    await cleo.press("Oui, j’accepte")
+    assert "Session\u00a0: Keynote\nVoici votre témoignage" in cleo.texts()[-1]
+    # The attendee scans the workshop's poster: the offer says where the draft will go.
+    [offer] = await cleo.send("/start session-atelier-3")
+    assert "sur «\u00a0Keynote\u00a0»" in offer["text"]
+    assert "portera sur «\u00a0Atelier 3 : données ouvertes\u00a0»" in offer["text"]
+    draft = await h.repo.get_draft(cleo.id)
+    assert draft is not None and draft.start_payload == "session-keynote"
+    assert draft.link_payload == "session-atelier-3"
+    # Across a restart (the link is in the database), Continue moves it, and says so.
+    await h.restart()
+    replies = await cleo.press("Continuer")
+    said = replies[-1]["text"]
+    atelier = "«\u00a0Atelier 3 : données ouvertes\u00a0»"
+    assert said.startswith(f"Votre témoignage porte maintenant sur la session {atelier}.")
+    assert "Session\u00a0: Atelier 3 : données ouvertes\nVoici" in said
+    draft = await h.repo.get_draft(cleo.id)
+    assert draft is not None and draft.step is Step.PREVIEW
+    assert (draft.start_payload, draft.link_payload) == ("session-atelier-3", None)
+    await cleo.press("Envoyer")
+    [t] = await h.repo.list_for_user(cleo.id)
+    card = await card_of(h, t.id)
+    assert (
+        "Session: Workshop 3: open data"
+        in h.fake.message(GROUP_ID, card.card_message_ids[0])["text"]
+    )
+
+
+async def test_a_new_session_link_starts_clean_on_start_again(h: Harness) -> None:
+    dan = h.person("Dan")
+    await dan.send("/start session-keynote")
+    await dan.send("Dan")
+    [offer] = await dan.send("/start session-atelier-3")
+    assert "about “Keynote”" in offer["text"] and "about “Workshop 3: open data”" in offer["text"]
+    await dan.press("Start again")
+    draft = await h.repo.get_draft(dan.id)
+    assert draft is not None and draft.step is Step.NAME and draft.name == ""
+    assert (draft.start_payload, draft.link_payload) == ("session-atelier-3", None)
+
+
+async def test_a_session_link_while_the_session_question_is_open(h: Harness) -> None:
+    eve = h.person("Eve")
+    await eve.send("/start")  # no link: the session question is open
+    [offer] = await eve.send("/start session-atelier-3")
+    assert offer["text"].startswith("You have a testimonial in progress. Continue it")
+    assert "about “Workshop 3: open data”, the session of the link" in offer["text"]
+    replies = await eve.press("Continue")
+    assert "now about the session “Workshop 3: open data”" in replies[-1]["text"]
+    assert "What name" in replies[-1]["text"]  # the session question is answered
+    draft = await h.repo.get_draft(eve.id)
+    assert draft is not None and draft.step is Step.NAME
+    assert draft.start_payload == "session-atelier-3"
+    # A link naming no session never takes the place of a session.
+    await eve.send("/start poster-b")
+    replies = await eve.press("Continue")
+    draft = await h.repo.get_draft(eve.id)
+    assert draft is not None and draft.start_payload == "session-atelier-3"
+    assert draft.link_payload is None and "now about" not in replies[-1]["text"]

@@ -53,11 +53,122 @@ def _replacing(answers: dict[str, str], message_id: int, answered: Answered) -> 
     return {**kept, str(message_id): answered.format()}
 
 
+#: The field each step's question asks for; the other steps are answered with buttons.
+FIELD_ASKED = {
+    Step.NAME: "name",
+    Step.EDIT_NAME: "name",
+    Step.ORGANISATION: "organisation",
+    Step.EDIT_ORGANISATION: "organisation",
+    Step.QUOTE: "quote",
+    Step.EDIT_QUOTE: "quote",
+}
+#: The step the preview's buttons open to change each field: a change made while it is
+#: open answers it, and the preview comes back.
+REOPENED_BY = {
+    "name": Step.EDIT_NAME,
+    "organisation": Step.EDIT_ORGANISATION,
+    "quote": Step.EDIT_QUOTE,
+}
+#: The steps at which a field is not given yet (a reply to its question cannot correct it).
+NOT_YET = {
+    "name": {Step.SESSION, Step.NAME},
+    "organisation": {Step.SESSION, Step.NAME, Step.ORGANISATION},
+}
+
+
+async def carry_on(update: Update, svc: Services, lang: str, draft: Testimonial, said: str) -> None:
+    """After ``said`` (a field corrected, a reply refused), show where the draft stands: a
+    fresh preview at the preview, Done while a testimonial is being written (its question
+    again would ask for the words once more), else the open question again."""
+    tg_user = update.effective_user
+    assert tg_user is not None
+    if draft.step in (Step.QUOTE, Step.EDIT_QUOTE) and draft.quote:
+        await prompt(update, svc, draft, said, keyboard(svc, lang, draft, tg_user))
+    else:
+        await ask(update, svc, lang, draft, said)
+
+
+async def correct_field(
+    update: Update,
+    svc: Services,
+    lang: str,
+    draft: Testimonial,
+    kind: str,
+    text: str,
+    message: Message,
+) -> None:
+    """Replace the name or the organisation with ``text`` (of ``message``, an edit of its
+    answer or a reply to its question), whatever step is open, and say so with the value;
+    ``message`` becomes that field's answer (editing it corrects the field again)."""
+    texts = svc.texts
+    try:
+        if kind == "name":
+            value = fields.name(text)
+            shown = value
+        else:
+            lines = fields.organisation_lines(text)
+            if not lines:
+                await reply(update, texts(lang, "intake.organisation_empty"))
+                return
+            value, shown = "\n".join(lines), ", ".join(lines)
+    except fields.FieldError as exc:
+        await reply(update, refusal(svc, lang, exc))
+        return
+    step = Step.PREVIEW if draft.step is REOPENED_BY[kind] else draft.step
+    answers = _replacing(draft.answer_messages, message.message_id, Answered(kind))
+    changes = {kind: value, "step": step, "answer_messages": answers}
+    saved = await svc.repo.update_draft(draft, **changes)
+    if saved is None:
+        return  # the draft moved on meanwhile (a replayed update)
+    ANSWER_SAVED.set(True)
+    await carry_on(update, svc, lang, saved, texts(lang, f"intake.{kind}_corrected", value=shown))
+
+
+async def answered_earlier(
+    update: Update, svc: Services, lang: str, draft: Testimonial, text: str, message: Message
+) -> bool:
+    """If ``message`` replies to one of the bot's questions other than the open one, take
+    it for that question: a correction of the name or the organisation, or a sentence
+    saying it was added nowhere; never an answer to the open question. Return whether it
+    was (False: not a reply to an earlier question, an answer like any other)."""
+    replied = message.reply_to_message
+    if replied is None or draft.user_id is None:
+        return False
+    asked = await svc.repo.asked_step(draft.user_id, replied.message_id)
+    if asked is None or asked is draft.step:
+        return False
+    kind = FIELD_ASKED.get(asked)
+    if kind is not None and draft.step is not None and kind == FIELD_ASKED.get(draft.step):
+        return False  # the same question, asked again or reopened: the open one
+    texts = svc.texts
+    if kind in NOT_YET and draft.step not in NOT_YET[kind]:
+        await correct_field(update, svc, lang, draft, kind, text, message)
+        return True
+    if kind == "quote" and draft.step is Step.PREVIEW:
+        # More words for the testimonial, at the preview: kept aside and asked about, as
+        # any text typed there.
+        await offer_addition(update, svc, lang, draft, text)
+        return True
+    if kind == "quote" and draft.quote:
+        said = texts(lang, "intake.reply_quote_closed")
+    else:
+        said = texts(lang, "intake.reply_closed")
+    if draft.step is Step.PREVIEW:
+        # The preview and its buttons are on screen: one line, not the preview again.
+        await reply(update, f"{said} {texts(lang, 'intake.use_buttons')}")
+    else:
+        await carry_on(update, svc, lang, draft, said)
+    return True
+
+
 async def take_answer(
     update: Update, svc: Services, lang: str, draft: Testimonial, text: str, message: Message
 ) -> None:
     """Take ``text`` (of ``message``) as the answer to the draft's open step: committed with
-    the next step, then the next question; or say why it is refused."""
+    the next step, then the next question; or say why it is refused. A reply to an earlier
+    question answers that question (``answered_earlier``)."""
+    if await answered_earlier(update, svc, lang, draft, text, message):
+        return
     texts = svc.texts
     step = draft.step
     if step in (Step.NAME, Step.EDIT_NAME):

@@ -302,6 +302,10 @@ def compose_question(
         text = f"{prefix}\n\n{question}" if prefix else question
         return Question((), text, markup, kind, shown, caption)
     intro = svc.texts(lang, "intake.preview_intro")
+    session = svc.sessions.title(draft.start_payload, lang)
+    if session is not None:
+        # Which session it goes to: a link scanned later may have moved it.
+        intro = f"{svc.texts(lang, 'intake.preview_session', session=session)}\n{intro}"
     intro = f"{prefix}\n\n{intro}" if prefix else intro
     name, organisation = byline(draft, svc.texts)
     parts = render_post_parts(
@@ -421,6 +425,20 @@ def thanks(svc: Services, lang: str) -> str:
     return svc.texts(lang, "intake.submitted_group_away" if away else "intake.submitted")
 
 
+def resume_offer(svc: Services, lang: str, draft: Testimonial) -> str:
+    """Say that a testimonial is in progress, and where a session link opened meanwhile
+    takes it (``link_payload``): to that session either way."""
+    sessions = svc.sessions
+    link = draft.link_payload
+    title = sessions.title(link, lang)
+    if title is None or sessions.continued(draft.start_payload, link) is None:
+        return svc.texts(lang, "intake.resume")
+    current = sessions.title(draft.start_payload, lang)
+    if current is None:
+        return svc.texts(lang, "intake.resume_link", session=title)
+    return svc.texts(lang, "intake.resume_link_moves", session=title, current=current)
+
+
 async def offer_resume(update: Update, svc: Services, lang: str, draft: Testimonial) -> None:
     """Offer to continue the open draft or start again (its buttons become the live ones)."""
     markup = InlineKeyboardMarkup(
@@ -431,7 +449,7 @@ async def offer_resume(update: Update, svc: Services, lang: str, draft: Testimon
             ]
         ]
     )
-    resume = svc.texts(lang, "intake.resume")
+    resume = resume_offer(svc, lang, draft)
     await prompt(update, svc, draft, resume, markup, asked=False, lang=lang)
 
 

@@ -12,6 +12,8 @@
 A testimonial belongs to a session when its deep-link payload is ``session-<slug>`` or the
 slug itself; any other payload is kept on the testimonial and shown nowhere. Nothing is
 stored about sessions but that payload, so editing the file retitles past testimonials too.
+A link opened while a draft is open is kept on it until the attendee continues (the draft
+moves to the link's session) or starts again (the new draft has it).
 """
 
 from __future__ import annotations
@@ -104,6 +106,14 @@ class Sessions:
         """The title of the payload's session in a language, or None."""
         session = self.match(payload)
         return session.title(language) if session else None
+
+    def continued(self, current: str | None, link: str | None) -> str | None:
+        """The payload a draft tagged ``current`` takes when the attendee opened ``link``
+        and chose to continue it (the link scanned last wins), or None to keep ``current``:
+        a link naming no session never takes the place of a session."""
+        if link is None or link == current:
+            return None
+        return link if self.match(link) or not self.match(current) else None
 
     def hashtags(self, event_hashtag: str | None, payload: str | None) -> tuple[str, ...]:
         """The hashtags of a channel post: the event's, then the session's (only with the

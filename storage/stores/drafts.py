@@ -8,6 +8,7 @@ from typing import Any
 
 from storage.models import Status, Step, SubmitResult, Testimonial, User
 from storage.rows import USER_AS_U, testimonial_from_row, to_ts, user_from_row
+from storage.stores.asked import AskedStore
 from storage.stores.base import move
 from storage.stores.portraits import PortraitStore
 
@@ -29,10 +30,11 @@ DRAFT_COLUMNS = {
     "portrait": "portrait",
     "portrait_offer": "portrait_offer",
     "album_answered": "album_answered",
+    "link_payload": "link_payload",  # a link opened since: until Continue or Start again
 }
 
 
-class DraftStore(PortraitStore):
+class DraftStore(PortraitStore, AskedStore):
     """Open drafts: the conversation state is the ``step`` column of the draft row."""
 
     async def get_draft(self, user_id: int) -> Testimonial | None:
@@ -87,7 +89,7 @@ class DraftStore(PortraitStore):
         replayed update, another worker), nothing is written and None is returned.
         Allowed keys: name, organisation, quote_parts (the quote is their join),
         answer_messages, step, consent_text (which also stamps consent_at; None clears both),
-        start_payload, pending_addition, signature.
+        start_payload, pending_addition, signature, link_payload.
         """
         sets: list[str] = []
         params: list[Any] = []
@@ -121,17 +123,16 @@ class DraftStore(PortraitStore):
         asked: bool = True,
         kind: str | None = None,
     ) -> None:
-        """Record that Telegram accepted the message asking ``draft``'s question (``asked``)
-        and which message carries the live buttons, showing what (``kind``). Not a new
-        version of the draft: only if the draft is still at that version. While an update
-        is handled, this is written with the update's "done" mark (``InboxUpdateProcessor``:
-        one round trip less)."""
+        """Record that Telegram accepted the message asking ``draft``'s question (``asked``,
+        kept as that message's too) and which one carries the live buttons, showing ``kind``:
+        at that version only (not a new one), with the update's "done" mark while handled."""
         await self.db.execute_later(
             "UPDATE testimonials SET prompt_message_id = ?, prompt_kind = ?,"
             " asked_version = CASE WHEN ? THEN version ELSE asked_version END"
             " WHERE id = ? AND status = 'draft' AND version = ?",
             (prompt_message_id, kind, int(asked), draft.id, draft.version),
         )
+        await self.remember_question(draft, prompt_message_id, asked)
 
     async def drafts_not_asked(self, since: datetime) -> list[tuple[Testimonial, User]]:
         """Drafts changed since ``since`` whose open question Telegram never confirmed, with
@@ -191,7 +192,7 @@ class DraftStore(PortraitStore):
                 sets=", step = NULL, submitted_at = ?, author_name = ?, author_username = ?,"
                 " quote = ?, quote_parts = '[]', answer_messages = '{}', pending_addition = NULL,"
                 " prompt_kind = NULL, created_by_update = NULL, submission_confirmed = 0,"
-                " portrait_offer = NULL, album_answered = NULL",
+                " portrait_offer = NULL, album_answered = NULL, link_payload = NULL",
                 params=(to_ts(), author_name, author_username, draft.quote),
             )
         if pending is not None:

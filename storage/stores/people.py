@@ -95,11 +95,12 @@ class PeopleStore(PortraitStore):
                 "UPDATE testimonials SET status = 'withdrawn', name = '', organisation = '',"
                 " quote = '', quote_parts = '[]', answer_messages = '{}', consent_text = NULL,"
                 " author_name = NULL, author_username = NULL, start_payload = NULL,"
-                " portrait = NULL, portrait_offer = NULL,"
+                " portrait = NULL, portrait_offer = NULL, link_payload = NULL,"
                 " user_id = NULL, version = version + 1, updated_at = ? WHERE user_id = ?",
                 (now, user_id),
             )
             await conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+            await conn.execute("DELETE FROM asked_messages WHERE user_id = ?", (user_id,))
             # A handled update's JSON is blanked when it is marked done (storage/inbox.py);
             # a database written by an older livredor may still hold some (the person's words
             # and name, organisers' presses with the card's text): blank those too.

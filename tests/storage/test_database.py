@@ -26,6 +26,7 @@ TABLES = {
     "bulk_lists",
     "bulk_items",
     "author_messages",
+    "asked_messages",
 }
 INDEXES = {
     "testimonials_one_draft",

@@ -222,3 +222,32 @@ async def test_testimonials_written_before_the_signature_keep_their_full_name(
             await db.execute("UPDATE testimonials SET signature = 'nickname' WHERE id = 1")
     finally:
         await db.close()
+
+
+async def test_the_step_remembering_questions_and_links_keeps_every_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    step = next(i for i, s in enumerate(MIGRATIONS) if any("asked_messages" in q for q in s))
+    path = tmp_path / "before-asked.db"
+    with monkeypatch.context() as patch:
+        patch.setattr(database_module, "MIGRATIONS", MIGRATIONS[:step])
+        patch.setattr(database_module, "SCHEMA_VERSION", step)
+        db = await Database.open(path)
+        await Repository(db).upsert_user(1, "Ada", None, None)
+        await db.execute(
+            "INSERT INTO testimonials (id, user_id, status, step, language, start_payload,"
+            " created_at, updated_at) VALUES (5, 1, 'draft', 'name', 'en', 'session-keynote',"
+            " ?, ?)",
+            (WHEN, WHEN),
+        )
+        await db.close()
+    db = await Database.open(path)
+    try:
+        repo = Repository(db)
+        kept = await repo.get_draft(1)
+        assert kept is not None and kept.id == 5
+        assert (kept.start_payload, kept.link_payload) == ("session-keynote", None)
+        await repo.mark_asked(kept, 7)
+        assert await repo.asked_step(1, 7) is Step.NAME
+    finally:
+        await db.close()

@@ -1317,3 +1317,28 @@ async def test_review_messages_move_and_are_taken_once_and_never_for_a_withdrawn
     assert not await repo.show_review(9, 1, 12345, live=True, lang="en")
     await repo.unshow_review(7, 1)
     assert await repo.take_review_messages([a, b]) == []
+
+
+async def test_asked_questions_outlive_the_draft_and_go_with_forget(repo: Repository) -> None:
+    await repo.upsert_user(1, "Ada", None, None)
+    draft = await repo.start_draft(1, "en")
+    await repo.mark_asked(draft, 10)
+    await repo.mark_asked(draft, 11, asked=False)  # an offer (continue or restart): no question
+    moved = await repo.update_draft(draft, step=models.Step.ORGANISATION)
+    assert moved is not None
+    await repo.mark_asked(moved, 10)  # the same message, edited to ask the next question
+    await repo.start_draft(1, "en")  # started again: the old questions still ask the same
+    assert await repo.asked_step(1, 10) is models.Step.ORGANISATION
+    assert await repo.asked_step(1, 11) is None
+    assert await repo.asked_step(2, 10) is None
+    await repo.forget_user(1)
+    assert await repo.asked_step(1, 10) is None
+
+
+async def test_a_link_offered_on_a_draft_is_kept_without_a_new_version(repo: Repository) -> None:
+    await repo.upsert_user(1, "Ada", None, None)
+    draft = await repo.start_draft(1, "en", "session-keynote")
+    await repo.offer_link(draft, "session-atelier-3")
+    stored = await repo.get_draft(1)
+    assert stored is not None and stored.link_payload == "session-atelier-3"
+    assert stored.version == draft.version and stored.start_payload == "session-keynote"

@@ -371,18 +371,47 @@ async def _cancel_yes(press: Press) -> None:
 async def _keep_going(press: Press) -> None:
     # Buttons that act at any step: the question comes in a new message (on this one, a
     # second tap would find them live again and repeat it).
-    update, svc, lang = press.update, press.svc, press.lang
-    await answer_in_place(update, svc, lang, press.said)
+    update, svc, lang, draft = press.update, press.svc, press.lang, press.draft
     prefix = svc.texts(lang, "intake.kept") if press.action == "cancel_no" else ""
-    await ask(update, svc, lang, press.draft, prefix)
+    if press.action == "continue" and draft.link_payload is not None:
+        # A link opened since the draft began: the one scanned last wins.
+        moved = await _follow_link(press)
+        if moved is None:
+            return  # the draft changed meanwhile (a replayed press)
+        if moved.start_payload != draft.start_payload:
+            title = svc.sessions.title(moved.start_payload, lang)
+            prefix = svc.texts(lang, "intake.session_moved", session=title) if title else ""
+        draft = moved
+    await answer_in_place(update, svc, lang, press.said)
+    await ask(update, svc, lang, draft, prefix)
+
+
+async def _follow_link(press: Press) -> Testimonial | None:
+    """Continue a draft on which a link was opened: it takes the link's session (and leaves
+    the session question, if that was open); the link is used up."""
+    draft, sessions = press.draft, press.svc.sessions
+    payload = sessions.continued(draft.start_payload, draft.link_payload)
+    if payload is None:
+        return await press.svc.repo.update_draft(draft, link_payload=None)
+    step = Step.NAME if draft.step is Step.SESSION and sessions.match(payload) else draft.step
+    saved = await press.svc.repo.update_draft(
+        draft, start_payload=payload, link_payload=None, step=step
+    )
+    if saved is not None:
+        ANSWER_SAVED.set(True)
+    return saved
 
 
 async def _restart(press: Press) -> None:
-    # A new draft: the old one's buttons all go stale. It records this press, so that the
-    # press handled again after a crash answers as the first time (``_opened``).
+    # A new draft: the old one's buttons all go stale. It has the link opened last, and
+    # records this press, so that the press handled again after a crash answers as the
+    # first time (``_opened``).
     draft = press.draft
     saved = await press.svc.repo.start_draft(
-        press.tg_user.id, press.lang, draft.start_payload, update_id=press.update.update_id
+        press.tg_user.id,
+        press.lang,
+        draft.link_payload or draft.start_payload,
+        update_id=press.update.update_id,
     )
     await _moved(press, saved)
 

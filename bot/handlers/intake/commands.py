@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from markupsafe import Markup
 from telegram import Update
 from telegram.constants import MessageLimit
@@ -31,15 +33,20 @@ async def start(update: Update, context: Context) -> None:
         await svc.repo.upsert_user(
             tg_user.id, tg_user.first_name, tg_user.last_name, tg_user.username
         )
+    payload = context.args[0][: MessageLimit.DEEP_LINK_LENGTH] if context.args else None
     if draft is not None:
         if opened_by(draft, update):
             # This very /start opened the draft, and comes again after a crash that kept
             # its answer from Telegram: answer as the first time (the greeting, once).
             await greet(update, svc, lang, draft)
-        else:
-            await offer_resume(update, svc, lang, draft)
+            return
+        if payload is not None and payload != draft.link_payload:
+            # A link opened on an open draft (another session's poster, say): kept until
+            # the attendee continues (the draft moves to it) or starts again (it has it).
+            await svc.repo.offer_link(draft, payload)
+            draft = replace(draft, link_payload=payload)
+        await offer_resume(update, svc, lang, draft)
         return
-    payload = context.args[0][: MessageLimit.DEEP_LINK_LENGTH] if context.args else None
     waiting = await waiting_for_review(svc, tg_user.id) if user is not None else []
     if waiting:
         await offer_another(update, svc, lang, waiting, payload)

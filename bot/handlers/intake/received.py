@@ -11,7 +11,7 @@ from markupsafe import Markup
 from telegram import Update
 
 from bot.services import relay
-from bot.services.answers import add_quote, take_answer
+from bot.services.answers import add_quote, answered_earlier, take_answer
 from bot.services.container import Context
 from bot.services.messages import reply
 from bot.services.people import load_person
@@ -70,6 +70,15 @@ async def received_other(update: Update, context: Context) -> None:
         await prompt(update, svc, draft, refused, keyboard(svc, lang, draft, tg_user))
         return
     caption = message.caption if message is not None else None
+    taken = message is None or str(message.message_id) in draft.answer_messages
+    # A photo replying to an earlier question: its caption answers that one.
+    if (
+        message is not None
+        and caption
+        and not taken
+        and await answered_earlier(update, svc, lang, draft, caption, message)
+    ):
+        return
     if message is not None and caption and draft.step in (Step.QUOTE, Step.EDIT_QUOTE):
         # A photo with words at the testimonial step: the words are kept, and it says so.
         if str(message.message_id) not in draft.answer_messages:
