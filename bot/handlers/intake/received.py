@@ -8,16 +8,16 @@ from __future__ import annotations
 import logging
 
 from markupsafe import Markup
-from telegram import Update
+from telegram import Message, Update
 
 from bot.services import relay
 from bot.services.answers import add_quote, answered_earlier, take_answer
-from bot.services.container import Context
+from bot.services.container import Context, Services
 from bot.services.messages import reply
 from bot.services.people import load_person
 from bot.services.portraits import PORTRAIT_STEPS, ask_for_photo, received_photo
 from bot.services.questions import QUESTION, TEXT_STEPS, keyboard, prompt, say_no_draft
-from storage.models import Step
+from storage.models import Step, Testimonial
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,12 @@ async def received_other(update: Update, context: Context) -> None:
             key = "intake.portrait_document" if message.document else "intake.portrait_expected"
             await ask_for_photo(update, svc, lang, draft, key)
             return
+    if message is not None and message.media_group_id is not None:
+        # An album comes as one message per photo or file: answered once, at its first.
+        saved = await _first_of_album(svc, draft, message)
+        if saved is None:
+            return
+        draft = saved
     document = message is not None and message.document and not message.animation
     if document and draft.step in (Step.QUOTE, Step.EDIT_QUOTE):
         # A file (a .docx, a PDF...): its caption ("it's in the file") is not the testimonial,
@@ -98,3 +104,16 @@ async def received_other(update: Update, context: Context) -> None:
     else:
         # At consent or preview the live buttons are on screen: one line, not the preview.
         await reply(update, svc.texts(lang, "intake.use_buttons"))
+
+
+async def _first_of_album(
+    svc: Services, draft: Testimonial, message: Message
+) -> Testimonial | None:
+    """The draft to answer ``message`` with when it is the first of its album to come (the
+    album is then marked answered: ``album_answered``), or None for the album's other items,
+    except one carrying a caption at the testimonial step (the caption is taken)."""
+    group = message.media_group_id
+    if draft.album_answered != group:
+        return await svc.repo.update_draft(draft, album_answered=group)
+    taken = message.caption and not message.document and draft.step in (Step.QUOTE, Step.EDIT_QUOTE)
+    return draft if taken else None
