@@ -18,6 +18,7 @@ from storage.fields import initial_form
 from storage.models import Signature, Status, Step
 from tests.moderation.test_bulk import open_list
 from tests.moderation.test_moderation import card_of, press, wait_status
+from tests.portrait.images import phone_photo
 from tests.support import CHANNEL_ID, GROUP_ID, ORGANISER_ID, Harness, Person
 from tests.wall.support import running_wall
 
@@ -233,3 +234,21 @@ async def test_a_bulk_list_says_how_each_is_signed(harness: Harness) -> None:
     shown = await open_list(h)
     assert shown["text"].count(NAME) == 3  # two entries, one "name given"
     assert shown["text"].count("✍️ Signed in public: Marguerite Y. · name given:") == 1
+
+
+async def test_an_anonymous_signature_with_a_photo_is_told_the_photo_shows(
+    harness: Harness,
+) -> None:
+    """An anonymous author who sent a portrait would be recognised by it: the choice says so
+    where the photo can still be taken off; with the name, or without a photo, nothing."""
+    p = harness.person("Ada")
+    await p.reach_preview(photo=phone_photo())
+    answer = "\n".join(await sign(p, "A participant, without organisation"))
+    assert "Your photo will still be shown with your words" in answer
+    assert "📷 Photo" in [label for label, _ in harness.fake.buttons(p.id)]
+    answer = "\n".join(await sign(p, "Ada"))
+    assert "still be shown" not in answer
+    q = harness.person("Bob")
+    await at_preview(harness, q)
+    answer = "\n".join(await sign(q, "A participant, without organisation"))
+    assert "still be shown" not in answer

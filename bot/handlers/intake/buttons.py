@@ -340,6 +340,10 @@ async def _signature(press: Press) -> None:
     await _moved(press, await press.svc.repo.update_draft(press.draft, step=Step.SIGNATURE))
 
 
+#: The signatures that do not name the author.
+ANONYMOUS = frozenset({Signature.ANONYMOUS, Signature.ANONYMOUS_ORG})
+
+
 async def _sign(press: Press) -> None:
     """Sign as chosen, then the preview again, signed so."""
     svc, lang, draft = press.svc, press.lang, press.draft
@@ -350,7 +354,11 @@ async def _sign(press: Press) -> None:
     saved = await svc.repo.update_draft(draft, signature=signature, step=Step.PREVIEW)
     if saved is not None:
         name, _ = byline(saved, svc.texts)
-        await _moved(press, saved, svc.texts(lang, "intake.signed_as", signature=name))
+        said = svc.texts(lang, "intake.signed_as", signature=name)
+        if saved.portrait is not None and signature in ANONYMOUS:
+            # Their face would sign for them: say so, where they can still take it off.
+            said += "\n" + svc.texts(lang, "intake.signed_with_photo")
+        await _moved(press, saved, said)
 
 
 async def _cancel(press: Press) -> None:
