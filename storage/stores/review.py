@@ -70,12 +70,13 @@ class ReviewStore(Store):
     ) -> list[Testimonial]:
         """Claim for ``user_id`` up to ``limit`` testimonials waiting for review whose quote
         has at most ``max_chars`` characters, oldest first, in one statement: those nobody
-        else holds (theirs included), never one they approved already nor one whose edit
-        waits for its author (that is decided alone, on its card or in /review)."""
+        else holds (theirs included), never one they approved already, one whose edit waits
+        for its author, nor one with a photo (each is decided alone, on its card or in
+        /review, where the photo is shown: a list shows words only)."""
         rows = await self.db.write_returning(
             "UPDATE testimonials SET claimed_by = ?, claimed_until = ?"
             " WHERE id IN (SELECT id FROM testimonials WHERE status = 'pending'"
-            "  AND length(quote) <= ? AND proposal IS NULL"
+            "  AND length(quote) <= ? AND proposal IS NULL AND portrait IS NULL"
             "  AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
             f"  AND {_NOT_APPROVED_BY} ORDER BY id LIMIT ?)"
             " RETURNING *",
@@ -87,7 +88,7 @@ class ReviewStore(Store):
         """Count the testimonials ``claim_short`` could give ``user_id`` now."""
         row = await self.db.fetchone(
             "SELECT count(*) FROM testimonials WHERE status = 'pending' AND length(quote) <= ?"
-            " AND proposal IS NULL"
+            " AND proposal IS NULL AND portrait IS NULL"
             " AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)"
             f" AND {_NOT_APPROVED_BY}",
             (max_chars, to_ts(now), user_id, user_id),

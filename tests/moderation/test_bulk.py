@@ -12,6 +12,7 @@ from typing import Any
 
 from storage.models import Status, utcnow
 from tests.moderation.test_moderation import card_of, make_admin, press, submit
+from tests.portrait.images import phone_photo
 from tests.support import GROUP_ID, ORGANISER_ID, Harness, Person, running_bot
 
 JSON = dict[str, Any]
@@ -253,3 +254,18 @@ async def test_with_two_approvals_needed_a_bulk_press_is_one_approval_each(
         await clock.forward(10)
         posts = h.channel_messages()
         assert [int(re.search(r"number (\d+)", p["text"]).group(1)) for p in posts] == [0, 1]  # type: ignore[union-attr]
+
+
+async def test_a_testimonial_with_a_photo_is_never_approved_unseen_in_a_list(
+    harness: Harness,
+) -> None:
+    """A list shows words only: a testimonial with a photo is left to its card or /review,
+    where the photo is shown before anyone approves it."""
+    h = harness
+    ids = await submit_short(h, 2)
+    p = h.person("Face")
+    await p.reach_preview("Short and sweet, with a face.", photo=phone_photo())
+    await p.press("Send")
+    await h.settle()
+    shown = await open_list(h)
+    assert listed(shown) == ids
