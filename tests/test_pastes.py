@@ -125,3 +125,14 @@ def test_messages_no_client_would_cut_are_not_joined(seed_text: str) -> None:
     # cut at the paragraph break the second one has before the limit.
     first = quote[:3871]
     assert separator(first, "Court.\n\nAutre paragraphe. " + "mot " * 100) is None
+
+
+@pytest.mark.parametrize("client", list(Client))
+def test_a_cut_at_a_space_one_short_of_the_limit_keeps_the_space(client: Client) -> None:
+    """Words of four characters with their spaces: each client cuts at a space and trims it,
+    so the first part is 4,095 units long, not the 4,096 of a hard cut (the screen helper's
+    finding: it came back as "motmot")."""
+    text = "mot " * 1049 + "fin."
+    parts = split(text, client)
+    assert telegram_length(parts[0]) == LIMIT - 1
+    assert separator(*parts) == " " and join(parts) == text

@@ -284,7 +284,7 @@ def separator(previous: str, following: str) -> str | None:
     found = fitting(previous, following)
     if not found:
         return None
-    if "" in found and len(_units(previous)) >= LIMIT - 1:
+    if "" in found and len(_units(previous)) >= LIMIT:
         return ""
     if " " in found and not ("" in found and _glued(previous, following)):
         return " "
