@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import errno
 import fcntl
+import functools
 import math
 import os
 import sqlite3
@@ -72,12 +73,12 @@ def _literal(value: Any) -> str | None:
     return None
 
 
-def _inline(sql: str, params: Sequence[Any]) -> str | None:
-    """``sql`` with each ``?`` outside quotes replaced by its parameter as a literal; None
-    when a parameter has no literal here or the counts differ."""
-    out: list[str] = []
-    values = iter(params)
-    missing = object()
+@functools.lru_cache(maxsize=256)
+def _segments(sql: str) -> tuple[str, ...] | None:
+    """``sql`` cut at each ``?`` outside quotes (a handful of statements, cut once each);
+    None for a ``?NNN`` placeholder or a quote left open."""
+    segments: list[str] = []
+    begin = 0
     quote = ""
     for index, char in enumerate(sql):
         if quote:
@@ -85,14 +86,29 @@ def _inline(sql: str, params: Sequence[Any]) -> str | None:
         elif char in "'\"":
             quote = char
         elif char == "?":
-            literal = _literal(next(values, missing))
-            if literal is None or sql[index + 1 : index + 2].isdigit():  # not ``?NNN``
+            if sql[index + 1 : index + 2].isdigit():
                 return None
-            out.append(literal)
-            continue
-        out.append(char)
-    if next(values, missing) is not missing or quote:
+            segments.append(sql[begin:index])
+            begin = index + 1
+    if quote:
         return None
+    segments.append(sql[begin:])
+    return tuple(segments)
+
+
+def _inline(sql: str, params: Sequence[Any]) -> str | None:
+    """``sql`` with each ``?`` outside quotes replaced by its parameter as a literal; None
+    when a parameter has no literal here or the counts differ."""
+    segments = _segments(sql)
+    if segments is None or len(segments) != len(params) + 1:
+        return None
+    out = [segments[0]]
+    for value, segment in zip(params, segments[1:], strict=True):
+        literal = _literal(value)
+        if literal is None:
+            return None
+        out.append(literal)
+        out.append(segment)
     return "".join(out)
 
 
