@@ -244,25 +244,29 @@ def _document(tg: World, p: Params, files: Files) -> tuple[JSONDict, UploadedFil
     return document, upload
 
 
+def _caption(p: Params) -> tuple[str | None, str | None, str, list[JSONDict]]:
+    """A sent file's or photo's caption: (as sent, its parse mode, plain text, entities),
+    parsed as Telegram does (``caption=True``: at most 1,024 characters after entities)."""
+    caption = p.get_str("caption") or ""
+    parse_mode = p.get_str("parse_mode")
+    if not caption:
+        return None, parse_mode, "", []
+    plain, entities = format_text(caption, parse_mode, p.get_json("caption_entities"), caption=True)
+    return caption, parse_mode, plain, entities
+
+
 @_method("sendDocument")
 async def send_document(tg: World, p: Params, files: Files) -> JSONDict:
     chat = tg.chat_by_param(p)
     check_can_write(tg, chat)
     document, upload = _document(tg, p, files)
-    caption = p.get_str("caption") or ""
-    parse_mode = p.get_str("parse_mode")
-    plain, entities = "", list[JSONDict]()
-    if caption:
-        plain, entities = format_text(
-            caption, parse_mode, p.get_json("caption_entities"), caption=True
-        )
+    caption = _caption(p)
     markup = validate_reply_markup(p.get_json("reply_markup"))
     message = _new_bot_message(tg, chat, p)
     check_flood(tg, chat)
     message.content = {"document": document}
     message.text_field = "caption"
-    message.plain, message.entities = plain, entities
-    message.html, message.parse_mode = caption or None, parse_mode
+    message.html, message.parse_mode, message.plain, message.entities = caption
     message.reply_markup = markup
     message.upload = upload
     tg.store_bot_message(chat, message)
@@ -311,13 +315,7 @@ async def send_photo(tg: World, p: Params, files: Files) -> JSONDict:
     chat = tg.chat_by_param(p)
     check_can_write(tg, chat)
     sizes, content = _photo(tg, p, files)
-    caption = p.get_str("caption") or ""
-    parse_mode = p.get_str("parse_mode")
-    plain, entities = "", list[JSONDict]()
-    if caption:
-        plain, entities = format_text(
-            caption, parse_mode, p.get_json("caption_entities"), caption=True
-        )
+    caption = _caption(p)
     markup = validate_reply_markup(p.get_json("reply_markup"))
     message = _new_bot_message(tg, chat, p)
     check_flood(tg, chat)
@@ -325,8 +323,7 @@ async def send_photo(tg: World, p: Params, files: Files) -> JSONDict:
         tg.keep_content(size["file_id"], size["file_unique_id"], content)
     message.content = {"photo": sizes}
     message.text_field = "caption"
-    message.plain, message.entities = plain, entities
-    message.html, message.parse_mode = caption or None, parse_mode
+    message.html, message.parse_mode, message.plain, message.entities = caption
     message.reply_markup = markup
     message.photo = content
     tg.store_bot_message(chat, message)
