@@ -209,26 +209,34 @@ async def send_message(tg: World, p: Params, files: Files) -> JSONDict:
     return message.to_json()
 
 
-def _document(tg: World, p: Params, files: Files) -> tuple[JSONDict, UploadedFile | None]:
-    """The Document of a sendDocument: an upload (multipart part) or a known file_id."""
-    value = p.raw.get("document")
-    upload: UploadedFile | None
+def _upload(value: object, files: Files, field: str) -> UploadedFile | None:
+    """The multipart part a send names (``attach://<name>``, or the field's own part when
+    the field is empty); None when ``value`` is a file_id or URL for the caller to look up."""
     if isinstance(value, str) and value.startswith("attach://"):
         upload = files.get(value.removeprefix("attach://"))
         if upload is None:
             raise bad_request("wrong file identifier/HTTP URL specified")
-    elif value in (None, ""):
-        upload = files.get("document")
+        return upload
+    if value in (None, ""):
+        upload = files.get(field)
         if upload is None:
-            raise bad_request("there is no document in the request")
-    elif isinstance(value, str):
+            raise bad_request(f"there is no {field} in the request")
+        return upload
+    return None
+
+
+def _document(tg: World, p: Params, files: Files) -> tuple[JSONDict, UploadedFile | None]:
+    """The Document of a sendDocument: an upload (multipart part) or a known file_id."""
+    value = p.raw.get("document")
+    upload = _upload(value, files, "document")
+    if upload is None and isinstance(value, str):
         known = tg.known_file(value)
         if known is not None:
             return dict(known[0]), known[1]
         if value.startswith(("http://", "https://")):
             raise bad_request("failed to get HTTP URL content")
         raise bad_request("wrong file identifier/HTTP URL specified")
-    else:
+    if upload is None:
         raise bad_request("there is no document in the request")
     if not upload.content:
         raise bad_request("file must be non-empty")
@@ -277,16 +285,8 @@ async def send_document(tg: World, p: Params, files: Files) -> JSONDict:
 def _photo(tg: World, p: Params, files: Files) -> tuple[list[JSONDict], bytes]:
     """The PhotoSize list and bytes of a sendPhoto: an upload or a known file_id."""
     value = p.raw.get("photo")
-    upload: UploadedFile | None
-    if isinstance(value, str) and value.startswith("attach://"):
-        upload = files.get(value.removeprefix("attach://"))
-        if upload is None:
-            raise bad_request("wrong file identifier/HTTP URL specified")
-    elif value in (None, ""):
-        upload = files.get("photo")
-        if upload is None:
-            raise bad_request("there is no photo in the request")
-    elif isinstance(value, str):
+    upload = _upload(value, files, "photo")
+    if upload is None and isinstance(value, str):
         known = tg.content_of(value)
         if known is None:
             if value.startswith(("http://", "https://")):
@@ -294,7 +294,7 @@ def _photo(tg: World, p: Params, files: Files) -> tuple[list[JSONDict], bytes]:
             raise bad_request("wrong file identifier/HTTP URL specified")
         file_id, unique_id = tg.new_file_ids()
         return photo_sizes(known, file_id, unique_id), known
-    else:
+    if upload is None:
         raise bad_request("there is no photo in the request")
     if not upload.content:
         raise bad_request("file must be non-empty")
