@@ -29,6 +29,7 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.services.container import Services
 from bot.services.decisions import decide
+from bot.services.messages import replace_with_notice
 from bot.services.render import DEFAULT_LIMIT, plain_length, post_header_html, quote_paragraphs_html
 from bot.services.signature import signed_line
 from bot.services.telegram_errors import Refusal, classify
@@ -282,15 +283,5 @@ async def erase_if_gone(svc: Services, bot: Bot, list_id: int) -> None:
 
 
 async def _erase_message(svc: Services, bot: Bot, shown: BulkList) -> bool:
-    try:
-        await bot.edit_message_text(
-            svc.texts(shown.lang, "review.withdrawn"),
-            chat_id=shown.chat_id,
-            message_id=shown.message_id,
-            reply_markup=None,
-        )
-    except BadRequest as exc:
-        return classify(exc) is Refusal.NOT_MODIFIED
-    except Forbidden:
-        return False
-    return True
+    text = svc.texts(shown.lang, "review.withdrawn")
+    return await replace_with_notice(bot, shown.chat_id, shown.message_id, text)

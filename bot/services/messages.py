@@ -16,7 +16,7 @@ from telegram import (
     Update,
 )
 from telegram import User as TgUser
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden
 
 from bot.services.telegram_errors import Refusal, classify
 
@@ -52,6 +52,22 @@ async def edit_text(
 ) -> None:
     """Replace a message's text and buttons (none: the buttons go), as ``send_text`` does."""
     await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
+
+
+async def replace_with_notice(bot: Bot, chat_id: int, message_id: int, text: str) -> bool:
+    """Replace a message's text with ``text`` and take its buttons away (an organiser's
+    /review message or list whose testimonial was withdrawn or forgotten). Return whether it
+    now says so: False when it is gone or the bot was blocked."""
+    try:
+        await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=None)
+    except BadRequest as exc:
+        if classify(exc) is Refusal.NOT_MODIFIED:
+            return True
+        log.info("could not replace message %d: %s", message_id, exc.message)
+        return False
+    except Forbidden:
+        return False
+    return True
 
 
 async def edit_buttons(

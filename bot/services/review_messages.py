@@ -15,6 +15,7 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.services.bulk import erase_lists
 from bot.services.container import Services
+from bot.services.messages import replace_with_notice
 from bot.services.telegram_errors import Refusal, classify
 from storage.models import ReviewMessage
 
@@ -66,17 +67,5 @@ async def erase(svc: Services, bot: Bot, shown: ReviewMessage) -> bool:
                 return False  # already gone
         except Forbidden:
             return False  # the organiser blocked the bot: Telegram no longer shows it
-    try:
-        await bot.edit_message_text(
-            svc.texts(shown.lang, "review.withdrawn"),
-            chat_id=shown.chat_id,
-            message_id=shown.message_id,
-            reply_markup=None,
-        )
-    except BadRequest as exc:
-        if classify(exc) is not Refusal.NOT_MODIFIED:
-            log.info("could not erase a /review message of #%d: %s", shown.testimonial_id, exc)
-            return False
-    except Forbidden:
-        return False
-    return True
+    text = svc.texts(shown.lang, "review.withdrawn")
+    return await replace_with_notice(bot, shown.chat_id, shown.message_id, text)
