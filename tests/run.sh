@@ -33,11 +33,17 @@ echo "== ruff format --check"
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
-# One worker per core (pytest-xdist); `bash tests/run.sh -n 0 ...` runs in one process.
-.venv/bin/pytest -q -n auto "$@"
+# Bytecode caches on, whatever the shell says: without them every pytest worker rewrites every
+# test module's asserts again (~4 s each) and every bot process the suite starts compiles
+# livredor from source. They go to __pycache__/, which git ignores.
+unset PYTHONDONTWRITEBYTECODE
+# One worker per core (pytest-xdist); `bash tests/run.sh -n 0 ...` runs in one process. A
+# worker that runs out of tests takes some from the other (worksteal): the long tests do not
+# all end up at the tail of one worker.
+.venv/bin/pytest -q -n auto --dist worksteal "$@"
 if [ "$#" -eq 0 ]; then
     echo "== pytest -m bench (each benchmark at a tiny size, its figures checked)"
-    .venv/bin/pytest -q -n auto -m bench tests/test_benchmarks_run.py
+    .venv/bin/pytest -q -n auto --dist worksteal -m bench tests/test_benchmarks_run.py
 else
     # Arguments choose tests (-k, a path): the benchmarks' smoke runs are not among them.
     echo "== pytest -m bench: skipped (arguments given; run bash tests/run.sh alone for all)"
