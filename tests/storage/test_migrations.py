@@ -14,6 +14,7 @@ from storage.database import Database
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION
 from storage.models import Signature, Status, Step, SubmitResult
 from storage.testimonials import Repository
+from tests.support import new_database, open_new_database
 
 #: The index of the step that adds ``version`` (found by content, so that a migration
 #: appended before it by someone else does not break this test).
@@ -251,3 +252,46 @@ async def test_the_step_remembering_questions_and_links_keeps_every_row(
         assert await repo.asked_step(1, 7) is Step.NAME
     finally:
         await db.close()
+
+
+def dump(path: Path) -> dict[str, object]:
+    """What a database holds, as an independent connection reads it: its schema, the pragmas
+    stored in the file, and every row of every table."""
+    conn = sqlite3.connect(path)
+    try:
+        schema = conn.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        ).fetchall()
+        pragmas = {
+            name: conn.execute(f"PRAGMA {name}").fetchone()[0]
+            for name in ("user_version", "application_id", "journal_mode", "auto_vacuum")
+        }
+        rows = {
+            table: sorted(conn.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
+            for type_, table, _, _ in schema
+            if type_ == "table"
+        }
+        return {"schema": schema, "pragmas": pragmas, "rows": rows}
+    finally:
+        conn.close()
+
+
+async def test_the_tests_new_database_is_a_freshly_migrated_file(tmp_path: Path) -> None:
+    """The in-process tests take a copy of a database migrated once per process
+    (``tests.support.new_database``): it holds what ``Database.open`` makes of a new file
+    now, is private, is each caller's own, and a database already there is kept."""
+    fresh = await Database.open(tmp_path / "fresh.db")
+    await fresh.close()
+    copy = await open_new_database(tmp_path / "copy.db")
+    try:
+        assert await copy.schema_version() == SCHEMA_VERSION
+        await Repository(copy).upsert_user(1, "Ada", None, None)
+    finally:
+        await copy.close()
+    other = await new_database(tmp_path / "other.db")
+    assert other.stat().st_mode & 0o777 == 0o600
+    assert dump(other) == dump(tmp_path / "fresh.db")
+    assert dump(tmp_path / "copy.db")["rows"] != dump(other)["rows"]  # Ada is in hers only
+    before = (tmp_path / "copy.db").read_bytes()
+    assert await new_database(tmp_path / "copy.db") == tmp_path / "copy.db"
+    assert (tmp_path / "copy.db").read_bytes() == before

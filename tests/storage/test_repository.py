@@ -24,6 +24,7 @@ from storage.models import (
     check_transition,
 )
 from storage.testimonials import Repository
+from tests.support import open_new_database
 
 ORGANISER = 900
 CHANNEL_IDS = (501, 502)
@@ -40,7 +41,8 @@ class DraftFields(TypedDict, total=False):
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "livredor.db")
+    """A new database of the test's own (migrated once per process: ``new_database``)."""
+    database = await open_new_database(tmp_path / "livredor.db")
     yield database
     await database.close()
 
