@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import ctypes
 import fcntl
+import gc
 import importlib
 import json
 import os
@@ -136,6 +137,12 @@ def _serve(path: str) -> None:
                 connection, _ = listener.accept()
                 message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 3)
                 request = _Request(**json.loads(message))
+                # What the server holds (every module of livredor and its libraries) goes to
+                # the collector's permanent generation, as gc.freeze's documentation advises
+                # before a fork: the child's collections and its exit then leave it alone
+                # instead of walking (and copying, page by page) the whole inherited heap:
+                # 0.5 s less per start of a command that refuses its output.
+                gc.freeze()
                 pid = os.fork()
                 if pid == 0:
                     listener.close()
