@@ -32,6 +32,7 @@ from bot.book.imports import read_entries
 from bot.cli.run import serve
 from bot.sandbox.fake import FakeTelegram
 from bot.sandbox.server import FakeServer, start_server
+from bot.services.container import Services
 from config.settings import Settings
 from storage.database import Database
 from storage.models import Status
@@ -366,38 +367,36 @@ async def _stop(bot: asyncio.Task[None], stop: asyncio.Event) -> BaseException |
     return None if bot.cancelled() else bot.exception()
 
 
-async def _publish_book(database: Path, book: Path, bot: asyncio.Task[None]) -> int:
-    """Queue a livre d'or's entries for the channel (``livredor import --publish``) and wait
-    until the running bot has posted them all. Return how many."""
+async def _publish_book(services: Services, book: Path, bot: asyncio.Task[None]) -> int:
+    """Queue a livre d'or's entries for the channel (as ``livredor import --publish`` does),
+    wake the running bot's publisher (a separate ``import`` is seen within its idle poll,
+    seconds later) and wait until it has posted them all. Return how many."""
     entries = read_entries(book, "auto")
-    db = await Database.open(database, migrate=False)
-    try:
-        repo = Repository(db)
-        added, _ = await repo.import_entries(
-            [(e.import_key, e.name, e.organisation, e.quote, e.signature) for e in entries],
-            language="fr",
-            publish=True,
-        )
-        deadline = time.monotonic() + BOOK_TIMEOUT
-        while (await repo.count_by_status()).get(Status.PUBLISHED, 0) < added + 1:
-            if bot.done() or time.monotonic() > deadline:
-                raise DemoError(f"the book's {added} testimonials were not all published")
-            await asyncio.sleep(0.1)
-    finally:
-        await db.close()
+    repo = services.repo
+    added, _ = await repo.import_entries(
+        [(e.import_key, e.name, e.organisation, e.quote, e.signature) for e in entries],
+        language="fr",
+        publish=True,
+    )
+    services.publisher.wake()
+    deadline = time.monotonic() + BOOK_TIMEOUT
+    while (await repo.count_by_status()).get(Status.PUBLISHED, 0) < added + 1:
+        if bot.done() or time.monotonic() > deadline:
+            raise DemoError(f"the book's {added} testimonials were not all published")
+        await asyncio.sleep(0.05)
     return added
 
 
 async def _show_wall(
     bot: asyncio.Task[None],
     stop: asyncio.Event,
-    database: Path,
+    services: Services,
     book: Path | None,
     port: int,
 ) -> None:
     """Publish the book's entries too, then leave the wall on until Ctrl-C (or SIGTERM)."""
     if book is not None:
-        added = await _publish_book(database, book, bot)
+        added = await _publish_book(services, book, bot)
         print(f"\n{added} testimonials of {book.name} published in the channel too.")
     # Flushed: whoever reads the output through a pipe needs the address now, not at the end.
     print(
@@ -440,12 +439,15 @@ async def run_demo(
         )
         stop = asyncio.Event()
         settings = demo_settings(server, database, wall_port)
-        bot = asyncio.create_task(serve(settings, stop), name="demo-bot")
+        # The running bot's services, handed over once it has started (it has by the time
+        # the script's first step is answered).
+        running: list[Services] = []
+        bot = asyncio.create_task(serve(settings, stop, started=running.append), name="demo-bot")
         problem: str | None = None
         try:
             await _play(fake, transcript, bot)
             if wall_port is not None:
-                await _show_wall(bot, stop, database, book, wall_port)
+                await _show_wall(bot, stop, running[0], book, wall_port)
         except DemoError as exc:
             problem = str(exc)
         finally:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import secrets
 import signal
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from telegram.error import InvalidToken, NetworkError
@@ -16,6 +17,7 @@ from bot.cli.check import check_group
 from bot.cli.health import beat, heartbeat_path
 from bot.cli.logs import redact_also
 from bot.cli.wall import USERNAME_KEY, start_wall
+from bot.services.container import Services
 from bot.services.inbox import DurableUpdateQueue
 from bot.services.wall import WallServer
 from bot.services.webhook import MAX_CONNECTIONS, WebhookServer
@@ -57,9 +59,16 @@ def run_bot(settings: Settings) -> int:
     return 0
 
 
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    *,
+    started: Callable[[Services], None] | None = None,
+) -> None:
     """Serve updates until ``stop`` is set (or a signal arrives), then shut down in order:
-    stop taking updates, finish those in hand, stop the workers, close the database."""
+    stop taking updates, finish those in hand, stop the workers, close the database.
+    ``started`` is given the running bot's services (``livredor demo`` queues its book
+    through them)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -124,6 +133,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 await updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=10)
                 log.info("receiving updates by long polling")
             await app.start()
+            if started is not None:
+                started(app.bot_data.services)
             desk = app.bot_data.services.desk
             heart = asyncio.create_task(
                 beat(
