@@ -26,7 +26,7 @@ import html
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from importlib import resources
@@ -112,9 +112,15 @@ class WallFeed:
     """The published testimonials, read from the database at most once a
     ``REFRESH_SECONDS`` however many screens ask (they share the snapshot and its JSON)."""
 
-    def __init__(self, db: Database, refresh: float = REFRESH_SECONDS) -> None:
+    def __init__(
+        self,
+        db: Database,
+        refresh: float = REFRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = WallStore(db)
         self.refresh = refresh
+        self.clock = clock  # tests pass a fake one
         self._snapshot: Snapshot | None = None
         self._read_at = float("-inf")
         self._lock = asyncio.Lock()
@@ -123,17 +129,17 @@ class WallFeed:
 
     async def snapshot(self) -> Snapshot:
         """Return the current snapshot (raises the database's error when it cannot read)."""
-        if self._snapshot is not None and time.monotonic() - self._read_at < self.refresh:
+        if self._snapshot is not None and self.clock() - self._read_at < self.refresh:
             return self._snapshot
         async with self._lock:  # one read for every screen that asked meanwhile
-            if self._snapshot is not None and time.monotonic() - self._read_at < self.refresh:
+            if self._snapshot is not None and self.clock() - self._read_at < self.refresh:
                 return self._snapshot
             fingerprint = await self.store.wall_fingerprint()
             if self._snapshot is None or fingerprint != self._snapshot.fingerprint:
                 entries = tuple(await self.store.wall_entries())
                 self._snapshot = Snapshot(tuple((e.id, e.version) for e in entries), entries)
                 self.bodies = {}
-            self._read_at = time.monotonic()
+            self._read_at = self.clock()
             return self._snapshot
 
 
@@ -170,9 +176,16 @@ def photo_url(entry: WallEntry, site: WallSite) -> str:
 class WallServer:
     """The wall's HTTP server; read-only, no cookies, no forms."""
 
-    def __init__(self, db: Database, site: WallSite, *, refresh: float = REFRESH_SECONDS) -> None:
+    def __init__(
+        self,
+        db: Database,
+        site: WallSite,
+        *,
+        refresh: float = REFRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.site = site
-        self.feed = WallFeed(db, refresh)
+        self.feed = WallFeed(db, refresh, clock)
         self.portraits = PortraitFiles(portraits_dir(db.path))
         self._static = _static_files()
         env = Environment(autoescape=select_autoescape(default=True), keep_trailing_newline=True)

@@ -11,15 +11,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from bot.cli.wall import wall_site
 from bot.services.publishing import POST_MARKER
 from bot.services.render import join_parts_plain
 from bot.services.wall import WallServer
 from storage.models import Status
-from tests.support import CHANNEL_ID, CHROMIUM_ARGS, GROUP_ID, ORGANISER_ID, Harness, Person
+from tests.support import (
+    CHANNEL_ID,
+    CHROMIUM_ARGS,
+    GROUP_ID,
+    ORGANISER_ID,
+    Harness,
+    Person,
+    make_fake,
+    make_settings,
+)
 
+SESSIONS = """
+[[session]]
+slug = "atelier-3"
+title = { fr = "Atelier 3 : l’open data", en = "Workshop 3: open data" }
+
+[[session]]
+slug = "keynote"
+title = "Keynote"
+"""
 CHROMIUM = Path("/usr/bin/chromium")
 HAVE_CHROMIUM = CHROMIUM.is_file()
 #: A venue's screen.
@@ -49,6 +67,30 @@ DOM_TEXT = """() => {
 
 
 @asynccontextmanager
+async def wall_bot(tmp_path: Path, *, group_window: float = 1.0) -> AsyncIterator[Harness]:
+    """The bot on a fresh database, posting with the event's hashtag, with two sessions;
+    ``group_window``: Telegram's 20 posts a minute into the channel, in that many seconds
+    instead (the fake's and the bot's)."""
+    sessions = tmp_path / "sessions.toml"
+    sessions.write_text(SESSIONS, encoding="utf-8")
+    fake = make_fake(group_window=group_window)
+    settings = make_settings(
+        tmp_path / "livredor.db",
+        event_hashtag="ROUMICS",
+        sessions=sessions,
+        group_rate_period_seconds=group_window,
+    )
+    harness = Harness(fake, settings)
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+        await fake.aclose()
+    assert fake.unknown_methods == []
+
+
+@asynccontextmanager
 async def chromium() -> AsyncIterator[Browser]:
     """Debian's Chromium, headless; skips where it is not installed (CI installs it)."""
     if not HAVE_CHROMIUM:
@@ -63,9 +105,21 @@ async def chromium() -> AsyncIterator[Browser]:
             await browser.close()
 
 
-async def open_wall(browser: Browser, url: str, *, clock: bool = False) -> Page:
-    """Open the wall on a 1920 × 1080 screen; wait for its first answer from the server."""
-    page = await browser.new_page(viewport=SCREEN)  # type: ignore[arg-type]
+class Clock:
+    """The wall server's clock (``WallServer(clock=...)``), moved by the test together with
+    the page's (Playwright's ``page.clock``): seconds."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def open_wall(browser: BrowserContext, url: str, *, clock: bool = False) -> Page:
+    """Open the wall (``browser``: a context with a venue's screen); wait for its first
+    answer from the server. ``clock``: the page's timers run on a fake clock, from the start."""
+    page = await browser.new_page()
     if clock:
         await page.clock.install()
     await page.goto(url)
@@ -85,6 +139,27 @@ async def wait_in_page(page: Page, predicate: str, arg: Any, timeout: float) -> 
         await asyncio.sleep(0.02)
 
 
+#: How far the clocks move at a time: the page's answers are handled between two steps.
+STEP_MS = 100
+
+
+async def run_until(page: Page, clock: Clock, predicate: str, arg: Any, limit: float) -> float:
+    """Move the server's clock and the page's together, ``STEP_MS`` at a time, until the
+    JavaScript function ``predicate(arg)`` is true in the page; return how long that took on
+    those clocks (seconds). After each step, the page's question to the server, if the step
+    asked one, is answered and handled before the next: the clocks stand still meanwhile,
+    so the time taken is the page's and the server's pace, not this machine's."""
+    took = 0
+    while not await page.evaluate(predicate, arg):
+        if took >= limit * 1000:
+            raise AssertionError(f"the page did not make {predicate!r} true in {limit:g} s")
+        clock.now += STEP_MS / 1000  # first: the page's question reads it
+        await page.clock.run_for(STEP_MS)
+        await wait_in_page(page, "() => document.body.dataset.asking === undefined", None, 10.0)
+        took += STEP_MS
+    return took / 1000
+
+
 async def shown(page: Page) -> dict[str, Any] | None:
     """What the page shows now (None: no testimonial)."""
     found: dict[str, Any] | None = await page.evaluate(DOM_TEXT)
@@ -92,9 +167,11 @@ async def shown(page: Page) -> dict[str, Any] | None:
 
 
 @asynccontextmanager
-async def running_wall(h: Harness, port: int = 0) -> AsyncIterator[str]:
-    """The wall over the harness's database (on a free port by default); yields its URL."""
-    server = WallServer(h.db, wall_site(h.settings, "livredor_test_bot"))
+async def running_wall(h: Harness, port: int = 0, clock: Clock | None = None) -> AsyncIterator[str]:
+    """The wall over the harness's database (on a free port by default; ``clock``: the
+    server's, else the real one); yields its URL."""
+    site = wall_site(h.settings, "livredor_test_bot")
+    server = WallServer(h.db, site, clock=clock or time.monotonic)
     await server.start("127.0.0.1", port)
     try:
         yield f"http://127.0.0.1:{server.port}"

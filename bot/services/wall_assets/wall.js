@@ -160,6 +160,9 @@
   }
 
   async function poll() {
+    // Set while a question is out: a test that moves the page's clock waits for the answer
+    // to be handled before moving it on.
+    body.dataset.asking = "yes";
     try {
       const response = await fetch(FEED, {
         cache: "no-store",
@@ -178,6 +181,7 @@
       // The server restarts or the network dropped: keep what is shown, ask again.
       offline.hidden = false;
     }
+    delete body.dataset.asking;
     setTimeout(poll, POLL);
   }
 
