@@ -108,11 +108,13 @@ async def test_published_on_screen_within_5_s_then_withdrawn_off_it(
 async def test_a_newcomer_is_shown_first_and_the_screen_survives_a_restart(
     h: Harness, browser: BrowserContext
 ) -> None:
-    first = await publish(h, h.person(), "Already there.")
+    await publish(h, h.person(), "Already there.")
+    # Two already there: the rotation's next one is not the newcomer.
+    first = await publish(h, h.person("Cy"), "Also there, and newer.", "Cy")
     clock = Clock()
     async with running_wall(h, clock=clock) as base:
         page = await open_wall(browser, base + "/?lang=fr", clock=True)
-        await run_until(page, clock, ON_SCREEN, str(first), PROMISE)
+        await run_until(page, clock, ON_SCREEN, str(first), PROMISE)  # the newest first
     # The server is gone: the page keeps what it shows and says it is reconnecting.
     await run_until(page, clock, OFFLINE, None, PROMISE)
     assert (await shown(page) or {}).get("key") == str(first)
