@@ -31,7 +31,9 @@ from bot.services.backlog import Backlog
 from bot.services.bulk import commit_due
 from bot.services.bulk_worker import BulkDesk
 from bot.services.cards import CardDesk
+from bot.services.clock import Clock
 from bot.services.container import CONTEXT_TYPES, App, Context, Services
+from bot.services.floodguard import FloodGuard
 from bot.services.group import OrganisersGroup
 from bot.services.inbox import (
     DurableUpdateQueue,
@@ -71,14 +73,18 @@ def build_application(
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
     concurrent_updates: int = 1024,
+    clock: Clock | None = None,
 ) -> App:
     """Assemble the bot: PTB application, services in ``bot_data``, handlers, workers.
 
     ``request``/``updates_request`` replace PTB's HTTP client (the in-process fake Telegram
     in tests); in production the Bot API is reached at ``settings.api_base_url``.
     ``concurrent_updates``: how many updates may be handled at once (PTB's
-    ``concurrent_updates``; a test of what happens beyond it uses fewer).
+    ``concurrent_updates``; a test of what happens beyond it uses fewer). ``clock``: what
+    the bot's waits are measured on (flood limits, the flood guard, back-offs): real time
+    unless a test gives a fake one.
     """
+    clock = clock or Clock()
     texts = texts or Texts.load(settings.texts, settings.default_language)
     inbox = Inbox(repo.db)
     # Updates are committed to the inbox before Telegram may consider them delivered, and
@@ -107,6 +113,7 @@ def build_application(
                 group_period=settings.group_rate_period_seconds,
                 private_limit=settings.private_messages_per_second,
                 private_period=settings.private_rate_period_seconds,
+                clock=clock,
             )
         )
         .update_queue(update_queue)
@@ -125,7 +132,7 @@ def build_application(
     sessions = Sessions.load(settings.sessions)
     group = OrganisersGroup(app.bot, settings)
     backlog = Backlog(group, repo, texts, settings)
-    desk = CardDesk(group, repo, texts, settings, sessions, backlog)
+    desk = CardDesk(group, repo, texts, settings, sessions, backlog, clock)
     app.bot_data.services = Services(
         settings=settings,
         repo=repo,
@@ -133,11 +140,13 @@ def build_application(
         sessions=sessions,
         group=group,
         desk=desk,
-        publisher=Publisher(app.bot, repo, texts, settings, group, desk),
+        publisher=Publisher(app.bot, repo, texts, settings, group, desk, clock),
         backlog=backlog,
         bulk=BulkDesk(settings),
         update_queue=update_queue,
         processor=processor,
+        flood=FloodGuard(clock=clock.now),
+        clock=clock,
     )
 
     add_handlers(app, settings)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import forkserver
-from tests.support import Harness, running_bot
+from tests.support import Harness, VirtualClock, running_bot
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "000_6078c713f019cbe3.txt"
 
@@ -27,6 +27,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     """The bot, started on a fresh database, with a fake holding a group and a channel."""
     async with running_bot(tmp_path) as h:
+        yield h
+
+
+@pytest.fixture
+async def virtual_harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    """``harness``, its waits on a ``VirtualClock`` (Telegram's flood limits and
+    ``retry_after``, the flood guard, back-offs): they cost no real time."""
+    async with running_bot(tmp_path, clock=VirtualClock()) as h:
         yield h
 
 

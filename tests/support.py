@@ -22,6 +22,7 @@ import storage.database
 from bot.app import ALLOWED_UPDATES, build_application, start_workers, stop_workers
 from bot.sandbox.fake import FakeTelegram
 from bot.sandbox.request import FakeRequest
+from bot.services.clock import Clock
 from bot.services.container import App, Services
 from config.settings import Settings
 from storage.database import Database
@@ -155,6 +156,28 @@ async def wait_until(
         await asyncio.sleep(0.005)
 
 
+class VirtualClock(Clock):
+    """Time that passes only when it is waited on: ``sleep`` lets the other ready tasks run,
+    then moves the clock on by its length at once. Given to the bot (``running_bot(...,
+    clock=VirtualClock())``), Telegram's flood limits and ``retry_after``, the flood guard
+    and the back-offs cost no real time, and the fake Telegram reads the same time (its
+    flood windows agree with the bot's). It starts at the Unix time, the fake's message dates.
+
+    Every wait is over as soon as it is taken: not for a test that checks that something is
+    still waiting (a chat paused for 30 s), which keeps real time."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self.t = time.time() if start is None else start
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        until = self.t + max(seconds, 0.0)
+        await asyncio.sleep(0)
+        self.t = max(self.t, until)
+
+
 class Person:
     """A user of the fake Telegram, talking to the bot in their private chat."""
 
@@ -276,9 +299,14 @@ class Harness:
         settings: Settings,
         read_timeout: float = 5.0,
         concurrent_updates: int = 1024,
+        clock: Clock | None = None,
     ) -> None:
         self.fake = fake
         self.settings = settings
+        #: What the bot's waits are measured on (``VirtualClock``: the fake's too).
+        self.clock = clock or Clock()
+        if isinstance(clock, VirtualClock):
+            fake.clock = clock.now
         #: How many updates the bot handles at once (``build_application``).
         self.concurrent_updates = concurrent_updates
         #: How long the bot waits for the fake's answer to a call (PTB's read timeout, 5 s
@@ -314,6 +342,7 @@ class Harness:
             request=request,
             updates_request=FakeRequest(self.fake),
             concurrent_updates=self.concurrent_updates,
+            clock=self.clock,
         )
         await self.app.initialize()
         await start_workers(self.app)
@@ -376,7 +405,10 @@ class Harness:
                     # Every update taken from the queue handled: PTB calls task_done() once
                     # its handlers are done.
                     await self.app.update_queue.join()
-                    await asyncio.sleep(0.002)
+                    # Idle once: only let the tasks it woke run (every worker says when it
+                    # has work, so no time need pass). Busy: look again shortly, without
+                    # spinning while it waits for the database's thread.
+                    await asyncio.sleep(0 if quiet else 0.001)
             except TimeoutError:
                 raise TimeoutError(f"bot still busy after {timeout:g} s: {self.busy()}") from None
             if time.monotonic() > deadline:
@@ -448,15 +480,21 @@ async def running_bot(
     *,
     read_timeout: float = 5.0,
     concurrent_updates: int = 1024,
+    clock: Clock | None = None,
     **settings: Any,
 ) -> AsyncIterator[Harness]:
     """The bot started on a new database in ``tmp_path`` (``new_database``; one there
-    already is kept, as after a restart) against ``fake`` (``make_fake()``
-    unless given), with ``make_settings`` plus ``settings``; stopped on the way out, which
-    then checks that it called no method the fake lacks."""
+    already is kept, as after a restart) against ``fake`` (``make_fake()`` unless given),
+    with ``make_settings`` plus ``settings``, its waits on ``clock`` (real time unless
+    given: see ``VirtualClock``); stopped on the way out, which then checks that it called
+    no method the fake lacks."""
     fake = fake or make_fake()
     h = Harness(
-        fake, make_settings(tmp_path / "livredor.db", **settings), read_timeout, concurrent_updates
+        fake,
+        make_settings(tmp_path / "livredor.db", **settings),
+        read_timeout,
+        concurrent_updates,
+        clock,
     )
     await h.start()
     try:

@@ -2,69 +2,69 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
-from types import SimpleNamespace
-
-import pytest
+from collections.abc import Callable
 
 from bot.services import limiter
+from tests.support import VirtualClock
 
 
-async def test_window_holds_with_answers_arriving_out_of_order(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    clock = [1000.0]
+class SteppedClock(VirtualClock):
+    """A fake clock at 1000 s that moves only when the limiter sleeps, ``before`` each move
+    (the test never waits for real)."""
+
+    def __init__(self, before: Callable[[], None] = lambda: None) -> None:
+        super().__init__(start=1000.0)
+        self.before = before
+
+    async def sleep(self, seconds: float) -> None:
+        self.before()
+        self.t += seconds
+
+
+async def test_window_holds_with_answers_arriving_out_of_order() -> None:
     open_: list[list[float]] = []
 
-    async def sleep(seconds: float) -> None:
-        # A fake clock: the test never waits for real. The requests in flight are answered
-        # while a new one waits (an answer arrives within the period: the window counts a
-        # request from its start until then, and cannot know of a slower answer).
+    def answer_all() -> None:
+        # The requests in flight are answered while a new one waits (an answer arrives
+        # within the period: the window counts a request from its start until then, and
+        # cannot know of a slower answer).
         while open_:
-            limiter.SlidingWindow.done(open_.pop())
-        clock[0] += seconds
+            window.done(open_.pop())
 
-    monkeypatch.setattr(limiter, "time", SimpleNamespace(monotonic=lambda: clock[0]))
-    monkeypatch.setattr(limiter, "asyncio", SimpleNamespace(Lock=asyncio.Lock, sleep=sleep))
-    window = limiter.SlidingWindow(5, 1.0)
+    clock = SteppedClock(answer_all)
+    window = limiter.SlidingWindow(5, 1.0, clock)
     rng = random.Random(14)
     stamps: list[list[float]] = []
     for _ in range(400):
         stamp = await window.acquire()
-        now = clock[0]
+        now = clock.t
         # Every request counts from its answer (or from now if still unanswered).
         live = [s for s in stamps if now - s[0] < 1.0]
         assert len(live) < 5, f"{len(live) + 1} requests in one second at {now}"
         stamps.append(stamp)
         open_.append(stamp)
-        clock[0] += rng.choice([0.0, 0.01, 0.05, 0.3])
+        clock.t += rng.choice([0.0, 0.01, 0.05, 0.3])
         # Answer random open requests (out of order), and any in flight for 0.5 s.
         for _ in range(rng.choice([0, 1, 1, 2])):
             if open_:
-                limiter.SlidingWindow.done(open_.pop(rng.randrange(len(open_))))
-        for stamp in [s for s in open_ if clock[0] - s[0] >= 0.5]:
+                window.done(open_.pop(rng.randrange(len(open_))))
+        for stamp in [s for s in open_ if clock.t - s[0] >= 0.5]:
             open_.remove(stamp)
-            limiter.SlidingWindow.done(stamp)
-    assert clock[0] - 1000.0 >= (400 / 5 - 1) * 1.0  # it did wait: at most 5 a second
+            window.done(stamp)
+    assert clock.t - 1000.0 >= (400 / 5 - 1) * 1.0  # it did wait: at most 5 a second
 
 
-async def test_private_chat_window_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = [1000.0]
-
-    async def sleep(seconds: float) -> None:
-        clock[0] += seconds  # a fake clock: the test never waits for real
-
-    monkeypatch.setattr(limiter, "time", SimpleNamespace(monotonic=lambda: clock[0]))
-    monkeypatch.setattr(limiter, "asyncio", SimpleNamespace(Lock=asyncio.Lock, sleep=sleep))
+async def test_private_chat_window_when_set() -> None:
+    clock = SteppedClock()
     rate = limiter.SlidingWindowRateLimiter(
-        per_second=1000, global_period=0.1, private_limit=1, private_period=0.25
+        per_second=1000, global_period=0.1, private_limit=1, private_period=0.25, clock=clock
     )
     sent: list[tuple[str, int, float]] = []
 
     async def request(endpoint: str, chat: int) -> None:
         async def callback() -> bool:
-            sent.append((endpoint, chat, clock[0]))
+            sent.append((endpoint, chat, clock.t))
             return True
 
         await rate.process_request(callback, (), {}, endpoint, {"chat_id": chat}, None)

@@ -3,8 +3,6 @@ bot, and only them."""
 
 from __future__ import annotations
 
-import asyncio
-
 from telegram import Update
 from telegram.constants import ChatType
 
@@ -23,4 +21,4 @@ async def flood_guard(update: Update, context: Context) -> None:
         lang = svc.texts.language(tg_user.language_code)
         await chat.send_message(svc.texts(lang, "common.slow_down"))
     if wait > 0:
-        await asyncio.sleep(wait)
+        await svc.clock.sleep(wait)

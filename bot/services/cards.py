@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.services.backlog import Backlog
+from bot.services.clock import Clock
 from bot.services.group import OrganisersGroup
 from bot.services.limiter import retry_seconds
 from bot.services.links import USERNAME_KEY, post_link
@@ -116,6 +116,7 @@ class CardDesk:
         settings: Settings,
         sessions: Sessions,
         backlog: Backlog,
+        clock: Clock | None = None,
     ) -> None:
         self.group = group
         self.bot = group.bot
@@ -130,9 +131,11 @@ class CardDesk:
         self._more = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._job_in_hand = False
+        clock = clock or Clock()
+        self.sleep = clock.sleep  # what the back-offs wait on
         # When the admin list was read and each admin last confirmed (``clock``'s seconds;
         # a test may set a fake clock).
-        self.clock: Callable[[], float] = time.monotonic
+        self.clock: Callable[[], float] = clock.now
         self._admins: tuple[float, frozenset[int]] | None = None
         #: Why the organisers' group refuses cards (the bot was removed from it, or it is
         #: gone), in one sentence for the log and ``livredor health``; None when it takes them.
@@ -237,7 +240,7 @@ class CardDesk:
                     # organisers let the bot back in (tried again every minute at most).
                     delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1))
                     self._job_in_hand = False
-                    await asyncio.sleep(delay)
+                    await self.sleep(delay)
                     continue
                 if isinstance(exc, BadRequest | Forbidden) and failures >= GIVE_UP_AFTER:
                     log.error("card job %s dropped after %d tries: %s", job, failures, exc)
@@ -249,7 +252,7 @@ class CardDesk:
                     )
                     log.warning("card job %s failed (%s); again in %.1f s", job, exc, delay)
                     self._job_in_hand = False
-                    await asyncio.sleep(delay)
+                    await self.sleep(delay)
                     continue
             finally:
                 self._job_in_hand = False

@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 from bot.services.backlog import Backlog
 from bot.services.bulk_worker import BulkDesk
 from bot.services.cards import CardDesk
+from bot.services.clock import Clock
 from bot.services.floodguard import FloodGuard
 from bot.services.group import OrganisersGroup
 from bot.services.inbox import DurableUpdateQueue, InboxUpdateProcessor
@@ -39,6 +40,7 @@ class Services:
     update_queue: DurableUpdateQueue
     processor: InboxUpdateProcessor
     flood: FloodGuard = field(default_factory=FloodGuard)
+    clock: Clock = field(default_factory=Clock)  # what the flood guard waits on
     bot_username: str = ""  # learnt from Telegram at start (start_workers)
     reasking: asyncio.Task[int] | None = None  # re-asking open questions, once started
 

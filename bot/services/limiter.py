@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -21,6 +20,8 @@ from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+from bot.services.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,10 @@ class SlidingWindow:
     from the later time keeps us under the limit however long the request travelled.
     """
 
-    def __init__(self, limit: int, period: float) -> None:
+    def __init__(self, limit: int, period: float, clock: Clock | None = None) -> None:
         self.limit = limit
         self.period = period
+        self.clock = clock or Clock()
         # Oldest first. A stamp moves later when its answer arrives (``done``), and answers
         # arrive out of order, so the deque is only roughly sorted: see ``acquire``.
         self._stamps: deque[list[float]] = deque()
@@ -56,7 +58,7 @@ class SlidingWindow:
         ``done`` when the request has been answered)."""
         async with self._lock:
             while True:
-                now = time.monotonic()
+                now = self.clock.now()
                 stamps = self._stamps
                 while stamps and now - stamps[0][0] >= self.period:
                     stamps.popleft()  # O(1) per request, instead of rebuilding the window
@@ -69,16 +71,15 @@ class SlidingWindow:
                     stamps.append(stamp)
                     return stamp
                 oldest = min(s[0] for s in stamps)
-                await asyncio.sleep(self.period - (now - oldest) + 0.001)
+                await self.clock.sleep(self.period - (now - oldest) + 0.001)
 
-    @staticmethod
-    def done(stamp: list[float]) -> None:
+    def done(self, stamp: list[float]) -> None:
         """Count the request from the time its answer arrived."""
-        stamp[0] = time.monotonic()
+        stamp[0] = self.clock.now()
 
     def idle(self) -> bool:
         """Return whether the window is empty (the limiter can be forgotten)."""
-        now = time.monotonic()
+        now = self.clock.now()
         return all(now - s[0] >= self.period for s in self._stamps)
 
 
@@ -110,8 +111,10 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         private_limit: int | None = None,
         private_period: float = 1.0,
         max_retries: int = 5,
+        clock: Clock | None = None,
     ) -> None:
-        self._global = SlidingWindow(per_second, global_period)
+        self._clock = clock or Clock()
+        self._global = SlidingWindow(per_second, global_period, self._clock)
         self._group_limit = group_limit
         self._group_period = group_period
         self._groups: dict[int | str, SlidingWindow] = {}
@@ -129,16 +132,15 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
     async def shutdown(self) -> None:
         """Nothing to tear down."""
 
-    @staticmethod
     def _window(
-        table: dict[int | str, SlidingWindow], chat_id: int | str, limit: int, period: float
+        self, table: dict[int | str, SlidingWindow], chat_id: int | str, limit: int, period: float
     ) -> SlidingWindow:
         if len(table) > 512:
             for key, window in list(table.items()):
                 if window.idle():
                     del table[key]
         if chat_id not in table:
-            table[chat_id] = SlidingWindow(limit, period)
+            table[chat_id] = SlidingWindow(limit, period, self._clock)
         return table[chat_id]
 
     def _group(self, chat_id: int | str) -> SlidingWindow:
@@ -159,16 +161,16 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         """Wait while Telegram asked this chat (and only this one) to slow down."""
         while True:
             until = self._paused_until.get(chat_id)
-            now = time.monotonic()
+            now = self._clock.now()
             if until is None:
                 return
             if now >= until:
                 self._paused_until.pop(chat_id, None)
                 return
-            await asyncio.sleep(until - now)
+            await self._clock.sleep(until - now)
 
     def _pause(self, chat_id: int | str | None, seconds: float) -> None:
-        until = time.monotonic() + seconds + 0.05
+        until = self._clock.now() + seconds + 0.05
         self._paused_until[chat_id] = max(until, self._paused_until.get(chat_id, 0.0))
 
     async def process_request(
@@ -188,12 +190,12 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         attempt = 0
         while True:
             await self._wait_unpaused(chat_id)
-            stamps = []
+            held: list[tuple[SlidingWindow, list[float]]] = []
             if chat_id is not None:
                 window = self._chat_window(endpoint, chat_id)
                 if window is not None:
-                    stamps.append(await window.acquire())
-                stamps.append(await self._global.acquire())
+                    held.append((window, await window.acquire()))
+                held.append((self._global, await self._global.acquire()))
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -209,5 +211,5 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
                 )
                 self._pause(chat_id, seconds)
             finally:
-                for stamp in stamps:
-                    SlidingWindow.done(stamp)
+                for window, stamp in held:
+                    window.done(stamp)

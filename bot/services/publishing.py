@@ -25,6 +25,7 @@ from telegram.error import (
 )
 
 from bot.services.cards import CardDesk
+from bot.services.clock import Clock
 from bot.services.group import OrganisersGroup
 from bot.services.limiter import retry_seconds
 from bot.services.links import is_private_link
@@ -87,8 +88,10 @@ class Publisher:
         settings: Settings,
         group: OrganisersGroup,
         desk: CardDesk,
+        clock: Clock | None = None,
     ) -> None:
         self.bot = bot
+        self.sleep = (clock or Clock()).sleep  # what the retries wait on
         self.repo = repo
         self.texts = texts
         self.settings = settings
@@ -157,7 +160,7 @@ class Publisher:
                 continue
             except Exception:
                 log.exception("publisher error; retrying in %.0f s", RETRY_DELAY)
-                await asyncio.sleep(RETRY_DELAY)
+                await self.sleep(RETRY_DELAY)
                 self._wake.set()
                 continue
             finally:
@@ -247,7 +250,7 @@ class Publisher:
                     message = await self.bot.send_message(self.channel, html_text)
                 return message.message_id
             except RetryAfter as exc:
-                await asyncio.sleep(retry_seconds(exc) + 0.1)
+                await self.sleep(retry_seconds(exc) + 0.1)
             except (BadRequest, Forbidden) as exc:
                 key = _channel_problem(exc)
                 if key is None:
@@ -257,7 +260,7 @@ class Publisher:
                 raise
             except NetworkError as exc:
                 log.warning("network trouble posting to the channel (%s); retrying", exc)
-                await asyncio.sleep(RETRY_DELAY)
+                await self.sleep(RETRY_DELAY)
 
     async def _undo(self, sent: list[int]) -> None:
         """Delete the parts of a post that did go out (a retry would orphan them)."""
@@ -299,7 +302,7 @@ class Publisher:
                     await self.bot.delete_message(self.channel, message_id)
                     break
                 except RetryAfter as exc:
-                    await asyncio.sleep(retry_seconds(exc) + 0.1)
+                    await self.sleep(retry_seconds(exc) + 0.1)
                 except (BadRequest, Forbidden) as exc:
                     refusal = classify(exc)
                     if refusal in (Refusal.MESSAGE_GONE, Refusal.CHAT_GONE):
@@ -327,7 +330,7 @@ class Publisher:
                     raise ChannelRefused(key) from exc
                 except NetworkError as exc:
                     log.warning("network trouble removing a post (%s); retrying", exc)
-                    await asyncio.sleep(RETRY_DELAY)
+                    await self.sleep(RETRY_DELAY)
         await self.repo.finish_outbox(item.id)
         log.info("testimonial #%d removed from the channel", testimonial.id)
 

@@ -119,9 +119,9 @@ async def test_pending_answers_at_once_and_an_approve_right_after_too(harness: H
 
 
 async def test_card_sender_backs_off_keeps_order_and_resumes_a_long_card(
-    harness: Harness,
+    virtual_harness: Harness,
 ) -> None:
-    h = harness
+    h = virtual_harness  # the back-offs waited on a virtual clock
     updates_only(h)
     # The second part of the long card fails twice (a server error), then goes through.
     h.fake.fail("sendMessage", GROUP_ID, code=502, description="Bad Gateway", times=2, after=1)
@@ -141,8 +141,8 @@ async def test_card_sender_backs_off_keeps_order_and_resumes_a_long_card(
     assert first.startswith(f"📝 Testimonial #{long_id}") and "(1/" in first
 
 
-async def test_half_sent_card_is_resumed_after_a_restart(harness: Harness) -> None:
-    h = harness
+async def test_half_sent_card_is_resumed_after_a_restart(virtual_harness: Harness) -> None:
+    h = virtual_harness  # the back-offs waited on a virtual clock
     updates_only(h)
     h.fake.fail("sendMessage", GROUP_ID, code=403, description="Forbidden: no", times=9, after=1)
     quote = "\n\n".join(f"Paragraph {i}: " + "lorem ipsum dolor sit amet " * 30 for i in range(6))

@@ -9,13 +9,15 @@ import pytest
 
 from storage.models import Status
 from tests.moderation.test_moderation import card_of, submit, wait_status
-from tests.support import GROUP_ID, ORGANISER_ID, Harness, make_fake, running_bot
+from tests.support import GROUP_ID, ORGANISER_ID, Harness, VirtualClock, make_fake, running_bot
 
 
 @pytest.fixture
 async def strict(tmp_path: Path) -> AsyncIterator[Harness]:
-    """The bot believes 20 messages a second per group are fine; the fake allows 5."""
-    async with running_bot(tmp_path, make_fake(group_limit=5, group_window=1.0)) as h:
+    """The bot believes 20 messages a second per group are fine; the fake allows 5. Both
+    on a virtual clock: the ``retry_after`` seconds are waited without waiting for real."""
+    fake = make_fake(group_limit=5, group_window=1.0)
+    async with running_bot(tmp_path, fake, clock=VirtualClock()) as h:
         yield h
 
 
