@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import inspect
+import itertools
 import os
 import selectors
 import tempfile
@@ -157,25 +159,72 @@ async def wait_until(
 
 
 class VirtualClock(Clock):
-    """Time that passes only when it is waited on: ``sleep`` lets the other ready tasks run,
-    then moves the clock on by its length at once. Given to the bot (``running_bot(...,
-    clock=VirtualClock())``), Telegram's flood limits and ``retry_after``, the flood guard
-    and the back-offs cost no real time, and the fake Telegram reads the same time (its
-    flood windows agree with the bot's). It starts at the Unix time, the fake's message dates.
+    """Time that passes only when the bot waits for it and for nothing else (the "autojump"
+    of trio's ``MockClock``): ``sleep`` waits until the clock reaches its end, and once the
+    bot has been still for a moment (no call to Telegram, no update, nothing left in its
+    database's hands) the clock jumps to the nearest end. Given to the bot
+    (``running_bot(..., clock=VirtualClock())``), Telegram's flood limits and
+    ``retry_after``, the flood guard and the back-offs cost next to no real time, in the
+    order and at the pace they would have, and the fake Telegram reads the same time (its
+    flood windows agree with the bot's; it starts at the Unix time, the fake's dates).
 
-    Every wait is over as soon as it is taken: not for a test that checks that something is
-    still waiting (a chat paused for 30 s), which keeps real time."""
+    Not for a test that checks that something is still waiting (a chat paused for 30 s):
+    once everything else is done, every wait is over."""
+
+    #: Real seconds between two looks at whether the bot is still.
+    TICK = 0.001
 
     def __init__(self, start: float | None = None) -> None:
         self.t = time.time() if start is None else start
+        self._ends: list[tuple[float, int, asyncio.Future[None]]] = []  # a heap
+        self._order = itertools.count()
+        self._jumper: asyncio.Task[None] | None = None
+        #: Set by the harness: what changes whenever the bot does something, and a round
+        #: trip to its database (behind whatever the bot has in hand there).
+        self.activity: Callable[[], object] = lambda: None
+        self.barrier: Callable[[], Awaitable[object]] = lambda: asyncio.sleep(0)
 
     def now(self) -> float:
         return self.t
 
     async def sleep(self, seconds: float) -> None:
-        until = self.t + max(seconds, 0.0)
-        await asyncio.sleep(0)
-        self.t = max(self.t, until)
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        end = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._ends, (self.t + seconds, next(self._order), end))
+        if self._jumper is None or self._jumper.done():
+            self._jumper = asyncio.create_task(self._jump(), name="virtual-clock")
+        await end
+
+    async def _jump(self) -> None:
+        still = 0
+        while True:
+            while self._ends and self._ends[0][2].done():  # a sleeper cancelled
+                heapq.heappop(self._ends)
+            if not self._ends:
+                return
+            before = self.activity()
+            await asyncio.sleep(self.TICK)
+            await self.barrier()
+            await asyncio.sleep(0)  # what the database answered runs first
+            still = still + 1 if self.activity() == before else 0
+            if still < 2:
+                continue
+            still = 0
+            self.t = max(self.t, self._ends[0][0])
+            while self._ends and self._ends[0][0] <= self.t:
+                _, _, end = heapq.heappop(self._ends)
+                if not end.done():
+                    end.set_result(None)
+
+    async def stop(self) -> None:
+        """Stop jumping (the bot is stopping; a later ``sleep`` starts again)."""
+        if self._jumper is not None:
+            self._jumper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._jumper
+            self._jumper = None
 
 
 class Person:
@@ -307,6 +356,8 @@ class Harness:
         self.clock = clock or Clock()
         if isinstance(clock, VirtualClock):
             fake.clock = clock.now
+            clock.activity = self._activity
+            clock.barrier = lambda: self.db.schema_version()
         #: How many updates the bot handles at once (``build_application``).
         self.concurrent_updates = concurrent_updates
         #: How long the bot waits for the fake's answer to a call (PTB's read timeout, 5 s
@@ -361,7 +412,18 @@ class Harness:
             await self.app.stop()
         await stop_workers(self.app)
         await self.app.shutdown()
+        if isinstance(self.clock, VirtualClock):
+            await self.clock.stop()
         await self.db.close()
+
+    def _activity(self) -> tuple[int, int, int]:
+        """What changes whenever the bot does something (for ``VirtualClock``): its calls to
+        the fake Telegram, the updates waiting for it, the updates it holds."""
+        return (
+            len(self.fake.requests),
+            len(self.fake.pending_updates),
+            self.app.update_queue.qsize(),
+        )
 
     async def restart(self) -> None:
         """Stop and start again on the same database (a clean restart)."""

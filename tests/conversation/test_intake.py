@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import unicodedata
 from pathlib import Path
 
@@ -364,22 +363,24 @@ async def test_mine_lists_and_withdraws(harness: Harness) -> None:
     assert t.status is Status.WITHDRAWN
 
 
-async def test_flood_from_one_user_is_slowed_for_them_alone(harness: Harness) -> None:
+async def test_flood_from_one_user_is_slowed_for_them_alone(virtual_harness: Harness) -> None:
+    harness = virtual_harness  # the guard's seconds pass on a virtual clock, as the bot waits
     flooder = harness.person("Flo")
     calm = harness.person("Cal")
     await flooder.send("/start")
     await calm.send("/start")
-    loop = asyncio.get_running_loop()
     for i in range(30):
         harness.fake.user_sends(flooder.id, f"/help {i}")
-    started = loop.time()
+    started = harness.clock.now()
     before = len(calm.texts())
     harness.fake.user_sends(calm.id, "Calm Person")
     await harness.wait(lambda: len(calm.texts()) > before)
-    calm_latency = loop.time() - started
+    calm_latency = harness.clock.now() - started
     assert "organisation" in calm.texts()[-1]
     assert calm_latency < 1.0, "the flood delayed another user"
     await harness.settle(timeout=30)
+    # The flood itself was slowed: 10 beyond the burst of 20, at 5 a second.
+    assert harness.clock.now() - started >= 1.8
     texts = flooder.texts()
     assert sum("very fast" in t for t in texts) == 1
     # Nothing lost: every /help got its answer.
