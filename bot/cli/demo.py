@@ -367,6 +367,11 @@ async def _stop(bot: asyncio.Task[None], stop: asyncio.Event) -> BaseException |
     return None if bot.cancelled() else bot.exception()
 
 
+def wall_book(given: Path | None) -> Path | None:
+    """The book ``demo --wall`` publishes: ``--book``'s, else the seed where it is."""
+    return given or (SEED_BOOK if SEED_BOOK.is_file() else None)
+
+
 async def _publish_book(services: Services, book: Path, bot: asyncio.Task[None]) -> int:
     """Queue a livre d'or's entries for the channel (as ``livredor import --publish`` does),
     wake the running bot's publisher (a separate ``import`` is seen within its idle poll,

@@ -298,11 +298,11 @@ def _wall(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli.demo import SEED_BOOK, run_demo
+    from bot.cli.demo import run_demo, wall_book
 
     if not args.wall:
         return asyncio.run(run_demo(quiet=args.quiet))
-    book = args.book or (SEED_BOOK if SEED_BOOK.is_file() else None)
+    book = wall_book(args.book)
     if book is not None and not book.is_file():
         _print_problems([f"--book {book}: no such file."])
         return EXIT_CONFIG

@@ -9,7 +9,9 @@ import signal
 from pathlib import Path
 
 import aiohttp
+import pytest
 
+from bot.cli.demo import SEED_BOOK, wall_book
 from tests.conftest import SEED
 from tests.e2e.cli_process import (
     CliProcess,
@@ -22,6 +24,10 @@ from tests.e2e.cli_process import (
 )
 
 ATTENDEE = 1001
+BOOK = """name,organisation,quote,signature
+Grace HOPPER,US Navy,« A ship in port is safe. »,full
+Anne ONYME,,Sans nom.,anonymous
+"""
 
 
 async def _json(url: str) -> list[dict[str, object]]:
@@ -74,21 +80,34 @@ async def test_run_serves_the_wall_and_the_wall_runs_alone(tmp_path: Path) -> No
         await alone.kill()
 
 
-async def test_demo_wall_publishes_the_seed_and_serves_it_until_ctrl_c(tmp_path: Path) -> None:
+async def test_demo_wall_publishes_a_book_and_serves_it_until_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+    # Two entries, not the seed's 31: the channel's pace (20 posts a second) is the demo's,
+    # and the seed goes through the publisher and onto the wall in tests/wall/test_browser.py.
+    book = tmp_path / "book.csv"
+    book.write_text(BOOK, encoding="utf-8")
     demo = CliProcess(tmp_path, "demo")
     try:
-        await demo.start("demo", "--wall", "--port", str(port), "--quiet", env=env)
+        await demo.start(
+            "demo", "--wall", "--book", str(book), "--port", str(port), "--quiet", env=env
+        )
         url = f"The wall: http://127.0.0.1:{port}/"
         await wait_until(lambda: url in demo.stdout, 60.0, f"{url!r} in:\n{demo.stderr}")
+        assert "2 testimonials of book.csv published in the channel too." in demo.stdout
         entries = await _json(f"http://127.0.0.1:{port}/wall.json")
-        # Ada's testimonial from the demo's conversation, and the seed's 31 where a clone
-        # has it beside it (CI does).
-        assert len(entries) == (32 if SEED.is_file() else 1)
-        assert entries[-1]["name"] == "Ada Lovelace"
+        # The book's two, newest first, after Ada's testimonial from the demo's conversation.
+        assert [e["name"] for e in entries] == ["Anonyme", "Grace HOPPER", "Ada Lovelace"]
         demo.signal(signal.SIGINT)
         assert await demo.wait(15.0) == 0
     finally:
         await demo.kill()
     assert "Traceback" not in demo.stderr
+
+
+def test_demo_wall_shows_the_seed_when_no_book_is_given(tmp_path: Path) -> None:
+    """The seed beside a clone (CI has it), found from the installed code."""
+    if not SEED.is_file():
+        pytest.skip(f"seed document not found at {SEED}")
+    assert wall_book(None) == SEED_BOOK and SEED_BOOK.samefile(SEED)
+    assert wall_book(tmp_path / "b.csv") == tmp_path / "b.csv"
