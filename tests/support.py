@@ -183,6 +183,12 @@ class VirtualClock(Clock):
         #: trip to its database (behind whatever the bot has in hand there).
         self.activity: Callable[[], object] = lambda: None
         self.barrier: Callable[[], Awaitable[object]] = lambda: asyncio.sleep(0)
+        self.standing = False
+
+    def stand_still(self) -> None:
+        """From now on, time stands still: what waits keeps waiting (for a test that checks
+        what the bot does meanwhile)."""
+        self.standing = True
 
     def now(self) -> float:
         return self.t
@@ -193,7 +199,7 @@ class VirtualClock(Clock):
             return
         end = asyncio.get_running_loop().create_future()
         heapq.heappush(self._ends, (self.t + seconds, next(self._order), end))
-        if self._jumper is None or self._jumper.done():
+        if not self.standing and (self._jumper is None or self._jumper.done()):
             self._jumper = asyncio.create_task(self._jump(), name="virtual-clock")
         await end
 
@@ -209,6 +215,8 @@ class VirtualClock(Clock):
             await self.barrier()
             await asyncio.sleep(0)  # what the database answered runs first
             still = still + 1 if self.activity() == before else 0
+            if self.standing:
+                return
             if still < 2:
                 continue
             still = 0
@@ -386,7 +394,12 @@ class Harness:
         bot, polling the fake."""
         self.db = await open_new_database(self.settings.database)
         self.repo = Repository(self.db)
-        request = FakeRequest(self.fake, read_timeout=self.read_timeout)
+        # On a virtual clock, the read timeout too (a call lost on its way times out as
+        # soon as the bot has nothing else to do).
+        virtual = isinstance(self.clock, VirtualClock)
+        request = FakeRequest(
+            self.fake, read_timeout=self.read_timeout, sleep=self.clock.sleep if virtual else None
+        )
         self.app = build_application(
             self.settings,
             self.repo,

@@ -15,6 +15,7 @@ from tests.support import (
     JSON,
     ORGANISER_ID,
     Harness,
+    VirtualClock,
     make_fake,
     running_bot,
 )
@@ -93,8 +94,11 @@ async def test_the_part_with_the_buttons_names_the_testimonial(harness: Harness)
     assert last["text"].startswith(f"📝 Testimonial #{tid} from Ada Lovelace (@ada) (continued)")
 
 
-async def test_pending_answers_at_once_and_an_approve_right_after_too(harness: Harness) -> None:
-    h = harness
+async def test_pending_answers_at_once_and_an_approve_right_after_too(
+    virtual_harness: Harness,
+) -> None:
+    h = virtual_harness  # 30 cards at 20 a second: the group's waits on a virtual clock
+    assert isinstance(h.clock, VirtualClock)
     ids = [await submit(h, h.person(f"W{i}", user_id=42_000 + i), name=f"W{i}") for i in range(30)]
     last = await card_of(h, ids[-1])
     updates_only(h)
@@ -103,8 +107,10 @@ async def test_pending_answers_at_once_and_an_approve_right_after_too(harness: H
         lambda: next((m for m in h.group_messages() if m["text"].startswith("Re-posting")), None),
         what="the answer to /pending",
     )
-    # Now the group allows 20 messages per 30 s: the re-posted cards trickle out (429s).
+    # Now the group allows 20 messages per 30 s, and the 30 s do not pass: the re-posted
+    # cards wait.
     h.fake.flood.group_window = 30.0
+    h.clock.stand_still()
     assert header is not None
     assert header["text"].startswith("Re-posting the 30 testimonials waiting for review")
     assert "about 1 min" in header["text"]
@@ -194,8 +200,9 @@ async def test_typed_reason_reaches_a_french_author_as_typed(harness: Harness) -
 
 @pytest.fixture
 async def impatient(tmp_path: Path) -> AsyncIterator[Harness]:
-    """The bot, waiting 1 s instead of 5 for an answer before taking a call as lost."""
-    async with running_bot(tmp_path, read_timeout=1.0) as h:
+    """The bot, waiting 1 s instead of 5 for an answer before taking a call as lost, on a
+    virtual clock: the second passes as soon as the bot has nothing else to do."""
+    async with running_bot(tmp_path, read_timeout=1.0, clock=VirtualClock()) as h:
         yield h
 
 
