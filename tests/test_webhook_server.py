@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -159,10 +159,10 @@ async def test_an_update_the_inbox_cannot_commit_is_a_500(
 ) -> None:
     url, queue = served
 
-    async def broken(update_id: int, payload: str) -> bool:
+    async def broken(updates: Mapping[int, str]) -> set[int]:
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(queue.inbox, "add", broken)
+    monkeypatch.setattr(queue.inbox, "add_many", broken)
     assert await post(url, json.dumps(UPDATE), {**JSON_TYPE, SECRET_HEADER: SECRET}) == 500
     assert queue.empty()  # Telegram sends it again
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import sqlite3
@@ -34,7 +35,7 @@ from telegram.request import HTTPXRequest
 
 from bot.services.ordering import PerUserUpdateProcessor, sender_key
 from storage.database import is_out_of_space
-from storage.inbox import Inbox
+from storage.inbox import ADD_AT_ONCE, Inbox
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,14 @@ class RawUpdates:
         kept = self._waiting.pop(update.update_id, None)
         return kept if kept is not None else _dumps(update.to_dict())
 
+    def take_readable(self) -> dict[int, str]:
+        """Take the JSON of every update kept and readable (the rest of a ``getUpdates``
+        answer, whose updates PTB puts one after the other), by id."""
+        taken = {i: p for i, p in self._waiting.items() if i not in self.unreadable}
+        for update_id in taken:
+            del self._waiting[update_id]
+        return taken
+
 
 def unreadable_because(update: dict[str, Any]) -> str | None:
     """Why PTB cannot read this update (one line), or None if it can."""
@@ -126,7 +135,14 @@ class UpdatesRequest(HTTPXRequest):
 
 
 class DurableUpdateQueue(asyncio.Queue[object]):
-    """PTB's update queue, committing each update to the inbox before accepting it."""
+    """PTB's update queue, committing each update to the inbox before accepting it.
+
+    Updates that come together are committed together, in one INSERT (one commit, one round
+    trip to SQLite's thread): the rest of a ``getUpdates`` answer with its first update (PTB
+    puts them one after the other; they are received already), and webhook POSTs arriving
+    while a commit is under way with the next one (a group commit). Each ``put`` returns only
+    once its own update is committed, and says "new" to one of two deliveries of an update.
+    """
 
     #: Handled updates are pruned every this many new ones (and at each start).
     PRUNE_EVERY = 1000
@@ -136,23 +152,27 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         self.inbox = inbox
         self.raw = raw or RawUpdates()
         self._added = 0
+        #: Updates received, for the next commit (id: JSON), and the puts waiting for each.
+        self._to_commit: dict[int, str] = {}
+        self._waiters: dict[int, list[asyncio.Future[bool]]] = {}
+        #: Committed before PTB put them (the rest of an answer): new, or the error.
+        self._early: dict[int, bool | sqlite3.Error] = {}
+        self._committing = False
 
     async def put(self, item: object) -> None:
         """Commit an update, then queue it; drop one the inbox already has (a redelivery).
         PTB's own objects (its stop signal) pass straight through."""
         if isinstance(item, Update):
-            payload = self.raw.take(item)
-            why = self.raw.unreadable.pop(item.update_id, None)
-            if why is not None:
-                await self.put_unreadable(item.update_id, payload, why)
-                return
+            update_id = item.update_id
             try:
-                new = await self.inbox.add(item.update_id, payload)
+                new = await self._commit(item)
             except sqlite3.Error as exc:
-                log.error("could not store update %d: %s", item.update_id, exc)
-                raise NetworkError(f"update {item.update_id} not stored: {exc}") from exc
+                log.error("could not store update %d: %s", update_id, exc)
+                raise NetworkError(f"update {update_id} not stored: {exc}") from exc
+            if new is None:  # unreadable: kept aside
+                return
             if not new:
-                log.info("update %d received again: already in the inbox", item.update_id)
+                log.info("update %d received again: already in the inbox", update_id)
                 return
             self._added += 1
             if self._added % self.PRUNE_EVERY == 0:
@@ -160,6 +180,77 @@ class DurableUpdateQueue(asyncio.Queue[object]):
                 with contextlib.suppress(sqlite3.Error):
                     await self.inbox.prune()
         await super().put(item)
+
+    async def _commit(self, update: Update) -> bool | None:
+        """Commit ``update`` (with whatever else waits); return whether it is new, None if
+        it cannot be read (kept aside, see ``put_unreadable``)."""
+        update_id = update.update_id
+        early = self._early.pop(update_id, None)
+        if early is not None:
+            if isinstance(early, sqlite3.Error):
+                raise early
+            return early
+        payload = self.raw.take(update)
+        why = self.raw.unreadable.pop(update_id, None)
+        if why is not None:
+            await self.put_unreadable(update_id, payload, why)
+            return None
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._to_commit[update_id] = payload
+        self._waiters.setdefault(update_id, []).append(waiter)
+        self._to_commit.update(self.raw.take_readable())
+        if not self._committing:
+            await self._commit_waiting()
+        return await waiter
+
+    async def _commit_waiting(self) -> None:
+        """Commit what waits, batch after batch, until nothing does (one at a time)."""
+        self._committing = True
+        try:
+            while self._to_commit:
+                batch = dict(itertools.islice(self._to_commit.items(), ADD_AT_ONCE))
+                for update_id in batch:
+                    del self._to_commit[update_id]
+                waiters = {update_id: self._waiters.pop(update_id, []) for update_id in batch}
+                try:
+                    new = await self.inbox.add_many(batch)
+                except sqlite3.Error as exc:
+                    self._settle(waiters, exc)
+                except BaseException:
+                    # Cancelled (the bot stops): not known to be committed; those not
+                    # committed are replayed at start, or delivered again by Telegram.
+                    self._settle(waiters, sqlite3.OperationalError("commit interrupted"))
+                    raise
+                else:
+                    self._settle(waiters, new)
+        finally:
+            self._committing = False
+            if self._to_commit:  # interrupted: nobody will commit these now
+                waiters = {
+                    update_id: self._waiters.pop(update_id, []) for update_id in self._to_commit
+                }
+                self._to_commit.clear()
+                self._settle(waiters, sqlite3.OperationalError("commit interrupted"))
+
+    def _settle(
+        self, waiters: dict[int, list[asyncio.Future[bool]]], result: set[int] | sqlite3.Error
+    ) -> None:
+        """Give each put its commit's outcome: a new update is new to its first put only."""
+        if len(self._early) > RawUpdates.MAX_WAITING:
+            # Committed with others that PTB then never put (it stopped polling): forget.
+            self._early.clear()
+        for update_id, futures in waiters.items():
+            outcome = result if isinstance(result, sqlite3.Error) else update_id in result
+            if not futures:
+                self._early[update_id] = outcome
+            for future in futures:
+                if future.done():  # its put was cancelled
+                    continue
+                if isinstance(outcome, sqlite3.Error):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+                    outcome = False
 
     async def put_unreadable(self, update_id: int, payload: str, why: str) -> None:
         """Keep an update that cannot be read aside in the inbox (done, with why), log it

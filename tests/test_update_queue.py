@@ -1,0 +1,138 @@
+"""The durable update queue commits the updates that come together in one INSERT: a whole
+``getUpdates`` answer, or webhook POSTs arriving during a commit; each ``put`` still
+returns once its own update is committed, a redelivery is dropped, an error fails every
+put of its batch. (One commit per update cost a round trip to SQLite's thread each: the
+webhook benchmark's CPU per update, issue 20.)"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Bot, Update
+from telegram.error import NetworkError
+
+from bot.services.inbox import DurableUpdateQueue
+from storage.database import Database
+from storage.inbox import Inbox
+
+BOT = Bot("123:abc")
+
+
+def update(update_id: int, text: str = "hello") -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1_700_000_000,
+            "chat": {"id": 5, "type": "private", "first_name": "Ada"},
+            "from": {"id": 5, "is_bot": False, "first_name": "Ada"},
+            "text": text,
+        },
+    }
+
+
+class CountingInbox(Inbox):
+    """The inbox, counting its INSERTs (and failing them while ``broken``)."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.inserts: list[list[int]] = []
+        self.broken = False
+
+    async def add_many(self, updates: Mapping[int, str]) -> set[int]:
+        self.inserts.append(list(updates))
+        if self.broken:
+            raise sqlite3.OperationalError("disk I/O error")
+        return await super().add_many(updates)
+
+
+@pytest.fixture
+async def queue(tmp_path: Path) -> AsyncIterator[DurableUpdateQueue]:
+    db = await Database.open(tmp_path / "x.db")
+    try:
+        yield DurableUpdateQueue(CountingInbox(db))
+    finally:
+        await db.close()
+
+
+def queued(queue: DurableUpdateQueue) -> list[int]:
+    ids = []
+    while not queue.empty():
+        item = queue.get_nowait()
+        assert isinstance(item, Update)
+        ids.append(item.update_id)
+    return ids
+
+
+async def stored(queue: DurableUpdateQueue) -> dict[int, str]:
+    rows = await queue.inbox.db.fetchall("SELECT update_id, payload FROM inbox")
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
+async def test_a_getupdates_answer_is_committed_in_one_insert(queue: DurableUpdateQueue) -> None:
+    inbox = queue.inbox
+    assert isinstance(inbox, CountingInbox)
+    assert await inbox.add(3, json.dumps(update(3)))  # received before: a redelivery now
+    inbox.inserts.clear()
+    unreadable = {"update_id": 4, "message": {"message_id": 4, "from": {"id": 5}}}
+    updates = [update(1, "« ☺ »"), update(2), update(3), update(5)]
+    answer: dict[str, Any] = {"ok": True, "result": updates}
+    sent = [json.dumps(u, ensure_ascii=False, separators=(",", ":")) for u in updates]
+    # As UpdatesRequest hands them over, then PTB puts them one after the other (an
+    # unreadable one is only found when PTB could not read the answer: kept aside, below).
+    queue.raw.keep(answer)
+    queue.raw.unreadable[4] = "KeyError: 'date'"
+    queue.raw.keep_one(4, json.dumps(unreadable))
+    for item in (*updates, unreadable):
+        await queue.put(Update(4) if item is unreadable else de_json(item))
+        # Each put returns with its own update committed (here, with the whole answer).
+        assert item["update_id"] in await stored(queue)
+    assert inbox.inserts == [[1, 2, 3, 5]]  # one INSERT for the answer
+    assert queued(queue) == [1, 2, 5]  # in order; 3 was received before
+    rows = await stored(queue)
+    assert [rows[1], rows[2], rows[5]] == [sent[0], sent[1], sent[3]]  # as Telegram sent them
+    assert [i for i, why in await inbox.unreadable()] == [4]
+
+
+def de_json(data: dict[str, Any]) -> Update:
+    parsed = Update.de_json(data, BOT)
+    assert parsed is not None
+    return parsed
+
+
+async def test_concurrent_posts_share_a_commit_and_a_duplicate_is_new_once(
+    queue: DurableUpdateQueue,
+) -> None:
+    inbox = queue.inbox
+    assert isinstance(inbox, CountingInbox)
+    bodies = [json.dumps(update(i)) for i in range(1, 11)]
+    posts = [queue.put_raw(de_json(json.loads(b)), b) for b in bodies]
+    posts.append(queue.put_raw(de_json(update(7)), bodies[6]))  # Telegram sent 7 twice
+    await asyncio.gather(*posts)
+    # The first POST's commit, then one for all those that came while it ran.
+    assert len(inbox.inserts) == 2 and sorted(
+        i for insert in inbox.inserts for i in insert
+    ) == list(range(1, 11))
+    assert sorted(queued(queue)) == list(range(1, 11))  # 7 once
+    assert sorted(await stored(queue)) == list(range(1, 11))
+
+
+async def test_a_failed_commit_fails_every_put_of_its_batch(queue: DurableUpdateQueue) -> None:
+    inbox = queue.inbox
+    assert isinstance(inbox, CountingInbox)
+    inbox.broken = True
+    bodies = [json.dumps(update(i)) for i in (1, 2, 3)]
+    results = await asyncio.gather(
+        *(queue.put_raw(de_json(json.loads(b)), b) for b in bodies), return_exceptions=True
+    )
+    assert all(isinstance(r, NetworkError) for r in results)  # the webhook answers 500
+    assert queue.empty() and await stored(queue) == {}
+    inbox.broken = False  # Telegram sends them again
+    await asyncio.gather(*(queue.put_raw(de_json(json.loads(b)), b) for b in bodies))
+    assert sorted(queued(queue)) == [1, 2, 3]
