@@ -147,6 +147,7 @@ async def wait_until(
     """Poll ``predicate`` (a function, or an async one) until truthy and return its value;
     the loop keeps serving the fake (and the bot, when it runs in process) meanwhile."""
     deadline = time.monotonic() + timeout
+    pause = 0.0005  # most waits end within a few steps of the bot: look soon, then less often
     while True:
         value = predicate()
         if inspect.isawaitable(value):
@@ -155,7 +156,8 @@ async def wait_until(
             return value
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.005)
 
 
 class VirtualClock(Clock):

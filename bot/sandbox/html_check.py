@@ -13,6 +13,7 @@ output even though Telegram would swallow it:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,7 @@ _SIMPLE_TYPES = {
 
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _SPACES = frozenset(" \t\r\n\v\f")
+_MARKUP = re.compile("[&<]")
 _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
 
 
@@ -148,8 +150,11 @@ class _Parser:
                 decoded, i = self.entity(i)
                 self.emit(decoded)
             elif c != "<":
-                self.emit(c)
-                i += 1
+                # A run of plain text at once, up to the next "&" or "<".
+                found = _MARKUP.search(text, i)
+                end = found.start() if found is not None else self.size
+                self.emit(text[i:end])
+                i = end
             elif self.char(i + 1) != "/":
                 i = self.start_tag(i)
             else:
