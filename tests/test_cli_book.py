@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import unicodedata
 from pathlib import Path
@@ -13,13 +12,13 @@ from bot.book.parse import parse_book
 from storage.database import Database
 from storage.testimonials import Repository
 from tests.e2e import forkserver
+from tests.e2e.cli_process import cli_env
 
 
 def livredor(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the CLI with a database in ``tmp_path`` and no other LIVREDOR_ setting."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVREDOR_")}
-    env["LIVREDOR_DATABASE"] = str(tmp_path / "book.db")
-    env["LIVREDOR_EVENT_NAME"] = "ROUMICS 2012"
+    """Run the CLI with a database in ``tmp_path`` and the event's name (``cli_env``: no
+    Telegram setting)."""
+    env = cli_env(None, tmp_path / "book.db", event_name="ROUMICS 2012")
     return forkserver.run_sync(list(args), env=env, cwd=tmp_path)
 
 

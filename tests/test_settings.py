@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from config.settings import ENV_PREFIX, EXPECTED, Settings, SettingsError, load_settings
 from tests.e2e import forkserver
+from tests.e2e.cli_process import cli_env
 
 REPO = Path(__file__).resolve().parents[1]
 GOOD_TOKEN = "123456789:AAE_fake-token-FOR-tests_only"
@@ -404,15 +405,17 @@ def test_token_property_is_for_configured_settings_only() -> None:
 # -- the CLI ----------------------------------------------------------------------------------
 
 
-def clean_environment(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(ENV_PREFIX)}
-    env.pop("PYTHONSTARTUP", None)
+def clean_environment(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of the tests' CLI processes (``cli_env``: the same fork server) with
+    no LIVREDOR_ setting at all, plus ``extra``."""
+    env = cli_env(None, home / "livredor.db")
+    env = {k: v for k, v in env.items() if not k.upper().startswith(ENV_PREFIX)}
     env.update(extra)
     return env
 
 
 def run_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return forkserver.run_sync(list(args), env=clean_environment(**env), cwd=cwd)
+    return forkserver.run_sync(list(args), env=clean_environment(cwd, **env), cwd=cwd)
 
 
 def test_cli_run_without_configuration(tmp_path: Path) -> None:
@@ -501,7 +504,7 @@ def test_livredor_console_script_help(tmp_path: Path) -> None:
         pytest.skip("the livredor console script is not installed next to this interpreter")
     result = subprocess.run(
         [str(script), "--help"],
-        env=clean_environment(),
+        env=clean_environment(tmp_path),
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import ctypes
 import os
+import resource
 import signal
 import socket
 import sys
@@ -34,8 +35,11 @@ REPO = Path(__file__).resolve().parents[2]
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
-def die_with_parent(parent: int | None = None) -> Callable[[], None]:
-    """A ``preexec_fn`` for child processes: the child gets SIGKILL when its parent exits.
+def die_with_parent(
+    parent: int | None = None, *, file_size_limit: int | None = None
+) -> Callable[[], None]:
+    """A ``preexec_fn`` for child processes: the child gets SIGKILL when its parent exits
+    (and, given ``file_size_limit``, may write no file beyond that many bytes).
 
     ``start_new_session`` puts the child out of reach of a terminal's Ctrl-C, and a parent
     killed with SIGKILL (a CI timeout, ``timeout -s KILL``) runs no cleanup: without this, the
@@ -49,6 +53,8 @@ def die_with_parent(parent: int | None = None) -> Callable[[], None]:
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != parent_pid:  # the parent died before the signal was armed
             os._exit(1)
+        if file_size_limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
 
     return arm
 
@@ -137,11 +143,19 @@ class CliProcess:
         self.fresh = fresh
 
     async def start(
-        self, *args: str, env: dict[str, str], prefix: Sequence[str] = (), module: str = "bot"
+        self,
+        *args: str,
+        env: dict[str, str],
+        prefix: Sequence[str] = (),
+        module: str = "bot",
+        umask: int | None = None,
+        file_size_limit: int | None = None,
     ) -> CliProcess:
         """Start the CLI (from ``workdir``, so it reads no ``.env`` of ours); ``prefix`` is a
         command to run it through (like ``setpriv ...``); ``module`` another program to run
-        the same way (a benchmark's baseline bot)."""
+        the same way (a benchmark's baseline bot). ``umask`` (default: ours) and
+        ``file_size_limit`` (bytes, as ``prlimit --fsize``; default: none) are the child's,
+        as a shell's ``umask 022; exec ...`` would set them."""
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             if not (self.fresh or prefix or module != "bot") and forkserver.enabled():
                 # Started on first use (a second of imports): off the event loop, which
@@ -150,7 +164,14 @@ class CliProcess:
                 stdin = os.open(os.devnull, os.O_RDONLY)
                 try:
                     fds = [stdin, out.fileno(), err.fileno()]
-                    forked = server.spawn(list(args), env, self.workdir, fds)
+                    forked = server.spawn(
+                        list(args),
+                        env,
+                        self.workdir,
+                        fds,
+                        umask=umask,
+                        file_size_limit=file_size_limit,
+                    )
                 finally:
                     os.close(stdin)
                 forked.watch()
@@ -169,7 +190,8 @@ class CliProcess:
                 stdout=out,
                 stderr=err,
                 start_new_session=True,
-                preexec_fn=die_with_parent(),
+                preexec_fn=die_with_parent(file_size_limit=file_size_limit),
+                umask=-1 if umask is None else umask,
             )
         self.started = time.monotonic()
         return self
@@ -232,11 +254,15 @@ async def run_cli(
     timeout: float = 30.0,
     name: str = "cli",
     prefix: Sequence[str] = (),
+    umask: int | None = None,
+    file_size_limit: int | None = None,
 ) -> tuple[int, str, str]:
     """Run a one-shot command (check, backup, demo) to its end: (exit code, stdout, stderr)."""
     process = CliProcess(workdir, name)
     try:
-        await process.start(*args, env=env, prefix=prefix)
+        await process.start(
+            *args, env=env, prefix=prefix, umask=umask, file_size_limit=file_size_limit
+        )
         code = await process.wait(timeout)
         return code, process.stdout, process.stderr
     finally:

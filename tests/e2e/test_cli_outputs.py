@@ -10,8 +10,6 @@ import json
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from storage.database import Database
 from tests.e2e.cli_process import cli_env, fake_telegram, run_cli
 
@@ -91,7 +89,6 @@ async def test_backup_refuses_the_database_a_device_and_a_missing_folder(tmp_pat
     assert database.read_bytes() == before and Path("/dev/full").is_char_device()  # noqa: ASYNC240 - a test
 
 
-@pytest.mark.skipif(not Path("/usr/bin/prlimit").exists(), reason="needs prlimit")
 async def test_backup_on_a_full_disk_says_so(tmp_path: Path) -> None:
     """A file-size limit stands in for a full disk: the copy fails, one sentence, nothing
     left behind, the previous backup kept."""
@@ -107,7 +104,7 @@ async def test_backup_on_a_full_disk_says_so(tmp_path: Path) -> None:
         "backup",
         str(previous),
         env=cli_env(None, database),
-        prefix=["prlimit", "--fsize=1000000"],
+        file_size_limit=1_000_000,
     )
     assert code == 1 and "Backup failed" in err and "Traceback" not in err, err
     assert previous.read_bytes() == b"SQLite format 3\x00 the previous backup"
@@ -166,7 +163,7 @@ async def test_export_is_private_takes_its_format_from_the_name_and_keeps_accoun
         "-o",
         str(html),
         env=env,
-        prefix=["sh", "-c", 'umask 022; exec "$0" "$@"'],
+        umask=0o022,
     )
     assert code == 0, err
     assert html.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")

@@ -11,6 +11,11 @@ from pathlib import Path
 
 from tests.e2e.cli_process import CliProcess
 
+# As in every CLI environment of the tests (``cli_env``), so that the demo is forked from the
+# same server as the others (one per set of interpreter-start variables): nothing livredor
+# reads.
+UNBUFFERED = {"PYTHONUNBUFFERED": "1"}
+
 
 def _nothing_listens(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -39,6 +44,7 @@ async def test_demo_runs_with_a_clean_environment(tmp_path: Path) -> None:
     work.mkdir()
     # What a fresh machine has right after `pip install`: no LIVREDOR_*, no .env, no token.
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work), "TMPDIR": str(temp)}
+    env.update(UNBUFFERED)
     demo = CliProcess(work, "demo")
     started = time.monotonic()
     try:
@@ -78,7 +84,7 @@ async def test_demo_runs_with_a_clean_environment(tmp_path: Path) -> None:
 
 
 async def test_demo_quiet_prints_only_the_book(tmp_path: Path) -> None:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), **UNBUFFERED}
     demo = CliProcess(tmp_path, "demo")
     try:
         await demo.start("demo", "--quiet", env=env)

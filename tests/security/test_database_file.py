@@ -16,7 +16,7 @@ from tests.e2e.cli_process import CliProcess, cli_env, fake_telegram, run_cli
 from tests.e2e.test_check import _unprivileged
 
 # Run the CLI under the usual permissive umask, as a shell or systemd without UMask= would.
-UMASK_022 = ("sh", "-c", 'umask 022; exec "$0" "$@"')
+UMASK_022 = 0o022
 
 
 def _mode(path: Path) -> int:
@@ -29,10 +29,10 @@ async def test_second_run_exits_2_and_files_are_private(tmp_path: Path) -> None:
     async with fake_telegram() as (fake, server):
         env = cli_env(server, database)
         try:
-            await first.start("run", env=env, prefix=UMASK_022)
+            await first.start("run", env=env, umask=UMASK_022)
             await first.wait_log("receiving updates by long polling")
             code, _out, err = await run_cli(
-                tmp_path, "run", env=env, name="second", prefix=UMASK_022
+                tmp_path, "run", env=env, name="second", umask=UMASK_022
             )
             assert code == 2, err
             assert "Another livredor run is already using" in err and "Traceback" not in err
@@ -41,7 +41,7 @@ async def test_second_run_exits_2_and_files_are_private(tmp_path: Path) -> None:
             backups = tmp_path / "backups"
             backups.mkdir()
             code, _out, err = await run_cli(
-                tmp_path, "backup", str(backups), env=env, name="backup", prefix=UMASK_022
+                tmp_path, "backup", str(backups), env=env, name="backup", umask=UMASK_022
             )
             assert code == 0, err
             [copy] = backups.iterdir()
