@@ -10,7 +10,8 @@ environment, umask and standard streams (the test's files), and runs ``bot/__mai
 like any other. multiprocessing's "forkserver" start method works the same way.
 
 What differs from a fresh interpreter, and so stays on the ``exec`` path (``CliProcess`` falls
-back by itself): a command run through a ``prefix`` (``setpriv``, ``prlimit``), another module
+back by itself): a command run through a ``prefix`` (``setpriv``: a umask or a file-size
+limit the server gives the child itself), another module
 than ``bot``, an environment whose interpreter-start variables (locale, ``PYTHON*``) differ
 from the server's (one server per such set), and what happens at import time (warnings
 printed while importing are printed once, by the server): a test about those sets
