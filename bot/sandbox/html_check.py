@@ -62,6 +62,7 @@ _SIMPLE_TYPES = {
 }
 
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_COMMON_REFERENCES = tuple((f"&{name};", char) for name, char in _NAMED_ENTITIES.items())
 _SPACES = frozenset(" \t\r\n\v\f")
 _MARKUP = re.compile("[&<]")
 _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
@@ -113,6 +114,9 @@ class _Parser:
     def entity(self, i: int) -> tuple[str, int]:
         """Decode the character reference at ``i`` (which holds "&"); return (char, next i)."""
         text = self.text
+        for reference, decoded in _COMMON_REFERENCES:
+            if text.startswith(reference, i):  # what html.escape writes: the usual case
+                return decoded, i + len(reference)
         j = i + 1
         if self.char(j) == "#":
             j += 1
