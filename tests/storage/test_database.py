@@ -12,8 +12,9 @@ import aiosqlite
 import pytest
 
 import storage.database as database_module
-from storage.database import Database, DatabaseFileError
+from storage.database import Database, DatabaseFileError, sqlite_code
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION
+from tests.support import wait_until
 
 TABLES = {
     "users",
@@ -364,13 +365,25 @@ async def test_processes_opening_an_existing_database_at_once(tmp_path: Path) ->
             await db.close()
 
 
-async def test_open_waits_for_another_writer_on_a_fresh_file(tmp_path: Path) -> None:
+async def test_open_waits_for_another_writer_on_a_fresh_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "fresh.db"
+    refused: list[int | None] = []
+
+    def seen(exc: sqlite3.Error) -> int | None:
+        """``sqlite_code``, noting each code the opening was refused with."""
+        refused.append(sqlite_code(exc))
+        return refused[-1]
+
+    monkeypatch.setattr(database_module, "sqlite_code", seen)
     other = sqlite3.connect(path, isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")  # another process is writing the brand-new file
         opening = asyncio.create_task(Database.open(path))
-        await asyncio.sleep(0.3)
+        # The opening has been told "busy" at least once: it is waiting, not failing.
+        await wait_until(lambda: sqlite3.SQLITE_BUSY in refused, what="a busy answer")
+        assert not opening.done()
         other.execute("COMMIT")
         try:
             db = await opening
