@@ -497,6 +497,8 @@ class Harness:
         svc = self.services
         assert svc.desk is not None and svc.publisher is not None
         busy = []
+        if svc.reasking is not None and not svc.reasking.done():
+            busy.append("the open questions are being asked again (after a start)")
         if self.fake.pending_updates:
             busy.append(f"{len(self.fake.pending_updates)} update(s) not fetched")
         if self.app.update_queue.qsize():
