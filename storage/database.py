@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import aiosqlite
 
@@ -45,6 +45,8 @@ FILE_MODE = 0o600
 BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
+#: Callers of ``execute_in_one_trip`` whose statements share one trip, at most.
+SCRIPTS_A_TRIP = 64
 #: A statement and its parameters.
 Statement = tuple[str, tuple[Any, ...]]
 #: The statements ``Database.execute_later`` leaves to its caller (see ``deferring``).
@@ -110,6 +112,16 @@ def _inline(sql: str, params: Sequence[Any]) -> str | None:
         out.append(literal)
         out.append(segment)
     return "".join(out)
+
+
+def _settle(waiter: asyncio.Future[None], error: sqlite3.Error | None) -> None:
+    """Tell a caller of ``execute_in_one_trip`` how its statements went (unless it left)."""
+    if waiter.done():
+        return
+    if error is None:
+        waiter.set_result(None)
+    else:
+        waiter.set_exception(error)
 
 
 class DatabaseFileError(Exception):
@@ -262,9 +274,13 @@ class Database:
         self._conn = conn
         self._lock = asyncio.Lock()
         self.path = path
+        #: Scripts waiting for the next trip of ``execute_in_one_trip`` (a group commit),
+        #: each with the future its caller waits on; and whether a caller is running trips.
+        self._scripts: list[tuple[str, asyncio.Future[None]]] = []
+        self._tripping = False
 
     @classmethod
-    async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
+    async def open(cls, path: str | Path, *, migrate: bool = True) -> Self:
         """Open (creating if needed, 0600) and migrate the database at ``path``.
 
         Raises :class:`DatabaseFileError` for a file that is not SQLite, another program's
@@ -432,12 +448,11 @@ class Database:
             pending.checkpoint = True
 
     async def run_deferred(self, later: Sequence[Statement], *statements: Statement) -> None:
-        """Run what a ``deferring`` block left with ``statements``, in one transaction (one
-        statement alone needs none), then the checkpoint the block asked for."""
+        """Run what a ``deferring`` block left with ``statements``, in one transaction (with
+        other callers' that come meanwhile: ``execute_in_one_trip``), then the checkpoint the
+        block asked for."""
         batch = [*later, *statements]
-        if len(batch) == 1:
-            await self.execute(*batch[0])
-        elif batch:
+        if batch:
             await self.execute_in_one_trip(batch)
         if isinstance(later, _Later) and later.checkpoint:
             await self.checkpoint()
@@ -458,16 +473,61 @@ class Database:
         call that runs several statements, ``executescript``, which takes no parameters. So
         the parameters are written into the script as SQL literals, for the values our
         statements carry (integers, finite floats, texts without NUL, NULL: quoted as SQLite
-        reads them, never a way into the SQL); anything else goes the slower way."""
+        reads them, never a way into the SQL); anything else goes the slower way.
+
+        Callers that come while a trip is under way share the next one, in one transaction
+        (a group commit: updates handled at once are marked done together). If it fails,
+        each of them is run again alone, so that one caller's error is only theirs."""
         script = [_inline(sql, params) for sql, params in statements]
         if any(part is None for part in script):
             await self.execute_together(statements)
             return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._scripts.append(("".join(f"{part};\n" for part in script), waiter))
+        if not self._tripping:
+            await self._run_scripts(waiter)
+        await waiter
+
+    async def _run_scripts(self, own: asyncio.Future[None]) -> None:
+        """Run the waiting scripts, a batch a trip, until none waits (``own``: the caller's)."""
+        self._tripping = True
+        try:
+            while self._scripts:
+                batch = self._scripts[:SCRIPTS_A_TRIP]
+                del self._scripts[:SCRIPTS_A_TRIP]
+                try:
+                    await self._run_script("".join(script for script, _ in batch))
+                except sqlite3.Error as exc:
+                    if len(batch) == 1:
+                        _settle(batch[0][1], exc)
+                        continue
+                    for script, waiter in batch:  # again alone: whose statement failed
+                        try:
+                            await self._run_script(script)
+                        except sqlite3.Error as error:
+                            _settle(waiter, error)
+                        else:
+                            _settle(waiter, None)
+                except BaseException:
+                    # Cancelled (the bot stops): the others are told it was interrupted.
+                    own.cancel()
+                    for _, waiter in batch:
+                        _settle(waiter, sqlite3.OperationalError("write interrupted"))
+                    raise
+                else:
+                    for _, waiter in batch:
+                        _settle(waiter, None)
+        finally:
+            self._tripping = False
+            for _, waiter in self._scripts:  # left by an interrupted caller
+                _settle(waiter, sqlite3.OperationalError("write interrupted"))
+            self._scripts.clear()
+
+    async def _run_script(self, script: str) -> None:
+        """One trip: ``script``'s statements in one ``BEGIN IMMEDIATE ... COMMIT``."""
         async with self._lock:
             try:
-                await self._conn.executescript(
-                    "BEGIN IMMEDIATE;\n" + "".join(f"{part};\n" for part in script) + "COMMIT;"
-                )
+                await self._conn.executescript(f"BEGIN IMMEDIATE;\n{script}COMMIT;")
             except BaseException:
                 # A statement failed (a full disk) with the transaction open; or it was all
                 # committed (cancelled while it ran), and there is nothing to roll back.

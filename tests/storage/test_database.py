@@ -601,3 +601,46 @@ async def test_writes_in_one_trip_keep_every_value_and_roll_back_together(db: Da
     assert row is not None and row[0] == "a\x00b"
     assert await _count(db) == 6
     await db.execute("INSERT INTO bot_state (key, value) VALUES ('after', '1')")
+
+
+class _CountingDatabase(Database):
+    """The database, counting its trips of ``execute_in_one_trip``."""
+
+    trips = 0
+
+    async def _run_script(self, script: str) -> None:
+        self.trips += 1
+        await super()._run_script(script)
+
+
+async def test_writes_in_one_trip_at_once_share_a_trip_and_fail_alone(tmp_path: Path) -> None:
+    # Updates handled at once are marked done together (a group commit, issue 20): the
+    # callers that come while a trip runs share the next one; if it fails, each is run
+    # again alone, so that only the caller whose statement failed is told so.
+    db = await _CountingDatabase.open(tmp_path / "livredor.db")
+    try:
+        insert = "INSERT INTO bot_state (key, value) VALUES (?, ?)"
+        await asyncio.gather(
+            *(db.execute_in_one_trip([(insert, (f"k{i}", "v"))]) for i in range(10))
+        )
+        assert await _count(db) == 10
+        assert db.trips == 2  # the first caller's, then one for the nine that came meanwhile
+        db.trips = 0
+        results = await asyncio.gather(
+            *(
+                db.execute_in_one_trip([(insert, (key, "w")), (insert, (f"{key}+", "w"))])
+                for key in ("a", "b", "k3", "c")  # k3 is taken: that caller fails
+            ),
+            return_exceptions=True,
+        )
+        assert [type(r) for r in results] == [
+            type(None),
+            type(None),
+            sqlite3.IntegrityError,
+            type(None),
+        ]
+        keys = {row[0] for row in await db.fetchall("SELECT key FROM bot_state")}
+        assert {"a", "a+", "b", "b+", "c", "c+"} <= keys and "k3+" not in keys
+        assert db.trips == 1 + 1 + 3  # the first alone; the three others together, then alone
+    finally:
+        await db.close()
