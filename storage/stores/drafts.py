@@ -166,10 +166,9 @@ class DraftStore(PortraitStore, AskedStore):
         """Turn a complete, consented draft into a pending testimonial: its quote is stored,
         its draft bookkeeping cleared."""
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "SELECT * FROM testimonials WHERE id = ? AND status = 'draft'", (draft_id,)
-            )
-            row = await cursor.fetchone()
+            # execute_fetchall: one round trip each (execute, then fetchone, are two).
+            sql = "SELECT * FROM testimonials WHERE id = ? AND status = 'draft'"
+            row = next(iter(await conn.execute_fetchall(sql, (draft_id,))), None)
             if row is None:
                 return SubmitResult.GONE, None
             draft = testimonial_from_row(row)
@@ -177,11 +176,11 @@ class DraftStore(PortraitStore, AskedStore):
                 return SubmitResult.INCOMPLETE, draft
             if draft.consent_at is None:
                 return SubmitResult.NO_CONSENT, draft
-            cursor = await conn.execute(
+            counts = await conn.execute_fetchall(
                 "SELECT count(*) FROM testimonials WHERE user_id = ? AND status = 'pending'",
                 (draft.user_id,),
             )
-            count_row = await cursor.fetchone()
+            count_row = next(iter(counts), None)
             if count_row is not None and count_row[0] >= max_pending:
                 return SubmitResult.TOO_MANY_PENDING, draft
             pending = await move(

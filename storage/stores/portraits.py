@@ -101,9 +101,12 @@ class PortraitStore(Store):
     ) -> tuple[int, list[str]]:
         """Delete the rows ``where`` selects (inside the caller's transaction); return how
         many, and the files they named (to delete once committed)."""
-        names = await portrait_names(conn, where, params)
-        cursor = await conn.execute(f"DELETE FROM testimonials WHERE {where}", params)
-        return cursor.rowcount, names
+        # One statement, one round trip: the rows go and say which files they named.
+        rows = await conn.execute_fetchall(
+            f"DELETE FROM testimonials WHERE {where} RETURNING portrait, portrait_offer", params
+        )
+        rows = list(rows)
+        return len(rows), [name for row in rows for name in (row[0], row[1]) if name]
 
 
 async def portrait_names(
