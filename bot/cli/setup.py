@@ -141,8 +141,9 @@ def read_update(update: Update) -> tuple[Event | None, bool]:
 class Listener:
     """Long polling for setup: confirms only the updates setup used (see the module)."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.bot = bot
+        self.sleep = sleep  # what the pause between two asks waits on (a test's clock)
         self.offset: int | None = None
         self.seen: set[int] = set()
 
@@ -167,7 +168,7 @@ class Listener:
             if event is not None:
                 events.append(event)
         if updates and not fresh:
-            await asyncio.sleep(KEPT_PAUSE)
+            await self.sleep(KEPT_PAUSE)
         return events
 
     async def close(self) -> None:

@@ -15,7 +15,7 @@ from dotenv import dotenv_values
 from telegram import Bot
 
 from bot.app import ALLOWED_UPDATES
-from bot.cli.setup import Listener
+from bot.cli.setup import KEPT_PAUSE, Listener
 from bot.sandbox import FakeRequest, FakeServer, FakeTelegram, start_server
 from tests.e2e.cli_process import REPO, CliProcess, cli_env, free_port, run_cli
 from tests.e2e.terminal import Terminal
@@ -303,14 +303,21 @@ async def test_setup_confirms_only_the_updates_it_used() -> None:
     message nor anything after it; the last call puts the bot's update types back."""
     fake = make_world()
     bot = Bot(TOKEN, request=FakeRequest(fake), get_updates_request=FakeRequest(fake))
-    listener = Listener(bot)
+    paused: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        paused.append(seconds)
+
+    listener = Listener(bot, sleep=pause)
     await listener.poll(timeout=0)  # from now on, Telegram sends my_chat_member
     fake.add_bot(GROUP_ID, by=ORGANISER_ID, admin=True)  # my_chat_member + service message
     fake.user_sends(ATTENDEE, "Hello")
     fake.add_bot(CHANNEL_ID, by=ORGANISER_ID, admin=True)
     events = await listener.poll(timeout=0)
     assert [type(e).__name__ for e in events] == ["Seen", "PrivateChat", "Seen"]
+    assert paused == []
     assert await listener.poll(timeout=0) == []  # seen already: not shown twice
+    assert paused == [KEPT_PAUSE]  # Telegram answered at once: a pause, not a spin
     await listener.close()
     kinds = [next(k for k in u if k != "update_id") for u in fake.pending_updates]
     assert kinds == ["message", "my_chat_member"]
