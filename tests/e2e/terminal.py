@@ -7,7 +7,6 @@ import contextlib
 import fcntl
 import io
 import os
-import platform
 import signal
 import struct
 import sys
@@ -21,8 +20,6 @@ from tests.e2e import forkserver
 from tests.support import wait_until
 
 ROWS, COLUMNS = 40, 250
-#: The number of the ``read`` system call as /proc/PID/syscall shows it, by machine.
-READ_SYSCALL = {"x86_64": "0", "aarch64": "63"}
 
 
 class Terminal:
@@ -76,25 +73,25 @@ class Terminal:
         await self.expect(prompt)
         self.child.sendline(line)
 
-    def _reading(self) -> bool:
-        """Whether the command is in a ``read`` (waiting for the person at the terminal), as
-        Linux shows it; True when that cannot be told."""
+    def _blocked(self) -> bool:
+        """Whether the command waits in a system call (a key, Telegram), as Linux shows it;
+        True when that cannot be told."""
         pid = self.forked.pid if self.forked is not None else self.child.pid
         try:
-            syscall = Path(f"/proc/{pid}/syscall").read_text()
-        except OSError:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            syscall = Path(f"/proc/{pid}/syscall").read_text().split(" ", 1)[0]
+        except (OSError, IndexError):
             return True
-        number = READ_SYSCALL.get(platform.machine())
-        return number is None or syscall.split(" ", 1)[0] == number
+        return state == "S" and syscall != "running"
 
     async def interrupt(self, answer: str) -> None:
-        """Press Ctrl-C once the command waits for a key, and again if ``answer`` does not
-        show within a second or two, as a person would: a Ctrl-C that lands after a prompt is
-        printed but before Python's input() starts to read only shows at the next key
-        (CPython's race, not setup's; it cost 2 s in one run out of ten)."""
+        """Press Ctrl-C once the command waits (for a key, for Telegram), and again if
+        ``answer`` does not show within a second or two, as a person would: a Ctrl-C that
+        lands after a prompt is printed but before Python's input() starts to read only shows
+        at the next key (CPython's race, not setup's; it cost 2 s in one run out of ten)."""
         for _ in range(5):
             with contextlib.suppress(TimeoutError):
-                await wait_until(self._reading, 2.0, "the command to read the terminal")
+                await wait_until(self._blocked, 2.0, "the command to wait")
             self.child.send("\x03")  # the terminal's interrupt key: SIGINT to the command
             try:
                 await self.child.expect_exact(answer, timeout=2, async_=True)
