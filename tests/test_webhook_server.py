@@ -15,9 +15,9 @@ from telegram import Bot, Update
 
 from bot.services.inbox import DurableUpdateQueue
 from bot.services.webhook import SECRET_HEADER, WebhookServer
-from storage.database import Database
 from storage.inbox import Inbox
 from tests.e2e.cli_process import free_port
+from tests.support import open_new_database
 
 SECRET = "s3cret-token_for-the-webhook-0123456789"
 UPDATE = {
@@ -35,7 +35,7 @@ JSON_TYPE = {"Content-Type": "application/json"}
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[str, DurableUpdateQueue]]:
-    db = await Database.open(tmp_path / "x.db")
+    db = await open_new_database(tmp_path / "x.db")
     queue = DurableUpdateQueue(Inbox(db))
     server = WebhookServer(Bot("123:abc"), queue, "/hook", SECRET)
     port = free_port()
@@ -170,7 +170,7 @@ async def test_an_update_the_inbox_cannot_commit_is_a_500(
 async def test_a_kept_update_that_cannot_be_read_is_stepped_over_at_replay(tmp_path: Path) -> None:
     """A row an older livredor kept (or a damaged one) does not stop the start: it is
     marked unreadable and the others are replayed."""
-    db = await Database.open(tmp_path / "x.db")
+    db = await open_new_database(tmp_path / "x.db")
     try:
         inbox = Inbox(db)
         unreadable = {"update_id": 8, "message": {"message_id": 1, "from": {"id": 5}}}

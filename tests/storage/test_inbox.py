@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from storage.database import Database
 from storage.inbox import KEEP_DONE, MAX_ATTEMPTS, Inbox
+from tests.support import open_new_database
 
 
 async def test_add_done_replay_and_give_up(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "x.db")
+    db = await open_new_database(tmp_path / "x.db")
     try:
         inbox = Inbox(db)
         assert await inbox.add(1, '{"update_id": 1}')
@@ -28,7 +28,7 @@ async def test_add_done_replay_and_give_up(tmp_path: Path) -> None:
 
 
 async def test_prune_forgets_old_handled_updates_only(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "x.db")
+    db = await open_new_database(tmp_path / "x.db")
     try:
         inbox = Inbox(db)
         for update_id in (1, 2, 3):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from storage.database import Database
 from storage.stores.base import Store
 from storage.stores.state import StateStore
 from storage.testimonials import Repository
+from tests.support import open_new_database
 
 STORES_DIR = Path(__file__).resolve().parents[2] / "storage" / "stores"
 
@@ -51,7 +51,7 @@ def test_every_method_is_async_and_documented() -> None:
 
 
 async def test_a_store_works_alone(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "alone.sqlite3")
+    db = await open_new_database(tmp_path / "alone.sqlite3")
     try:
         state = StateStore(db)
         await state.set_state("k", "v")
