@@ -36,10 +36,14 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def die_with_parent(
-    parent: int | None = None, *, file_size_limit: int | None = None
+    parent: int | None = None,
+    *,
+    file_size_limit: int | None = None,
+    capabilities_dropped: Sequence[int] = (),
 ) -> Callable[[], None]:
     """A ``preexec_fn`` for child processes: the child gets SIGKILL when its parent exits
-    (and, given ``file_size_limit``, may write no file beyond that many bytes).
+    (and, given ``file_size_limit``, may write no file beyond that many bytes; given
+    ``capabilities_dropped``, runs without them, see ``forkserver.drop_capabilities``).
 
     ``start_new_session`` puts the child out of reach of a terminal's Ctrl-C, and a parent
     killed with SIGKILL (a CI timeout, ``timeout -s KILL``) runs no cleanup: without this, the
@@ -55,6 +59,7 @@ def die_with_parent(
             os._exit(1)
         if file_size_limit is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+        forkserver.drop_capabilities(capabilities_dropped)
 
     return arm
 
@@ -150,12 +155,14 @@ class CliProcess:
         module: str = "bot",
         umask: int | None = None,
         file_size_limit: int | None = None,
+        capabilities_dropped: Sequence[int] = (),
     ) -> CliProcess:
         """Start the CLI (from ``workdir``, so it reads no ``.env`` of ours); ``prefix`` is a
         command to run it through (like ``setpriv ...``); ``module`` another program to run
         the same way (a benchmark's baseline bot). ``umask`` (default: ours) and
         ``file_size_limit`` (bytes, as ``prlimit --fsize``; default: none) are the child's,
-        as a shell's ``umask 022; exec ...`` would set them."""
+        as a shell's ``umask 022; exec ...`` would set them; it runs without
+        ``capabilities_dropped`` (``setpriv --bounding-set=-...``)."""
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             if not (self.fresh or prefix or module != "bot") and forkserver.enabled():
                 # Started on first use (a second of imports): off the event loop, which
@@ -171,6 +178,7 @@ class CliProcess:
                         fds,
                         umask=umask,
                         file_size_limit=file_size_limit,
+                        capabilities_dropped=capabilities_dropped,
                     )
                 finally:
                     os.close(stdin)
@@ -190,7 +198,9 @@ class CliProcess:
                 stdout=out,
                 stderr=err,
                 start_new_session=True,
-                preexec_fn=die_with_parent(file_size_limit=file_size_limit),
+                preexec_fn=die_with_parent(
+                    file_size_limit=file_size_limit, capabilities_dropped=capabilities_dropped
+                ),
                 umask=-1 if umask is None else umask,
             )
         self.started = time.monotonic()
@@ -256,12 +266,18 @@ async def run_cli(
     prefix: Sequence[str] = (),
     umask: int | None = None,
     file_size_limit: int | None = None,
+    capabilities_dropped: Sequence[int] = (),
 ) -> tuple[int, str, str]:
     """Run a one-shot command (check, backup, demo) to its end: (exit code, stdout, stderr)."""
     process = CliProcess(workdir, name)
     try:
         await process.start(
-            *args, env=env, prefix=prefix, umask=umask, file_size_limit=file_size_limit
+            *args,
+            env=env,
+            prefix=prefix,
+            umask=umask,
+            file_size_limit=file_size_limit,
+            capabilities_dropped=capabilities_dropped,
         )
         code = await process.wait(timeout)
         return code, process.stdout, process.stderr

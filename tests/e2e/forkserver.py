@@ -10,8 +10,8 @@ environment, umask and standard streams (the test's files), and runs ``bot/__mai
 like any other. multiprocessing's "forkserver" start method works the same way.
 
 What differs from a fresh interpreter, and so stays on the ``exec`` path (``CliProcess`` falls
-back by itself): a command run through a ``prefix`` (``setpriv``: a umask or a file-size
-limit the server gives the child itself), another module
+back by itself): a command run through a ``prefix`` (a umask, a file-size limit, dropped
+capabilities: the server gives the child those itself), another module
 than ``bot``, an environment whose interpreter-start variables (locale, ``PYTHON*``) differ
 from the server's (one server per such set), and what happens at import time (warnings
 printed while importing are printed once, by the server): a test about those sets
@@ -49,6 +49,7 @@ import tempfile
 import termios
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,6 +103,44 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
+_PR_CAPBSET_DROP = 24  # from <linux/prctl.h>
+_CAPABILITY_VERSION_3 = 0x20080522  # from <linux/capability.h>
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = (("version", ctypes.c_uint32), ("pid", ctypes.c_int))
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = (
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    )
+
+
+def drop_capabilities(capabilities: Sequence[int]) -> None:
+    """Take ``capabilities`` (numbers from <linux/capability.h>) out of this process's
+    bounding, effective and permitted sets: what ``setpriv --bounding-set=-...`` and an
+    ``exec`` leave to root. Raises OSError if Linux refuses."""
+    if not capabilities:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in capabilities:
+        if libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+    header = _CapHeader(_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    if libc.capget(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capget failed")
+    for capability in capabilities:
+        word, bit = divmod(capability, 32)
+        data[word].effective &= ~(1 << bit)
+        data[word].permitted &= ~(1 << bit)
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
+
+
 def startup_key(env: dict[str, str]) -> tuple[tuple[str, str | None], ...]:
     """What in ``env`` shapes an interpreter at start: one server per distinct value."""
     return tuple((name, env.get(name)) for name in STARTUP_VARIABLES)
@@ -133,6 +172,7 @@ class _Request:
     umask: int
     terminal: bool = False  # fd 0 is a pseudo-terminal: make it the controlling one
     file_size_limit: int | None = None  # RLIMIT_FSIZE in bytes, as ``prlimit --fsize``
+    drop_capabilities: list[int] | None = None  # as ``setpriv --bounding-set=-...``
 
 
 @dataclass
@@ -229,6 +269,7 @@ def _become_child(request: _Request, fds: list[int]) -> None:
     if request.file_size_limit is not None:
         limit = request.file_size_limit
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    drop_capabilities(request.drop_capabilities or ())
     os.environ.clear()
     os.environ.update(request.env)
     time.tzset()
@@ -320,11 +361,13 @@ class ForkServer:
         terminal: bool = False,
         umask: int | None = None,
         file_size_limit: int | None = None,
+        capabilities_dropped: Sequence[int] = (),
     ) -> Forked:
         """Start ``python -m bot <args>`` with the streams ``fds`` (stdin, stdout, stderr;
         ``terminal``: they are a pseudo-terminal's, which becomes the child's own), under
         ``umask`` (default: this process's) and a limit on the size of the files it writes
-        (``file_size_limit`` bytes, as ``prlimit --fsize``; default: none)."""
+        (``file_size_limit`` bytes, as ``prlimit --fsize``; default: none), without
+        ``capabilities_dropped`` (see ``drop_capabilities``)."""
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         connection.connect(self.path)
         request = {
@@ -334,6 +377,7 @@ class ForkServer:
             "umask": _current_umask() if umask is None else umask,
             "terminal": terminal,
             "file_size_limit": file_size_limit,
+            "drop_capabilities": list(capabilities_dropped),
         }
         socket.send_fds(connection, [json.dumps(request).encode()], fds)
         buffer = b""

@@ -12,11 +12,8 @@ import contextlib
 import io
 import os
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from bot.cli.check import run_check
 from bot.sandbox import FakeTelegram
@@ -41,13 +38,14 @@ async def _check(
     tmp_path: Path,
     change: Callable[[FakeTelegram], None] | None = None,
     *,
-    prefix: tuple[str, ...] = (),
+    capabilities_dropped: tuple[int, ...] = (),
     database: Path | None = None,
     process: bool = False,
     **settings: str,
 ) -> tuple[int, str]:
     """Run the check against a fake changed by ``change``; return (code, output). It runs in
-    process unless ``process`` or a ``prefix`` asks for the real ``livredor check``."""
+    process unless ``process`` or ``capabilities_dropped`` asks for the real ``livredor
+    check``."""
     if database is None:
         database = tmp_path / "livredor.db"
         db = await Database.open(database)
@@ -55,12 +53,12 @@ async def _check(
     async with fake_telegram() as (fake, server):
         if change is not None:
             change(fake)
-        if process or prefix:
+        if process or capabilities_dropped:
             code, out, err = await run_cli(
                 tmp_path,
                 "check",
                 env=cli_env(server, database, **settings),
-                prefix=prefix,
+                capabilities_dropped=capabilities_dropped,
             )
             assert "Traceback" not in err, err
         else:
@@ -158,15 +156,15 @@ async def test_all_problems_at_once(tmp_path: Path) -> None:
     assert f"Create the folder {tmp_path / 'no'}" in out
 
 
-def _unprivileged() -> tuple[str, ...]:
-    """As root, permission bits do not stop writes: run the check without the capabilities
-    that bypass them (root then obeys the bits like anyone)."""
-    if os.geteuid() != 0:
-        return ()
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root without setpriv: cannot make a file unwritable")
-    return (setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner", "--")
+#: The capabilities that let root pass permission bits (<linux/capability.h>):
+#: CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER.
+BYPASS_PERMISSIONS = (1, 2, 3)
+
+
+def _unprivileged() -> tuple[int, ...]:
+    """As root, permission bits do not stop writes: the capabilities to drop so that the
+    command obeys them like anyone (none for anyone else)."""
+    return BYPASS_PERMISSIONS if os.geteuid() == 0 else ()
 
 
 async def test_database_not_writable(tmp_path: Path) -> None:
@@ -178,7 +176,7 @@ async def test_database_not_writable(tmp_path: Path) -> None:
     database.chmod(0o444)
     folder.chmod(0o555)
     try:
-        code, out = await _check(tmp_path, database=database, prefix=_unprivileged())
+        code, out = await _check(tmp_path, database=database, capabilities_dropped=_unprivileged())
     finally:
         folder.chmod(0o755)
         database.chmod(0o644)

@@ -71,7 +71,7 @@ async def test_a_test_that_stops_waiting_leaves_no_child(tmp_path: Path, fresh: 
             await process.start("run", env=cli_env(server, tmp_path / "livredor.db"))
             await fake.wait_for(lambda: fake.calls("getUpdates"), 30, what="polling")
             with pytest.raises(TimeoutError):
-                await process.wait(0.2)
+                await process.wait(0.01)
         finally:
             await process.kill()
         assert process.proc is not None and process.proc.returncode == -signal.SIGKILL

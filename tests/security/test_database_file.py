@@ -130,7 +130,7 @@ async def test_not_sqlite_and_read_only_get_a_sentence(tmp_path: Path) -> None:
         folder.chmod(0o500)
         try:
             code, _out, err = await run_cli(
-                tmp_path, "run", env=cli_env(server, database), prefix=_unprivileged()
+                tmp_path, "run", env=cli_env(server, database), capabilities_dropped=_unprivileged()
             )
         finally:
             folder.chmod(0o700)
