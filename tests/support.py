@@ -490,7 +490,7 @@ class Harness:
                 raise TimeoutError(f"bot still busy after {timeout:g} s: {self.busy()}") from None
             if time.monotonic() > deadline:
                 raise TimeoutError(f"bot still busy after {timeout:g} s: {self.busy()}")
-            quiet = quiet + 1 if await self._idle() else 0
+            quiet = quiet + 1 if await self._idle(confirm=quiet > 0) else 0
 
     def busy(self) -> list[str]:
         """What the bot still has in hand besides the update queue (empty when idle)."""
@@ -515,10 +515,14 @@ class Harness:
             busy.append("bulk approvals are being committed")
         return busy
 
-    async def _idle(self) -> bool:
+    async def _idle(self, *, confirm: bool) -> bool:
+        """Whether the bot looks idle; ``confirm``: and the outbox is done too (a round trip
+        to the database, after which whatever it answered has run: look again)."""
         if self.busy():
             return False
-        return self.updates_only or await self._outbox_done()
+        if self.updates_only or not confirm:
+            return True
+        return await self._outbox_done() and not self.busy()
 
     async def _outbox_done(self) -> bool:
         publisher = self.services.publisher
