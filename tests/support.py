@@ -26,6 +26,7 @@ from bot.sandbox.fake import FakeTelegram
 from bot.sandbox.request import FakeRequest
 from bot.services.clock import Clock
 from bot.services.container import App, Services
+from bot.services.inbox import RawUpdates
 from config.settings import Settings
 from storage.database import Database
 from storage.migrations import MIGRATIONS
@@ -158,6 +159,20 @@ async def wait_until(
             raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.005)
+
+
+class KeepingFakeRequest(FakeRequest):
+    """The fake's ``getUpdates`` read as the bot's ``UpdatesRequest`` reads Telegram's: each
+    answer's updates kept as JSON for the inbox (``RawUpdates``), which then need not rebuild
+    them with PTB's ``to_dict`` (production's path, and a tenth of the tests' CPU)."""
+
+    raw: RawUpdates | None = None
+
+    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
+        answer = FakeRequest.parse_json_payload(payload)
+        if self.raw is not None:
+            self.raw.keep(answer)
+        return answer
 
 
 class VirtualClock(Clock):
@@ -402,14 +417,16 @@ class Harness:
         request = FakeRequest(
             self.fake, read_timeout=self.read_timeout, sleep=self.clock.sleep if virtual else None
         )
+        updates_request = KeepingFakeRequest(self.fake)
         self.app = build_application(
             self.settings,
             self.repo,
             request=request,
-            updates_request=FakeRequest(self.fake),
+            updates_request=updates_request,
             concurrent_updates=self.concurrent_updates,
             clock=self.clock,
         )
+        updates_request.raw = self.services.update_queue.raw
         await self.app.initialize()
         await start_workers(self.app)
         assert self.app.updater is not None
