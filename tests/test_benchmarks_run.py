@@ -197,7 +197,9 @@ def check_clone_to_bot(report: str) -> None:
         between(row["x baseline"], 0.001, 1_000)
     total = number(steps["total, clone to the first post"]["s"])
     parts = [r["s"] for step, r in steps.items() if not step.startswith(("total", "baseline"))]
-    assert sum(map(number, parts)) == pytest.approx(total, abs=0.05)
+    # The table rounds each figure on its own (a total over 10 s to 0.1, a step to 0.01): the
+    # sum of the rounded steps may be off by up to half of each.
+    assert sum(map(number, parts)) == pytest.approx(total, abs=0.05 + 0.005 * len(parts))
     assert "Clone to a working bot:" in report
 
 
