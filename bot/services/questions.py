@@ -392,15 +392,18 @@ async def waiting_for_review(svc: Services, user_id: int) -> list[Testimonial]:
     return [t for t in await svc.repo.list_for_user(user_id) if t.status is Status.PENDING]
 
 
-async def say_no_draft(update: Update, svc: Services, lang: str) -> None:
+async def say_no_draft(
+    update: Update, svc: Services, lang: str, otherwise: str = "intake.no_draft"
+) -> None:
     """Answer someone with no testimonial open: if theirs waits for review, say so (and
-    where to see it) before offering a new one."""
+    where to see it: /mine withdraws it); else the text ``otherwise`` (by default, an offer
+    of a new one)."""
     tg_user = update.effective_user
     waiting = await waiting_for_review(svc, tg_user.id) if tg_user is not None else []
     if waiting:
         await reply(update, svc.texts(lang, "intake.waiting_review", count=len(waiting)))
     else:
-        await reply(update, svc.texts(lang, "intake.no_draft"))
+        await reply(update, svc.texts(lang, otherwise))
 
 
 async def offer_another(

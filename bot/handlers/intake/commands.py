@@ -19,6 +19,7 @@ from bot.services.questions import (
     offer_resume,
     open_draft,
     opened_by,
+    say_no_draft,
     waiting_for_review,
 )
 
@@ -58,13 +59,8 @@ async def cancel(update: Update, context: Context) -> None:
     """Ask to confirm discarding the open draft."""
     svc, lang, draft, _ = await load_person(update, context)
     if draft is None:
-        tg_user = update.effective_user
-        waiting = await waiting_for_review(svc, tg_user.id) if tg_user is not None else []
-        if waiting:
-            # What they may mean is the one they sent: say where it is (/mine withdraws it).
-            await reply(update, svc.texts(lang, "intake.waiting_review", count=len(waiting)))
-        else:
-            await reply(update, svc.texts(lang, "intake.nothing_to_cancel"))
+        # What they may mean is the one they sent: say where it is (/mine withdraws it).
+        await say_no_draft(update, svc, lang, otherwise="intake.nothing_to_cancel")
         return
     await confirm_cancel(update, svc, lang, draft)
 
