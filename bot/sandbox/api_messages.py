@@ -55,6 +55,9 @@ def format_text(
     text: str, parse_mode: str | None, entities: Any, *, caption: bool
 ) -> tuple[str, list[JSONDict]]:
     """Plain text and entities of a text or caption, or Telegram's 400."""
+    if not _is_utf8(text):
+        # A lone surrogate (JSON can carry "\ud800"): Telegram reads UTF-8 and refuses it.
+        raise bad_request(f"{'caption' if caption else 'text'} must be encoded in UTF-8")
     if parse_mode:
         if parse_mode.lower() != "html":
             if parse_mode.lower() in ("markdown", "markdownv2"):
@@ -77,6 +80,15 @@ def format_text(
     if not plain and not caption:
         raise bad_request("message text is empty")
     return plain, found
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether ``text`` can be sent as UTF-8 (no lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _checked_entities(entities: Any, text: str) -> list[JSONDict]:

@@ -36,6 +36,16 @@ async def test_text_of_4096_utf16_units_passes_4097_is_refused(fake: FakeTelegra
     )
 
 
+async def test_a_lone_surrogate_is_refused_as_telegram_refuses_invalid_utf8(
+    fake: FakeTelegram,
+) -> None:
+    # JSON can carry "\ud800" alone; Telegram reads UTF-8 and refuses it (before any tag).
+    for parse_mode in (None, "HTML"):
+        assert await error_of(
+            fake, "sendMessage", chat_id=ALICE, text="a\ud800 <b>x</b>", parse_mode=parse_mode
+        ) == (400, "Bad Request: text must be encoded in UTF-8")
+
+
 async def test_length_is_counted_in_utf16_after_entity_parsing(
     fake: FakeTelegram, bot: Bot
 ) -> None:
