@@ -46,6 +46,7 @@ from bot.services.messages import answer_query
 from bot.services.publishing import Publisher
 from bot.services.questions import ANSWER_SAVED, ask, reask_open_questions
 from bot.services.sessions import Sessions
+from bot.services.telegram_http import AiohttpRequest
 from bot.services.texts import Texts
 from config.settings import Settings
 from storage.database import is_out_of_space
@@ -119,13 +120,13 @@ def build_application(
         .update_queue(update_queue)
         .concurrent_updates(processor)
     )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(updates_request or request)
-    else:
-        # PTB's default pool (256 connections) lets a busy bot fall into a slow state it does
-        # not leave; 8 connections measured steadier and faster (tests/bench/README.md).
-        builder = builder.connection_pool_size(8).pool_timeout(30.0)
-        builder = builder.get_updates_request(UpdatesRequest(raw_updates))
+    if request is None:
+        # The Bot API through aiohttp (bot/services/telegram_http.py says why). PTB's default
+        # pool (256 connections) lets a busy bot fall into a slow state it does not leave; 8
+        # measured steadier and faster (tests/bench/README.md).
+        request = AiohttpRequest(8, pool_timeout=30.0)
+        updates_request = UpdatesRequest(raw_updates)
+    builder = builder.request(request).get_updates_request(updates_request or request)
     app = builder.build()
 
     # Each worker is built whole, after what it uses: nothing is wired in afterwards.

@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
-from telegram.request import HTTPXRequest
 
 from bot.cli.outputs import OutputError, check_target, problem, replacing
 from bot.services.poster import FORMATS, PosterText, deep_link, write_poster
 from bot.services.sessions import Session, Sessions, SessionsError
+from bot.services.telegram_http import AiohttpRequest
 from bot.services.texts import Texts
 from config.settings import Settings
 
@@ -24,8 +24,13 @@ EXIT_OK, EXIT_PROBLEM, EXIT_CONFIG = 0, 1, 2
 
 async def bot_username(settings: Settings) -> str:
     """Ask Telegram who the bot is; raise ``PosterError`` with a plain sentence if it cannot."""
-    request = HTTPXRequest(connect_timeout=10.0, read_timeout=15.0)
-    bot = Bot(settings.token, base_url=settings.api_base_url, request=request)
+    request = AiohttpRequest(8, connect_timeout=10.0, read_timeout=15.0)
+    bot = Bot(
+        settings.token,
+        base_url=settings.api_base_url,
+        request=request,
+        get_updates_request=request,
+    )
     try:
         # Not ``bot.initialize()``: its InvalidToken message quotes the token.
         me = await bot.get_me()

@@ -38,11 +38,11 @@ from urllib.parse import urlsplit
 from telegram import Bot, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
-from telegram.request import HTTPXRequest
 
 from bot.app import ALLOWED_UPDATES
 from bot.cli import envfile
 from bot.cli.check import Finding, check_channel, check_group, run_check
+from bot.services.telegram_http import AiohttpRequest
 from config.settings import ENV_PREFIX, Settings, SettingsError, is_token_shaped, load_settings
 
 T = TypeVar("T")
@@ -301,7 +301,7 @@ class Dialogue:
     later: list[Event] = field(default_factory=list)
     group_id: int | None = None
     written: bool = False
-    requests: list[HTTPXRequest] = field(default_factory=list)
+    requests: list[AiohttpRequest] = field(default_factory=list)
 
     def telegram(self, call: Callable[[], Awaitable[T]]) -> T:
         """Call Telegram; a network hiccup is said once and waited out."""
@@ -326,8 +326,8 @@ class Dialogue:
         return urlsplit(self.settings.api_base_url).netloc
 
     def _connect(self, token: str) -> Bot:
-        request = HTTPXRequest(connect_timeout=10.0, read_timeout=15.0)
-        polling = HTTPXRequest(connect_timeout=10.0, read_timeout=15.0)
+        request = AiohttpRequest(8, connect_timeout=10.0, read_timeout=15.0)
+        polling = AiohttpRequest(connect_timeout=10.0, read_timeout=15.0)
         self.requests += [request, polling]
         return Bot(
             token,
@@ -695,8 +695,8 @@ async def non_interactive(settings: Settings, wait: float) -> int:
     if settings.bot_token is None:
         _err(f"{ENV_PREFIX}BOT_TOKEN is not set: set it to the token @BotFather gave you.")
         return EXIT_CONFIG
-    request = HTTPXRequest(connect_timeout=10.0, read_timeout=15.0)
-    polling = HTTPXRequest(connect_timeout=10.0, read_timeout=15.0)
+    request = AiohttpRequest(8, connect_timeout=10.0, read_timeout=15.0)
+    polling = AiohttpRequest(connect_timeout=10.0, read_timeout=15.0)
     bot = Bot(
         settings.token,
         base_url=settings.api_base_url,

@@ -31,9 +31,9 @@ from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import NetworkError
-from telegram.request import HTTPXRequest
 
 from bot.services.ordering import PerUserUpdateProcessor, sender_key
+from bot.services.telegram_http import AiohttpRequest
 from storage.database import is_out_of_space
 from storage.inbox import ADD_AT_ONCE, Inbox
 
@@ -119,9 +119,9 @@ def unreadable_because(update: dict[str, Any]) -> str | None:
     return None
 
 
-class UpdatesRequest(HTTPXRequest):
-    """PTB's HTTP client for ``getUpdates`` (one connection, as PTB's default), which hands
-    each answer's updates to ``RawUpdates`` as it parses them."""
+class UpdatesRequest(AiohttpRequest):
+    """The bot's HTTP client for ``getUpdates`` (one connection, as PTB's default), which
+    hands each answer's updates to ``RawUpdates`` as it parses them."""
 
     def __init__(self, raw: RawUpdates) -> None:
         super().__init__(connection_pool_size=1)
@@ -129,7 +129,7 @@ class UpdatesRequest(HTTPXRequest):
 
     def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
         """Parse as PTB does, and keep the updates' JSON."""
-        answer = HTTPXRequest.parse_json_payload(payload)
+        answer = AiohttpRequest.parse_json_payload(payload)
         self.raw.keep(answer)
         return answer
 

@@ -2,7 +2,7 @@
 processes without the import cost.
 
 Every end-to-end test runs the real ``python -m bot ...`` in a process of its own; most of that
-start is Python importing PTB, httpx, Babel, Jinja2, Pillow and livredor (0.6-0.8 s of CPU on
+start is Python importing PTB, aiohttp, Babel, Jinja2, Pillow and livredor (0.6-0.8 s of CPU on
 2 cores, 100-odd times a run). A fork server imports all of it once, then forks a child per
 start: the child is a separate process with its own pid, process group, working directory,
 environment, umask and standard streams (the test's files), and runs ``bot/__main__.py`` as
@@ -72,22 +72,14 @@ STARTUP_VARIABLES = (
 )
 #: The packages a child may need, imported by the server once.
 PACKAGES = ("bot", "storage", "config")
-#: What livredor's libraries import only when first used (httpx its transport at the first
-#: request, Babel its dates at the first date formatted...): 70-odd modules and ~0.1 s of CPU
-#: in nearly every child, imported once by the server instead. (Found by listing what a
-#: child's ``sys.modules`` gains over its server's; a name missing here only costs time.)
+#: What livredor's libraries import only when first used (Babel its dates at the first date
+#: formatted, Pillow its codecs...), imported once by the server instead. (Found by listing
+#: what a child's ``sys.modules`` gains over its server's; a name missing here only costs
+#: time.)
 LAZY_IMPORTS = (
-    "anyio._backends._asyncio",
-    "anyio.streams.memory",
-    "anyio.streams.stapled",
-    "anyio.streams.tls",
-    "anyio.to_thread",
     "babel.dates",
-    "certifi",
     "encodings.utf_16_le",
     "encodings.utf_8_sig",
-    "h11",
-    "httpcore",
     "PIL.JpegImagePlugin",
     "PIL.PngImagePlugin",
 )
