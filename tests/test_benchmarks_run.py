@@ -178,7 +178,7 @@ def check_pipe(report: str) -> None:
 
 def check_webhook(report: str) -> None:
     modes = table(report, "mode")
-    assert len(modes) == 5
+    assert len(modes) == 6
     for row in modes:
         between(row["updates/s"], 1, 1e6)
         between(row["bot CPU ms/update"], 0.01, 1_000)
@@ -187,6 +187,13 @@ def check_webhook(report: str) -> None:
     assert len(ratios) == 4  # the target (2.0), then the three modes
     for ratio in ratios[1:]:
         between(str(ratio), 0.2, 50)
+    # The echo bot on livredor's client: its ms/update, that against the baseline's, then
+    # the three modes against it.
+    ours = figures("against the echo bot on livredor's HTTP client", report)
+    assert len(ours) == 5
+    between(str(ours[0]), 0.01, 1_000)
+    for ratio in ours[1:]:
+        between(str(ratio), 0.05, 50)
 
 
 def check_clone_to_bot(report: str) -> None:

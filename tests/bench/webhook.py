@@ -15,6 +15,10 @@ time, each waiting for the bot's answer before the next step):
 * **webhook, concurrent**: ``--connections`` POSTs in flight from an aiohttp client with the
   secret header (Telegram's default ``max_connections`` is 40).
 
+The baseline is a bare PTB echo bot (``tests/bench/echo_bot.py``, PTB's own HTTP client),
+polling and behind PTB's webhook server; once more polling on livredor's HTTP client
+(``bot/services/telegram_http.py``), to tell what the client saves from what livredor costs.
+
 Reported: updates handled a second (first update to the bot's last answer), the attendees'
 wait for each answer (p50/p99), the webhook's own answer time to a POST, and the bot
 process's CPU per update (``/proc/PID/stat``: the fake and the attendees run in this
@@ -58,7 +62,17 @@ ECHO_BOT = "tests.bench.echo_bot"
 FAST = "1000"
 ECHO = "echo bot, polling"
 ECHO_WEBHOOK = "echo bot, webhook, one at a time"
-MODES = ("polling", "webhook, one at a time", "webhook, concurrent", ECHO, ECHO_WEBHOOK)
+#: The echo bot on livredor's HTTP client (bot/services/telegram_http.py), not PTB's httpx.
+ECHO_OURS = "echo bot, polling, livredor's client"
+MODES = (
+    "polling",
+    "webhook, one at a time",
+    "webhook, concurrent",
+    ECHO,
+    ECHO_WEBHOOK,
+    ECHO_OURS,
+)
+ECHOES = (ECHO, ECHO_WEBHOOK, ECHO_OURS)
 #: Each livredor mode against the echo bot on the same transport.
 SAME_TRANSPORT = {"polling": ECHO, "webhook, one at a time": ECHO_WEBHOOK}
 JSON = dict[str, Any]
@@ -145,7 +159,7 @@ async def run_mode(
         # A card for every testimonial (the run waits for them all), not the group's summary.
         "review_backlog": "0",
     }
-    if mode not in ("polling", ECHO):  # a webhook
+    if mode not in ("polling", ECHO, ECHO_OURS):  # a webhook
         port = free_port()
         settings.update(
             webhook_url=f"http://127.0.0.1:{port}/livredor-hook",
@@ -157,13 +171,16 @@ async def run_mode(
     process = CliProcess(workdir, "bot")
     result = Run(mode)
     delivering: asyncio.Task[None] | None = None
-    echo = mode in (ECHO, ECHO_WEBHOOK)
+    echo = mode in ECHOES
     try:
         if echo:
-            await process.start(env=cli_env(server, database, **settings), module=ECHO_BOT)
+            env = cli_env(server, database, **settings)
+            if mode == ECHO_OURS:
+                env["ECHO_TRANSPORT"] = "livredor"
+            await process.start(env=env, module=ECHO_BOT)
         else:
             await process.start("run", env=cli_env(server, database, **settings))
-        if mode in ("polling", ECHO):
+        if mode in ("polling", ECHO, ECHO_OURS):
             # Asked, not answered: the first long poll is held until an update comes.
             await fake.wait_for(lambda: fake.calls("getUpdates"), 60, what="polling")
         else:
@@ -304,7 +321,7 @@ def main() -> None:
         + ", ".join(
             f"{mode} {statistics.median(cpu(r) for r in runs[mode]) / echo_cpu:.2f}"
             for mode in MODES
-            if mode not in (ECHO, ECHO_WEBHOOK)
+            if mode not in ECHOES
         )
     )
     print(
@@ -313,6 +330,12 @@ def main() -> None:
             f"{mode} {median_cpu(mode) / median_cpu(echo):.2f}"
             for mode, echo in SAME_TRANSPORT.items()
         )
+    )
+    ours = median_cpu(ECHO_OURS)
+    print(
+        f"against the echo bot on livredor's HTTP client ({ours:.2f} ms/update, "
+        f"{ours / echo_cpu:.2f} x the baseline's): "
+        + ", ".join(f"{mode} {median_cpu(mode) / ours:.2f}" for mode in MODES if mode not in ECHOES)
     )
 
 
