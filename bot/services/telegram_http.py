@@ -48,6 +48,8 @@ __all__ = ["AiohttpRequest"]
 
 #: Headers of a call with a JSON body (the session's own go with every call).
 _JSON: Final = {"Content-Type": "application/json"}
+#: Seconds an idle connection is kept open.
+KEEPALIVE: Final = 5.0
 #: What a call that found every connection busy says (PTB's words for the same case).
 POOL_TIMEOUT: Final = (
     "Pool timeout: all connections in the connection pool are occupied. The request was "
@@ -102,7 +104,13 @@ class AiohttpRequest(BaseRequest):
         """Open the session (and its pool) unless it is open."""
         if not self.closed:
             return
-        connector = aiohttp.TCPConnector(limit=self.connection_pool_size, limit_per_host=0)
+        connector = aiohttp.TCPConnector(
+            limit=self.connection_pool_size,
+            limit_per_host=0,
+            # An idle connection is closed after 5 s, as httpx does: before a server's own
+            # idle timeout can close it under a request on its way.
+            keepalive_timeout=KEEPALIVE,
+        )
         self._session = aiohttp.ClientSession(
             connector=connector,
             headers={"User-Agent": self.USER_AGENT, "Accept-Encoding": "identity"},
