@@ -37,11 +37,13 @@ SECRET = "s3cret-token_for-the-webhook-0123456789"
 
 
 def _assert_clean_log(log: str) -> None:
-    """The INFO log of a whole run: no token, no quote text, no traceback."""
+    """The INFO log of a whole run: no token, no quote text, no traceback, no connection
+    left open (aiohttp's "Unclosed client session")."""
     assert TOKEN not in log
     assert TOKEN.split(":", 1)[1] not in log
     assert "Marqueur-7f3a9c" not in log
     assert "Traceback" not in log, log
+    assert "Unclosed" not in log, log
 
 
 def _read_db(path: Path) -> list[sqlite3.Row]:
