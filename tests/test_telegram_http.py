@@ -9,9 +9,13 @@ import gc
 import io
 import json
 import random
+import shutil
+import ssl
+import subprocess
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -21,7 +25,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 from bot.sandbox import FakeServer, FakeTelegram, start_server
 from bot.services.limiter import retry_seconds
-from bot.services.telegram_http import POOL_TIMEOUT, AiohttpRequest
+from bot.services.telegram_http import POOL_TIMEOUT, AiohttpRequest, tls_context
 from tests.e2e.cli_process import free_port
 from tests.sandbox.conftest import ALICE, CHANNEL
 
@@ -271,3 +275,69 @@ async def test_shutdown_closes_the_session_and_initialize_opens_it_again(little:
         gc.collect()
     assert [str(w.message) for w in caught if "Unclosed" in str(w.message)] == []
     assert len(little.seen) == 2
+
+
+@pytest.fixture
+def roots_read_again() -> Iterator[None]:
+    """``tls_context`` reads the environment once a process: again for this test, and after."""
+    tls_context.cache_clear()
+    yield
+    tls_context.cache_clear()
+
+
+@pytest.fixture
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that no known root signed, and its key."""
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command to make a certificate with")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.mark.usefixtures("roots_read_again")
+async def test_the_certificate_is_checked(
+    self_signed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over https, a certificate no known root signed is refused (a ``NetworkError``, the
+    call never made); ``SSL_CERT_FILE`` adds a root, as with httpx."""
+    cert, key = self_signed
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    seen: list[str] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        if request.path.endswith("/getMe"):
+            return web.json_response({"ok": True, "result": ME})
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=served).start()
+    url = f"https://127.0.0.1:{runner.addresses[0][1]}/bot"
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    try:
+        async with AiohttpRequest() as request:
+            with pytest.raises(NetworkError, match="certificate verify failed") as caught:
+                await Bot(TOKEN, base_url=url, request=request).delete_webhook()
+            assert not isinstance(caught.value, TimedOut)
+        assert seen == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        tls_context.cache_clear()
+        async with AiohttpRequest() as request:
+            assert await Bot(TOKEN, base_url=url, request=request).delete_webhook()
+        assert seen == [f"/bot{TOKEN}/deleteWebhook"]
+    finally:
+        await runner.cleanup()
