@@ -44,7 +44,7 @@ import certifi
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-__all__ = ["AiohttpRequest"]
+__all__ = ["KEEPALIVE", "POOL_TIMEOUT", "AiohttpRequest", "tls_context"]
 
 #: Headers of a call with a JSON body (the session's own go with every call).
 _JSON: Final = {"Content-Type": "application/json"}
