@@ -121,9 +121,10 @@ def build_application(
         .concurrent_updates(processor)
     )
     if request is None:
-        # The Bot API through aiohttp (bot/services/telegram_http.py says why). PTB's default
-        # pool (256 connections) lets a busy bot fall into a slow state it does not leave; 8
-        # measured steadier and faster (tests/bench/README.md).
+        # The Bot API through aiohttp (bot/services/telegram_http.py says why), on 8
+        # connections: PTB's default pool (256) let a busy bot fall into a slow state it did
+        # not leave, 8 measured steadier and faster (tests/bench/README.md), and 8 keep-alive
+        # connections carry far more than Telegram's 30 messages a second.
         request = AiohttpRequest(8, pool_timeout=30.0)
         updates_request = UpdatesRequest(raw_updates)
     builder = builder.request(request).get_updates_request(updates_request or request)
