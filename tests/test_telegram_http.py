@@ -10,6 +10,7 @@ import io
 import json
 import random
 import shutil
+import socket
 import ssl
 import subprocess
 import warnings
@@ -208,6 +209,36 @@ async def test_a_refused_connection_is_a_network_error_without_the_token() -> No
     assert not isinstance(caught.value, TimedOut)
     assert "Cannot connect" in caught.value.message
     assert TOKEN not in caught.value.message
+
+
+async def test_a_connection_that_never_opens_times_out_without_the_token() -> None:
+    """aiohttp names the whole URL (which holds the token) in its connect timeout: neither
+    the error PTB raises nor anything chained to it may carry it (a traceback in a log)."""
+    # A listening socket that never accepts, its backlog full: the next SYN goes unanswered.
+    listener = socket.create_server(("127.0.0.1", 0), backlog=0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(8):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        url = f"http://127.0.0.1:{port}/bot"
+        async with AiohttpRequest(connect_timeout=0.2) as request:
+            with pytest.raises(TimedOut) as caught:
+                await Bot(TOKEN, base_url=url, request=request).get_me()
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+    chain: list[BaseException] = []
+    error: BaseException | None = caught.value
+    while error is not None:
+        chain.append(error)
+        # What a traceback prints: the cause, or the context unless suppressed.
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    assert chain and all(TOKEN not in str(e) for e in chain), [str(e) for e in chain]
 
 
 async def test_telegram_refusals_become_ptb_errors(little: Little) -> None:

@@ -176,14 +176,21 @@ class AiohttpRequest(BaseRequest):
                 method, url, data=data, headers=headers, timeout=timeout, proxy=proxy, ssl=tls
             ) as response:
                 return response.status, await response.read()
+        # The URL holds the token and aiohttp names it in some errors (a connect timeout):
+        # the message says what went wrong without it, and nothing is chained (a traceback
+        # in a log would print the cause's message whole).
         except TimeoutError as exc:  # aiohttp's own timeouts are TimeoutErrors too
-            raise TimedOut from exc
+            raise TimedOut(f"Timed out ({_without_path(exc, url)})") from None
         except aiohttp.ClientError as exc:
-            # The URL holds the token: keep it out of the message.
-            said = str(exc).replace(urlsplit(url).path, "/<path>")
-            raise NetworkError(f"aiohttp.{type(exc).__name__}: {said}") from exc
+            raise NetworkError(_without_path(exc, url)) from None
         finally:
             slots.release()
+
+
+def _without_path(exc: BaseException, url: str) -> str:
+    """``aiohttp.<error>: <what it says>``, the URL's path (the token) left out."""
+    said = str(exc).replace(urlsplit(url).path, "/<path>")
+    return f"aiohttp.{type(exc).__name__}: {said}" if said else f"aiohttp.{type(exc).__name__}"
 
 
 def _given(value: object, default: float | None) -> float | None:
