@@ -26,7 +26,7 @@ from telegram.error import (
 
 from bot.services import menus
 from bot.services.sessions import Sessions, SessionsError
-from bot.services.telegram_http import AiohttpRequest
+from bot.services.telegram_http import command_request
 from bot.services.texts import Texts, TextsError
 from config.settings import Settings
 from storage.database import Database, DatabaseFileError, sqlite_code
@@ -209,7 +209,7 @@ def _webhook_findings(settings: Settings) -> list[Finding]:
 
 async def check_telegram(settings: Settings) -> list[Finding]:
     """The token, then the group and the channel (skipped when the token does not work)."""
-    request = AiohttpRequest(8, connect_timeout=10.0, read_timeout=15.0)
+    request = command_request()
     bot = Bot(
         settings.token,
         base_url=settings.api_base_url,

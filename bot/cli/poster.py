@@ -15,7 +15,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from bot.cli.outputs import OutputError, check_target, problem, replacing
 from bot.services.poster import FORMATS, PosterText, deep_link, write_poster
 from bot.services.sessions import Session, Sessions, SessionsError
-from bot.services.telegram_http import AiohttpRequest
+from bot.services.telegram_http import command_request
 from bot.services.texts import Texts
 from config.settings import Settings
 
@@ -24,7 +24,7 @@ EXIT_OK, EXIT_PROBLEM, EXIT_CONFIG = 0, 1, 2
 
 async def bot_username(settings: Settings) -> str:
     """Ask Telegram who the bot is; raise ``PosterError`` with a plain sentence if it cannot."""
-    request = AiohttpRequest(8, connect_timeout=10.0, read_timeout=15.0)
+    request = command_request()
     bot = Bot(
         settings.token,
         base_url=settings.api_base_url,

@@ -42,7 +42,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 from bot.app import ALLOWED_UPDATES
 from bot.cli import envfile
 from bot.cli.check import Finding, check_channel, check_group, run_check
-from bot.services.telegram_http import AiohttpRequest
+from bot.services.telegram_http import AiohttpRequest, command_request
 from config.settings import ENV_PREFIX, Settings, SettingsError, is_token_shaped, load_settings
 
 T = TypeVar("T")
@@ -326,8 +326,8 @@ class Dialogue:
         return urlsplit(self.settings.api_base_url).netloc
 
     def _connect(self, token: str) -> Bot:
-        request = AiohttpRequest(8, connect_timeout=10.0, read_timeout=15.0)
-        polling = AiohttpRequest(connect_timeout=10.0, read_timeout=15.0)
+        request = command_request()
+        polling = command_request(1)
         self.requests += [request, polling]
         return Bot(
             token,
@@ -695,8 +695,8 @@ async def non_interactive(settings: Settings, wait: float) -> int:
     if settings.bot_token is None:
         _err(f"{ENV_PREFIX}BOT_TOKEN is not set: set it to the token @BotFather gave you.")
         return EXIT_CONFIG
-    request = AiohttpRequest(8, connect_timeout=10.0, read_timeout=15.0)
-    polling = AiohttpRequest(connect_timeout=10.0, read_timeout=15.0)
+    request = command_request()
+    polling = command_request(1)
     bot = Bot(
         settings.token,
         base_url=settings.api_base_url,

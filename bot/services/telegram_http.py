@@ -187,6 +187,12 @@ class AiohttpRequest(BaseRequest):
             slots.release()
 
 
+def command_request(connection_pool_size: int = 8) -> AiohttpRequest:
+    """The client of a command a person waits on (``check``, ``setup``, ``poster``): longer
+    connect and read timeouts than the running bot's, for a slow network at the venue."""
+    return AiohttpRequest(connection_pool_size, connect_timeout=10.0, read_timeout=15.0)
+
+
 def _without_path(exc: BaseException, url: str) -> str:
     """``aiohttp.<error>: <what it says>``, the URL's path (the token) left out."""
     said = str(exc).replace(urlsplit(url).path, "/<path>")
