@@ -8,7 +8,8 @@ messages to users who blocked the bot, posts without channel rights, flood (429 
 ``retry_after``), unknown or twice-answered callback queries, a wrong token, getUpdates
 while a webhook is set. Photos: a user's photo carries its PhotoSize list, ``getFile`` names
 its path and the file server (``/file/bot<token>/<path>``, in process and over HTTP) serves
-its bytes; ``sendPhoto`` takes an upload or a file_id, its caption within 1,024.
+its bytes; ``sendPhoto`` takes an upload or a file_id, its caption within 1,024, and
+``editMessageMedia`` replaces a message's photo.
 Unknown methods answer 404 and are listed in ``unknown_methods``.
 
 Two ways to plug a bot in:

@@ -294,9 +294,9 @@ async def send_document(tg: World, p: Params, files: Files) -> JSONDict:
     return message.to_json()
 
 
-def _photo(tg: World, p: Params, files: Files) -> tuple[list[JSONDict], bytes]:
-    """The PhotoSize list and bytes of a sendPhoto: an upload or a known file_id."""
-    value = p.raw.get("photo")
+def _photo(tg: World, value: object, files: Files) -> tuple[list[JSONDict], bytes]:
+    """The PhotoSize list and bytes of a sendPhoto's ``photo`` (or an InputMediaPhoto's
+    ``media``): an upload or a known file_id."""
     upload = _upload(value, files, "photo")
     if upload is None and isinstance(value, str):
         known = tg.content_of(value)
@@ -326,7 +326,7 @@ async def send_photo(tg: World, p: Params, files: Files) -> JSONDict:
     """A photo, with a caption of at most 1,024 characters (after entity parsing)."""
     chat = tg.chat_by_param(p)
     check_can_write(tg, chat)
-    sizes, content = _photo(tg, p, files)
+    sizes, content = _photo(tg, p.raw.get("photo"), files)
     caption = _caption(p)
     markup = validate_reply_markup(p.get_json("reply_markup"))
     message = _new_bot_message(tg, chat, p)
@@ -417,6 +417,45 @@ async def edit_message_caption(tg: World, p: Params, files: Files) -> JSONDict:
     markup = validate_reply_markup(p.get_json("reply_markup"), inline_only=True)
     _apply_edit(tg, chat, message, new, markup)
     message.html, message.parse_mode = caption or None, parse_mode
+    return message.to_json()
+
+
+@_method("editMessageMedia")
+async def edit_message_media(tg: World, p: Params, files: Files) -> JSONDict:
+    """Replace a message's media (or add one to a text message, as the Bot API allows) and
+    its caption with the new media's; like every edit, no ``reply_markup`` removes the
+    inline keyboard. Only photos: the fake knows no other InputMedia."""
+    chat, message = _editable(tg, p)
+    media = p.get_json("media")
+    if not isinstance(media, dict):
+        raise bad_request("can't parse InputMedia JSON object")
+    kind = media.get("type")
+    if kind != "photo":
+        raise bad_request(f"the fake Telegram does not support InputMedia of type {kind!r}")
+    sizes, content = _photo(tg, media.get("media"), files)
+    caption = _caption(Params(media))
+    markup = validate_reply_markup(p.get_json("reply_markup"), inline_only=True)
+    # A new upload is a new file; only the file_id of the photo it shows changes nothing.
+    shown = {size["file_id"] for size in message.content.get("photo", [])}
+    new = (caption[2], caption[3])
+    if media.get("media") in shown and (*new, markup) == (
+        message.plain,
+        message.entities,
+        _inline(message.reply_markup),
+    ):
+        raise bad_request(NOT_MODIFIED)
+    check_flood(tg, chat)
+    for size in sizes:
+        tg.keep_content(size["file_id"], size["file_unique_id"], content)
+    message.content = {"photo": sizes}
+    message.text_field = "caption"
+    message.html, message.parse_mode, message.plain, message.entities = caption
+    message.reply_markup = markup
+    message.photo = content
+    message.upload = None
+    message.edit_date = tg.now()
+    message.edit_count += 1
+    record_flood(tg, chat)
     return message.to_json()
 
 
