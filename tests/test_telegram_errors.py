@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 from telegram.request import BaseRequest, RequestData
 
 from bot.sandbox import FakeRequest, FakeTelegram
+from bot.sandbox.media import default_photo
 from bot.services.telegram_errors import Refusal, classify
 
 ALICE = 1001
@@ -64,6 +65,12 @@ async def test_too_old_to_delete(fake: FakeTelegram, bot: Bot) -> None:
     assert await refusal_of(bot.delete_message(CHANNEL, sent.message_id)) is Refusal.CANT_DELETE
 
 
+async def test_no_text_to_edit(bot: Bot) -> None:
+    sent = await bot.send_photo(CHANNEL, default_photo(), caption="a post")
+    edit = bot.edit_message_text("x", chat_id=CHANNEL, message_id=sent.message_id)
+    assert await refusal_of(edit) is Refusal.NO_TEXT
+
+
 async def test_chat_gone(bot: Bot) -> None:
     assert await refusal_of(bot.send_message(UNKNOWN_CHAT, "hi")) is Refusal.CHAT_GONE
 
@@ -104,6 +111,7 @@ REAL = [
     (400, "Bad Request: message to delete not found", Refusal.MESSAGE_GONE),
     (400, "Bad Request: message can't be deleted", Refusal.CANT_DELETE),
     (400, "Bad Request: message can't be deleted for everyone", Refusal.CANT_DELETE),
+    (400, "Bad Request: there is no text in the message to edit", Refusal.NO_TEXT),
     (400, "Bad Request: chat not found", Refusal.CHAT_GONE),
     (403, "Forbidden: bot was blocked by the user", Refusal.BLOCKED),
     (403, "Forbidden: bot is not a member of the channel chat", Refusal.NOT_MEMBER),

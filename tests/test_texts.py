@@ -10,7 +10,7 @@ import pytest
 from markupsafe import Markup
 
 from bot.sandbox.html_check import parse_telegram_html
-from bot.services.text_checks import TOAST_KEYS, override_problem
+from bot.services.text_checks import CAPTION_KEYS, TOAST_KEYS, override_problem
 from bot.services.texts import IDENTIFIERS, LANGUAGES, Texts, TextsError, placeholders
 from bot.services.typography import (
     check_french,
@@ -271,6 +271,20 @@ def test_an_override_telegram_would_refuse_is_refused_with_its_key(
         Texts.load(custom)
     message = str(refused.value)
     assert "en.intake." in message and problem in message, message
+
+
+def test_a_caption_override_is_checked_against_telegrams_1024(tmp_path: Path) -> None:
+    """What replaces a photo the bot can no longer delete is its caption: 1,024 at most."""
+    custom = tmp_path / "texts.toml"
+    custom.write_text('[en.channel]\nwithdrawn = "' + "x" * 1_025 + '"\n', encoding="utf-8")
+    with pytest.raises(TextsError, match=r"en\.channel\.withdrawn is shown as a photo's caption"):
+        Texts.load(custom)
+    custom.write_text('[en.channel]\nwithdrawn = "' + "x" * 1_024 + '"\n', encoding="utf-8")
+    assert Texts.load(custom)("en", "channel.withdrawn") == "x" * 1_024
+    builtin = Texts.load()
+    for key in CAPTION_KEYS:
+        for language in LANGUAGES:
+            assert override_problem(key, builtin.raw(language, key)) is None, (language, key)
 
 
 def test_a_card_button_label_cannot_be_emptied(tmp_path: Path) -> None:

@@ -576,8 +576,9 @@ class CardDesk:
 
     async def erase_cards(self, testimonials: Sequence[Testimonial]) -> tuple[int, int]:
         """Remove the cards of someone who asked to be forgotten: delete each message, or,
-        when Telegram no longer allows it (48 hours), edit it to say it was erased. Return
-        how many messages were (deleted, edited)."""
+        when Telegram no longer allows it (48 hours), edit it to say it was erased (the
+        photo above the card: its image replaced by a neutral one). Return how many
+        messages were (deleted, edited)."""
         deleted = edited = 0
         erased = self.texts(self.group.lang, "card.erased")
         for testimonial in testimonials:
@@ -591,7 +592,7 @@ class CardDesk:
                     if classify(exc) is not Refusal.CANT_DELETE:
                         continue  # already gone
                 try:
-                    await self.group.edit(message_id, erased)
+                    await self.group.blank(message_id, erased)
                     edited += 1
                 except BadRequest as exc:
                     log.warning("could not blank a card of #%d: %s", testimonial.id, exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import Bot, ForceReply, InlineKeyboardMarkup, InputFile, Message, ReplyParameters
 
+from bot.services.messages import blank
 from config.settings import Settings
 
 
@@ -49,6 +50,11 @@ class OrganisersGroup:
         await self.bot.edit_message_text(
             text, chat_id=self.chat_id, message_id=message_id, reply_markup=markup
         )
+
+    async def blank(self, message_id: int, text: str) -> None:
+        """Make a message of the group too old to delete say ``text`` only (a photo's image
+        replaced by a neutral one): ``bot.services.messages.blank``."""
+        await blank(self.bot, self.chat_id, message_id, text)
 
     async def delete(self, message_id: int) -> None:
         """Delete a message of the group (Telegram's error if it is gone or too old)."""

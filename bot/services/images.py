@@ -6,6 +6,7 @@ carries no metadata at all (no EXIF, so no GPS position or camera; no ICC, XMP o
 
 from __future__ import annotations
 
+import functools
 import io
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -16,6 +17,10 @@ MAX_SIDE = 1280
 #: The book's size: 3.2 cm beside the name is about 380 pixels at 300 dpi.
 BOOK_SIDE = 400
 JPEG_QUALITY = 85
+#: What replaces a photo the bot can no longer delete (after Telegram's 48 hours): a plain
+#: light square, nobody's data.
+BLANK_SIDE = 320
+BLANK_COLOUR = (236, 236, 236)
 
 
 class NotAnImage(Exception):
@@ -44,3 +49,11 @@ def normalise(content: bytes, max_side: int = MAX_SIDE) -> bytes:
 def book_image(content: bytes) -> bytes:
     """The portrait at the book's print size (a kept portrait is clean already)."""
     return normalise(content, BOOK_SIDE)
+
+
+@functools.cache
+def blank_image() -> bytes:
+    """The neutral image that takes a withdrawn photo's place (made once, a few hundred bytes)."""
+    out = io.BytesIO()
+    Image.new("RGB", (BLANK_SIDE, BLANK_SIDE), BLANK_COLOUR).save(out, "PNG", optimize=True)
+    return out.getvalue()

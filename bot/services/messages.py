@@ -12,12 +12,14 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     Message,
     Update,
 )
 from telegram import User as TgUser
 from telegram.error import BadRequest, Forbidden
 
+from bot.services.images import blank_image
 from bot.services.telegram_errors import Refusal, classify
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,26 @@ async def replace_with_notice(bot: Bot, chat_id: int, message_id: int, text: str
     except Forbidden:
         return False
     return True
+
+
+async def blank(bot: Bot, chat_id: int | str, message_id: int, text: str) -> None:
+    """Make a message the bot may no longer delete (Telegram's 48 hours) say ``text`` and
+    nothing else, its buttons gone: its text replaced, or, a photo's, the photo itself
+    replaced by a neutral image with ``text`` as its caption (one ``editMessageMedia``).
+    Already saying so is done; Telegram's other refusals are the caller's to handle."""
+    try:
+        await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        return
+    except BadRequest as exc:
+        refusal = classify(exc)
+        if refusal is Refusal.NOT_MODIFIED:
+            return
+        if refusal is not Refusal.NO_TEXT:
+            raise
+    # A photo (its words are the caption, the image is the author's): both go at once.
+    await bot.edit_message_media(
+        InputMediaPhoto(blank_image(), caption=text), chat_id=chat_id, message_id=message_id
+    )
 
 
 async def edit_buttons(

@@ -29,6 +29,7 @@ from bot.services.clock import Clock
 from bot.services.group import OrganisersGroup
 from bot.services.limiter import retry_seconds
 from bot.services.links import is_private_link
+from bot.services.messages import blank
 from bot.services.render import plain_length, render_post_parts
 from bot.services.signature import byline
 from bot.services.telegram_errors import Refusal, classify
@@ -336,14 +337,9 @@ class Publisher:
 
     async def _blank(self, message_id: int, line: str) -> None:
         """Edit a post Telegram no longer lets the bot delete to the "withdrawn" line (the
-        caption, for the photo: the image itself cannot be taken back then)."""
-        try:
-            await self.bot.edit_message_text(line, chat_id=self.channel, message_id=message_id)
-        except BadRequest:
-            with contextlib.suppress(BadRequest):
-                await self.bot.edit_message_caption(
-                    chat_id=self.channel, message_id=message_id, caption=line
-                )
+        photo's image replaced by a neutral one, the line as its caption)."""
+        with contextlib.suppress(BadRequest):
+            await blank(self.bot, self.channel, message_id, line)
 
     async def _report_half_published(self, testimonial: Testimonial) -> None:
         lang = self.group.lang

@@ -15,7 +15,7 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.services.bulk import erase_lists
 from bot.services.container import Services
-from bot.services.messages import replace_with_notice
+from bot.services.messages import blank, replace_with_notice
 from bot.services.telegram_errors import Refusal, classify
 from storage.models import ReviewMessage
 
@@ -57,15 +57,22 @@ async def erase_shown(svc: Services, bot: Bot, testimonial_ids: Sequence[int]) -
 
 async def erase(svc: Services, bot: Bot, shown: ReviewMessage) -> bool:
     """Erase one /review message: delete a part; edit the live one (or a part too old to
-    delete: 48 hours) to a neutral text. Return whether it was erased (False: already gone)."""
-    if not shown.live:
-        try:
-            await bot.delete_message(shown.chat_id, shown.message_id)
-            return True
-        except BadRequest as exc:
-            if classify(exc) is not Refusal.CANT_DELETE:
-                return False  # already gone
-        except Forbidden:
-            return False  # the organiser blocked the bot: Telegram no longer shows it
+    delete: 48 hours, a photo's image replaced by a neutral one) to a neutral text. Return
+    whether it was erased (False: already gone)."""
     text = svc.texts(shown.lang, "review.withdrawn")
-    return await replace_with_notice(bot, shown.chat_id, shown.message_id, text)
+    if shown.live:
+        return await replace_with_notice(bot, shown.chat_id, shown.message_id, text)
+    try:
+        await bot.delete_message(shown.chat_id, shown.message_id)
+        return True
+    except BadRequest as exc:
+        if classify(exc) is not Refusal.CANT_DELETE:
+            return False  # already gone
+    except Forbidden:
+        return False  # the organiser blocked the bot: Telegram no longer shows it
+    try:
+        await blank(bot, shown.chat_id, shown.message_id, text)
+    except (BadRequest, Forbidden) as exc:
+        log.info("could not blank a /review message: %s", exc.message)
+        return False
+    return True

@@ -24,6 +24,8 @@ class Refusal(Enum):
     MESSAGE_GONE = "message gone"
     #: The message may not be deleted: older than 48 hours, or the bot lacks the right.
     CANT_DELETE = "can't delete"
+    #: A text edit of a message that has none (a photo or a file: its caption is not text).
+    NO_TEXT = "no text"
     #: The chat is unknown to Telegram (a wrong id, or the bot never saw it).
     CHAT_GONE = "chat gone"
     #: The person blocked the bot in their private chat.
@@ -51,6 +53,7 @@ _RULES: tuple[tuple[Refusal, type[TelegramError], tuple[str, ...]], ...] = (
         ("message to edit not found", "message to delete not found"),
     ),
     (Refusal.CANT_DELETE, BadRequest, ("message can't be deleted",)),
+    (Refusal.NO_TEXT, BadRequest, ("there is no text in the message to edit",)),
     (Refusal.CHAT_GONE, BadRequest, ("chat not found",)),
     (Refusal.QUERY_EXPIRED, BadRequest, ("query is too old", "query id is invalid")),
     (Refusal.CANT_PARSE, BadRequest, ("can't parse entities",)),

@@ -12,6 +12,7 @@ What is checked, for each overridden key:
 * filled with sample values, it is HTML that Telegram's parser accepts (the fake Telegram's
   parser, which follows tdlib's and is stricter about a bare ``&``);
 * a toast (the short answer to a button press) fits Telegram's 200 characters;
+* a caption (under a photo: ``CAPTION_KEYS``) fits Telegram's 1,024 characters;
 * a message fits 4,096 characters with each placeholder at the longest value the bot gives it
   (``LONGEST``). Texts that carry an attendee's words (``UNBOUNDED``) are split by the bot
   into several messages as needed, so only their own wording is counted.
@@ -29,6 +30,11 @@ from storage.textlength import telegram_length
 
 TOAST_MAX = CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH
 MESSAGE_MAX = MessageLimit.MAX_TEXT_LENGTH
+CAPTION_MAX = MessageLimit.CAPTION_LENGTH
+
+#: The texts shown as a photo's caption: the one above a card or sent by /review, and the
+#: lines that replace a photo the bot can no longer delete (bot/services/messages.py: blank).
+CAPTION_KEYS = frozenset({"card.photo", "card.erased", "channel.withdrawn", "review.withdrawn"})
 
 #: The texts shown as a toast (``answerCallbackQuery``); tests/test_texts.py checks that every
 #: literal key the code passes to ``answer_query`` is here.
@@ -114,6 +120,10 @@ def override_problem(key: str, value: object) -> str | None:
             return f"is shown as a toast, at most {TOAST_MAX} characters: {longest} here"
         return None
     longest = _filled_length(value, names - UNBOUNDED)
+    if key in CAPTION_KEYS and longest > CAPTION_MAX:
+        return (
+            f"is shown as a photo's caption, at most {CAPTION_MAX:,} characters: {longest:,} here"
+        )
     if longest > MESSAGE_MAX:
         return f"can reach {longest} characters with its placeholders: Telegram's limit is 4,096"
     return None

@@ -3,6 +3,10 @@ everywhere the bot put it when its author is forgotten, withdraws, or it is unpu
 
 from __future__ import annotations
 
+import io
+
+from PIL import Image
+
 from bot.book.parse import parse_book
 from bot.services.render import join_parts_plain
 from storage.models import Status
@@ -152,3 +156,55 @@ async def test_review_shows_the_photo_on_request_and_forget_erases_it(harness: H
     assert all(m["photo"] is None for m in h.fake.messages(ORGANISER_ID))
     assert h.fake.message(ORGANISER_ID, photo["message_id"])["deleted"]
     assert shown["message_id"] != photo["message_id"]
+
+
+def plain_light_square(content: bytes | None) -> bool:
+    """Whether an image is a plain light square: the neutral image, nobody's photo."""
+    assert content is not None
+    with Image.open(io.BytesIO(content)) as image:
+        colours = image.convert("RGB").getcolors(maxcolors=4) or []
+        square = image.width == image.height
+    return square and [isinstance(rgb, tuple) and min(rgb) > 200 for _, rgb in colours] == [True]
+
+
+async def test_forget_after_48_hours_replaces_the_photo_in_the_channel_group_and_review(
+    harness: Harness,
+) -> None:
+    h = harness
+    p = h.person()
+    tid = await submit_with_photo(h, p)
+    olga = Person(h, ORGANISER_ID)
+    await olga.send("/review")
+    [shown_photo] = await olga.press("See the photo")
+    t = await card_of(h, tid)
+    assert t.card_photo_message_id is not None
+    await press(h, ORGANISER_ID, t.card_message_ids[0], f"mod:approve:{tid}")
+    published = await wait_status(h, tid, Status.PUBLISHED)
+    [post_id] = published.channel_message_ids
+    portrait = h.fake.message(CHANNEL_ID, post_id)["photo"]
+    assert portrait is not None and not plain_light_square(portrait)
+    # Two days later Telegram no longer lets the bot delete any of them.
+    h.fake.age_message(CHANNEL_ID, post_id, hours=49)
+    for message_id in (t.card_photo_message_id, *t.card_message_ids):
+        h.fake.age_message(GROUP_ID, message_id, hours=49)
+    h.fake.age_message(ORGANISER_ID, shown_photo["message_id"], hours=49)
+    await p.send("/forget")
+    await p.press("Yes")
+    await h.settle()
+    # The post: the author's photo replaced by the neutral image, the caption by the line.
+    post = h.fake.message(CHANNEL_ID, post_id)
+    assert post["text"] == "(This testimonial was withdrawn.)"
+    assert plain_light_square(post["photo"]) and post["photo"] != portrait
+    # The photo above the card and the one /review showed: the same.
+    for chat_id, message_id, line in (
+        (GROUP_ID, t.card_photo_message_id, "🗑 Erased at the author's request."),
+        (ORGANISER_ID, shown_photo["message_id"], "withdrawn by its author"),
+    ):
+        message = h.fake.message(chat_id, message_id)
+        assert line in message["text"]
+        assert plain_light_square(message["photo"]), (chat_id, message_id)
+        assert h.fake.buttons(chat_id, message_id) == []
+    # Not one image of the author's is left anywhere the bot wrote.
+    for chat_id in (CHANNEL_ID, GROUP_ID, ORGANISER_ID):
+        assert all(m["photo"] != portrait for m in h.fake.messages(chat_id))
+    assert files_in(portraits_dir(h.settings.database)) == []
