@@ -21,10 +21,11 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from PIL import Image
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 from bot.sandbox import FakeServer, FakeTelegram, start_server
+from bot.services.images import blank_image
 from bot.services.limiter import retry_seconds
 from bot.services.telegram_http import POOL_TIMEOUT, AiohttpRequest, tls_context
 from tests.e2e.cli_process import free_port
@@ -158,6 +159,11 @@ async def test_uploads_arrive_whole_and_downloads_come_back_whole(
         assert sent.caption == "Portrait de Zoé"
         file = await bot.get_file(sent.photo[-1].file_id)
         assert bytes(await file.download_as_bytearray()) == photo
+        # A photo replaced (InputMedia's attach:// part): what blanks a post too old to delete.
+        await bot.edit_message_media(
+            InputMediaPhoto(blank_image(), caption="Retiré"), CHANNEL, sent.message_id
+        )
+        assert fake.message(CHANNEL, sent.message_id)["photo"] == blank_image()
         sent = await bot.send_document(
             CHANNEL, document, filename="livre-d-or.zip", caption="Export"
         )
