@@ -28,7 +28,7 @@ from bot.services.backlog import Backlog
 from bot.services.clock import Clock
 from bot.services.group import OrganisersGroup
 from bot.services.limiter import retry_seconds
-from bot.services.links import USERNAME_KEY, post_link
+from bot.services.links import USERNAME_KEY, is_private_link, post_link
 from bot.services.render import (
     DEFAULT_LIMIT,
     plain_length,
@@ -617,17 +617,40 @@ class CardDesk:
             return None
         return user.language or testimonial.language
 
-    async def notify_rejected(self, testimonial: Testimonial) -> None:
-        """Tell the author their testimonial was rejected, with the reason in their language
-        (a ready-made one) or as the organiser typed it."""
+    def told_author(self, testimonial: Testimonial, lang: str) -> tuple[str, dict[str, str]] | None:
+        """Return what its author is told of a testimonial out of review, in ``lang``: the
+        text's key and its parameters (``number`` aside); None while it is in review or on
+        its way to the channel. The one home of that rule: the notice when it is published
+        (with the post's link) or not (with the reason, as the author reads it in /mine),
+        and an old button of its preview pressed later.
+
+        Withdrawn says only that it is withdrawn, what /mine says: the row does not record
+        whether its author withdrew it or the organisers took it off the channel (the
+        author was told which at the time)."""
+        if testimonial.status is Status.PUBLISHED:
+            link = self.post_link(testimonial)
+            if link and is_private_link(link):
+                return "author.published_private", {"link": link}
+            if link:
+                return "author.published", {"link": link}
+            return "author.published_nolink", {}
+        if testimonial.status is Status.REJECTED:
+            reason = reason_text(self.texts, lang, testimonial)
+            if reason:
+                return "author.rejected", {"reason": reason}
+            return "author.rejected_noreason", {}
+        if testimonial.status is Status.WITHDRAWN:
+            return "mine.withdrawn", {}
+        return None
+
+    async def notify_outcome(self, testimonial: Testimonial) -> None:
+        """Tell the author their testimonial is published (with its link) or was not (with
+        the reason in their language, or as the organiser typed it)."""
         lang = await self.author_language(testimonial)
-        if lang is None:
-            return
-        reason = reason_text(self.texts, lang, testimonial)
-        if reason:
-            await self.notify_author(testimonial, "author.rejected", reason=reason)
-        else:
-            await self.notify_author(testimonial, "author.rejected_noreason")
+        told = self.told_author(testimonial, lang) if lang is not None else None
+        if told is not None:
+            key, params = told
+            await self.notify_author(testimonial, key, **params)
 
     async def notify_author(self, testimonial: Testimonial, key: str, **params: object) -> None:
         """Tell a testimonial's author something; remember if they blocked the bot.

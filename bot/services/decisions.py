@@ -51,7 +51,7 @@ async def decide(
         svc.publisher.wake()
         return decision
     svc.desk.refresh_later(decided.id)
-    await svc.desk.notify_rejected(decided)
+    await svc.desk.notify_outcome(decided)
     return decision
 
 

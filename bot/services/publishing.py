@@ -28,7 +28,6 @@ from bot.services.cards import CardDesk
 from bot.services.clock import Clock
 from bot.services.group import OrganisersGroup
 from bot.services.limiter import retry_seconds
-from bot.services.links import is_private_link
 from bot.services.messages import blank
 from bot.services.render import plain_length, render_post_parts
 from bot.services.signature import byline
@@ -283,13 +282,7 @@ class Publisher:
             log.error("could not warn the organisers about #%d: %s", testimonial.id, exc)
 
     async def _after_publish(self, testimonial: Testimonial) -> None:
-        link = self.desk.post_link(testimonial)
-        if link and is_private_link(link):
-            await self.desk.notify_author(testimonial, "author.published_private", link=link)
-        elif link:
-            await self.desk.notify_author(testimonial, "author.published", link=link)
-        else:
-            await self.desk.notify_author(testimonial, "author.published_nolink")
+        await self.desk.notify_outcome(testimonial)
         if testimonial.card_message_ids:
             self.desk.refresh_later(testimonial.id)
 

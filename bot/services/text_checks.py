@@ -45,6 +45,7 @@ TOAST_KEYS = frozenset(
         "intake.already_done",
         "intake.already_erased",
         "intake.already_sent",
+        "intake.already_sent_status",
         "intake.out_of_date",
         "intake.stale_button",
         "moderation.approved_answer",

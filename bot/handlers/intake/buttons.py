@@ -78,8 +78,16 @@ async def pressed(update: Update, context: Context) -> None:
             await answer_query(query)
             await confirm_sent(update, svc, lang, testimonial)
             return
-        key = _not_the_draft(update, draft, testimonial, pressed_on)
-        await answer_query(query, svc.texts(lang, key))
+        told = None
+        if testimonial is not None and _theirs(update, testimonial):
+            told = svc.desk.told_author(testimonial, lang)
+        if testimonial is not None and told is not None:
+            # An old preview's button, pressed once the organisers decided (or it was
+            # withdrawn): what the author was told then, again, on the pressed message.
+            await answer_query(query)
+            await _tell_outcome(update, svc, lang, testimonial, told)
+            return
+        await answer_query(query, _not_the_draft(svc, lang, update, draft, testimonial, pressed_on))
         return
     if draft.prompt_message_id is not None and pressed_on != draft.prompt_message_id:
         # One live prompt: a superseded one (an older /start offer, an old preview, the
@@ -110,20 +118,46 @@ async def pressed(update: Update, context: Context) -> None:
     await button.act(Press(update, query, svc, lang, draft, tg_user, action, said))
 
 
+def _theirs(update: Update, testimonial: Testimonial | None) -> bool:
+    """Whether ``testimonial`` exists and is the sender's."""
+    tg_user = update.effective_user
+    return testimonial is not None and tg_user is not None and testimonial.user_id == tg_user.id
+
+
 def _sent_unconfirmed(update: Update, testimonial: Testimonial | None) -> bool:
     """Whether ``testimonial`` is the sender's, sent for review, and its "Sent, thank you"
     never confirmed by Telegram."""
-    tg_user = update.effective_user
     return (
-        testimonial is not None
-        and tg_user is not None
-        and testimonial.user_id == tg_user.id
+        _theirs(update, testimonial)
+        and testimonial is not None
         and testimonial.status is Status.PENDING
         and not testimonial.submission_confirmed
     )
 
 
+async def _tell_outcome(
+    update: Update,
+    svc: Services,
+    lang: str,
+    testimonial: Testimonial,
+    told: tuple[str, dict[str, str]],
+) -> None:
+    """Say again what the author was told of ``testimonial``'s outcome (``told``, from
+    ``CardDesk.told_author``), in place of the pressed buttons: none of them acts any more."""
+    assert testimonial.user_id is not None
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if isinstance(message, Message) and message.reply_markup is None:
+        return  # the second tap of a double tap: the first one said it there already
+    numbers = await svc.repo.own_numbers(testimonial.user_id)
+    key, params = told
+    text = svc.texts(lang, key, number=numbers.get(testimonial.id, testimonial.id), **params)
+    await answer_in_place(update, svc, lang, None, tail=text)
+
+
 def _not_the_draft(
+    svc: Services,
+    lang: str,
     update: Update,
     draft: Testimonial | None,
     pressed: Testimonial | None,
@@ -132,17 +166,20 @@ def _not_the_draft(
     """Say why a button of another testimonial (``pressed``: None if erased) than the open
     draft does nothing: most often the second tap of a double tap on the newest message,
     whose first tap sent the draft (Send), erased it (Yes, discard it) or started a new one
-    (Start again)."""
-    tg_user = update.effective_user
-    if pressed is not None and tg_user is not None and pressed.user_id == tg_user.id:
-        if pressed.status is not Status.DRAFT:
-            return "intake.already_sent"
+    (Start again). (One the organisers decided, or withdrawn, is answered with its outcome
+    before this.)"""
+    if pressed is not None and _theirs(update, pressed):
+        if pressed.status is Status.PENDING:
+            return svc.texts(lang, "intake.already_sent")
+        if pressed.status is not Status.DRAFT:  # approved: on its way to the channel
+            status = svc.texts(lang, f"status.{pressed.status.value}")
+            return svc.texts(lang, "intake.already_sent_status", status=status)
     elif pressed is None:
         if draft is not None and pressed_on == draft.prompt_message_id:
             # Start again: the first tap put the new draft's question on this very message.
-            return "intake.already_done"
-        return "intake.already_erased"
-    return "intake.stale_button"
+            return svc.texts(lang, "intake.already_done")
+        return svc.texts(lang, "intake.already_erased")
+    return svc.texts(lang, "intake.stale_button")
 
 
 def _label(query: CallbackQuery) -> str | None:
