@@ -54,6 +54,38 @@ async def test_an_edited_name_is_applied_at_the_organisation_step(harness: Harne
     assert draft.quote == "Premier paragraphe, corrigé.\n\nSecond paragraphe."
 
 
+async def test_an_edited_name_is_applied_while_the_signature_is_asked(harness: Harness) -> None:
+    # Reported as "too late" by an earlier session (edits were bound to a list of steps);
+    # the signature step is a step like any other until Send.
+    h = harness
+    p = h.person()
+    await p.send("/start")
+    await p.send("Ada LOVELACE")
+    name_message = p.last_user_message_id()
+    await p.send("Analytical Engine Society")
+    await p.send("Wonderful day.")
+    await p.press("Done")
+    await p.press("Skip")
+    await p.press("Yes, I agree")
+    [asked] = await p.press("Sign differently")
+    assert [t for t, _ in h.fake.buttons(p.id, asked["message_id"])][:2] == [
+        "✓ Ada LOVELACE",
+        "Ada L.",
+    ]
+    replies = await p.edit(name_message, "Ada KING")
+    # Said with its value, and the signature question again, with the new name's choices;
+    # the old question's choices go (one live set of buttons).
+    [said] = replies
+    assert said["text"].startswith("Name corrected: Ada KING\n\nHow should your testimonial")
+    assert [t for t, _ in h.fake.buttons(p.id, said["message_id"])][:2] == ["✓ Ada KING", "Ada K."]
+    assert h.fake.buttons(p.id, asked["message_id"]) == []
+    draft = await h.repo.get_draft(p.id)
+    assert draft is not None and draft.name == "Ada KING" and draft.step is Step.SIGNATURE
+    [signed] = await p.press("Ada K.")
+    assert signed["text"].startswith("✅ Signed: Ada K.\n\nHere is your testimonial")
+    assert "\nAda K.\nAnalytical Engine Society\n" in signed["text"]
+
+
 async def test_edits_while_a_field_is_reopened_from_the_preview(harness: Harness) -> None:
     h = harness
     p = h.person()
