@@ -311,6 +311,20 @@ MIGRATIONS: list[list[str]] = [
         """,
         "ALTER TABLE testimonials ADD COLUMN link_payload TEXT",
     ],
+    # 19: the deep link of a /start answered with "Write another one" (one of the attendee's
+    # testimonials waits for review) when it names no known session: the button's 64 bytes
+    # carry only a session's index, so the link is kept with the offer's message until the
+    # button opens the new testimonial with it; erased by /forget.
+    [
+        """
+        CREATE TABLE offered_links (
+            user_id    INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            payload    TEXT NOT NULL,
+            PRIMARY KEY (user_id, message_id)
+        ) WITHOUT ROWID
+        """,
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -176,6 +176,41 @@ async def test_another_one_keeps_the_session_its_link_named(h: Harness) -> None:
         await ada.press("Yes, discard it")
 
 
+async def test_another_one_keeps_a_link_that_names_no_session(h: Harness) -> None:
+    # A poster's own link ("poster-b") is no session: a plain /start keeps it on the new
+    # testimonial and asks no session. While one waits for review, the same: the button's
+    # 64 bytes cannot carry it, so it is kept with the offer's message, across a restart.
+    ada = h.person("Ada")
+    await _write(ada, "Ada", start="/start poster-a")
+    [sent] = await h.repo.list_for_user(ada.id)
+    assert sent.start_payload == "poster-a"
+    offers = {}
+    for start in ("/start poster-b", "/start", "/start poster-c"):
+        [offers[start]] = await ada.send(start)
+        assert h.fake.buttons(ada.id, offers[start]["message_id"]) == [
+            ("Write another one", f"in:another:{sent.id}")
+        ]
+    await h.restart()
+    for start, step, payload in (
+        ("/start poster-b", Step.NAME, "poster-b"),
+        ("/start", Step.SESSION, None),
+        ("/start poster-c", Step.NAME, "poster-c"),
+    ):
+        # Each offer opens with its own link, an older one as well as the latest.
+        offer = offers[start]["message_id"]
+        [data] = [d for _, d in h.fake.buttons(ada.id, offer) if d is not None]
+        [answered] = await ada.press_data(offer, data)
+        assert ("Which session" if payload is None else "What name") in answered["text"]
+        draft = await h.repo.get_draft(ada.id)
+        assert draft is not None and (draft.step, draft.start_payload) == (step, payload)
+        await ada.send("/cancel")
+        await ada.press("Yes, discard it")
+    # /forget erases the links kept with the offers too.
+    await ada.send("/forget")
+    await ada.press("Yes")
+    assert await h.repo.offered_link(ada.id, offers["/start poster-b"]["message_id"]) is None
+
+
 def test_sessions_file_is_checked(tmp_path: Path) -> None:
     bad = tmp_path / "s.toml"
     for body, problem in (

@@ -411,14 +411,19 @@ async def offer_another(
 ) -> None:
     """/start while testimonials wait for review: say so, and offer to write another one
     (a button, so that nobody opens a second testimonial thinking they reopen the first).
-    A session named by the link goes with the button (its index: callback data is short)."""
+    A session named by the link goes with the button (its index: callback data is short);
+    any other link is kept with the offer's message in the database, for the button to open
+    the new testimonial with it as a plain /start would have (``offered_link``)."""
     session = svc.sessions.match(payload)
     action = f"another.{svc.sessions.items.index(session)}" if session else "another"
     markup = InlineKeyboardMarkup(
         [[button(svc.texts(lang, "intake.write_another"), f"in:{action}:{waiting[0].id}")]]
     )
     text = svc.texts(lang, "intake.start_waiting_review", count=len(waiting))
-    await reply_text(update, text, markup)
+    offer = await reply_text(update, text, markup)
+    tg_user = update.effective_user
+    if payload and session is None and offer is not None and tg_user is not None:
+        await svc.repo.keep_offered_link(tg_user.id, offer, payload)
 
 
 def thanks(svc: Services, lang: str) -> str:

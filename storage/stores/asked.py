@@ -1,5 +1,6 @@
-"""What the bot asked or offered an attendee: which step each of its messages asked, and
-a deep link opened on an open draft until they choose what to do with it."""
+"""What the bot asked or offered an attendee: which step each of its messages asked, a
+deep link opened on an open draft until they choose what to do with it, and the link that
+goes with an offer to write another one."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from storage.stores.base import Store
 class AskedStore(Store):
     """The ``asked_messages`` table: written with a question's delivery mark
     (``DraftStore.mark_asked``), read when an attendee replies to one of the bot's messages,
-    erased by /forget (``PeopleStore.forget_user``); a draft's ``link_payload``."""
+    erased by /forget (``PeopleStore.forget_user``); a draft's ``link_payload``; the
+    ``offered_links`` table (erased by /forget too)."""
 
     async def remember_question(
         self, draft: Testimonial, message_id: int | None, asked: bool = True
@@ -40,3 +42,19 @@ class AskedStore(Store):
             "UPDATE testimonials SET link_payload = ? WHERE id = ? AND status = 'draft'",
             (payload, draft.id),
         )
+
+    async def keep_offered_link(self, user_id: int, message_id: int, payload: str) -> None:
+        """Keep the deep link a /start came with, for the "Write another one" offer it was
+        answered with (message ``message_id`` in ``user_id``'s chat)."""
+        await self.db.execute(
+            "INSERT OR REPLACE INTO offered_links (user_id, message_id, payload) VALUES (?, ?, ?)",
+            (user_id, message_id, payload),
+        )
+
+    async def offered_link(self, user_id: int, message_id: int) -> str | None:
+        """Return the deep link kept for the offer ``message_id`` in ``user_id``'s chat."""
+        row = await self.db.fetchone(
+            "SELECT payload FROM offered_links WHERE user_id = ? AND message_id = ?",
+            (user_id, message_id),
+        )
+        return str(row["payload"]) if row is not None else None

@@ -101,6 +101,7 @@ class PeopleStore(PortraitStore):
             )
             await conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
             await conn.execute("DELETE FROM asked_messages WHERE user_id = ?", (user_id,))
+            await conn.execute("DELETE FROM offered_links WHERE user_id = ?", (user_id,))
             # A handled update's JSON is blanked when it is marked done (storage/inbox.py);
             # a database written by an older livredor may still hold some (the person's words
             # and name, organisers' presses with the card's text): blank those too.

@@ -28,6 +28,7 @@ TABLES = {
     "bulk_items",
     "author_messages",
     "asked_messages",
+    "offered_links",
 }
 INDEXES = {
     "testimonials_one_draft",

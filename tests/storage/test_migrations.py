@@ -254,6 +254,35 @@ async def test_the_step_remembering_questions_and_links_keeps_every_row(
         await db.close()
 
 
+async def test_the_step_keeping_offered_links_keeps_every_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    step = next(i for i, s in enumerate(MIGRATIONS) if any("offered_links" in q for q in s))
+    path = tmp_path / "before-offered.db"
+    with monkeypatch.context() as patch:
+        patch.setattr(database_module, "MIGRATIONS", MIGRATIONS[:step])
+        patch.setattr(database_module, "SCHEMA_VERSION", step)
+        db = await Database.open(path)
+        repo = Repository(db)
+        await repo.upsert_user(1, "Ada", None, None)
+        draft = await repo.start_draft(1, "en", "poster-b")
+        await repo.mark_asked(draft, 7)
+        await db.close()
+    db = await Database.open(path)
+    try:
+        repo = Repository(db)
+        assert await db.schema_version() == SCHEMA_VERSION
+        kept = await repo.get_draft(1)
+        assert kept is not None and kept.start_payload == "poster-b"
+        assert await repo.asked_step(1, 7) is Step.NAME
+        assert await repo.offered_link(1, 8) is None
+        await repo.keep_offered_link(1, 8, "poster-c")
+        assert await repo.offered_link(1, 8) == "poster-c"
+        assert await repo.offered_link(2, 8) is None
+    finally:
+        await db.close()
+
+
 def dump(path: Path) -> dict[str, object]:
     """What a database holds, as an independent connection reads it: its schema, the pragmas
     stored in the file, and every row of every table."""

@@ -537,7 +537,12 @@ async def _another(
     index = action.partition(".")[2]
     sessions = svc.sessions.items
     session = sessions[int(index)] if index and int(index) < len(sessions) else None
-    opened = await open_draft(update, svc, lang, session.payload if session else None)
+    payload = session.payload if session else None
+    tg_user = update.effective_user
+    if not index and pressed_on is not None and tg_user is not None:
+        # A link that names no session (a poster's "poster-b") was kept with the offer.
+        payload = await svc.repo.offered_link(tg_user.id, pressed_on)
+    opened = await open_draft(update, svc, lang, payload)
     ANSWER_SAVED.set(True)
     await _opened(update, svc, lang, opened, action)
 
