@@ -59,8 +59,9 @@ CARD_ACTIONS: dict[Status, frozenset[str]] = {
     Status.PUBLISHING: frozenset({"republish", "markpub", "back"}),
     Status.PUBLISHED: frozenset({"unpublish", "unpublish_yes", "back"}),
     Status.REJECTED: frozenset({"back"}),
-    # Withdrawn, its post still to delete: the channel refused the deletion; Retry resumes.
-    Status.WITHDRAWN: frozenset({"retry", "back"}),
+    # Withdrawn, its post still to delete: the channel refused the deletion; Retry resumes,
+    # or an organiser says the posts are gone (deleted by hand, or the channel with them).
+    Status.WITHDRAWN: frozenset({"retry", "removed", "back"}),
 }
 
 

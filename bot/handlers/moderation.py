@@ -42,7 +42,7 @@ PROMPT_LIFETIME = timedelta(minutes=5)
 
 MOD_PATTERN = (
     r"^mod:(approve|reject|reason|other|edit|field|write|back|unpublish|unpublish_yes|republish"
-    r"|markpub|retry|nophoto):(\d{1,18})(?::(\w{1,20}))?$"
+    r"|markpub|retry|removed|nophoto):(\d{1,18})(?::(\w{1,20}))?$"
 )
 
 # -- handlers ---------------------------------------------------------------------------------
@@ -320,6 +320,22 @@ async def _retry(
     svc.publisher.resume()
 
 
+async def _removed(
+    query: CallbackQuery, svc: Services, testimonial: Testimonial, who: str, arg: str | None
+) -> None:
+    # The channel refused a removal: the posts are gone all the same (deleted by hand, or
+    # with the channel), an organiser says. The removal is closed and publishing resumes.
+    lang = svc.group.lang
+    if not await svc.repo.close_unpublish(testimonial.id):
+        await answer_query(query, svc.texts(lang, "moderation.posts_gone_already"), show_alert=True)
+        await _drop_keyboard(query)
+        return
+    log.info("testimonial #%d: its posts recorded as no longer in the channel", testimonial.id)
+    await answer_query(query, svc.texts(lang, "moderation.posts_gone_answer", who=who))
+    await _drop_keyboard(query)
+    svc.publisher.resume()
+
+
 async def _drop_keyboard(query: CallbackQuery) -> None:
     with contextlib.suppress(BadRequest):
         await query.edit_message_reply_markup(None)
@@ -339,6 +355,7 @@ ACTIONS = {
     "republish": _republish,
     "markpub": _markpub,
     "retry": _retry,
+    "removed": _removed,
     "nophoto": _remove_photo,
 }
 

@@ -28,7 +28,8 @@ from bot.services.cards import CardDesk
 from bot.services.clock import Clock
 from bot.services.group import OrganisersGroup
 from bot.services.limiter import retry_seconds
-from bot.services.messages import blank
+from bot.services.links import post_link
+from bot.services.messages import blank, plain
 from bot.services.render import plain_length, render_post_parts
 from bot.services.signature import byline
 from bot.services.telegram_errors import Refusal, classify
@@ -288,51 +289,104 @@ class Publisher:
 
     async def _unpublish(self, item: OutboxItem, testimonial: Testimonial) -> None:
         """Delete the channel posts, or where Telegram no longer allows it (48 hours), edit
-        them to a short "withdrawn" line."""
+        them to a short "withdrawn" line. A post that can be neither stays queued: the
+        organisers are told which, and publishing waits for their Retry or their word that
+        it is gone (``_stuck``)."""
         withdrawn_line = self.texts(self.settings.default_language, "channel.withdrawn")
-        for message_id in testimonial.channel_message_ids:
-            while True:
-                try:
-                    await self.bot.delete_message(self.channel, message_id)
-                    break
-                except RetryAfter as exc:
-                    await self.sleep(retry_seconds(exc) + 0.1)
-                except (BadRequest, Forbidden) as exc:
-                    refusal = classify(exc)
-                    if refusal in (Refusal.MESSAGE_GONE, Refusal.CHAT_GONE):
-                        break
-                    if refusal is Refusal.CANT_DELETE:
-                        await self._blank(message_id, withdrawn_line)
-                        break
-                    key = _channel_problem(exc)
-                    if key is None:
-                        log.error(
-                            "could not remove post %d of #%d: %s",
-                            message_id,
-                            testimonial.id,
-                            exc.message,
-                        )
-                        break
-                    # The item stays queued: Retry resumes it once the rights are fixed.
-                    self._resume.clear()
-                    problem = self.texts(
-                        self.settings.default_language,
-                        key,
-                        bot=self.bot.username,
-                    )
-                    await self._alert(testimonial, "moderation.channel_refused", Markup(problem))
-                    raise ChannelRefused(key) from exc
-                except NetworkError as exc:
-                    log.warning("network trouble removing a post (%s); retrying", exc)
-                    await self.sleep(RETRY_DELAY)
+        ids = testimonial.channel_message_ids
+        for index, message_id in enumerate(ids):
+            try:
+                await self._take_down(message_id, withdrawn_line)
+            except (BadRequest, Forbidden) as exc:
+                await self._stuck(testimonial, ids[index:], exc)
+                raise ChannelRefused(
+                    _channel_problem(exc) or "moderation.unpublish_refused"
+                ) from exc
         await self.repo.finish_outbox(item.id)
         log.info("testimonial #%d removed from the channel", testimonial.id)
 
-    async def _blank(self, message_id: int, line: str) -> None:
-        """Edit a post Telegram no longer lets the bot delete to the "withdrawn" line (the
-        photo's image replaced by a neutral one, the line as its caption)."""
-        with contextlib.suppress(BadRequest):
-            await blank(self.bot, self.channel, message_id, line)
+    async def _take_down(self, message_id: int, line: str) -> None:
+        """Delete one post, or blank it if Telegram no longer lets the bot delete it (its
+        photo replaced too); a post already gone is done. Wait out 429s and connection
+        failures; raise Telegram's refusal when neither was possible."""
+        while True:
+            try:
+                try:
+                    await self.bot.delete_message(self.channel, message_id)
+                    return
+                except BadRequest as exc:
+                    if classify(exc) is not Refusal.CANT_DELETE:
+                        raise
+                await blank(self.bot, self.channel, message_id, line)
+                return
+            except BadRequest as exc:
+                if classify(exc) is Refusal.MESSAGE_GONE:
+                    return  # deleted by someone (or edited away) meanwhile
+                raise
+            except RetryAfter as exc:
+                await self.sleep(retry_seconds(exc) + 0.1)
+            except NetworkError as exc:
+                log.warning("network trouble removing a post (%s); retrying", exc)
+                await self.sleep(RETRY_DELAY)
+
+    async def _stuck(
+        self, testimonial: Testimonial, left: tuple[int, ...], exc: TelegramError
+    ) -> None:
+        """A post of a withdrawn testimonial could be neither deleted nor blanked: its words
+        may still be public. Pause publishing (the removal stays first in line), and tell the
+        organisers what is left, with a link to each post, Retry and "no longer in the
+        channel". "chat not found" is a deleted channel (its posts gone with it) or a private
+        one the bot was removed from (its posts still there): only the organisers can tell."""
+        self._resume.clear()
+        lang = self.group.lang
+        links = ", ".join(
+            post_link(self.settings.channel_id, message_id, self.desk.channel_username)
+            or f"#{message_id}"
+            for message_id in left
+        )
+        refusal = classify(exc)
+        log.error(
+            "could not remove testimonial #%d from the channel (%d post(s) left): %s",
+            testimonial.id,
+            len(left),
+            exc.message,
+        )
+        if refusal is Refusal.CHAT_GONE:
+            text = self.texts(
+                lang,
+                "moderation.unpublish_unknown",
+                id=testimonial.id,
+                links=links,
+                bot=self.bot.username,
+            )
+        else:
+            key = _channel_problem(exc)
+            problem = Markup(self.texts(lang, key, bot=self.bot.username)) if key else exc.message
+            text = self.texts(
+                lang,
+                "moderation.unpublish_refused",
+                id=testimonial.id,
+                problem=problem,
+                links=links,
+            )
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        plain(self.texts(lang, "moderation.retry")),
+                        callback_data=f"mod:retry:{testimonial.id}",
+                    ),
+                    InlineKeyboardButton(
+                        plain(self.texts(lang, "moderation.posts_gone")),
+                        callback_data=f"mod:removed:{testimonial.id}",
+                    ),
+                ]
+            ]
+        )
+        try:
+            await self.group.send(text, markup)
+        except TelegramError as send_exc:
+            log.error("could not warn the organisers about #%d: %s", testimonial.id, send_exc)
 
     async def _report_half_published(self, testimonial: Testimonial) -> None:
         lang = self.group.lang

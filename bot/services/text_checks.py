@@ -57,6 +57,8 @@ TOAST_KEYS = frozenset(
         "moderation.only_organisers",
         "moderation.republished",
         "moderation.retrying",
+        "moderation.posts_gone_answer",
+        "moderation.posts_gone_already",
         "moderation.type_correction",
         "moderation.type_reason",
         "moderation.unknown_button",
@@ -88,6 +90,8 @@ LONGEST = {
     "event": 200,
     "event_part": 300,
     "link": 100,
+    "links": 5
+    * 60,  # the links of a post's parts still in the channel (bot/services/publishing.py)
     "ids": 10 * 20,  # a list's testimonials, "#12, #13, ..." (bot/services/bulk.py)
     "note": fields.NOTE_MAX,  # the organisers' message to an author
 }

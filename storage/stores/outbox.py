@@ -180,3 +180,13 @@ class OutboxStore(PortraitStore):
     async def finish_outbox(self, item_id: int) -> None:
         """Close an outbox item."""
         await self.db.execute("UPDATE outbox SET done_at = ? WHERE id = ?", (to_ts(), item_id))
+
+    async def close_unpublish(self, testimonial_id: int) -> bool:
+        """Close the removal still queued for a testimonial's posts: an organiser says they
+        are gone (deleted by hand, or with the channel). False if none was queued."""
+        closed = await self.db.execute(
+            "UPDATE outbox SET done_at = ? WHERE testimonial_id = ? AND action = 'unpublish'"
+            " AND done_at IS NULL",
+            (to_ts(), testimonial_id),
+        )
+        return closed > 0

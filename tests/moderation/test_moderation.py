@@ -621,9 +621,9 @@ async def test_unpublish_without_channel_rights_pauses_then_retries(harness: Har
     await p.press("Withdraw #")
     await p.press("Yes, withdraw it")
     alert = await harness.wait(
-        lambda: next((m for m in harness.group_messages() if "could not post" in m["text"]), None)
+        lambda: next((m for m in harness.group_messages() if "could not remove" in m["text"]), None)
     )
-    assert "@livredor_test_bot" in alert["text"]
+    assert "@livredor_test_bot" in alert["text"] and "it is not a member" in alert["text"]
     assert len(harness.channel_messages()) == 1
     harness.fake.set_bot_rights(
         CHANNEL_ID, member=True, admin=True, can_post_messages=True, can_delete_messages=True
