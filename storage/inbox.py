@@ -45,16 +45,19 @@ class Inbox:
         """Commit an update; return False if it was received before (a redelivery)."""
         return update_id in await self.add_many({update_id: payload})
 
-    async def add_many(self, updates: Mapping[int, str]) -> set[int]:
+    async def add_many(self, updates: Mapping[int, str], *, first: bool = False) -> set[int]:
         """Commit updates (id: JSON, at most ``ADD_AT_ONCE``) in one statement: one commit
         and one round trip for a whole ``getUpdates`` answer. Return the ids that are new
-        (the others were received before: redeliveries)."""
+        (the others were received before: redeliveries). With ``first``, the commit goes
+        ahead of the statements queued for the connection
+        (``Database.write_returning_first``)."""
         if not updates:
             return set()
         if len(updates) > ADD_AT_ONCE:
             raise ValueError(f"at most {ADD_AT_ONCE} updates at once")
         now = to_ts()
-        rows = await self.db.write_returning(
+        write = self.db.write_returning_first if first else self.db.write_returning
+        rows = await write(
             "INSERT INTO inbox (update_id, payload, received_at) VALUES "
             + ", ".join(["(?, ?, ?)"] * len(updates))
             + " ON CONFLICT (update_id) DO NOTHING RETURNING update_id",

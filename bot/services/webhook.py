@@ -55,6 +55,9 @@ class WebhookServer:
     def __init__(self, bot: Bot, queue: DurableUpdateQueue, path: str, secret: str) -> None:
         self.bot = bot
         self.queue = queue
+        # Telegram sends a connection's next update once this one's 200 is back: its commit
+        # goes ahead of the statements queued for the database.
+        queue.commit_first = True
         self.secret = secret.encode()
         app = web.Application()
         app.router.add_post("/" + path.lstrip("/"), self._post)
