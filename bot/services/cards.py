@@ -7,7 +7,6 @@ included): one card per testimonial, one edit per outcome.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -565,14 +564,27 @@ class CardDesk:
         """Delete the photo shown above the card (it is no longer the testimonial's)."""
         if testimonial.card_photo_message_id is None:
             return
-        await self.delete_messages((testimonial.card_photo_message_id,))
+        await self.delete_messages((testimonial.card_photo_message_id,), "card.photo_gone")
         await self.repo.set_card_photo(testimonial.id, None)
 
-    async def delete_messages(self, message_ids: tuple[int, ...]) -> None:
-        """Delete messages of the group (an old card), ignoring those already gone."""
+    async def delete_messages(
+        self, message_ids: tuple[int, ...], notice: str = "card.outdated"
+    ) -> None:
+        """Delete messages of the group (an old card), ignoring those already gone. One
+        Telegram no longer lets the bot delete (48 hours) is blanked to the ``notice`` text
+        (a photo replaced by a neutral image): once its id is dropped, nothing could find
+        it again, and a /forget would leave its words or photo behind."""
         for message_id in message_ids:
-            with contextlib.suppress(BadRequest):
+            try:
                 await self.group.delete(message_id)
+                continue
+            except BadRequest as exc:
+                if classify(exc) is not Refusal.CANT_DELETE:
+                    continue  # already gone
+            try:
+                await self.group.blank(message_id, self.texts(self.group.lang, notice))
+            except BadRequest as exc:
+                log.warning("could not blank an old card message: %s", exc.message)
 
     async def erase_cards(self, testimonials: Sequence[Testimonial]) -> tuple[int, int]:
         """Remove the cards of someone who asked to be forgotten: delete each message, or,

@@ -34,7 +34,16 @@ CAPTION_MAX = MessageLimit.CAPTION_LENGTH
 
 #: The texts shown as a photo's caption: the one above a card or sent by /review, and the
 #: lines that replace a photo the bot can no longer delete (bot/services/messages.py: blank).
-CAPTION_KEYS = frozenset({"card.photo", "card.erased", "channel.withdrawn", "review.withdrawn"})
+CAPTION_KEYS = frozenset(
+    {
+        "card.photo",
+        "card.erased",
+        "card.outdated",
+        "card.photo_gone",
+        "channel.withdrawn",
+        "review.withdrawn",
+    }
+)
 
 #: The texts shown as a toast (``answerCallbackQuery``); tests/test_texts.py checks that every
 #: literal key the code passes to ``answer_query`` is here.

@@ -208,3 +208,35 @@ async def test_forget_after_48_hours_replaces_the_photo_in_the_channel_group_and
     for chat_id in (CHANNEL_ID, GROUP_ID, ORGANISER_ID):
         assert all(m["photo"] != portrait for m in h.fake.messages(chat_id))
     assert files_in(portraits_dir(h.settings.database)) == []
+
+
+async def test_a_card_moved_after_48_hours_leaves_no_copy_that_forget_cannot_find(
+    harness: Harness,
+) -> None:
+    """/pending moves a card to the bottom of the group; a card two days old cannot be
+    deleted, and the copy left behind would keep the words and the photo, no longer recorded
+    anywhere: /forget could not find it. It is blanked instead."""
+    h = harness
+    p = h.person()
+    tid = await submit_with_photo(h, p, quote="Words-left-behind-7c1e")
+    t = await card_of(h, tid)
+    assert t.card_photo_message_id is not None
+    old = (t.card_photo_message_id, *t.card_message_ids)
+    portrait = h.fake.message(GROUP_ID, t.card_photo_message_id)["photo"]
+    for message_id in old:
+        h.fake.age_message(GROUP_ID, message_id, hours=49)
+    h.fake.user_sends(ORGANISER_ID, "/pending", chat_id=GROUP_ID)
+    await h.settle()
+    moved = await card_of(h, tid)
+    assert not set(old) & {moved.card_photo_message_id, *moved.card_message_ids}
+    for message_id in old:
+        left = h.fake.message(GROUP_ID, message_id)
+        assert "Words-left-behind" not in left["text"] and left["photo"] != portrait
+        assert h.fake.buttons(GROUP_ID, message_id) == []
+    assert plain_light_square(h.fake.message(GROUP_ID, t.card_photo_message_id)["photo"])
+    assert h.fake.message(GROUP_ID, t.card_photo_message_id)["text"] == "📷 Photo removed."
+    await p.send("/forget")
+    await p.press("Yes")
+    await h.settle()
+    for message in h.fake.messages(GROUP_ID):
+        assert "Words-left-behind" not in message["text"] and message["photo"] != portrait
