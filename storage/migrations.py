@@ -325,6 +325,18 @@ MIGRATIONS: list[list[str]] = [
         ) WITHOUT ROWID
         """,
     ],
+    # 20: the books /export sent to the organisers' group: each holds the words of everyone
+    # approved then, so the /forget of one of them deletes it there too (or blanks it past
+    # Telegram's 48 hours); /export makes a fresh one.
+    [
+        """
+        CREATE TABLE group_exports (
+            chat_id    INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            PRIMARY KEY (chat_id, message_id)
+        ) WITHOUT ROWID
+        """,
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

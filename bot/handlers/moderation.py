@@ -605,10 +605,12 @@ async def export_command(update: Update, context: Context) -> None:
             log.warning("book too big to send (%d testimonials, zipped)", book.count)
             return
         data = await asyncio.to_thread(book.path.read_bytes)
-        await svc.group.send_document(
+        sent = await svc.group.send_document(
             InputFile(data, filename=book.path.name),
             svc.texts(svc.group.lang, "moderation.export_caption", count=book.count),
         )
+    # It holds people's words: the /forget of one of them erases it (CardDesk.erase_cards).
+    await svc.repo.record_export(sent.chat_id, sent.message_id)
     log.info("book exported as %s (%d testimonials)", book.path.name, book.count)
 
 

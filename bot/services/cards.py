@@ -28,6 +28,7 @@ from bot.services.clock import Clock
 from bot.services.group import OrganisersGroup
 from bot.services.limiter import retry_seconds
 from bot.services.links import USERNAME_KEY, is_private_link, post_link
+from bot.services.messages import blank
 from bot.services.render import (
     DEFAULT_LIMIT,
     plain_length,
@@ -45,6 +46,10 @@ from storage.models import Status, Testimonial
 from storage.testimonials import Repository
 
 log = logging.getLogger(__name__)
+
+#: The statuses of a testimonial an exported book may hold (approved when /export ran; the
+#: book takes approved, publishing and published; withdrawn: maybe since).
+IN_A_BOOK = frozenset({Status.APPROVED, Status.PUBLISHING, Status.PUBLISHED, Status.WITHDRAWN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -610,6 +615,32 @@ class CardDesk:
                     log.warning("could not blank a card of #%d: %s", testimonial.id, exc)
             # No card left to refresh when the channel post is taken down later.
             await self.repo.set_card_messages(testimonial.id, [])
+        if any(t.status in IN_A_BOOK for t in testimonials):
+            # The books /export sent hold their words too (approved then, maybe withdrawn
+            # since): /export makes a fresh one.
+            gone, blanked = await self._erase_exports()
+            deleted, edited = deleted + gone, edited + blanked
+        return deleted, edited
+
+    async def _erase_exports(self) -> tuple[int, int]:
+        """Delete the books /export sent (or blank them past 48 hours); (deleted, edited)."""
+        deleted = edited = 0
+        notice = self.texts(self.group.lang, "moderation.export_erased")
+        for chat_id, message_id in await self.repo.take_exports():
+            try:
+                await self.bot.delete_message(chat_id, message_id)
+                deleted += 1
+                continue
+            except BadRequest as exc:
+                if classify(exc) is not Refusal.CANT_DELETE:
+                    continue  # already gone
+            except Forbidden:
+                continue  # no longer in that chat: nothing it can do there
+            try:
+                await blank(self.bot, chat_id, message_id, notice)
+                edited += 1
+            except (BadRequest, Forbidden) as exc:
+                log.warning("could not blank an exported book: %s", exc.message)
         return deleted, edited
 
     async def set_keyboard(self, query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:

@@ -33,7 +33,8 @@ MESSAGE_MAX = MessageLimit.MAX_TEXT_LENGTH
 CAPTION_MAX = MessageLimit.CAPTION_LENGTH
 
 #: The texts shown as a photo's caption: the one above a card or sent by /review, and the
-#: lines that replace a photo the bot can no longer delete (bot/services/messages.py: blank).
+#: lines that replace a photo or file the bot can no longer delete (bot/services/messages.py:
+#: blank).
 CAPTION_KEYS = frozenset(
     {
         "card.photo",
@@ -41,6 +42,7 @@ CAPTION_KEYS = frozenset(
         "card.outdated",
         "card.photo_gone",
         "channel.withdrawn",
+        "moderation.export_erased",
         "review.withdrawn",
     }
 )

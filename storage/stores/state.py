@@ -1,4 +1,5 @@
-"""Values the bot keeps across restarts (``bot_state``): a small key-value table."""
+"""Values the bot keeps across restarts (``bot_state``): a small key-value table; and the
+books /export sent to the organisers' group (``group_exports``), for /forget to find."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from storage.stores.base import Store
 
 
 class StateStore(Store):
-    """The ``bot_state`` table."""
+    """The ``bot_state`` and ``group_exports`` tables."""
 
     async def get_state(self, key: str) -> str | None:
         """Return a value the bot keeps across restarts (``bot_state``)."""
@@ -23,3 +24,18 @@ class StateStore(Store):
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    async def record_export(self, chat_id: int, message_id: int) -> None:
+        """Remember a book /export sent (it holds people's words: /forget erases it)."""
+        await self.db.execute(
+            "INSERT OR IGNORE INTO group_exports (chat_id, message_id) VALUES (?, ?)",
+            (chat_id, message_id),
+        )
+
+    async def take_exports(self) -> list[tuple[int, int]]:
+        """Return the books /export sent, as (chat id, message id), and forget them: they
+        are being erased (someone in them asked to be forgotten)."""
+        rows = await self.db.write_returning(
+            "DELETE FROM group_exports RETURNING chat_id, message_id"
+        )
+        return sorted((int(r[0]), int(r[1])) for r in rows)

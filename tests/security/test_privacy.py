@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.cli.backup import make_backup
 from storage.models import Status
-from tests.moderation.test_moderation import card_of, submit, wait_status
+from tests.moderation.test_moderation import card_of, press, submit, wait_status
 from tests.support import GROUP_ID, ORGANISER_ID, Harness
 
 QUOTE = "Secret-marker-91b2 une journée formidable"
@@ -110,3 +110,42 @@ async def test_after_forget_no_file_holds_the_person_not_even_a_backup(
         "SELECT count(*) FROM inbox WHERE done_at IS NOT NULL AND payload = ''"
     )
     assert handled >= 4
+
+
+async def test_forget_erases_the_books_export_sent_to_the_group(harness: Harness) -> None:
+    """/export sent the book to the group with everyone approved in it: the /forget of one of
+    them deletes it there (or, past Telegram's 48 hours, replaces it with a notice)."""
+    h = harness
+    p, other = h.person(), h.person("Grace")
+    tid = await submit(h, p, quote=QUOTE)
+    card = await card_of(h, tid)
+    await press(h, ORGANISER_ID, card.card_message_ids[0], f"mod:approve:{tid}")
+    await wait_status(h, tid, Status.PUBLISHED)
+    h.fake.user_sends(ORGANISER_ID, "/export", chat_id=GROUP_ID)
+    await h.settle()
+    old = h.group_messages()[-1]
+    assert QUOTE in old["document"]["content"].decode("utf-8")
+    h.fake.age_message(GROUP_ID, old["message_id"], hours=49)
+    h.fake.user_sends(ORGANISER_ID, "/export csv", chat_id=GROUP_ID)
+    await h.settle()
+    recent = h.group_messages()[-1]
+    assert recent["document"]["filename"] == "livre-dor.csv"
+    # Someone who was never approved forgets: the books do not hold them, they stay.
+    await other.send("/forget")
+    await other.press("Yes, erase everything")
+    await h.settle()
+    assert h.fake.message(GROUP_ID, recent["message_id"])["document"] is not None
+    await p.send("/forget")
+    replies = await p.press("Yes, erase everything")
+    await h.settle()
+    assert h.fake.message(GROUP_ID, recent["message_id"])["deleted"]
+    erased = h.fake.message(GROUP_ID, old["message_id"])
+    assert erased["document"] is None and "someone in it asked to be forgotten" in erased["text"]
+    for message in h.group_messages():
+        document = message["document"]
+        assert document is None or QUOTE.encode() not in document["content"]
+    assert "too old to delete" in replies[-1]["text"]
+    # A fresh /export holds only who is left.
+    h.fake.user_sends(ORGANISER_ID, "/export", chat_id=GROUP_ID)
+    await h.settle()
+    assert QUOTE not in h.group_messages()[-1]["document"]["content"].decode("utf-8")

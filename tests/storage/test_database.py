@@ -30,6 +30,7 @@ TABLES = {
     "author_messages",
     "asked_messages",
     "offered_links",
+    "group_exports",
 }
 INDEXES = {
     "testimonials_one_draft",
