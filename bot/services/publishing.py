@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from markupsafe import Markup
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -234,7 +235,7 @@ class Publisher:
         if published is None:
             # Withdrawn (or its author forgotten) while it was being posted: take it down.
             log.info("testimonial #%d was withdrawn while being posted: removing it", claimed.id)
-            await self._undo(ids)
+            await self._take_back(claimed, ids)
             return
         log.info("testimonial #%d published (%d message(s))", published.id, len(ids))
         await self._after_publish(published)
@@ -329,6 +330,51 @@ class Publisher:
                 log.warning("network trouble removing a post (%s); retrying", exc)
                 await self.sleep(RETRY_DELAY)
 
+    async def _take_back(self, testimonial: Testimonial, ids: list[int]) -> None:
+        """Remove a post that went out while it was being withdrawn (or its author
+        forgotten), as any removal: through connection failures and 429s. If the channel
+        refuses, the organisers are told where it is (nothing of it may be recorded any
+        more, so nothing is queued: they delete it by hand)."""
+        line = self.texts(self.settings.default_language, "channel.withdrawn")
+        for index, message_id in enumerate(ids):
+            try:
+                await self._take_down(message_id, line)
+            except (BadRequest, Forbidden) as exc:
+                log.error(
+                    "could not remove testimonial #%d, withdrawn while being posted: %s",
+                    testimonial.id,
+                    exc.message,
+                )
+                lang = self.group.lang
+                problem, links = self._what_is_left(ids[index:], exc)
+                text = self.texts(
+                    lang,
+                    "moderation.takeback_refused",
+                    id=testimonial.id,
+                    problem=problem,
+                    links=links,
+                )
+                try:
+                    await self.group.send(text)
+                except TelegramError as send_exc:
+                    log.error(
+                        "could not warn the organisers about #%d: %s", testimonial.id, send_exc
+                    )
+                return
+
+    def _what_is_left(self, left: Sequence[int], exc: TelegramError) -> tuple[str, str]:
+        """Why the channel refused (plain text, or ``Markup``) and the links to the posts
+        still there, for the organisers."""
+        links = ", ".join(
+            post_link(self.settings.channel_id, message_id, self.desk.channel_username)
+            or f"#{message_id}"
+            for message_id in left
+        )
+        key = _channel_problem(exc)
+        if key is None:
+            return exc.message, links
+        return Markup(self.texts(self.group.lang, key, bot=self.bot.username)), links
+
     async def _stuck(
         self, testimonial: Testimonial, left: tuple[int, ...], exc: TelegramError
     ) -> None:
@@ -339,11 +385,7 @@ class Publisher:
         one the bot was removed from (its posts still there): only the organisers can tell."""
         self._resume.clear()
         lang = self.group.lang
-        links = ", ".join(
-            post_link(self.settings.channel_id, message_id, self.desk.channel_username)
-            or f"#{message_id}"
-            for message_id in left
-        )
+        problem, links = self._what_is_left(left, exc)
         refusal = classify(exc)
         log.error(
             "could not remove testimonial #%d from the channel (%d post(s) left): %s",
@@ -360,8 +402,6 @@ class Publisher:
                 bot=self.bot.username,
             )
         else:
-            key = _channel_problem(exc)
-            problem = Markup(self.texts(lang, key, bot=self.bot.username)) if key else exc.message
             text = self.texts(
                 lang,
                 "moderation.unpublish_refused",

@@ -458,7 +458,7 @@ async def test_a_button_applies_only_to_a_testimonial_in_its_status(harness: Har
     tid = await submit(harness, p)
     card_id = (await card_of(harness, tid)).card_message_ids[0]
     author_saw = len(p.texts())
-    for action in ("unpublish_yes", "unpublish", "retry", "republish", "markpub"):
+    for action in ("unpublish_yes", "unpublish", "retry", "removed", "republish", "markpub"):
         answer = await press(harness, ORGANISER_ID, card_id, f"mod:{action}:{tid}", forge=True)
         assert answer["show_alert"], action
         assert "Retrying" not in answer["text"], action

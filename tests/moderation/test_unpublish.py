@@ -18,6 +18,7 @@ from tests.support import (
     ORGANISER_ID,
     Harness,
     Person,
+    wait_until,
 )
 
 WITHDRAWN_LINE = "(This testimonial was withdrawn.)"
@@ -168,3 +169,51 @@ async def test_chat_not_found_then_the_channel_is_gone(harness: Harness) -> None
     await h.settle()
     assert await h.repo.next_outbox() is None
     assert h.services.publisher is not None and not h.services.publisher.paused
+
+
+async def forgotten_while_posted(h: Harness, p: Person, quote: str) -> int:
+    """Approve a testimonial, hold its post's answer, and have its author forgotten then:
+    the post is out, the bot not told yet. Return its id."""
+    tid = await submit(h, p, quote=quote)
+    t = await card_of(h, tid)
+    h.fake.hold("sendMessage", CHANNEL_ID)
+    h.fake.user_presses(ORGANISER_ID, GROUP_ID, t.card_message_ids[0], f"mod:approve:{tid}")
+    await h.fake.wait_held()
+    # As Person.send and press, without waiting for the publisher (it waits on the post).
+    h.fake.user_sends(p.id, "/forget")
+    confirm = await h.wait(lambda: h.fake.buttons(p.id) and h.fake.messages(p.id)[-1])
+    h.fake.user_presses(p.id, p.id, confirm["message_id"], "forget:yes")
+
+    async def erased() -> bool:
+        return await h.repo.get(tid) is None  # nothing of it recorded in the channel yet
+
+    await wait_until(erased)
+    assert len(h.channel_messages()) == 1
+    return tid
+
+
+async def test_a_post_forgotten_while_being_posted_comes_down_through_a_network_blip(
+    harness: Harness,
+) -> None:
+    h = harness
+    p = h.person()
+    await forgotten_while_posted(h, p, "Taken back at once.")
+    # Its removal meets a connection failure (nothing done): tried again, not given up.
+    h.fake.fail("deleteMessage", CHANNEL_ID, code=502, description="Bad Gateway")
+    h.fake.release()
+    await h.settle()
+    assert h.channel_messages() == []
+
+
+async def test_a_post_forgotten_while_being_posted_that_cannot_come_down_is_reported(
+    harness: Harness,
+) -> None:
+    h = harness
+    p = h.person()
+    tid = await forgotten_while_posted(h, p, "Taken back at once.")
+    h.fake.set_bot_rights(CHANNEL_ID, member=False)  # removed from the channel meanwhile
+    h.fake.release()
+    alert = await alert_about(h, tid, "could not remove")
+    [post] = h.channel_messages()
+    assert f"https://t.me/{CHANNEL_USERNAME}/{post['message_id']}" in alert["text"]
+    assert "@livredor_test_bot" in alert["text"]
