@@ -147,17 +147,47 @@ async def test_a_webhooks_commit_goes_first_long_pollings_waits_its_turn(
     # more updates come for the next getUpdates answer (going first, the benchmark called
     # getUpdates ten times as often, with 15-25 % more CPU per update).
     queue.commit_first = webhook
-    db = queue.inbox.db
-    finished: list[str] = []
-
-    async def read(name: str) -> None:
-        await db.fetchone("SELECT count(*) FROM inbox")
-        finished.append(name)
-
-    readers = [asyncio.create_task(read(f"read {i}")) for i in range(5)]
-    await asyncio.sleep(0)  # the first reader's trip is under way, the others wait for it
+    finished, readers = await _readers_queued(queue)
     await queue.put_raw(de_json(update(1)), json.dumps(update(1)))
     finished.append("update 1")
     await asyncio.gather(*readers)
     assert finished.index("update 1") == (1 if webhook else 5), finished
     assert queued(queue) == [1]
+
+
+async def test_a_webhooks_updates_arriving_together_share_a_commit_that_waits_its_turn(
+    queue: DurableUpdateQueue,
+) -> None:
+    # POSTs on several connections at once: those that come while a commit runs share the
+    # next INSERT, which waits its turn and so gathers more (going first, each INSERT
+    # carried fewer: 10 % more CPU per update with 40 POSTs in flight).
+    inbox = queue.inbox
+    assert isinstance(inbox, CountingInbox)
+    queue.commit_first = True
+    finished, readers = await _readers_queued(queue)
+
+    async def post(update_id: int) -> None:
+        await queue.put_raw(de_json(update(update_id)), json.dumps(update(update_id)))
+        finished.append(f"update {update_id}")
+
+    # 2 and 3 come while 1 is committed (they start once it waits for its trip).
+    together = [asyncio.create_task(post(i)) for i in (2, 3)]
+    await post(1)
+    await asyncio.gather(*readers, *together)
+    assert inbox.inserts == [[1], [2, 3]]  # alone: first
+    assert finished[-2:] == ["update 2", "update 3"], finished  # together: in turn
+    assert queued(queue) == [1, 2, 3]
+
+
+async def _readers_queued(queue: DurableUpdateQueue) -> tuple[list[str], list[asyncio.Task[None]]]:
+    """Five reads of the database: the first one's trip under way, the others waiting for
+    the connection. Each says when it is done in the list returned."""
+    finished: list[str] = []
+
+    async def read(name: str) -> None:
+        await queue.inbox.db.fetchone("SELECT count(*) FROM inbox")
+        finished.append(name)
+
+    readers = [asyncio.create_task(read(f"read {i}")) for i in range(5)]
+    await asyncio.sleep(0)
+    return finished, readers
