@@ -371,7 +371,7 @@ class Harness:
         self,
         fake: FakeTelegram,
         settings: Settings,
-        read_timeout: float = 5.0,
+        read_timeout: float | None = 5.0,
         concurrent_updates: int = 1024,
         clock: Clock | None = None,
     ) -> None:
@@ -386,7 +386,8 @@ class Harness:
         #: How many updates the bot handles at once (``build_application``).
         self.concurrent_updates = concurrent_updates
         #: How long the bot waits for the fake's answer to a call (PTB's read timeout, 5 s
-        #: as over HTTP) before it takes the call as lost.
+        #: as over HTTP) before it takes the call as lost (None: for ever, as a held call
+        #: on a ``VirtualClock`` needs, or the clock's jump would time it out).
         self.read_timeout = read_timeout
         self.db: Database
         self.repo: Repository
@@ -578,7 +579,7 @@ async def running_bot(
     tmp_path: Path,
     fake: FakeTelegram | None = None,
     *,
-    read_timeout: float = 5.0,
+    read_timeout: float | None = 5.0,
     concurrent_updates: int = 1024,
     clock: Clock | None = None,
     **settings: Any,

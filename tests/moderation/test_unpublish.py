@@ -5,6 +5,7 @@ each post), publishing waits, and Retry or "No longer in the channel" settles it
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,8 @@ from tests.support import (
     ORGANISER_ID,
     Harness,
     Person,
+    VirtualClock,
+    running_bot,
     wait_until,
 )
 
@@ -193,16 +196,17 @@ async def forgotten_while_posted(h: Harness, p: Person, quote: str) -> int:
 
 
 async def test_a_post_forgotten_while_being_posted_comes_down_through_a_network_blip(
-    harness: Harness,
+    tmp_path: Path,
 ) -> None:
-    h = harness
-    p = h.person()
-    await forgotten_while_posted(h, p, "Taken back at once.")
-    # Its removal meets a connection failure (nothing done): tried again, not given up.
-    h.fake.fail("deleteMessage", CHANNEL_ID, code=502, description="Bad Gateway")
-    h.fake.release()
-    await h.settle()
-    assert h.channel_messages() == []
+    # The retry's wait on a virtual clock; the held post never times out.
+    async with running_bot(tmp_path, read_timeout=None, clock=VirtualClock()) as h:
+        p = h.person()
+        await forgotten_while_posted(h, p, "Taken back at once.")
+        # Its removal meets a connection failure (nothing done): tried again, not given up.
+        h.fake.fail("deleteMessage", CHANNEL_ID, code=502, description="Bad Gateway")
+        h.fake.release()
+        await h.settle()
+        assert h.channel_messages() == []
 
 
 async def test_a_post_forgotten_while_being_posted_that_cannot_come_down_is_reported(
