@@ -163,9 +163,10 @@ MIGRATIONS: list[list[str]] = [
     # 9: which message of an organiser's private chat shows which testimonial (/review and
     # its "Read all" parts), so that an author's /forget or withdrawal erases their words
     # there too. A row moves when its message is edited to another testimonial and goes when
-    # the message stops showing one. No foreign key: /forget deletes the testimonial first,
-    # then takes these rows. ``live``: the message carrying the review's buttons (edited to a
-    # neutral text on erasure; the others are deleted). ``lang``: the organiser's language.
+    # the message stops showing one. No foreign key: a row outlives its testimonial until
+    # its message is erased (a /forget cut short finds it at its replay). ``live``: the
+    # message carrying the review's buttons (edited to a neutral text on erasure; the others
+    # are deleted). ``lang``: the organiser's language.
     [
         """
         CREATE TABLE review_messages (
@@ -205,7 +206,7 @@ MIGRATIONS: list[list[str]] = [
     # done, or waiting -> undone, or shown -> closed (the message moved on, or was erased).
     # ``bulk_items``: what the list showed, in order, with a digest of the words read (a
     # testimonial whose words changed since is left out). No foreign key to testimonials:
-    # /forget deletes the testimonial first, then finds the lists that showed it.
+    # a list shown outlives its testimonial until its message is erased (/forget's replay).
     # ``author_messages``: every message the bot wrote for that exchange (in the author's
     # chat, and the author's answers in the group), so that the author's /forget erases them;
     # ``source_message_id``: the author's message an answer relays (relayed once).

@@ -328,6 +328,16 @@ class AuthorMessage:
     kind: str
 
 
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    """What ``forget_user`` erased: the person's testimonials as they were at that moment
+    (``held``: a card sent since the Telegram side was erased is still to erase) and those
+    whose channel posts are being removed (``posted``)."""
+
+    held: list[Testimonial]
+    posted: list[Testimonial]
+
+
 #: The kinds of ``Answered`` that are paragraphs of the quote.
 QUOTE_KINDS = frozenset({"quote", "paste"})
 

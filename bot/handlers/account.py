@@ -234,12 +234,23 @@ async def forget_pressed(update: Update, context: Context) -> None:
         return
     user_id = update.effective_user.id
     held = await svc.repo.list_for_user(user_id)
-    posted = await svc.repo.forget_user(user_id)
+    # Telegram's side first, the database's last: until forget_user commits, a crash (or a
+    # connection failure) replays this press and finds every message again; each record
+    # goes once its message is erased. The cards (and the books /export sent):
     deleted, edited = await svc.desk.erase_cards(held)
     # And where /review showed them, in organisers' private chats.
     reviews = await erase_shown(svc, context.bot, [h.id for h in held])
     # And the messages between them and the organisers ("Reply to the author"), both ways.
     exchanges = await relay.erase(svc, context.bot, user_id)
+    forgotten = await svc.repo.forget_user(user_id)
+    posted = forgotten.posted
+    # An organiser who pressed their card, opened /review or sent /export meanwhile may have
+    # put one up again before the rows went: once more, from what the rows held then (from
+    # here on, a message shown for a testimonial that is gone is erased as it is recorded).
+    more, more_edited = await svc.desk.erase_cards(forgotten.held)
+    deleted, edited = deleted + more, edited + more_edited
+    reviews += await erase_shown(svc, context.bot, [h.id for h in forgotten.held])
+    exchanges += await relay.erase(svc, context.bot, user_id)
     # An organiser's own chat menu is remembered by their id: that goes too.
     await menus.drop_organiser_menu(context.bot, svc.repo, user_id)
     log.info(

@@ -258,10 +258,13 @@ async def _commit(svc: Services, bot: Bot, bulk: BulkList) -> None:
 
 async def erase_lists(svc: Services, bot: Bot, testimonial_ids: list[int]) -> int:
     """Erase every list still shown that shows one of these testimonials (withdrawn, or its
-    author forgotten): the message is edited to say so. Return how many were erased."""
+    author forgotten): the message is edited to say so. Return how many were erased. The
+    lists are closed once their messages are erased: a crash in between erases them again."""
     erased = 0
-    for shown in await svc.repo.take_bulk_shown(testimonial_ids):
-        erased += await _erase_message(svc, bot, shown)
+    shown = await svc.repo.bulk_shown(testimonial_ids)
+    for bulk in shown:
+        erased += await _erase_message(svc, bot, bulk)
+    await svc.repo.close_bulk_shown([b.id for b in shown], testimonial_ids)
     return erased
 
 

@@ -626,22 +626,29 @@ class CardDesk:
         """Delete the books /export sent (or blank them past 48 hours); (deleted, edited)."""
         deleted = edited = 0
         notice = self.texts(self.group.lang, "moderation.export_erased")
-        for chat_id, message_id in await self.repo.take_exports():
-            try:
-                await self.bot.delete_message(chat_id, message_id)
-                deleted += 1
-                continue
-            except BadRequest as exc:
-                if classify(exc) is not Refusal.CANT_DELETE:
-                    continue  # already gone
-            except Forbidden:
-                continue  # no longer in that chat: nothing it can do there
-            try:
-                await blank(self.bot, chat_id, message_id, notice)
-                edited += 1
-            except (BadRequest, Forbidden) as exc:
-                log.warning("could not blank an exported book: %s", exc.message)
+        # Each stays recorded until erased: a crash in between erases it again at the replay.
+        for chat_id, message_id in await self.repo.exports():
+            gone, blanked = await self._erase_export(chat_id, message_id, notice)
+            deleted, edited = deleted + gone, edited + blanked
+            await self.repo.drop_export(chat_id, message_id)
         return deleted, edited
+
+    async def _erase_export(self, chat_id: int, message_id: int, notice: str) -> tuple[int, int]:
+        """Delete one book /export sent, or blank it; (deleted, edited), each 0 or 1."""
+        try:
+            await self.bot.delete_message(chat_id, message_id)
+            return 1, 0
+        except BadRequest as exc:
+            if classify(exc) is not Refusal.CANT_DELETE:
+                return 0, 0  # already gone
+        except Forbidden:
+            return 0, 0  # no longer in that chat: nothing it can do there
+        try:
+            await blank(self.bot, chat_id, message_id, notice)
+        except (BadRequest, Forbidden) as exc:
+            log.warning("could not blank an exported book: %s", exc.message)
+            return 0, 0
+        return 0, 1
 
     async def set_keyboard(self, query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
         """Swap the buttons of the pressed card (reasons, fields, back)."""

@@ -20,7 +20,7 @@ from bot.services.container import Services
 from bot.services.messages import reply
 from bot.services.render import quote_paragraphs_html, split_html_paragraphs
 from bot.services.telegram_errors import Refusal, classify
-from storage.models import Testimonial
+from storage.models import AuthorMessage, Testimonial
 
 log = logging.getLogger(__name__)
 
@@ -101,24 +101,31 @@ async def from_author(update: Update, svc: Services, bot: Bot, lang: str) -> boo
 async def erase(svc: Services, bot: Bot, author_id: int) -> int:
     """Erase every message of an author's exchanges with the organisers (their /forget):
     delete each, or, when Telegram no longer allows it (48 hours), blank it. Return how
-    many were erased."""
+    many were erased. Each row is dropped once its message is erased, never before: a
+    crash or a connection failure in between erases it again at the replay."""
     erased = 0
-    for shown in await svc.repo.take_author_messages(author_id):
-        try:
-            await bot.delete_message(shown.chat_id, shown.message_id)
-            erased += 1
-            continue
-        except BadRequest as exc:
-            if classify(exc) is not Refusal.CANT_DELETE:
-                continue  # already gone
-        except Forbidden:
-            continue
-        lang = svc.group.lang if shown.kind == "from_author" else svc.settings.default_language
-        try:
-            await bot.edit_message_text(
-                svc.texts(lang, "card.erased"), chat_id=shown.chat_id, message_id=shown.message_id
-            )
-            erased += 1
-        except (BadRequest, Forbidden) as exc:
-            log.info("could not blank an organisers' exchange message: %s", exc)
+    for shown in await svc.repo.author_messages_of(author_id):
+        erased += await _erase_one(svc, bot, shown)
+        await svc.repo.drop_author_message(shown.chat_id, shown.message_id)
     return erased
+
+
+async def _erase_one(svc: Services, bot: Bot, shown: AuthorMessage) -> int:
+    """Delete one message of an exchange, or blank it; 1 if erased, 0 if already gone."""
+    try:
+        await bot.delete_message(shown.chat_id, shown.message_id)
+        return 1
+    except BadRequest as exc:
+        if classify(exc) is not Refusal.CANT_DELETE:
+            return 0  # already gone
+    except Forbidden:
+        return 0
+    lang = svc.group.lang if shown.kind == "from_author" else svc.settings.default_language
+    try:
+        await bot.edit_message_text(
+            svc.texts(lang, "card.erased"), chat_id=shown.chat_id, message_id=shown.message_id
+        )
+    except (BadRequest, Forbidden) as exc:
+        log.info("could not blank an organisers' exchange message: %s", exc)
+        return 0
+    return 1

@@ -2,7 +2,8 @@
 
 Every such message is recorded (``review_messages``) with what it shows, so that its
 author's /forget or withdrawal erases it there too (``erase_shown``), even a message sent
-while the erasure was running (``record`` erases it at once).
+while the erasure was running (``record`` erases it at once if the testimonial is gone
+already; /forget erases again once the rows are gone, for one recorded in between).
 """
 
 from __future__ import annotations
@@ -47,10 +48,15 @@ async def record(
 async def erase_shown(svc: Services, bot: Bot, testimonial_ids: Sequence[int]) -> int:
     """Erase from organisers' private chats every /review message that shows one of these
     testimonials (its author withdrew it or asked to be forgotten): the message with the
-    buttons is edited to say so, the other parts are deleted. Return how many were erased."""
+    buttons is edited to say so, the other parts are deleted. Return how many were erased.
+
+    Each row is dropped once its message is erased, never before: a crash or a connection
+    failure in between leaves it recorded, and the replay (or the next erasure) erases it
+    again; one whose testimonial is no longer in the database is erased too."""
     erased = 0
-    for shown in await svc.repo.take_review_messages(testimonial_ids):
+    for shown in await svc.repo.review_messages_of(testimonial_ids):
         erased += await erase(svc, bot, shown)
+        await svc.repo.drop_review_message(shown)
     # And a list of short ones ("Approve all") that shows one of them.
     return erased + await erase_lists(svc, bot, list(testimonial_ids))
 

@@ -146,24 +146,34 @@ class BulkStore(Store):
         )
         return from_ts(row[0]) if row else None
 
-    async def take_bulk_shown(self, testimonial_ids: Sequence[int]) -> list[BulkList]:
-        """Close and return the lists still shown that show one of these testimonials (its
-        author withdrew it or asked to be forgotten: the message is erased). Their words'
-        digests go too: nothing derived from the words stays (none of them is approved now)."""
-        if not testimonial_ids:
-            return []
+    async def bulk_shown(self, testimonial_ids: Sequence[int]) -> list[BulkList]:
+        """Return the lists still shown that show one of these testimonials (its author
+        withdrew it or asked to be forgotten), or one no longer in the database (a /forget
+        that stopped before erasing them): their messages are to be erased, then the lists
+        closed (``close_bulk_shown``); a crash in between erases them again at the replay."""
+        marks = ", ".join("?" * len(testimonial_ids))
+        rows = await self.db.fetchall(
+            "SELECT * FROM bulk_lists WHERE state = 'shown' AND id IN"
+            f" (SELECT list_id FROM bulk_items i WHERE i.testimonial_id IN ({marks})"
+            "  OR NOT EXISTS (SELECT 1 FROM testimonials t WHERE t.id = i.testimonial_id))"
+            " ORDER BY id",
+            tuple(testimonial_ids),
+        )
+        return [_list_from_rows(r, ()) for r in rows]
+
+    async def close_bulk_shown(
+        self, list_ids: Sequence[int], testimonial_ids: Sequence[int]
+    ) -> None:
+        """Close these lists, their messages erased; and drop the digests of these
+        testimonials' words: nothing derived from the words stays (none is approved now)."""
+        lists = ", ".join("?" * len(list_ids))
         marks = ", ".join("?" * len(testimonial_ids))
         async with self.db.transaction() as conn:
-            rows = list(
-                await conn.execute_fetchall(
-                    "UPDATE bulk_lists SET state = 'closed' WHERE state = 'shown' AND id IN"
-                    f" (SELECT list_id FROM bulk_items WHERE testimonial_id IN ({marks}))"
-                    " RETURNING *",
-                    tuple(testimonial_ids),
-                )
+            await conn.execute(
+                f"UPDATE bulk_lists SET state = 'closed' WHERE state = 'shown' AND id IN ({lists})",
+                tuple(list_ids),
             )
             await conn.execute(
                 f"UPDATE bulk_items SET digest = '' WHERE testimonial_id IN ({marks})",
                 tuple(testimonial_ids),
             )
-        return [_list_from_rows(r, ()) for r in rows]

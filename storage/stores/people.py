@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.models import Status, Testimonial, User
+from storage.models import Forgotten, Status, User
 from storage.rows import ids_from_json, testimonial_from_row, to_ts, user_from_row
 from storage.stores.portraits import PortraitStore, portrait_names
 
@@ -50,10 +50,14 @@ class PeopleStore(PortraitStore):
             (int(blocked), to_ts(), user_id),
         )
 
-    async def forget_user(self, user_id: int) -> list[Testimonial]:
-        """Erase everything held about a person; return their testimonials whose channel
-        posts are being removed (queued now, or already queued by a withdrawal still under
-        way). Texts are blanked, the user row is deleted."""
+    async def forget_user(self, user_id: int) -> Forgotten:
+        """Erase everything held about a person; return their testimonials as they were,
+        and those whose channel posts are being removed (queued now, or already queued by a
+        withdrawal still under way). Texts are blanked, the user row is deleted.
+
+        Run after the Telegram side is erased (cards, /review, exchanges, books), never
+        before: a crash after this commit replays a /forget that could no longer find them.
+        The rows that point at those messages are dropped as each is erased, not here."""
         now = to_ts()
         async with self.db.transaction() as conn:
             dropped = await portrait_names(conn, "user_id = ?", (user_id,))
@@ -110,4 +114,4 @@ class PeopleStore(PortraitStore):
         # in the database file's older pages): after this update's own inbox row is blanked.
         await self.db.checkpoint_later()
         self._drop_files(dropped)
-        return posted
+        return Forgotten([testimonial_from_row(r) for r in rows], posted)

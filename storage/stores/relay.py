@@ -54,9 +54,19 @@ class RelayStore(Store):
         )
         return row is not None
 
-    async def take_author_messages(self, author_id: int) -> list[AuthorMessage]:
-        """Remove and return every message of an author's exchanges (to erase them)."""
-        rows = await self.db.write_returning(
-            "DELETE FROM author_messages WHERE author_id = ? RETURNING *", (author_id,)
+    async def author_messages_of(self, author_id: int) -> list[AuthorMessage]:
+        """Return every message of an author's exchanges (to erase them). Each row stays
+        until ``drop_author_message`` (its message erased): a crash in between erases it
+        again at the replay."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM author_messages WHERE author_id = ? ORDER BY chat_id, message_id",
+            (author_id,),
         )
         return [_from_row(r) for r in rows]
+
+    async def drop_author_message(self, chat_id: int, message_id: int) -> None:
+        """Forget a message of an exchange, erased."""
+        await self.db.execute(
+            "DELETE FROM author_messages WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )

@@ -140,13 +140,16 @@ class ReviewStore(Store):
             (chat_id, message_id),
         )
 
-    async def take_review_messages(self, testimonial_ids: Sequence[int]) -> list[ReviewMessage]:
-        """Remove and return the messages that show these testimonials (to erase them)."""
-        if not testimonial_ids:
-            return []
+    async def review_messages_of(self, testimonial_ids: Sequence[int]) -> list[ReviewMessage]:
+        """Return the messages that show these testimonials, and those that show one no
+        longer in the database (a /forget that stopped between erasing its rows and erasing
+        these messages): all to erase. Each row stays until ``drop_review_message`` (its
+        message erased): a crash in between erases it again at the replay."""
         marks = ", ".join("?" * len(testimonial_ids))
-        rows = await self.db.write_returning(
-            f"DELETE FROM review_messages WHERE testimonial_id IN ({marks}) RETURNING *",
+        rows = await self.db.fetchall(
+            f"SELECT * FROM review_messages WHERE testimonial_id IN ({marks}) OR NOT EXISTS"
+            " (SELECT 1 FROM testimonials t WHERE t.id = review_messages.testimonial_id)"
+            " ORDER BY chat_id, message_id",
             tuple(testimonial_ids),
         )
         return [
@@ -159,3 +162,11 @@ class ReviewStore(Store):
             )
             for r in rows
         ]
+
+    async def drop_review_message(self, shown: ReviewMessage) -> None:
+        """Forget a message erased (unless it was moved to another testimonial meanwhile)."""
+        await self.db.execute(
+            "DELETE FROM review_messages WHERE chat_id = ? AND message_id = ?"
+            " AND testimonial_id = ?",
+            (shown.chat_id, shown.message_id, shown.testimonial_id),
+        )

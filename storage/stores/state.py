@@ -32,10 +32,18 @@ class StateStore(Store):
             (chat_id, message_id),
         )
 
-    async def take_exports(self) -> list[tuple[int, int]]:
-        """Return the books /export sent, as (chat id, message id), and forget them: they
-        are being erased (someone in them asked to be forgotten)."""
-        rows = await self.db.write_returning(
-            "DELETE FROM group_exports RETURNING chat_id, message_id"
+    async def exports(self) -> list[tuple[int, int]]:
+        """Return the books /export sent, as (chat id, message id). Each stays recorded
+        until ``drop_export`` (erased: someone in it asked to be forgotten): a crash in
+        between erases it again at the replay."""
+        rows = await self.db.fetchall(
+            "SELECT chat_id, message_id FROM group_exports ORDER BY chat_id, message_id"
         )
-        return sorted((int(r[0]), int(r[1])) for r in rows)
+        return [(int(r[0]), int(r[1])) for r in rows]
+
+    async def drop_export(self, chat_id: int, message_id: int) -> None:
+        """Forget a book /export sent, erased."""
+        await self.db.execute(
+            "DELETE FROM group_exports WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )

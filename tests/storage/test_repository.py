@@ -1083,9 +1083,13 @@ async def test_forget_user(repo: Repository, db: Database) -> None:
     pending = await make_pending(repo, 1)
     draft = await complete_draft(repo, 1, **SECRETS)
 
-    posted = await repo.forget_user(1)
+    forgotten = await repo.forget_user(1)
 
-    assert [t.id for t in posted] == [published.id]
+    assert [t.id for t in forgotten.posted] == [published.id]
+    # As they were when erased: a card put up meanwhile is still to erase.
+    assert sorted(t.id for t in forgotten.held) == sorted(
+        t.id for t in (published, rejected, approved, pending, draft)
+    )
     assert await repo.get_user(1) is None
     assert await repo.get_draft(1) is None
     assert await repo.list_for_user(1) == []
@@ -1109,7 +1113,8 @@ async def test_forget_user(repo: Repository, db: Database) -> None:
 
 
 async def test_forget_an_unknown_user(repo: Repository) -> None:
-    assert await repo.forget_user(31337) == []
+    forgotten = await repo.forget_user(31337)
+    assert (forgotten.held, forgotten.posted) == ([], [])
 
 
 async def test_forget_user_leaves_no_text_anywhere(repo: Repository, db: Database) -> None:
@@ -1298,7 +1303,7 @@ async def test_skip_comes_last_for_whoever_skipped_it(repo: Repository) -> None:
     assert other is not None and other.id == a
 
 
-async def test_review_messages_move_and_are_taken_once_and_never_for_a_withdrawn_one(
+async def test_review_messages_move_and_stay_until_erased_and_never_for_a_withdrawn_one(
     repo: Repository,
 ) -> None:
     a, b = (await make_pending(repo, 100)).id, (await make_pending(repo, 101)).id
@@ -1307,18 +1312,36 @@ async def test_review_messages_move_and_are_taken_once_and_never_for_a_withdrawn
     # The live message moves on to the next one: one row per message.
     assert await repo.show_review(7, 1, b, live=True, lang="fr")
     assert await repo.show_review(7, 2, a, live=False, lang="fr")
-    taken = await repo.take_review_messages([a])
-    assert sorted((m.chat_id, m.message_id, m.live, m.lang) for m in taken) == [
+    shown = await repo.review_messages_of([a])
+    assert [(m.chat_id, m.message_id, m.live, m.lang) for m in shown] == [
         (7, 2, False, "fr"),
         (8, 1, False, "en"),
     ]
-    assert await repo.take_review_messages([a]) == []
+    # Read, not taken: each row stays until its message is erased (a crash erases it again).
+    assert await repo.review_messages_of([a]) == shown
+    for message in shown:
+        await repo.drop_review_message(message)
+    assert await repo.review_messages_of([a]) == []
     # Withdrawn (or erased) meanwhile: nothing is recorded, the caller erases the message.
     assert await repo.withdraw(b) is not None
     assert not await repo.show_review(9, 1, b, live=True, lang="en")
     assert not await repo.show_review(9, 1, 12345, live=True, lang="en")
     await repo.unshow_review(7, 1)
-    assert await repo.take_review_messages([a, b]) == []
+    assert await repo.review_messages_of([a, b]) == []
+
+
+async def test_review_messages_of_a_testimonial_gone_are_found_without_its_id(
+    repo: Repository,
+) -> None:
+    """A /forget that stopped after its rows went: its replay no longer knows the ids."""
+    await repo.upsert_user(1, "Ada", None, None)
+    gone, kept = (await make_pending(repo, 1)).id, (await make_pending(repo, 2)).id
+    assert await repo.show_review(7, 1, gone, live=True, lang="en")
+    assert await repo.show_review(7, 2, kept, live=True, lang="en")
+    await repo.forget_user(1)
+    assert [(m.message_id, m.testimonial_id) for m in await repo.review_messages_of([])] == [
+        (1, gone)
+    ]
 
 
 async def test_asked_questions_outlive_the_draft_and_go_with_forget(repo: Repository) -> None:
