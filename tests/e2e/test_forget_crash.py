@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.fake import FakeTelegram
 from storage.database import Database
 from storage.testimonials import Repository
@@ -31,10 +33,16 @@ def _holding(fake: FakeTelegram, chat_id: int) -> list[str]:
     return [t for t in texts if "Crash-proof-marker" in t or "LOVELACE" in t]
 
 
-async def test_kill_while_the_cards_deletion_is_lost(tmp_path: Path) -> None:
-    """A kill -9 after the "Yes, erase everything" press, while the card's deletion is on
-    its way: the second start replays the press and erases the card, the /review message
-    and the database's rows, and the attendee gets the answer."""
+@pytest.mark.parametrize(
+    ("method", "chat_id"),
+    [("deleteMessage", GROUP_ID), ("editMessageText", ORGANISER)],
+    ids=["the card's deletion", "the /review message's edit"],
+)
+async def test_kill_while_an_erasure_is_lost(tmp_path: Path, method: str, chat_id: int) -> None:
+    """A kill -9 after the "Yes, erase everything" press, while the card's deletion (or,
+    the card gone already, the /review message's edit) is on its way: the second start
+    replays the press and erases the card, the /review message and the database's rows, and
+    the attendee gets the answer."""
     database = tmp_path / "livredor.db"
     async with fake_telegram() as (fake, server):
         env = cli_env(server, database)
@@ -48,15 +56,15 @@ async def test_kill_while_the_cards_deletion_is_lost(tmp_path: Path) -> None:
             await say(fake, ORGANISER, "/review")
             await wait_until(lambda: _holding(fake, ORGANISER), what="/review's message")
 
-            # The card's deletion is lost on its way: the bot waits for an answer, and dies.
-            fake.hold("deleteMessage", chat_id=GROUP_ID, effect=False)
+            # The call is lost on its way: the bot waits for an answer, and dies.
+            fake.hold(method, chat_id=chat_id, effect=False)
             await say(fake, 2001, "/forget")
             await press(fake, 2001, "Yes, erase everything")
             await fake.wait_held()
             first.signal(signal.SIGKILL)
             assert await first.wait(10) == -signal.SIGKILL
             fake.release()
-            assert _holding(fake, GROUP_ID)  # the deletion never took effect
+            assert _holding(fake, chat_id)  # the call never took effect
 
             await second.start("run", env=env)
             await wait_until(

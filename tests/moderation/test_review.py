@@ -378,6 +378,35 @@ def words_in(h: Harness, chat_id: int, words: str) -> list[JSON]:
     return [m for m in h.fake.messages(chat_id) if words in m["text"] or words in m["html"]]
 
 
+async def test_a_review_opened_while_forget_runs_is_erased_too(harness: Harness) -> None:
+    """An organiser opens /review while the author's /forget is erasing in Telegram (here: the
+    organisers' message in the author's chat, the last thing before the rows go): the message
+    it shows is recorded after /forget read the records, and erased once the rows are gone."""
+    h = harness
+    ann = h.person("Ann")
+    tid = await submit(h, ann, quote="Words shown in the meantime.", name="Ann Meantime")
+    card = await card_of(h, tid)
+    await press(h, ORGANISER_ID, card.card_message_ids[-1], f"mod:write:{tid}")
+    await answer_prompt(h, "Which session was it?")
+    h.fake.hold("deleteMessage", chat_id=ann.id)  # that message's deletion waits
+    h.fake.user_sends(ann.id, "/forget")
+    confirm = await h.wait(lambda: h.fake.buttons(ann.id) and h.fake.messages(ann.id)[-1])
+    h.fake.user_presses(ann.id, ann.id, confirm["message_id"], "forget:yes")
+    await h.fake.wait_held()
+
+    h.fake.user_sends(ORGANISER_ID, "/review")
+    await h.wait(lambda: words_in(h, ORGANISER_ID, "Words shown in the meantime"))
+    await h.wait_async(lambda: h.repo.review_messages_of([tid]), bool)  # recorded
+    h.fake.release()
+    await h.settle()
+    assert "I hold nothing about you" in h.fake.last_message(ann.id)["text"]
+    for words in ("Ann Meantime", "in the meantime"):
+        assert words_in(h, ORGANISER_ID, words) == [], words
+    [now] = h.fake.messages(ORGANISER_ID)
+    assert now["text"].startswith("🗑 This testimonial was withdrawn by its author")
+    assert await h.repo.review_messages_of([tid]) == []
+
+
 async def test_forget_erases_the_authors_words_from_organisers_review_chats(
     harness: Harness,
 ) -> None:
