@@ -28,7 +28,6 @@ from bot.services.clock import Clock
 from bot.services.group import OrganisersGroup
 from bot.services.limiter import retry_seconds
 from bot.services.links import USERNAME_KEY, is_private_link, post_link
-from bot.services.messages import blank
 from bot.services.render import (
     DEFAULT_LIMIT,
     plain_length,
@@ -636,7 +635,7 @@ class CardDesk:
     async def _erase_export(self, chat_id: int, message_id: int, notice: str) -> tuple[int, int]:
         """Delete one book /export sent, or blank it; (deleted, edited), each 0 or 1."""
         try:
-            await self.bot.delete_message(chat_id, message_id)
+            await self.group.delete(message_id, chat_id=chat_id)
             return 1, 0
         except BadRequest as exc:
             if classify(exc) is not Refusal.CANT_DELETE:
@@ -644,7 +643,7 @@ class CardDesk:
         except Forbidden:
             return 0, 0  # no longer in that chat: nothing it can do there
         try:
-            await blank(self.bot, chat_id, message_id, notice)
+            await self.group.blank(message_id, notice, chat_id=chat_id)
         except (BadRequest, Forbidden) as exc:
             log.warning("could not blank an exported book: %s", exc.message)
             return 0, 0

@@ -51,14 +51,16 @@ class OrganisersGroup:
             text, chat_id=self.chat_id, message_id=message_id, reply_markup=markup
         )
 
-    async def blank(self, message_id: int, text: str) -> None:
+    async def blank(self, message_id: int, text: str, *, chat_id: int | None = None) -> None:
         """Make a message of the group too old to delete say ``text`` only (a photo's image
-        replaced by a neutral one): ``bot.services.messages.blank``."""
-        await blank(self.bot, self.chat_id, message_id, text)
+        replaced by a neutral one): ``bot.services.messages.blank``. ``chat_id``: the chat
+        it was sent to, when recorded (the group may have changed since)."""
+        await blank(self.bot, self.chat_id if chat_id is None else chat_id, message_id, text)
 
-    async def delete(self, message_id: int) -> None:
-        """Delete a message of the group (Telegram's error if it is gone or too old)."""
-        await self.bot.delete_message(self.chat_id, message_id)
+    async def delete(self, message_id: int, *, chat_id: int | None = None) -> None:
+        """Delete a message of the group (Telegram's error if it is gone or too old);
+        ``chat_id`` as for ``blank``."""
+        await self.bot.delete_message(self.chat_id if chat_id is None else chat_id, message_id)
 
     async def send_photo(
         self, photo: bytes, caption: str, markup: InlineKeyboardMarkup | None = None
