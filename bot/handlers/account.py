@@ -148,10 +148,16 @@ async def _withdraw(
     """Withdraw one of the presser's testimonials (/mine, or their answer to an edit)."""
     texts = svc.texts
     withdrawn = await svc.repo.withdraw(testimonial.id)
-    if withdrawn is None:
+    if withdrawn is not None:
+        log.info("testimonial #%d withdrawn by its author", testimonial.id)
+    elif testimonial.status is Status.WITHDRAWN:
+        # Withdrawn already: a second press, or this press replayed after a crash between
+        # the database and Telegram. What Telegram shows is done again (each step finds
+        # what is already done and passes), so no /review message keeps the words.
+        withdrawn = testimonial
+    else:
         await reply(update, texts(lang, "mine.not_withdrawable", number=number))
         return
-    log.info("testimonial #%d withdrawn by its author", testimonial.id)
     await reply(update, texts(lang, "mine.withdrawn", number=number))
     svc.desk.withdrawn_by_author(withdrawn)
     await erase_shown(svc, context.bot, [withdrawn.id])

@@ -87,3 +87,40 @@ async def test_kill_while_an_erasure_is_lost(tmp_path: Path, method: str, chat_i
                 content = file.read_bytes()
                 assert b"Crash-proof-marker" not in content, file
                 assert b"LOVELACE" not in content.upper(), file
+
+
+async def test_kill_while_a_withdrawal_erases_the_review_message(tmp_path: Path) -> None:
+    """The same for a withdrawal from /mine: killed while the /review message showing the
+    words is being erased, the replayed press finishes the erasure (the testimonial is
+    withdrawn already in the database, so the press finds nothing left to withdraw)."""
+    database = tmp_path / "livredor.db"
+    async with fake_telegram() as (fake, server):
+        env = cli_env(server, database)
+        fake.add_user(2001, "Ada", last_name="Lovelace")
+        first = CliProcess(tmp_path, "first")
+        second = CliProcess(tmp_path, "second")
+        try:
+            await first.start("run", env=env)
+            await submit(fake, 2001, name=NAME, quote=QUOTE)
+            await say(fake, ORGANISER, "/review")
+            await wait_until(lambda: _holding(fake, ORGANISER), what="/review's message")
+
+            fake.hold("editMessageText", chat_id=ORGANISER, effect=False)
+            await say(fake, 2001, "/mine")
+            await press(fake, 2001, "Withdraw #1")
+            await press(fake, 2001, "Yes, withdraw it")
+            await fake.wait_held()
+            first.signal(signal.SIGKILL)
+            assert await first.wait(10) == -signal.SIGKILL
+            fake.release()
+            assert _holding(fake, ORGANISER)  # the edit never took effect
+
+            await second.start("run", env=env)
+            await settle(fake, database)
+            assert _holding(fake, ORGANISER) == []
+            said = [m["text"] for m in fake.messages(2001)]
+            assert "Testimonial #1 is withdrawn." in said
+            assert not any("can no longer be withdrawn" in t for t in said)
+        finally:
+            await first.kill()
+            await second.kill()

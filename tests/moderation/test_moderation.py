@@ -329,6 +329,25 @@ async def test_unpublish_deletes_posts(harness: Harness) -> None:
     await harness.wait(lambda: any("removed from the channel" in m for m in p.texts()))
 
 
+async def test_yes_withdraw_pressed_again_says_withdrawn_again(harness: Harness) -> None:
+    """A second press of "Yes, withdraw it" (a double tap, or the press replayed after a
+    crash: tests/e2e/test_forget_crash.py) finds it withdrawn and says so, not "can no
+    longer be withdrawn"."""
+    p = harness.person()
+    tid = await submit(harness, p)
+    await card_of(harness, tid)
+    await p.send("/mine")
+    await p.press("Withdraw #")
+    confirm = harness.fake.last_message(p.id)["message_id"]
+    [(_, yes), _] = harness.fake.buttons(p.id, confirm)
+    assert yes is not None
+    first = await p.press_data(confirm, yes)
+    again = await p.press_data(confirm, yes, forge=True)  # its buttons are gone by now
+    assert [m["text"] for m in first][-1] == "Testimonial #1 is withdrawn."
+    assert [m["text"] for m in again] == ["Testimonial #1 is withdrawn."]
+    assert (await harness.repo.get(tid)).status is Status.WITHDRAWN  # type: ignore[union-attr]
+
+
 async def test_unpublish_after_48_hours_edits_the_post(harness: Harness) -> None:
     p = harness.person()
     tid = await submit(harness, p)
