@@ -210,6 +210,18 @@ def test_nasty_content_html_is_escaped() -> None:
     assert "<br>" in html  # the line break inside a paragraph
 
 
+def test_the_consent_an_attendee_agreed_to_is_in_the_csv_and_the_json() -> None:
+    """What they read when they pressed "Yes, I agree", word for word: an organiser asked
+    to show it has it in the file they keep."""
+    wording = "I agree that my testimonial may be published, with my name, in the channel."
+    [first, *_] = seed_testimonials()
+    agreed = dataclasses.replace(first, consent_text=wording)
+    [row] = list(csv.DictReader(io.StringIO(to_csv([agreed], EVENT, bom=False), newline="")))
+    assert row["consent_text"] == wording and row["consent_at"] == ""
+    [item] = json.loads(to_json([agreed], EVENT))["testimonials"]
+    assert item["consent_text"] == wording
+
+
 def test_nasty_content_csv_and_json_are_exact() -> None:
     text = to_csv(NASTY, "", bom=False)
     rows = list(csv.reader(io.StringIO(text, newline="")))

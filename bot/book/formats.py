@@ -59,6 +59,8 @@ CSV_COLUMNS = (
     "language",
     "created_at",
     "consent_at",
+    # The consent as the attendee read it when they agreed (the JSON has it too).
+    "consent_text",
     "submitted_at",
     "decided_at",
     "decided_by_name",
