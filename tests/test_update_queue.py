@@ -191,3 +191,19 @@ async def _readers_queued(queue: DurableUpdateQueue) -> tuple[list[str], list[as
     readers = [asyncio.create_task(read(f"read {i}")) for i in range(5)]
     await asyncio.sleep(0)
     return finished, readers
+
+
+async def test_a_lone_surrogate_in_a_getupdates_answer_is_stored_escaped(
+    queue: DurableUpdateQueue,
+) -> None:
+    # JSON may carry "\ud83d" without its pair; written back unescaped it is not UTF-8, and
+    # SQLite refused it: put raised UnicodeEncodeError, not a Telegram error, on which PTB's
+    # polling loop (network_retry_loop) ends: no update of anyone's was taken any more.
+    answer: dict[str, Any] = {"ok": True, "result": [update(1, "« a\ud83d"), update(2, "é")]}
+    queue.raw.keep(answer)
+    for item in answer["result"]:
+        await queue.put(de_json(item))
+    assert queued(queue) == [1, 2]
+    rows = await stored(queue)
+    assert json.loads(rows[1])["message"]["text"] == "« a\ud83d"
+    assert "é" in rows[2]  # the others stay as they read

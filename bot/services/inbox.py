@@ -41,7 +41,16 @@ log = logging.getLogger(__name__)
 
 
 def _dumps(data: object) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    """An update's JSON, compact, its text as it reads (not escaped), unless it holds a lone
+    surrogate (Telegram's ``\\ud83d`` escape without its pair): SQLite takes only UTF-8,
+    so that update is written escaped, as Telegram sent it."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return json.dumps(data, separators=(",", ":"))
+    return text
 
 
 class RawUpdates:
