@@ -287,5 +287,7 @@ async def forget_pressed(update: Update, context: Context) -> None:
         lines.append(texts(lang, "forget.done_exchanges", count=exchanges))
     if posted:
         lines.append(texts(lang, "forget.done_posts", count=len(posted)))
+    # The bot cannot reach back into the person's own chat with it: say where that is.
+    lines.append(texts(lang, "forget.this_chat"))
     await reply(update, "\n".join(lines))
     svc.publisher.wake()

@@ -25,6 +25,8 @@ async def test_forget_deletes_cards_and_says_what_it_did(harness: Harness) -> No
     deleted = "message about them" if len(card) == 1 else "messages about them"
     assert f"{len(card)} {deleted} deleted" in text
     assert "channel" not in text  # nothing was posted: no claim that posts are removed
+    # What it cannot erase, it says: this chat is theirs to delete.
+    assert text.endswith("This chat stays in your Telegram: delete it there to clear it too.")
     live = [m["message_id"] for m in harness.fake.messages(GROUP_ID)]
     assert not set(card) & set(live)
     assert all(QUOTE not in m["text"] for m in harness.fake.messages(GROUP_ID))
