@@ -287,7 +287,8 @@ async def forget_pressed(update: Update, context: Context) -> None:
         lines.append(texts(lang, "forget.done_exchanges", count=exchanges))
     if posted:
         lines.append(texts(lang, "forget.done_posts", count=len(posted)))
-    # The bot cannot reach back into the person's own chat with it: say where that is.
+    # The person's own chat with the bot is not erased (the bot keeps no list of what it
+    # showed there once a testimonial is sent): say so, and where to delete it.
     lines.append(texts(lang, "forget.this_chat"))
     await reply(update, "\n".join(lines))
     svc.publisher.wake()
