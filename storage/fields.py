@@ -3,7 +3,8 @@ corrections and ``livredor import`` all clean and check a name, an organisation 
 here, so no path can store what another would refuse.
 
 Cleaning (never refused, silently applied): NFC normalisation, ``\\r\\n``/``\\r`` read as line
-ends, tabs as spaces, NUL and every other control character removed, and zero-width characters
+ends, tabs as spaces, NUL and every other control character removed, a lone surrogate shown as
+the replacement character, and zero-width characters
 at the ends of a line. Checking (refused with a :class:`FieldError` naming the problem): an empty
 name (zero-width characters only counts as empty), a name over ``NAME_MAX``, more than
 ``ORGANISATION_LINES_MAX`` organisation lines or one over ``ORGANISATION_LINE_MAX``, an empty
@@ -35,6 +36,10 @@ INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
 # Bidirectional marks are kept: Arabic and Hebrew names need them, and a card shows them
 # escaped inside its own line.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# A surrogate alone in a Python string (JSON's "\ud83d" without its pair: a well-formed pair
+# is one character by then): not UTF-8, so SQLite and Telegram refuse it. It shows as the
+# replacement character, as an app shows text it cannot read.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class FieldError(ValueError):
@@ -83,6 +88,7 @@ _ENGLISH = {
 def clean(text: str) -> str:
     """Return ``text`` normalised (NFC, ``\\n`` line ends, no control or bidi characters)."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _LONE_SURROGATE.sub("\ufffd", text)
     return _CONTROL.sub("", text.replace("\t", " "))
 
 

@@ -26,6 +26,8 @@ def test_cleaning_removes_controls_and_normalises() -> None:
     assert fields.quote("line 1\r\n\x00line 2\x1b[31m", 100) == "line 1\nline 2[31m"
     # Emoji sequences (zero-width joiners inside) and bidi marks are kept.
     assert fields.name("👩\u200d👩\u200d👧 \u202eRTL\u202c") == "👩\u200d👩\u200d👧 \u202eRTL\u202c"
+    # Half an emoji (JSON's "\ud83d" without its pair) is not UTF-8: shown as "\ufffd".
+    assert fields.quote("broken \ud83d, whole 😀", 100) == "broken \ufffd, whole 😀"
 
 
 @pytest.mark.parametrize(

@@ -256,6 +256,29 @@ async def test_html_and_odd_characters_are_kept_and_shown_literally(harness: Har
     assert (draft.name, draft.organisation, draft.quote) == (name, "<i>Org</i> & Sons", quote)
 
 
+async def test_half_an_emoji_is_shown_as_a_replacement_character_not_an_error(
+    harness: Harness,
+) -> None:
+    """A text holding a lone surrogate (an emoji's first half without the second): stored
+    and shown with the replacement character, the conversation going on. It was an error
+    ("something went wrong"), and the next message taken as the name."""
+    p = harness.person()
+    await p.send("/start")
+    asked = await p.send("Ada \ud83d LOVELACE")
+    assert "organisation" in asked[-1]["text"]
+    await p.send("Org")
+    await p.send("Half \ud83d an emoji.")
+    await p.press("Done")
+    await p.press("Skip")
+    [preview] = [r["text"] for r in await p.press("Yes, I agree")]
+    assert "Ada \ufffd LOVELACE" in preview and "Half \ufffd an emoji." in preview
+    draft = await harness.repo.get_draft(p.id)
+    assert draft is not None and (draft.name, draft.quote) == (
+        "Ada \ufffd LOVELACE",
+        "Half \ufffd an emoji.",
+    )
+
+
 async def test_group_messages_never_start_a_conversation(harness: Harness) -> None:
     p = harness.person()
     harness.fake.user_sends(p.id, "/start", chat_id=GROUP_ID)
