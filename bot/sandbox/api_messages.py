@@ -321,6 +321,25 @@ def _photo(tg: World, value: object, files: Files) -> tuple[list[JSONDict], byte
     return photo_sizes(upload.content, file_id, unique_id), upload.content
 
 
+def _show_photo(
+    tg: World,
+    message: StoredMessage,
+    sizes: list[JSONDict],
+    content: bytes,
+    caption: tuple[str | None, str | None, str, list[JSONDict]],
+    markup: JSONDict | None,
+) -> None:
+    """Make ``message`` show the photo (its ``sizes``, their bytes kept for getFile) with
+    ``caption`` (html, parse mode, plain text, entities) and ``markup``: a send or an edit."""
+    for size in sizes:
+        tg.keep_content(size["file_id"], size["file_unique_id"], content)
+    message.content = {"photo": sizes}
+    message.text_field = "caption"
+    message.html, message.parse_mode, message.plain, message.entities = caption
+    message.reply_markup = markup
+    message.photo = content
+
+
 @_method("sendPhoto")
 async def send_photo(tg: World, p: Params, files: Files) -> JSONDict:
     """A photo, with a caption of at most 1,024 characters (after entity parsing)."""
@@ -331,13 +350,7 @@ async def send_photo(tg: World, p: Params, files: Files) -> JSONDict:
     markup = validate_reply_markup(p.get_json("reply_markup"))
     message = _new_bot_message(tg, chat, p)
     check_flood(tg, chat)
-    for size in sizes:
-        tg.keep_content(size["file_id"], size["file_unique_id"], content)
-    message.content = {"photo": sizes}
-    message.text_field = "caption"
-    message.html, message.parse_mode, message.plain, message.entities = caption
-    message.reply_markup = markup
-    message.photo = content
+    _show_photo(tg, message, sizes, content, caption, markup)
     tg.store_bot_message(chat, message)
     record_flood(tg, chat)
     return message.to_json()
@@ -445,13 +458,7 @@ async def edit_message_media(tg: World, p: Params, files: Files) -> JSONDict:
     ):
         raise bad_request(NOT_MODIFIED)
     check_flood(tg, chat)
-    for size in sizes:
-        tg.keep_content(size["file_id"], size["file_unique_id"], content)
-    message.content = {"photo": sizes}
-    message.text_field = "caption"
-    message.html, message.parse_mode, message.plain, message.entities = caption
-    message.reply_markup = markup
-    message.photo = content
+    _show_photo(tg, message, sizes, content, caption, markup)
     message.upload = None
     message.edit_date = tg.now()
     message.edit_count += 1
