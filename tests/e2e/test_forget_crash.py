@@ -33,6 +33,22 @@ def _holding(fake: FakeTelegram, chat_id: int) -> list[str]:
     return [t for t in texts if "Crash-proof-marker" in t or "LOVELACE" in t]
 
 
+async def _shown_in_the_group_and_review(fake: FakeTelegram) -> None:
+    """An attendee's testimonial submitted: its card in the group, an organiser's /review."""
+    await submit(fake, 2001, name=NAME, quote=QUOTE)
+    await wait_until(lambda: _holding(fake, GROUP_ID), what="the card")
+    await say(fake, ORGANISER, "/review")
+    await wait_until(lambda: _holding(fake, ORGANISER), what="/review's message")
+
+
+async def _killed_once_held(fake: FakeTelegram, process: CliProcess) -> None:
+    """Kill -9 the bot while the call ``fake.hold`` catches waits for its answer."""
+    await fake.wait_held()
+    process.signal(signal.SIGKILL)
+    assert await process.wait(10) == -signal.SIGKILL
+    fake.release()
+
+
 @pytest.mark.parametrize(
     ("method", "chat_id"),
     [("deleteMessage", GROUP_ID), ("editMessageText", ORGANISER)],
@@ -51,19 +67,13 @@ async def test_kill_while_an_erasure_is_lost(tmp_path: Path, method: str, chat_i
         second = CliProcess(tmp_path, "second")
         try:
             await first.start("run", env=env)
-            await submit(fake, 2001, name=NAME, quote=QUOTE)
-            await wait_until(lambda: _holding(fake, GROUP_ID), what="the card")
-            await say(fake, ORGANISER, "/review")
-            await wait_until(lambda: _holding(fake, ORGANISER), what="/review's message")
+            await _shown_in_the_group_and_review(fake)
 
             # The call is lost on its way: the bot waits for an answer, and dies.
             fake.hold(method, chat_id=chat_id, effect=False)
             await say(fake, 2001, "/forget")
             await press(fake, 2001, "Yes, erase everything")
-            await fake.wait_held()
-            first.signal(signal.SIGKILL)
-            assert await first.wait(10) == -signal.SIGKILL
-            fake.release()
+            await _killed_once_held(fake, first)
             assert _holding(fake, chat_id)  # the call never took effect
 
             await second.start("run", env=env)
@@ -101,18 +111,13 @@ async def test_kill_while_a_withdrawal_erases_the_review_message(tmp_path: Path)
         second = CliProcess(tmp_path, "second")
         try:
             await first.start("run", env=env)
-            await submit(fake, 2001, name=NAME, quote=QUOTE)
-            await say(fake, ORGANISER, "/review")
-            await wait_until(lambda: _holding(fake, ORGANISER), what="/review's message")
+            await _shown_in_the_group_and_review(fake)
 
             fake.hold("editMessageText", chat_id=ORGANISER, effect=False)
             await say(fake, 2001, "/mine")
             await press(fake, 2001, "Withdraw #1")
             await press(fake, 2001, "Yes, withdraw it")
-            await fake.wait_held()
-            first.signal(signal.SIGKILL)
-            assert await first.wait(10) == -signal.SIGKILL
-            fake.release()
+            await _killed_once_held(fake, first)
             assert _holding(fake, ORGANISER)  # the edit never took effect
 
             await second.start("run", env=env)
