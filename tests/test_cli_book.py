@@ -9,6 +9,7 @@ import unicodedata
 from pathlib import Path
 
 from bot.book.parse import parse_book
+from bot.cli.wording import counted
 from storage.database import Database
 from storage.testimonials import Repository
 from tests.e2e import forkserver
@@ -31,10 +32,10 @@ def test_seed_import_export_round_trip(tmp_path: Path, seed_text: str) -> None:
     seed.write_text(seed_text, encoding="utf-8")
     result = livredor(tmp_path, "import", str(seed))
     assert result.returncode == 0, result.stderr
-    assert "Imported 31 testimonial(s); 0 already there." in result.stderr
+    assert "Imported 31 testimonials; 0 already there." in result.stderr
     # Importing twice does not duplicate.
     again = livredor(tmp_path, "import", str(seed))
-    assert "Imported 0 testimonial(s); 31 already there." in again.stderr
+    assert "Imported 0 testimonials; 31 already there." in again.stderr
 
     expected = parse_book(seed_text).entries
     for fmt, reader in (("md", "md"), ("csv", "csv"), ("json", "json")):
@@ -44,7 +45,7 @@ def test_seed_import_export_round_trip(tmp_path: Path, seed_text: str) -> None:
         other = tmp_path / f"other-{fmt}"
         other.mkdir()
         result = livredor(other, "import", "--format", reader, str(out))
-        assert "Imported 31 testimonial(s)" in result.stderr, result.stderr
+        assert "Imported 31 testimonials" in result.stderr, result.stderr
         db_path = other / "book.db"
 
         async def read(path: Path = db_path) -> list[tuple[str, str, str]]:
@@ -113,3 +114,11 @@ def test_export_without_database_says_so(tmp_path: Path) -> None:
     result = livredor(tmp_path, "export")
     assert result.returncode == 1
     assert "No database" in result.stderr
+
+
+def test_the_commands_count_without_a_plural_left_to_the_reader() -> None:
+    """ "1 testimonial", "2 testimonials", "31,000 ...": never "testimonial(s)"."""
+    assert counted(1, "testimonial") == "1 testimonial"
+    assert counted(0, "testimonial") == "0 testimonials"
+    assert counted(31_000, "older one") == "31,000 older ones"
+    assert counted(2, "entry", "entries") == "2 entries"

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.cli.outputs import OutputError, check_target, problem
+from bot.cli.wording import counted
 from config.settings import Settings
 from storage.database import Database, inspect_copy
 from storage.portraits import (
@@ -159,13 +160,14 @@ async def backup(settings: Settings, path: Path, keep: int | None = None) -> int
     except BackupError as exc:
         print(f"Backup failed: {exc}.", file=sys.stderr)
         return 1
-    photos = f", {report.photos} photo(s) beside it" if report.photos else ""
+    photos = f", {counted(report.photos, 'photo')} beside it" if report.photos else ""
     print(
         f"Backup written to {report.path} ({report.size / 1024:.0f} KiB): "
-        f"{report.testimonials} testimonial(s){photos}, schema {report.schema}, "
+        f"{counted(report.testimonials, 'testimonial')}{photos}, schema {report.schema}, "
         "integrity check ok."
     )
     if keep is not None and path.is_dir():  # noqa: ASYNC240 - a CLI
         deleted = prune(path, keep)
-        print(f"Kept the {keep} newest dated copies; deleted {len(deleted)} older one(s).")
+        older = counted(len(deleted), "older one")
+        print(f"Kept the {keep} newest dated copies; deleted {older}.")
     return 0

@@ -9,6 +9,7 @@ from bot.book.files import render_book, write_zip
 from bot.book.imports import read_entries
 from bot.book.parse import BookFormatError
 from bot.cli.outputs import OutputError, check_target, replacing
+from bot.cli.wording import counted
 from bot.services.links import USERNAME_KEY
 from config.settings import Settings
 from storage.database import Database
@@ -72,7 +73,8 @@ async def export_book(
                     with_identity=with_identity,
                     channel_username=username,
                 )
-            print(f"Wrote {len(testimonials)} testimonial(s) to {output}.", file=sys.stderr)
+            wrote = counted(len(testimonials), "testimonial")
+            print(f"Wrote {wrote} to {output}.", file=sys.stderr)
             return 0
         text = render_book(
             testimonials, fmt, settings, with_identity=with_identity, channel_username=username
@@ -87,7 +89,7 @@ async def export_book(
     except OutputError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"Wrote {len(testimonials)} testimonial(s) to {output}.", file=sys.stderr)
+    print(f"Wrote {counted(len(testimonials), 'testimonial')} to {output}.", file=sys.stderr)
     return 0
 
 
@@ -134,7 +136,7 @@ async def import_book(
         await db.close()
     queued = " and queued for the channel (the running bot posts them)" if publish else ""
     print(
-        f"Imported {added} testimonial(s){queued}; {skipped} already there.",
+        f"Imported {counted(added, 'testimonial')}{queued}; {skipped:,} already there.",
         file=sys.stderr,
     )
     return 0

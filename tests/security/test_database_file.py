@@ -150,7 +150,7 @@ async def test_backup_keep_prunes_old_dated_copies(tmp_path: Path) -> None:
     env = cli_env(None, database)
     code, out, err = await run_cli(tmp_path, "backup", str(backups), "--keep", "2", env=env)
     assert code == 0, err
-    assert "deleted 2 older one(s)" in out
+    assert "deleted 2 older ones" in out
     names = sorted(p.name for p in backups.iterdir())
     assert names[0] == "livredor-20240103-000000.db" and "notes.txt" in names
     assert len([n for n in names if n.startswith("livredor-")]) == 2
