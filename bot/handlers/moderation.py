@@ -115,7 +115,8 @@ async def _decide(
     )
     # Lost to someone else: an alert; decided, or counted among the approvals needed: a toast.
     lost = not (decision.won or decision.recorded)
-    await answer_query(query, answer(svc, decision, target), show_alert=lost)
+    said = answer(svc, decision, target, edit_waited=testimonial.proposal is not None)
+    await answer_query(query, said, show_alert=lost)
 
 
 async def _approve(

@@ -157,7 +157,8 @@ async def pressed(update: Update, context: Context) -> None:
         )
         # Decided, counted among the approvals needed, or decided elsewhere (a card, another
         # organiser) or a double tap: say which, move on.
-        await answer_query(query, answer(svc, decision, target, lang=lang))
+        waited = testimonial.proposal is not None
+        await answer_query(query, answer(svc, decision, target, lang=lang, edit_waited=waited))
     shown, text, markup = await _next(svc, tg_user.id, lang)
     await _move(query, svc, text, markup, shown, lang)
 

@@ -88,12 +88,23 @@ async def _count_approval(svc: Services, testimonial_id: int, *, by: int, who: s
     return Decision(False, testimonial, recorded=True, again=not added, needed=needed)
 
 
-def answer(svc: Services, decision: Decision, target: Status, *, lang: str | None = None) -> str:
+def answer(
+    svc: Services,
+    decision: Decision,
+    target: Status,
+    *,
+    lang: str | None = None,
+    edit_waited: bool = False,
+) -> str:
     """Say to the organiser who pressed what their decision did (in ``lang``, by default the
-    group's): decided, counted as one of the approvals needed, or lost to someone else."""
+    group's): decided, counted as one of the approvals needed, or lost to someone else.
+    ``edit_waited``: an organisers' change waited for the author's answer (the card said
+    Approve publishes the author's own words; the decision drops the change)."""
     texts, lang = svc.texts, lang or svc.group.lang
     if decision.won:
-        key = "approved_answer" if target is Status.APPROVED else "rejected_answer"
+        if target is not Status.APPROVED:
+            return texts(lang, "moderation.rejected_answer")
+        key = "approved_own_words" if edit_waited else "approved_answer"
         return texts(lang, f"moderation.{key}")
     if decision.recorded and decision.testimonial is not None:
         count = len(decision.testimonial.approvals)

@@ -60,6 +60,7 @@ TOAST_KEYS = frozenset(
         "intake.out_of_date",
         "intake.stale_button",
         "moderation.approved_answer",
+        "moderation.approved_own_words",
         "moderation.rejected_answer",
         "moderation.marked_published",
         "moderation.not_found",

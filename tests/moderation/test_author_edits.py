@@ -112,7 +112,8 @@ async def test_the_author_never_answers_and_the_organisers_publish_their_own_wor
     # Decided alone, never in a bulk list of /review.
     assert await harness.repo.count_short(ORGANISER_ID, now=utcnow(), max_chars=280) == 0
     answer = await press(harness, ORGANISER_ID, card_id, f"mod:approve:{tid}")
-    assert answer["text"].startswith("Approved")
+    # The toast says which words, as the card did.
+    assert answer["text"].startswith("Approved with the author's own words; the change")
     published = await wait_status(harness, tid, Status.PUBLISHED)
     assert published.quote == "Merci pour tout." and published.proposal is None
     assert "Merci pour tout.\u00a0»" in harness.channel_messages()[0]["text"]
