@@ -63,6 +63,8 @@ ALLOWED_UPDATES = [
     Update.EDITED_MESSAGE,
     Update.CALLBACK_QUERY,
     Update.CHAT_MEMBER,
+    # The bot's own membership: removed from the organisers' group, or added back.
+    Update.MY_CHAT_MEMBER,
 ]
 
 
@@ -222,6 +224,11 @@ def add_handlers(app: App, settings: Settings) -> None:
             ChatMemberHandler(
                 moderation.member_changed,
                 ChatMemberHandler.CHAT_MEMBER,
+                chat_id=settings.organisers_chat_id,
+            ),
+            ChatMemberHandler(
+                moderation.bot_membership_changed,
+                ChatMemberHandler.MY_CHAT_MEMBER,
                 chat_id=settings.organisers_chat_id,
             ),
             # Last: any button nobody above matched (an old or forged one).

@@ -17,6 +17,9 @@ from pathlib import Path
 from markupsafe import Markup
 from telegram import (
     CallbackQuery,
+    ChatMemberBanned,
+    ChatMemberLeft,
+    ChatMemberRestricted,
     ForceReply,
     InputFile,
     Message,
@@ -613,6 +616,23 @@ async def export_command(update: Update, context: Context) -> None:
     # It holds people's words: the /forget of one of them erases it (CardDesk.erase_cards).
     await svc.repo.record_export(sent.chat_id, sent.message_id)
     log.info("book exported as %s (%d testimonials)", book.path.name, book.count)
+
+
+async def bot_membership_changed(update: Update, context: Context) -> None:
+    """Telegram says the bot itself was removed from the organisers' group, or is back:
+    the cards wait from that moment (attendees told so), or go out at once."""
+    change = update.my_chat_member
+    svc = context.bot_data.services
+    if change is None or change.chat.id != svc.group.chat_id:
+        return
+    member = change.new_chat_member
+    gone = isinstance(member, ChatMemberLeft | ChatMemberBanned) or (
+        isinstance(member, ChatMemberRestricted) and not member.is_member
+    )
+    if gone:
+        svc.desk.bot_left_group()
+    else:
+        svc.desk.bot_back_in_group()
 
 
 async def member_changed(update: Update, context: Context) -> None:

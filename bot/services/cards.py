@@ -144,6 +144,8 @@ class CardDesk:
         #: gone), in one sentence for the log and ``livredor health``; None when it takes them.
         self.unreachable: str | None = None
         self.unreachable_changed = asyncio.Event()
+        #: Set when Telegram says the bot is back in the group: ends a back-off at once.
+        self._back_in_group = asyncio.Event()
         self._seen: dict[int, float] = {}  # admin id -> when Telegram last confirmed it
         self.channel_username: str | None = None  # learnt with getChat at start
 
@@ -232,6 +234,8 @@ class CardDesk:
                 continue
             job = self._jobs[0]
             self._job_in_hand = True
+            # Cleared before the attempt: a return reported while it fails still ends the wait.
+            self._back_in_group.clear()
             try:
                 await self._do(job)
             except asyncio.CancelledError:
@@ -243,7 +247,7 @@ class CardDesk:
                     # organisers let the bot back in (tried again every minute at most).
                     delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1))
                     self._job_in_hand = False
-                    await self.sleep(delay)
+                    await self._wait_or_back(delay)
                     continue
                 if isinstance(exc, BadRequest | Forbidden) and failures >= GIVE_UP_AFTER:
                     log.error("card job %s dropped after %d tries: %s", job, failures, exc)
@@ -260,12 +264,20 @@ class CardDesk:
             finally:
                 self._job_in_hand = False
             failures = 0
-            if self.unreachable is not None:
-                log.info("the organisers' group takes cards again")
-                self.unreachable = None
-                self.unreachable_changed.set()
+            self._reachable()
             if self._jobs and self._jobs[0] is job:
                 self._jobs.popleft()
+
+    async def _wait_or_back(self, delay: float) -> None:
+        """Wait ``delay`` on the clock, or less if Telegram says the bot is back in the group
+        (``bot_back_in_group``): the organisers who add it again see the cards at once."""
+        back = asyncio.ensure_future(self._back_in_group.wait())
+        pause = asyncio.ensure_future(self.sleep(delay))
+        try:
+            await asyncio.wait((back, pause), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in (back, pause):
+                waiting.cancel()
 
     def _group_refuses(self, exc: Exception) -> bool:
         """Whether ``exc`` says the group refuses the bot itself (removed, banned, gone);
@@ -273,15 +285,37 @@ class CardDesk:
         refusal = classify(exc) if isinstance(exc, TelegramError) else None
         if refusal not in (Refusal.NOT_MEMBER, Refusal.CHAT_GONE):
             return False
+        self._unreachable(str(exc))
+        return True
+
+    def _unreachable(self, why: str) -> None:
+        """The group refuses the bot: said once, as an ERROR with what to do; attendees are
+        told their testimonial is saved and will reach the organisers (``thanks``)."""
         if self.unreachable is None:
             self.unreachable = (
-                f"the organisers' group {self.group.chat_id} refuses the bot ({exc}): add "
+                f"the organisers' group {self.group.chat_id} refuses the bot ({why}): add "
                 f"@{self.bot.username} "
                 "to it again as an administrator; the cards wait and go out then"
             )
             log.error("%s", self.unreachable)
             self.unreachable_changed.set()
-        return True
+
+    def _reachable(self) -> None:
+        if self.unreachable is not None:
+            log.info("the organisers' group takes cards again")
+            self.unreachable = None
+            self.unreachable_changed.set()
+
+    def bot_left_group(self) -> None:
+        """Telegram says the bot was removed from the group (``my_chat_member``): from now
+        on cards wait and attendees are told so, before any card is refused."""
+        self._unreachable("removed from it")
+
+    def bot_back_in_group(self) -> None:
+        """Telegram says the bot is in the group again: it takes cards; the card sender
+        stops waiting out its back-off and sends what waits."""
+        self._reachable()
+        self._back_in_group.set()
 
     async def _do(self, job: CardJob) -> None:
         testimonial = await self.repo.get(job.testimonial_id)
