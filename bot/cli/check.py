@@ -26,7 +26,7 @@ from telegram.error import (
 
 from bot.services import menus
 from bot.services.sessions import Sessions, SessionsError
-from bot.services.telegram_http import command_request
+from bot.services.telegram_http import command_bot
 from bot.services.texts import Texts, TextsError
 from config.settings import Settings
 from storage.database import Database, DatabaseFileError, sqlite_code
@@ -209,17 +209,8 @@ def _webhook_findings(settings: Settings) -> list[Finding]:
 
 async def check_telegram(settings: Settings) -> list[Finding]:
     """The token, then the group and the channel (skipped when the token does not work)."""
-    request = command_request()
-    bot = Bot(
-        settings.token,
-        base_url=settings.api_base_url,
-        request=request,
-        get_updates_request=request,
-    )
-    try:
+    async with command_bot(settings.token, settings.api_base_url) as bot:
         return await _ask_telegram(bot, settings)
-    finally:
-        await request.shutdown()
 
 
 async def _ask_telegram(bot: Bot, settings: Settings) -> list[Finding]:

@@ -9,13 +9,12 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.cli.outputs import OutputError, check_target, problem, replacing
 from bot.services.poster import FORMATS, PosterText, deep_link, write_poster
 from bot.services.sessions import Session, Sessions, SessionsError
-from bot.services.telegram_http import command_request
+from bot.services.telegram_http import command_bot
 from bot.services.texts import Texts
 from config.settings import Settings
 
@@ -24,16 +23,9 @@ EXIT_OK, EXIT_PROBLEM, EXIT_CONFIG = 0, 1, 2
 
 async def bot_username(settings: Settings) -> str:
     """Ask Telegram who the bot is; raise ``PosterError`` with a plain sentence if it cannot."""
-    request = command_request()
-    bot = Bot(
-        settings.token,
-        base_url=settings.api_base_url,
-        request=request,
-        get_updates_request=request,
-    )
     try:
-        # Not ``bot.initialize()``: its InvalidToken message quotes the token.
-        me = await bot.get_me()
+        async with command_bot(settings.token, settings.api_base_url) as bot:
+            me = await bot.get_me()
     except InvalidToken:
         raise PosterError(
             "Telegram refused LIVREDOR_BOT_TOKEN: copy the token again from @BotFather "
@@ -48,8 +40,6 @@ async def bot_username(settings: Settings) -> str:
     except TelegramError as exc:
         message = str(exc).replace(settings.token, "<token>")
         raise PosterError(f"Telegram answered: {message}") from None
-    finally:
-        await request.shutdown()
     if not me.username:
         raise PosterError("Telegram gave no username for this bot: set one with @BotFather.")
     return me.username
